@@ -72,6 +72,12 @@ export interface Volume {
   /** Voxel-to-world, RAS+ mm, row-major 4x4. */
   affine: Mat4;
   data: VoxelArray;
+  /**
+   * Voxel size in mm as the file states it (NIfTI pixdim, nibabel's zooms), when that differs from
+   * the affine's column lengths. Some files carry a wrong affine (ACDC's sform is unit-scaled while
+   * pixdim holds the real 1.37 x 1.37 x 10 mm); physical quantities use this, world positions the affine.
+   */
+  spacing?: Vec3;
   meta: VolumeMeta;
 }
 
@@ -79,8 +85,25 @@ export function voxelCount(dims: readonly number[]): number {
   return dims[0] * dims[1] * dims[2];
 }
 
-export function spacingOf(volume: Pick<Volume, 'affine'>): Vec3 {
-  return voxelSizes(volume.affine);
+/** Voxel size in mm: the file's stated spacing when it has one, else the affine's column lengths. */
+export function spacingOf(volume: Pick<Volume, 'affine' | 'spacing'>): Vec3 {
+  return volume.spacing ? [...volume.spacing] : voxelSizes(volume.affine);
+}
+
+/**
+ * `{ spacing }` when the voxel size a file states disagrees with its affine's column lengths, else
+ * `{}`: spread into a Volume so that `spacing` is only present when it carries information.
+ */
+export function statedSpacing(stated: readonly number[], affine: Mat4): { spacing?: Vec3 } {
+  const fromAffine = voxelSizes(affine);
+  const differs = stated.some((v, i) => Math.abs(v - fromAffine[i]) > 1e-4 * Math.max(1, v));
+  return differs ? { spacing: [stated[0], stated[1], stated[2]] } : {};
+}
+
+/** Volume of one voxel in mL (1 mL = 1000 mm^3), from the voxel size. */
+export function voxelVolumeMl(volume: Pick<Volume, 'affine' | 'spacing'>): number {
+  const [x, y, z] = spacingOf(volume);
+  return (x * y * z) / 1000;
 }
 
 export function orientationOf(volume: Pick<Volume, 'affine'>): string {
@@ -128,7 +151,13 @@ export function volumeLike(like: Volume, data: VoxelArray, meta?: Partial<Volume
   if (data.length !== voxelCount(like.dims)) {
     throw new Error(`data has ${data.length} voxels, the grid ${like.dims.join('x')} needs ${voxelCount(like.dims)}`);
   }
-  return { dims: [...like.dims], affine: [...like.affine], data, meta: { ...like.meta, ...meta } };
+  return {
+    dims: [...like.dims],
+    affine: [...like.affine],
+    data,
+    ...(like.spacing ? { spacing: [...like.spacing] as Vec3 } : {}),
+    meta: { ...like.meta, ...meta },
+  };
 }
 
 /** Minimum and maximum, ignoring NaN; [NaN, NaN] when every voxel is NaN or there are none. */

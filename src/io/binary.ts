@@ -1,0 +1,107 @@
+import { MedparseError } from '../core/errors.js';
+import type { DataType, VoxelArray } from '../core/volume.js';
+import { allocate, bytesPerVoxel } from '../core/volume.js';
+import { gunzipSync } from 'node:zlib';
+
+const hostIsLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Copies `count` voxels of `type` starting at `offset` into a fresh, aligned typed array, swapping
+ * bytes when the file's byte order differs from the machine's.
+ */
+export function decodeVoxels(
+  bytes: Uint8Array,
+  offset: number,
+  type: DataType,
+  count: number,
+  littleEndian: boolean,
+  file: string,
+): VoxelArray {
+  const size = bytesPerVoxel(type);
+  const needed = count * size;
+  if (offset < 0 || offset + needed > bytes.length) {
+    throw new MedparseError(
+      'TRUNCATED_FILE',
+      `file is truncated: the header promises ${needed} bytes of voxel data from byte ${offset}, ` +
+        `but only ${Math.max(0, bytes.length - offset)} are there`,
+      file,
+    );
+  }
+  const out = allocate(type, count);
+  const outBytes = new Uint8Array(out.buffer, out.byteOffset, needed);
+  outBytes.set(bytes.subarray(offset, offset + needed));
+  if (size > 1 && littleEndian !== hostIsLittleEndian) swapBytesInPlace(outBytes, size);
+  return out;
+}
+
+export function swapBytesInPlace(bytes: Uint8Array, size: number): void {
+  for (let i = 0; i < bytes.length; i += size) {
+    for (let a = i, b = i + size - 1; a < b; a++, b--) {
+      const t = bytes[a];
+      bytes[a] = bytes[b];
+      bytes[b] = t;
+    }
+  }
+}
+
+export function isGzip(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
+export function gunzipOrThrow(bytes: Uint8Array, file: string): Uint8Array {
+  try {
+    return gunzipSync(bytes);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new MedparseError(
+      reason.includes('unexpected end') ? 'TRUNCATED_FILE' : 'CORRUPT_FILE',
+      `gzip data cannot be decompressed (${reason}); the file is damaged or incomplete: copy it again from its source`,
+      file,
+    );
+  }
+}
+
+/** Reads a NUL-terminated (or full-length) ASCII field. */
+export function readAscii(bytes: Uint8Array, offset: number, length: number): string {
+  let end = offset;
+  const limit = Math.min(bytes.length, offset + length);
+  while (end < limit && bytes[end] !== 0) end++;
+  return new TextDecoder('latin1').decode(bytes.subarray(offset, end));
+}
+
+/**
+ * Scales stored values as value * slope + intercept. Integer data with an integral slope and
+ * intercept whose result fits stays integer (CT in HU as int16/int32), which keeps a 512x512x800
+ * CT at 2 bytes a voxel; anything else becomes float32 (float64 stays float64).
+ */
+export function applyScaling(raw: VoxelArray, slope: number, intercept: number): VoxelArray {
+  if (slope === 1 && intercept === 0) return raw;
+  const isFloat = raw instanceof Float32Array || raw instanceof Float64Array;
+  if (!isFloat && Number.isInteger(slope) && Number.isInteger(intercept)) {
+    const [lo, hi] = integerRange(raw);
+    const a = lo * slope + intercept;
+    const b = hi * slope + intercept;
+    const min = Math.min(a, b);
+    const max = Math.max(a, b);
+    const target: DataType | null =
+      min >= -32768 && max <= 32767 ? 'int16' : min >= -2147483648 && max <= 2147483647 ? 'int32' : null;
+    if (target) return scaleInto(allocate(target, raw.length), raw, slope, intercept);
+  }
+  const out = raw instanceof Float64Array ? new Float64Array(raw.length) : new Float32Array(raw.length);
+  return scaleInto(out, raw, slope, intercept);
+}
+
+function scaleInto(out: VoxelArray, raw: VoxelArray, slope: number, intercept: number): VoxelArray {
+  for (let i = 0; i < raw.length; i++) out[i] = raw[i] * slope + intercept;
+  return out;
+}
+
+function integerRange(raw: VoxelArray): [number, number] {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < raw.length; i++) {
+    if (raw[i] < min) min = raw[i];
+    if (raw[i] > max) max = raw[i];
+  }
+  return min === Infinity ? [0, 0] : [min, max];
+}

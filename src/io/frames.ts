@@ -1,0 +1,44 @@
+import { MedparseError } from '../core/errors.js';
+
+export interface FrameOptions {
+  /** Which volume of a 4D file to read (0-based). Required when the file holds more than one. */
+  volume?: number;
+}
+
+/** Picks the frame to read from a file holding `count` volumes, or explains how to choose one. */
+export function chooseFrame(count: number, options: FrameOptions, file: string): number {
+  const requested = options.volume;
+  if (requested === undefined) {
+    if (count === 1) return 0;
+    throw new MedparseError(
+      'MULTIPLE_VOLUMES',
+      `file is 4D with ${count} volumes; choose one with --volume N (0 to ${count - 1})`,
+      file,
+    );
+  }
+  if (!Number.isInteger(requested) || requested < 0 || requested >= count) {
+    throw new MedparseError(
+      'INVALID_ARGUMENT',
+      `--volume ${requested} is out of range: the file holds ${count} volume${count === 1 ? '' : 's'} (0 to ${count - 1})`,
+      file,
+    );
+  }
+  return requested;
+}
+
+/** Largest volume medparse agrees to hold: 2^31 voxels (e.g. 1024x1024x2048). */
+export const MAX_VOXELS = 2 ** 31;
+
+export function checkDimensions(dims: readonly number[], file: string): void {
+  if (dims.some((n) => !Number.isInteger(n) || n < 1)) {
+    throw new MedparseError('INVALID_DIMENSIONS', `dimensions ${dims.join('x')} are invalid: each must be a whole number >= 1`, file);
+  }
+  const total = dims.reduce((a, b) => a * b, 1);
+  if (total > MAX_VOXELS) {
+    throw new MedparseError(
+      'INVALID_DIMENSIONS',
+      `dimensions ${dims.join('x')} (${total.toExponential(2)} voxels) exceed medparse's limit of ${MAX_VOXELS} voxels; the header is probably corrupt`,
+      file,
+    );
+  }
+}

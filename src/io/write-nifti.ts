@@ -1,0 +1,130 @@
+import { gzipSync } from 'node:zlib';
+import { affinesClose } from '../core/affine.js';
+import type { DataType, NiftiGeometry, Volume } from '../core/volume.js';
+import { bytesPerVoxel, dataTypeOf } from '../core/volume.js';
+import { writeFileAtomic } from './atomic-write.js';
+import type { LabelTable } from './label-table.js';
+import { labelTablePath, toNiivueColormap } from './label-table.js';
+import { bestAffine, geometryFromAffine } from './nifti-geometry.js';
+
+const DATATYPE_CODES: Record<DataType, number> = {
+  uint8: 2,
+  int16: 4,
+  int32: 8,
+  float32: 16,
+  float64: 64,
+  int8: 256,
+  uint16: 512,
+  uint32: 768,
+};
+
+/** NIFTI_ECODE_COMMENT: free text; medparse stores its label table there as JSON. */
+const COMMENT_EXTENSION_CODE = 6;
+
+export interface WriteNiftiOptions {
+  /** Legend of a label map: written into the file as an extension and beside it as `<stem>.json`. */
+  labelTable?: LabelTable;
+  description?: string;
+  /** zlib level for .nii.gz (1 = fastest, 9 = smallest). */
+  compressionLevel?: number;
+}
+
+/**
+ * Writes a volume as NIfTI-1 (.nii or .nii.gz by extension). When the volume came from NIfTI and its
+ * grid is unchanged, the input's own qform/sform fields are written back untouched, so the output's
+ * geometry is bit-for-bit the input's.
+ */
+export async function writeNifti(path: string, volume: Volume, options: WriteNiftiOptions = {}): Promise<void> {
+  const bytes = encodeNifti(volume, options);
+  const gzip = /\.gz$/i.test(path);
+  await writeFileAtomic(path, gzip ? gzipSync(bytes, { level: options.compressionLevel ?? 6 }) : bytes);
+  if (options.labelTable) {
+    const sidecar = { ...options.labelTable, niivue: toNiivueColormap(options.labelTable) };
+    await writeFileAtomic(labelTablePath(path), JSON.stringify(sidecar, null, 2) + '\n');
+  }
+}
+
+export function encodeNifti(volume: Volume, options: WriteNiftiOptions = {}): Uint8Array {
+  const type = dataTypeOf(volume.data);
+  const geometry = geometryToWrite(volume);
+  const extension = options.labelTable ? encodeExtension(JSON.stringify(options.labelTable)) : new Uint8Array(0);
+  const voxOffset = 352 + extension.length;
+  const out = new Uint8Array(voxOffset + volume.data.length * bytesPerVoxel(type));
+  const view = new DataView(out.buffer);
+  writeHeader(view, out, volume, type, geometry, voxOffset, options.description ?? volume.meta.description ?? '');
+  if (extension.length > 0) out[348] = 1;
+  out.set(extension, 352);
+  out.set(new Uint8Array(volume.data.buffer, volume.data.byteOffset, volume.data.byteLength), voxOffset);
+  return out;
+}
+
+function geometryToWrite(volume: Volume): NiftiGeometry {
+  const original = volume.meta.nifti;
+  if (original && affinesClose(bestAffine(original, volume.dims), volume.affine, 1e-6)) return original;
+  return geometryFromAffine(volume.affine);
+}
+
+function writeHeader(
+  view: DataView,
+  bytes: Uint8Array,
+  volume: Volume,
+  type: DataType,
+  g: NiftiGeometry,
+  voxOffset: number,
+  description: string,
+): void {
+  const le = true;
+  view.setInt32(0, 348, le);
+  const dim = [3, volume.dims[0], volume.dims[1], volume.dims[2], 1, 1, 1, 1];
+  dim.forEach((v, i) => view.setInt16(40 + 2 * i, v, le));
+  view.setInt16(70, DATATYPE_CODES[type], le);
+  view.setInt16(72, bytesPerVoxel(type) * 8, le);
+  const pixdim = [g.qfac, g.pixdim[0], g.pixdim[1], g.pixdim[2], 1, 1, 1, 1];
+  pixdim.forEach((v, i) => view.setFloat32(76 + 4 * i, v, le));
+  view.setFloat32(108, voxOffset, le);
+  view.setFloat32(112, 1, le);
+  view.setFloat32(116, 0, le);
+  bytes[123] = g.xyztUnits || 10;
+  bytes.set(new TextEncoder().encode(description.slice(0, 79)), 148);
+  view.setInt16(252, g.qformCode, le);
+  view.setInt16(254, g.sformCode, le);
+  g.quatern.forEach((v, i) => view.setFloat32(256 + 4 * i, v, le));
+  g.qoffset.forEach((v, i) => view.setFloat32(268 + 4 * i, v, le));
+  g.srow.forEach((row, r) => row.forEach((v, c) => view.setFloat32(280 + 16 * r + 4 * c, v, le)));
+  bytes.set(new TextEncoder().encode('n+1\0'), 344);
+}
+
+/** One NIfTI-1 extension: esize (a multiple of 16, header included), ecode, then the padded text. */
+function encodeExtension(text: string): Uint8Array {
+  const content = new TextEncoder().encode(text);
+  const size = Math.ceil((content.length + 8) / 16) * 16;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  view.setInt32(0, size, true);
+  view.setInt32(4, COMMENT_EXTENSION_CODE, true);
+  out.set(content, 8);
+  return out;
+}
+
+/** Reads the label table medparse stored in a NIfTI-1 file's extensions, if there is one. */
+export function readLabelTableExtension(bytes: Uint8Array, littleEndian = true): LabelTable | undefined {
+  if (bytes.length < 352 || bytes[348] === 0) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const voxOffset = view.getFloat32(108, littleEndian);
+  for (let offset = 352; offset + 8 <= Math.min(voxOffset, bytes.length); ) {
+    const size = view.getInt32(offset, littleEndian);
+    const code = view.getInt32(offset + 4, littleEndian);
+    if (size < 16 || offset + size > bytes.length) return undefined;
+    if (code === COMMENT_EXTENSION_CODE) {
+      const text = new TextDecoder().decode(bytes.subarray(offset + 8, offset + size)).replace(/\0+$/, '');
+      try {
+        const parsed = JSON.parse(text) as Partial<LabelTable>;
+        if (parsed.schema === 'medparse-label-table/1' && Array.isArray(parsed.labels)) return parsed as LabelTable;
+      } catch {
+        // A comment extension written by another tool: not ours, keep looking.
+      }
+    }
+    offset += size;
+  }
+  return undefined;
+}
