@@ -1,0 +1,231 @@
+/**
+ * readDicomSeries: scan headers, choose the series, stack its slices, then read each slice's
+ * pixels once, straight into the preallocated volume.
+ */
+import type { Vec3 } from '../../core/affine.js';
+import { MedparseError } from '../../core/errors.js';
+import type { ProgressCallback } from '../../core/progress.js';
+import type { Modality, Volume, VolumeMeta } from '../../core/volume.js';
+import { EncapsulationError, splitFrames } from './encapsulated.js';
+import { stackGeometry } from './geometry.js';
+import type { OutputArray, Rescale } from './pixels.js';
+import { FrameScratch, storedTypeName, writeFrame } from './pixels.js';
+import { decodeRleFrame, RleError } from './rle.js';
+import { scanInput } from './scan.js';
+import type { DicomSeriesSummary } from './series.js';
+import { groupBySeries, selectSeries, summarizeSeries } from './series.js';
+import type { SliceRecord } from './slice.js';
+import { frameByteLength } from './slice.js';
+import type { DicomSource } from './sources.js';
+
+export interface ReadDicomOptions {
+  /** SeriesInstanceUID to read when the input holds several series. */
+  series?: string;
+  onProgress?: ProgressCallback;
+}
+
+/**
+ * Reads one DICOM series from a folder (searched recursively), a .zip, or a single (multi-frame)
+ * file, as a volume in RAS+ world space.
+ */
+export async function readDicomSeries(input: string, options: ReadDicomOptions = {}): Promise<Volume> {
+  const scanned = await scanInput(input, options.onProgress);
+  const slices = selectSeries(scanned, options.series);
+  const problem = slices.find((slice) => slice.problem)?.problem;
+  if (problem) throw problem;
+  checkSameGrid(slices, input);
+  const geometry = stackGeometry(
+    placedSlices(slices),
+    commonPixelSpacing(slices, input),
+    singleSliceThickness(slices[0]),
+    input,
+  );
+  const ordered = geometry.order.map((i) => slices[i]);
+  const data = await readVoxels(ordered, options.onProgress);
+  const { columns, rows } = ordered[0].layout;
+  return { dims: [columns, rows, ordered.length], affine: geometry.affine, data, meta: volumeMeta(ordered, input) };
+}
+
+/** Every series in the input, for `medparse info`: UID, modality, description, slices, grid. */
+export async function listDicomSeries(input: string): Promise<DicomSeriesSummary[]> {
+  const scanned = await scanInput(input);
+  return [...groupBySeries(scanned.slices).values()].map(summarizeSeries);
+}
+
+function checkSameGrid(slices: readonly SliceRecord[], input: string): void {
+  const first = slices[0].layout;
+  const other = slices.find((slice) => slice.layout.rows !== first.rows || slice.layout.columns !== first.columns);
+  if (other) {
+    throw new MedparseError(
+      'INVALID_DIMENSIONS',
+      `the series mixes image sizes (${first.columns}x${first.rows} in ${slices[0].source.name}, ${other.layout.columns}x${other.layout.rows} in ${other.source.name}), so it is not one volume; pick another series or split it with dcm2niix`,
+      input,
+    );
+  }
+}
+
+function placedSlices(slices: readonly SliceRecord[]): Array<{ position: Vec3; orientation: number[]; name: string }> {
+  return slices.map((slice) => {
+    if (!slice.position || !slice.orientation) {
+      throw new MedparseError(
+        'CORRUPT_FILE',
+        'the image has no ImagePositionPatient/ImageOrientationPatient, so it cannot be placed in patient space (a screenshot or secondary capture?); medparse needs a CT, MR or PET series with patient geometry',
+        slice.source.name,
+      );
+    }
+    return { position: slice.position, orientation: slice.orientation, name: describeSlice(slice) };
+  });
+}
+
+function commonPixelSpacing(slices: readonly SliceRecord[], input: string): [number, number] {
+  const spacing = slices[0].pixelSpacing;
+  if (!spacing || !(spacing[0] > 0 && spacing[1] > 0)) {
+    throw new MedparseError(
+      'CORRUPT_FILE',
+      `the image has no valid PixelSpacing (0028,0030)${spacing ? ` (${spacing.join('\\')})` : ''}, so its voxel size is unknown`,
+      slices[0].source.name,
+    );
+  }
+  const other = slices.find(
+    (slice) =>
+      !slice.pixelSpacing || slice.pixelSpacing.some((value, i) => Math.abs(value - spacing[i]) > 1e-4 * spacing[i]),
+  );
+  if (other) {
+    throw new MedparseError(
+      'INVALID_DIMENSIONS',
+      `the series mixes pixel spacings (${spacing.join('\\')} in ${slices[0].source.name}, ${other.pixelSpacing?.join('\\') ?? 'none'} in ${other.source.name}); pick another series or resample it`,
+      input,
+    );
+  }
+  return spacing;
+}
+
+/** A lone slice has no neighbour to measure from: its thickness stands in for the k spacing. */
+function singleSliceThickness(slice: SliceRecord): number {
+  const candidates = [slice.sliceThickness, slice.spacingBetweenSlices];
+  return candidates.find((value): value is number => value !== undefined && value > 0) ?? 1;
+}
+
+function describeSlice(slice: SliceRecord): string {
+  return slice.frameCount > 1 ? `${slice.source.name} (frame ${slice.frame + 1})` : slice.source.name;
+}
+
+function rescaleOf(slice: SliceRecord): Rescale {
+  // A zero slope would flatten the image to its intercept; scanners that write it mean "no scaling".
+  return { slope: slice.rescaleSlope === 0 ? 1 : slice.rescaleSlope, intercept: slice.rescaleIntercept };
+}
+
+/**
+ * Reads the slices in k order into one array. Int16 when every slice's rescaled values are whole
+ * numbers that fit (CT in HU), Float32 otherwise; if an Int16 guess meets a value that does not fit,
+ * the slices written so far are converted once and reading goes on in Float32.
+ */
+async function readVoxels(
+  ordered: readonly SliceRecord[],
+  onProgress: ProgressCallback | undefined,
+): Promise<OutputArray> {
+  const { rows, columns } = ordered[0].layout;
+  const sliceVoxels = rows * columns;
+  const canBeInt16 = ordered.every((slice) => slice.rescaleSlope === 1 && Number.isInteger(slice.rescaleIntercept));
+  let data: OutputArray = canBeInt16
+    ? new Int16Array(sliceVoxels * ordered.length)
+    : new Float32Array(sliceVoxels * ordered.length);
+  const reader = new FrameReader();
+  for (let k = 0; k < ordered.length; k++) {
+    const slice = ordered[k];
+    const samples = await reader.hostOrderSamples(slice);
+    if (!writeFrame(samples, slice.layout, rescaleOf(slice), data, k * sliceVoxels)) {
+      data = Float32Array.from(data);
+      writeFrame(samples, slice.layout, rescaleOf(slice), data, k * sliceVoxels);
+    }
+    onProgress?.({
+      stage: 'read DICOM',
+      fraction: (k + 1) / ordered.length,
+      message: `slice ${k + 1}/${ordered.length}`,
+    });
+  }
+  return data;
+}
+
+/** Reads frames one at a time, keeping only the current frame (and, for compressed files, the current file). */
+class FrameReader {
+  private readonly scratch = new FrameScratch();
+  private cachedSource: DicomSource | undefined;
+  private cachedFrames: Uint8Array[] = [];
+
+  async hostOrderSamples(slice: SliceRecord): Promise<ArrayBuffer> {
+    const bytesPerSample = slice.layout.bitsAllocated / 8;
+    const frameBytes = frameByteLength(slice.layout);
+    const target = this.scratch.bytes(frameBytes);
+    if (!slice.syntax.encapsulated) {
+      const read = await slice.source.readInto(slice.pixelData.valueOffset + slice.frame * frameBytes, target);
+      // The scan checked the length, so a short read means the file changed since.
+      if (read < frameBytes)
+        throw new MedparseError(
+          'TRUNCATED_FILE',
+          `the file is shorter than when it was scanned (frame ${slice.frame + 1} is incomplete)`,
+          slice.source.name,
+        );
+      return this.scratch.hostOrder(bytesPerSample, slice.syntax.littleEndian);
+    }
+    const frame = await this.encapsulatedFrame(slice);
+    try {
+      decodeRleFrame(frame, bytesPerSample, target);
+    } catch (error) {
+      if (error instanceof RleError)
+        throw new MedparseError(
+          'CORRUPT_FILE',
+          `cannot decode RLE frame ${slice.frame + 1}: ${error.message}`,
+          slice.source.name,
+        );
+      throw error;
+    }
+    return this.scratch.hostOrder(bytesPerSample, true);
+  }
+
+  private async encapsulatedFrame(slice: SliceRecord): Promise<Uint8Array> {
+    if (this.cachedSource !== slice.source) {
+      const { valueOffset } = slice.pixelData;
+      const bytes = await slice.source.read(valueOffset, slice.source.size - valueOffset);
+      try {
+        this.cachedFrames = splitFrames(bytes, slice.frameCount);
+      } catch (error) {
+        if (error instanceof EncapsulationError)
+          throw new MedparseError(
+            'CORRUPT_FILE',
+            `compressed pixel data is damaged: ${error.message}`,
+            slice.source.name,
+          );
+        throw error;
+      }
+      this.cachedSource = slice.source;
+    }
+    return this.cachedFrames[slice.frame];
+  }
+}
+
+function volumeMeta(ordered: readonly SliceRecord[], input: string): VolumeMeta {
+  const { series } = ordered[0];
+  return {
+    sourceFormat: 'dicom',
+    sourcePath: input,
+    modality: modalityOf(series.modality),
+    description: series.seriesDescription,
+    storedType: storedTypeName(ordered[0].layout),
+    dicom: {
+      studyInstanceUid: series.studyInstanceUid,
+      seriesInstanceUid: series.seriesInstanceUid,
+      frameOfReferenceUid: series.frameOfReferenceUid,
+      sopClassUid: series.sopClassUid,
+      sopInstanceUids: ordered.map((slice) => slice.sopInstanceUid),
+      patientId: series.patientId,
+      patientName: series.patientName,
+      studyDate: series.studyDate,
+      seriesDescription: series.seriesDescription,
+    },
+  };
+}
+
+function modalityOf(modality: string | undefined): Modality {
+  return modality === 'CT' || modality === 'MR' || modality === 'PT' ? modality : 'unknown';
+}
