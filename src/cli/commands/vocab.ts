@@ -37,7 +37,11 @@ export async function runVocabCommand(args: string[], io: VocabCommandIO): Promi
     case 'list':
       return listCommand(parsed, io);
     default:
-      io.stderr(subcommand ? `medparse vocab: unknown subcommand "${subcommand}"; usage: ${VOCAB_USAGE}` : `usage: ${VOCAB_USAGE}`);
+      io.stderr(
+        subcommand
+          ? `medparse vocab: unknown subcommand "${subcommand}"; usage: ${VOCAB_USAGE}`
+          : `usage: ${VOCAB_USAGE}`,
+      );
       return 2;
   }
 }
@@ -156,6 +160,8 @@ function printConcepts(concepts: Concept[], json: boolean, io: VocabCommandIO): 
   const idWidth = Math.min(40, Math.max(2, ...concepts.map((c) => c.id.length)));
   for (const c of concepts) {
     const snomed = c.snomed ? `SCT ${c.snomed.code}` : '-';
-    io.stdout(`${c.id.padEnd(idWidth)}  ${c.category.padEnd(15)}  ${c.modalities.join('/').padEnd(6)}  ${snomed.padEnd(14)}  ${c.name}`);
+    io.stdout(
+      `${c.id.padEnd(idWidth)}  ${c.category.padEnd(15)}  ${c.modalities.join('/').padEnd(6)}  ${snomed.padEnd(14)}  ${c.name}`,
+    );
   }
 }

@@ -1,0 +1,31 @@
+export type {
+  AmbiguousTerm,
+  Category,
+  CodedValue,
+  Concept,
+  ConceptRef,
+  DatasetLabel,
+  DatasetLabelFile,
+  DatasetLabels,
+  DicomSegCodes,
+  LabelRelation,
+  Laterality,
+  LesionKind,
+  MatchKind,
+  Modality,
+  ParsedPrompt,
+  PromptStatus,
+  VocabularyFile,
+} from './types.js';
+export { CATEGORIES, LESION_KINDS } from './types.js';
+export {
+  DATASET_LABELS_PATH,
+  VOCABULARY_PATH,
+  Vocabulary,
+  loadDatasetLabels,
+  loadVocabulary,
+  readVocabularyFile,
+  validateVocabularyFile,
+} from './vocabulary.js';
+export { parsePrompts, resolvePrompt, type ParseOptions } from './parser.js';
+export { editDistance, normalizeTokens, termKey } from './normalize.js';
