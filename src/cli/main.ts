@@ -4,18 +4,24 @@ import { fileURLToPath } from 'node:url';
 import { isMedparseError } from '../core/errors.js';
 import { runConvertCommand, CONVERT_USAGE } from './commands/convert.js';
 import { runInfoCommand, INFO_USAGE } from './commands/info.js';
-import { runVocabCommand } from './commands/vocab.js';
+import { runModelsCommand, MODELS_USAGE } from './commands/models.js';
+import { parseCommand, PARSE_USAGE } from './commands/parse.js';
+import { runVocabCommand, VOCAB_USAGE } from './commands/vocab.js';
 import { EXIT, processIO, type CommandIO } from './io.js';
 import { UsageError } from './usage.js';
 
 type Command = { summary: string; usage: string; run: (args: string[], io: CommandIO) => Promise<number> };
 
 const COMMANDS: Record<string, Command> = {
+  segment: { summary: 'one mask per prompt, with volumes and intensities', usage: PARSE_USAGE.segment, run: parseCommand('segment') },
+  detect: { summary: 'objects as instances: boxes, volumes, confidence', usage: PARSE_USAGE.detect, run: parseCommand('detect') },
+  recognize: { summary: 'everything the model finds in the scan, named and coded', usage: PARSE_USAGE.recognize, run: parseCommand('recognize') },
+  models: { summary: 'list installed model packages', usage: MODELS_USAGE, run: runModelsCommand },
   info: { summary: 'describe an image: grid, spacing, affine, orientation, values', usage: INFO_USAGE, run: runInfoCommand },
   convert: { summary: 'convert any supported image (or DICOM series) to NIfTI', usage: CONVERT_USAGE, run: runConvertCommand },
   vocab: {
     summary: 'look up anatomy concepts: resolve prompts, search, list',
-    usage: 'medparse vocab resolve "<text>" [--json] | search <words> | list [--category C] [--modality M]',
+    usage: VOCAB_USAGE,
     run: runVocabCommand,
   },
 };

@@ -1,0 +1,111 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { ProgressEvent } from '../../core/progress.js';
+import { makePhantomCt } from '../../core/phantom.js';
+import { readVolume } from '../../io/read.js';
+import { DEFAULT_MODEL_DIR, ParseEngine } from '../../tasks/engine.js';
+import { checkOutputFolder, writeResults, type TaskName } from '../../tasks/output-folder.js';
+import type { ParseResult, PromptResult } from '../../tasks/results.js';
+import { EXIT, type CommandIO } from '../io.js';
+import { parseVolumeIndex, UsageError } from '../usage.js';
+
+const COMMON = '[--modality CT|MR] [--model DIR] [--threads N] [--dicom-seg] [--no-preview] [--force] [--volume N] [--series UID] [--json] [--quiet]';
+
+export const PARSE_USAGE: Record<TaskName, string> = {
+  segment: `medparse segment <image|--demo> -p "<prompts>" -o <dir> ${COMMON}`,
+  detect: `medparse detect <image|--demo> -p "<prompts>" -o <dir> ${COMMON}`,
+  recognize: `medparse recognize <image|--demo> -o <dir> ${COMMON}`,
+};
+
+/** segment, detect and recognize share one command body: they differ in prompts and in what is printed. */
+export function parseCommand(task: TaskName) {
+  return async (args: string[], io: CommandIO): Promise<number> => {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        prompts: { type: 'string', short: 'p' },
+        output: { type: 'string', short: 'o' },
+        modality: { type: 'string' },
+        model: { type: 'string' },
+        threads: { type: 'string' },
+        'dicom-seg': { type: 'boolean', default: false },
+        'no-preview': { type: 'boolean', default: false },
+        force: { type: 'boolean', default: false },
+        volume: { type: 'string' },
+        series: { type: 'string' },
+        demo: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        quiet: { type: 'boolean', default: false },
+      },
+    });
+    const usage = PARSE_USAGE[task];
+    if (!values.demo && positionals.length !== 1) throw new UsageError(`${task} needs one image (a file, a DICOM folder or a .zip), or --demo`, usage);
+    if (task !== 'recognize' && !values.prompts?.trim()) throw new UsageError(`${task} needs prompts: -p "liver, spleen"`, usage);
+    if (!values.output) throw new UsageError(`${task} needs an output folder: -o <dir>`, usage);
+    checkOutputFolder(values.output, values.force);
+    const threads = values.threads === undefined ? undefined : Number(values.threads);
+    if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) throw new UsageError(`--threads must be a whole number > 0, got "${values.threads}"`, usage);
+    const progress = values.quiet ? undefined : progressPrinter(io);
+    const engine = ParseEngine.load(values.model ?? DEFAULT_MODEL_DIR, { threads, onProgress: progress });
+    try {
+      progress?.({ stage: 'read', fraction: 0 });
+      const volume = values.demo ? makePhantomCt() : await readVolume(positionals[0], { volume: parseVolumeIndex(values.volume), series: values.series });
+      const options = { modality: values.modality };
+      const result = task === 'recognize' ? await engine.recognize(volume, options) : await engine.segment(volume, values.prompts ?? '', options);
+      const written = await writeResults(values.output, result, engine.vocabulary, {
+        task,
+        dicomSeg: values['dicom-seg'],
+        preview: !values['no-preview'],
+        force: values.force,
+        medparseVersion: packageVersion(),
+      });
+      io.stdout(values.json ? readFileSync(`${values.output}/report.json`, 'utf8') : summarize(result, task, values.output, written));
+      return EXIT.ok;
+    } finally {
+      await engine.dispose();
+    }
+  };
+}
+
+function summarize(result: ParseResult, task: TaskName, dir: string, written: string[]): string {
+  const shown = task === 'recognize' ? result.prompts.filter((p) => p.status === 'present') : result.prompts;
+  const lines = shown.map((p) => describePrompt(p, task));
+  lines.unshift(`${result.modality} (${result.modalitySource}), model ${result.model.name} ${result.model.version}`);
+  if (task === 'recognize') lines.push(`${shown.length} of ${result.prompts.length} structures the model knows are present`);
+  lines.push(`wrote ${written.length} files to ${dir}`);
+  return lines.join('\n');
+}
+
+function describePrompt(p: PromptResult, task: TaskName): string {
+  const name = p.concept ? `${p.concept.name} [${p.concept.id}]` : '';
+  const score = p.score === null ? '' : ` score ${p.score.toFixed(2)}`;
+  const head = `"${p.text}": ${p.status}${name ? ` ${name}` : ''}${score}`;
+  if (p.status === 'present' && p.statistics) {
+    const s = p.statistics;
+    const intensity = s.intensity ? `, mean ${s.intensity.mean.toFixed(1)} +- ${s.intensity.std.toFixed(1)}` : '';
+    const instances = task === 'detect' ? `\n${(p.instances ?? []).map((i) => `    #${i.id} ${i.volumeMl.toFixed(2)} mL p=${i.meanProbability.toFixed(2)} centre ${i.centroidWorld.map((v) => v.toFixed(1)).join(',')} mm`).join('\n')}` : '';
+    return `  ${head}: ${s.volumeMl.toFixed(2)} mL${intensity}, ${(p.instances ?? []).length} instance(s)${instances}`;
+  }
+  const why = [...(p.evidence?.reasons ?? []), ...p.notes].join('; ');
+  const suggestions = p.suggestions.length ? ` (did you mean: ${p.suggestions.slice(0, 3).join(', ')}?)` : '';
+  return `  ${head}${why ? ` - ${why}` : ''}${suggestions}`;
+}
+
+function progressPrinter(io: CommandIO): (event: ProgressEvent) => void {
+  let last = '';
+  return (event) => {
+    const line = `${event.stage}${event.message ? ` ${event.message}` : ''} ${Math.round(event.fraction * 100)}%`;
+    if (line !== last && (event.fraction === 0 || event.fraction === 1 || event.stage === 'inference')) io.stderr(line);
+    last = line;
+  };
+}
+
+function packageVersion(): string {
+  try {
+    const url = new URL('../../../../package.json', import.meta.url);
+    return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}

@@ -1,0 +1,194 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { MedparseError } from '../core/errors.js';
+import type { Modality } from '../core/volume.js';
+
+/**
+ * Typed access to a model package (docs/model-contract.md). model.json is written by the Python
+ * trainer in snake_case; this module validates it once and hands the engine camelCase types.
+ */
+
+export type ImagingModality = Exclude<Modality, 'unknown'>;
+
+export type NormalizationSpec =
+  | { type: 'ct_clip'; lower: number; upper: number; mean: number; std: number }
+  | { type: 'percentile_zscore'; lowerPercentile: number; upperPercentile: number; nonzeroOnly: boolean };
+
+export interface PresenceCalibration {
+  probabilityBeta?: [number, number];
+  intensityBeta?: [number, number];
+  presenceThreshold?: number;
+  /** Platt scaling of the presence logit: score = sigmoid(a * logit + b). */
+  presencePlatt?: [number, number];
+  minVolumeMl?: number;
+}
+
+export interface NetworkConcept {
+  id: string;
+  index: number;
+  calibration: Partial<Record<ImagingModality, PresenceCalibration>>;
+}
+
+export interface NetworkSpec {
+  id: string;
+  /** Absolute path of the .onnx file. */
+  file: string;
+  modalities: ImagingModality[];
+  orientation: string;
+  spacing: [number, number, number];
+  patchSize: [number, number, number];
+  normalization: Partial<Record<ImagingModality, NormalizationSpec>>;
+  featureChannels: number;
+  concepts: NetworkConcept[];
+}
+
+export interface ModelPackage {
+  dir: string;
+  name: string;
+  version: string;
+  license: string;
+  trainingData: string;
+  networks: NetworkSpec[];
+}
+
+const MODALITIES: readonly ImagingModality[] = ['CT', 'MR', 'PT'];
+
+/** Reads and validates `<dir>/model.json`; every problem is reported with the field that has it. */
+export function loadModelPackage(dir: string): ModelPackage {
+  const manifestPath = join(dir, 'model.json');
+  if (!existsSync(manifestPath)) {
+    throw new MedparseError('FILE_NOT_FOUND', 'no model.json here: a model package is a folder with model.json and its .onnx networks (see docs/model-contract.md)', resolve(dir));
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(manifestPath, 'utf8'));
+  } catch (error) {
+    throw new MedparseError('CORRUPT_FILE', `model.json is not valid JSON (${error instanceof Error ? error.message : String(error)})`, manifestPath);
+  }
+  const fail = (field: string, problem: string): never => {
+    throw new MedparseError('CORRUPT_FILE', `invalid model package: ${field} ${problem}`, manifestPath);
+  };
+  const root = asRecord(raw, 'model.json', fail);
+  if (root.schema_version !== 1) fail('schema_version', `is ${JSON.stringify(root.schema_version)}; this medparse reads version 1`);
+  const networks = asArray(root.networks, 'networks', fail).map((n, i) => parseNetwork(n, `networks[${i}]`, dir, fail));
+  if (networks.length === 0) fail('networks', 'is empty');
+  return {
+    dir: resolve(dir),
+    name: asString(root.name, 'name', fail),
+    version: asString(root.version, 'version', fail),
+    license: asString(root.license ?? 'unspecified', 'license', fail),
+    trainingData: asString(root.training_data ?? '', 'training_data', fail),
+    networks,
+  };
+}
+
+type Fail = (field: string, problem: string) => never;
+
+function parseNetwork(value: unknown, at: string, dir: string, fail: Fail): NetworkSpec {
+  const n = asRecord(value, at, fail);
+  const input = asRecord(n.input, `${at}.input`, fail);
+  const file = resolve(dir, asString(n.file, `${at}.file`, fail));
+  if (!existsSync(file)) fail(`${at}.file`, `names ${file}, which does not exist`);
+  const modalities = asArray(n.modalities, `${at}.modalities`, fail).map((m) => asModality(m, `${at}.modalities`, fail));
+  const normalizationRecord = asRecord(input.normalization, `${at}.input.normalization`, fail);
+  const normalization: Partial<Record<ImagingModality, NormalizationSpec>> = {};
+  for (const modality of modalities) {
+    const spec = normalizationRecord[modality];
+    if (spec === undefined) fail(`${at}.input.normalization`, `has no entry for ${modality}, one of the network's modalities`);
+    normalization[modality] = parseNormalization(spec, `${at}.input.normalization.${modality}`, fail);
+  }
+  const concepts = asArray(n.concepts, `${at}.concepts`, fail).map((c, i) => parseConcept(c, `${at}.concepts[${i}]`, fail));
+  const indices = new Set(concepts.map((c) => c.index));
+  if (indices.size !== concepts.length) fail(`${at}.concepts`, 'use the same index twice');
+  return {
+    id: asString(n.id, `${at}.id`, fail),
+    file,
+    modalities,
+    orientation: asString(input.orientation ?? 'RAS', `${at}.input.orientation`, fail),
+    spacing: asTriple(input.spacing, `${at}.input.spacing`, fail, (v) => v > 0),
+    patchSize: asTriple(input.patch_size, `${at}.input.patch_size`, fail, (v) => Number.isInteger(v) && v >= 8),
+    normalization,
+    featureChannels: asNumber(asRecord(n.output ?? {}, `${at}.output`, fail).feature_channels ?? 0, `${at}.output.feature_channels`, fail),
+    concepts,
+  };
+}
+
+function parseNormalization(value: unknown, at: string, fail: Fail): NormalizationSpec {
+  const s = asRecord(value, at, fail);
+  if (s.type === 'ct_clip') {
+    return {
+      type: 'ct_clip',
+      lower: asNumber(s.lower ?? -1000, `${at}.lower`, fail),
+      upper: asNumber(s.upper ?? 1000, `${at}.upper`, fail),
+      mean: asNumber(s.mean ?? 0, `${at}.mean`, fail),
+      std: asNumber(s.std ?? 300, `${at}.std`, fail),
+    };
+  }
+  if (s.type === 'percentile_zscore') {
+    return {
+      type: 'percentile_zscore',
+      lowerPercentile: asNumber(s.lower_percentile ?? 0.5, `${at}.lower_percentile`, fail),
+      upperPercentile: asNumber(s.upper_percentile ?? 99.5, `${at}.upper_percentile`, fail),
+      nonzeroOnly: s.nonzero_only === true,
+    };
+  }
+  return fail(`${at}.type`, `is ${JSON.stringify(s.type)}; expected "ct_clip" or "percentile_zscore"`);
+}
+
+function parseConcept(value: unknown, at: string, fail: Fail): NetworkConcept {
+  const c = asRecord(value, at, fail);
+  const calibration: NetworkConcept['calibration'] = {};
+  for (const [modality, entry] of Object.entries(asRecord(c.calibration ?? {}, `${at}.calibration`, fail))) {
+    const e = asRecord(entry, `${at}.calibration.${modality}`, fail);
+    const pair = (v: unknown, field: string) => (v === undefined ? undefined : (asArray(v, field, fail).map((x) => asNumber(x, field, fail)) as [number, number]));
+    calibration[asModality(modality, `${at}.calibration`, fail)] = {
+      probabilityBeta: pair(e.probability_beta, `${at}.calibration.${modality}.probability_beta`),
+      intensityBeta: pair(e.intensity_beta, `${at}.calibration.${modality}.intensity_beta`),
+      presencePlatt: pair(e.presence_platt, `${at}.calibration.${modality}.presence_platt`),
+      presenceThreshold: e.presence_threshold === undefined ? undefined : asNumber(e.presence_threshold, `${at}.presence_threshold`, fail),
+      minVolumeMl: e.min_volume_ml === undefined ? undefined : asNumber(e.min_volume_ml, `${at}.min_volume_ml`, fail),
+    };
+  }
+  const index = asNumber(c.index, `${at}.index`, fail);
+  if (!Number.isInteger(index) || index < 0) fail(`${at}.index`, 'must be a whole number >= 0');
+  return { id: asString(c.id, `${at}.id`, fail), index, calibration };
+}
+
+function asRecord(value: unknown, at: string, fail: Fail): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(at, 'must be an object');
+  return value as Record<string, unknown>;
+}
+
+function asArray(value: unknown, at: string, fail: Fail): unknown[] {
+  if (!Array.isArray(value)) fail(at, 'must be an array');
+  return value as unknown[];
+}
+
+function asString(value: unknown, at: string, fail: Fail): string {
+  if (typeof value !== 'string') fail(at, 'must be a string');
+  return value as string;
+}
+
+function asNumber(value: unknown, at: string, fail: Fail): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) fail(at, 'must be a finite number');
+  return value as number;
+}
+
+function asTriple(value: unknown, at: string, fail: Fail, valid: (v: number) => boolean): [number, number, number] {
+  const list = asArray(value, at, fail).map((v) => asNumber(v, at, fail));
+  if (list.length !== 3 || !list.every(valid)) fail(at, `must be three valid numbers, got ${JSON.stringify(value)}`);
+  return list as [number, number, number];
+}
+
+function asModality(value: unknown, at: string, fail: Fail): ImagingModality {
+  if (!MODALITIES.includes(value as ImagingModality)) fail(at, `holds ${JSON.stringify(value)}; expected one of ${MODALITIES.join(', ')}`);
+  return value as ImagingModality;
+}
+
+/** Model packages installed in a folder (each subfolder with a model.json), for `medparse models`. */
+export function findModelPackages(root: string): string[] {
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .map((name) => join(root, name))
+    .filter((path) => statSync(path).isDirectory() && existsSync(join(path, 'model.json')));
+}

@@ -1,0 +1,152 @@
+import { throttledProgress, type ProgressCallback } from '../core/progress.js';
+import type { Dims3, Volume } from '../core/volume.js';
+import type { NetworkSession } from './onnx-session.js';
+
+export interface SlidingWindowOptions {
+  /** Fraction of a patch that neighbouring windows share (default 0.5). */
+  overlap?: number;
+  /** Patches per network call (default 2). */
+  batchSize?: number;
+  onProgress?: ProgressCallback;
+}
+
+export interface SlidingWindowResult {
+  /** One blended sigmoid probability map per query, on the working grid. */
+  probabilities: Float32Array[];
+  /** Largest patch presence logit per query. */
+  presenceLogits: number[];
+  patches: number;
+}
+
+/**
+ * Runs the network over the whole working image in overlapping patches. Every patch is encoded once
+ * for all queries; sigmoid probabilities are blended with a Gaussian weight that trusts patch centres
+ * more than borders (nnU-Net's scheme), which removes seams between windows.
+ */
+export async function slidingWindowInference(
+  image: Volume,
+  patchSize: Dims3,
+  session: NetworkSession,
+  conceptRows: readonly number[],
+  options: SlidingWindowOptions = {},
+): Promise<SlidingWindowResult> {
+  const dims = image.dims;
+  const patch = patchSize.map((p, a) => Math.min(p, roundUpTo16(dims[a]))) as Dims3;
+  const starts = [0, 1, 2].map((a) => windowStarts(dims[a], patch[a], options.overlap ?? 0.5));
+  const windows = starts[2].flatMap((z) => starts[1].flatMap((y) => starts[0].map((x) => [x, y, z] as Dims3)));
+  const patchVoxels = patch[0] * patch[1] * patch[2];
+  const weight = gaussianWeights(patch);
+  const total = dims[0] * dims[1] * dims[2];
+  const sums = conceptRows.map(() => new Float32Array(total));
+  const weightSum = new Float32Array(total);
+  const presence = conceptRows.map(() => -Infinity);
+  const batchSize = Math.max(1, options.batchSize ?? 2);
+  const input = new Float32Array(batchSize * patchVoxels);
+  const padValue = minimumOf(image.data);
+  const progress = throttledProgress('inference', options.onProgress);
+  for (let first = 0; first < windows.length; first += batchSize) {
+    const batch = windows.slice(first, first + batchSize);
+    batch.forEach((origin, b) => extractPatch(image, origin, patch, input.subarray(b * patchVoxels, (b + 1) * patchVoxels), padValue));
+    const output = await session.run(input.subarray(0, batch.length * patchVoxels), patch, batch.length, conceptRows);
+    batch.forEach((origin, b) => {
+      for (let q = 0; q < conceptRows.length; q++) {
+        const logits = output.logits.subarray((b * conceptRows.length + q) * patchVoxels, (b * conceptRows.length + q + 1) * patchVoxels);
+        accumulate(sums[q], q === 0 ? weightSum : null, logits, weight, origin, patch, dims);
+        presence[q] = Math.max(presence[q], output.presence[b * conceptRows.length + q]);
+      }
+    });
+    progress((first + batch.length) / windows.length);
+  }
+  for (const sum of sums) {
+    for (let i = 0; i < total; i++) sum[i] = weightSum[i] > 0 ? sum[i] / weightSum[i] : 0;
+  }
+  return { probabilities: sums, presenceLogits: presence, patches: windows.length };
+}
+
+function roundUpTo16(n: number): number {
+  return Math.max(16, Math.ceil(n / 16) * 16);
+}
+
+/** Evenly spaced window starts covering [0, size), nnU-Net style; one window at 0 when it fits. */
+export function windowStarts(size: number, patch: number, overlap: number): number[] {
+  if (size <= patch) return [0];
+  const step = Math.max(1, Math.floor(patch * (1 - overlap)));
+  const count = Math.ceil((size - patch) / step) + 1;
+  const span = size - patch;
+  return Array.from({ length: count }, (_, n) => Math.round((n * span) / (count - 1)));
+}
+
+/** Separable Gaussian (sigma = patch/8) with its minimum lifted above zero so borders still count. */
+export function gaussianWeights(patch: Dims3): Float32Array {
+  const axis = patch.map((n) => {
+    const sigma = n / 8;
+    const centre = (n - 1) / 2;
+    return Float32Array.from({ length: n }, (_, i) => Math.exp(-((i - centre) ** 2) / (2 * sigma * sigma)));
+  });
+  const out = new Float32Array(patch[0] * patch[1] * patch[2]);
+  let index = 0;
+  for (let z = 0; z < patch[2]; z++) {
+    for (let y = 0; y < patch[1]; y++) {
+      const zy = axis[2][z] * axis[1][y];
+      for (let x = 0; x < patch[0]; x++) out[index++] = Math.max(zy * axis[0][x], 1e-3);
+    }
+  }
+  return out;
+}
+
+/** Copies the patch at `origin` into `out`, padding outside the image with `padValue`. */
+function extractPatch(image: Volume, origin: Dims3, patch: Dims3, out: Float32Array, padValue: number): void {
+  const [nx, ny, nz] = image.dims;
+  const data = image.data;
+  let index = 0;
+  for (let z = 0; z < patch[2]; z++) {
+    const k = origin[2] + z;
+    for (let y = 0; y < patch[1]; y++) {
+      const j = origin[1] + y;
+      const inside = k < nz && j < ny;
+      const row = inside ? nx * (j + ny * k) : 0;
+      for (let x = 0; x < patch[0]; x++) {
+        const i = origin[0] + x;
+        out[index++] = inside && i < nx ? data[row + i] : padValue;
+      }
+    }
+  }
+}
+
+/** Adds weight * sigmoid(logit) of one patch into the volume-sized sum (and the weights once). */
+function accumulate(
+  sum: Float32Array,
+  weightSum: Float32Array | null,
+  logits: Float32Array,
+  weight: Float32Array,
+  origin: Dims3,
+  patch: Dims3,
+  dims: Dims3,
+): void {
+  const [nx, ny, nz] = dims;
+  let index = 0;
+  for (let z = 0; z < patch[2]; z++) {
+    const k = origin[2] + z;
+    for (let y = 0; y < patch[1]; y++) {
+      const j = origin[1] + y;
+      if (k >= nz || j >= ny) {
+        index += patch[0];
+        continue;
+      }
+      const row = nx * (j + ny * k);
+      for (let x = 0; x < patch[0]; x++, index++) {
+        const i = origin[0] + x;
+        if (i >= nx) continue;
+        const w = weight[index];
+        sum[row + i] += w / (1 + Math.exp(-logits[index]));
+        if (weightSum) weightSum[row + i] += w;
+      }
+    }
+  }
+}
+
+function minimumOf(data: ArrayLike<number>): number {
+  let min = Infinity;
+  for (let i = 0; i < data.length; i++) if (data[i] < min) min = data[i];
+  return Number.isFinite(min) ? min : 0;
+}

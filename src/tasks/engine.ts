@@ -1,0 +1,239 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MedparseError } from '../core/errors.js';
+import type { ProgressCallback } from '../core/progress.js';
+import { voxelVolumeMl, type Volume } from '../core/volume.js';
+import { loadModelPackage, type ImagingModality, type ModelPackage, type NetworkSpec } from '../runtime/model-package.js';
+import { openNetwork, type NetworkSession, type RuntimeOptions } from '../runtime/onnx-session.js';
+import { prepareInput, probabilityOnOriginalGrid, withPhysicalAffine } from '../runtime/preprocess.js';
+import { slidingWindowInference } from '../runtime/sliding-window.js';
+import { loadVocabulary, parsePrompts, type ParsedPrompt, type Vocabulary } from '../vocab/index.js';
+import { resolveModality } from './modality.js';
+import { networkQueries, planPrompts, type ConceptSource, type PromptPlan } from './plan.js';
+import { decidePresence, sigmoid, type PresenceDecision } from './presence.js';
+import { describeMask, splitBySide } from './mask-analysis.js';
+import type { ParseResult, PromptResult } from './results.js';
+
+/** The model package shipped with medparse: <repo>/models/medparse-default. */
+export const DEFAULT_MODEL_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../models/medparse-default');
+
+export interface EngineOptions extends RuntimeOptions {
+  overlap?: number;
+  batchSize?: number;
+  onProgress?: ProgressCallback;
+}
+
+export interface ParseOptions {
+  /** CT or MR; by default from the file's metadata, else guessed from its values. */
+  modality?: string;
+}
+
+/** One network query's answer: where the concept is on the input grid and the evidence for it. */
+interface QueryAnswer {
+  probability: Uint8Array;
+  voxels: number;
+  presenceLogit: number;
+  meanProbability: number;
+  meanIntensity: number;
+  decision: PresenceDecision;
+}
+
+/**
+ * Loads a model package once and answers prompts on volumes with it. Networks open lazily (only
+ * those the prompts need) and stay open for later requests; call dispose() when done.
+ */
+export class ParseEngine {
+  readonly model: ModelPackage;
+  readonly vocabulary: Vocabulary;
+  private readonly options: EngineOptions;
+  private readonly sessions = new Map<string, Promise<NetworkSession>>();
+
+  private constructor(model: ModelPackage, vocabulary: Vocabulary, options: EngineOptions) {
+    this.model = model;
+    this.vocabulary = vocabulary;
+    this.options = options;
+  }
+
+  static load(modelDir: string = DEFAULT_MODEL_DIR, options: EngineOptions = {}): ParseEngine {
+    if (!existsSync(modelDir)) {
+      throw new MedparseError('FILE_NOT_FOUND', 'no model package here; pass --model <folder with model.json> or reinstall medparse', modelDir);
+    }
+    const model = loadModelPackage(modelDir);
+    const vocabulary = loadVocabulary();
+    for (const network of model.networks) {
+      const unknown = network.concepts.filter((c) => !vocabulary.get(c.id)).map((c) => c.id);
+      if (unknown.length) {
+        throw new MedparseError('CORRUPT_FILE', `network ${network.id} names concepts the vocabulary does not know: ${unknown.join(', ')}`, join(modelDir, 'model.json'));
+      }
+    }
+    return new ParseEngine(model, vocabulary, options);
+  }
+
+  /** Answers free-text prompts ("liver, spleen and both kidneys"). */
+  async segment(volume: Volume, promptText: string, options: ParseOptions = {}): Promise<ParseResult> {
+    const prompts = parsePrompts(promptText, this.vocabulary);
+    if (prompts.length === 0) throw new MedparseError('INVALID_ARGUMENT', 'the prompt list is empty; give prompts with -p "liver, spleen"');
+    return this.run(volume, prompts, options);
+  }
+
+  /** Runs every concept the model knows for the image's modality and reports all of them. */
+  async recognize(volume: Volume, options: ParseOptions = {}): Promise<ParseResult> {
+    const { modality } = resolveModality(volume, options.modality);
+    const ids = [...new Set(this.model.networks.filter((n) => n.modalities.includes(modality)).flatMap((n) => n.concepts.map((c) => c.id)))];
+    const prompts: ParsedPrompt[] = ids.map((id) => {
+      const ref = this.vocabulary.ref(id);
+      return { text: ref.name, status: 'resolved', concepts: [ref], confidence: 1, matchedBy: 'exact', laterality: ref.laterality, suggestions: [], notes: [] };
+    });
+    return this.run(volume, prompts, options);
+  }
+
+  async dispose(): Promise<void> {
+    for (const session of this.sessions.values()) await (await session).dispose();
+    this.sessions.clear();
+  }
+
+  private async run(volume: Volume, prompts: ParsedPrompt[], options: ParseOptions): Promise<ParseResult> {
+    const timings: Record<string, number> = {};
+    const { modality, source: modalitySource } = resolveModality(volume, options.modality);
+    const plans = planPrompts(prompts, this.vocabulary, this.model, modality);
+    const physical = withPhysicalAffine(volume);
+    const answers = new Map<string, QueryAnswer>();
+    for (const [network, rows] of networkQueries(plans)) {
+      const networkAnswers = await this.runNetwork(physical, network, rows, modality, timings);
+      rows.forEach((row, q) => answers.set(`${network.id}#${row}`, networkAnswers[q]));
+    }
+    const started = performance.now();
+    const results = plans.map((plan) => this.answerPrompt(plan, physical, answers));
+    timings.postprocess = (timings.postprocess ?? 0) + performance.now() - started;
+    return {
+      input: volume,
+      modality,
+      modalitySource,
+      model: { name: this.model.name, version: this.model.version, networks: [...networkQueries(plans).keys()].map((n) => n.id) },
+      prompts: results,
+      timings,
+    };
+  }
+
+  private async runNetwork(volume: Volume, network: NetworkSpec, rows: number[], modality: ImagingModality, timings: Record<string, number>): Promise<QueryAnswer[]> {
+    const report = this.options.onProgress;
+    let started = performance.now();
+    report?.({ stage: 'preprocess', fraction: 0, message: `${network.id}: preparing the image` });
+    const prepared = prepareInput(volume, network, modality);
+    timings.preprocess = (timings.preprocess ?? 0) + performance.now() - started;
+    const session = await this.session(network);
+    started = performance.now();
+    const inference = await slidingWindowInference(prepared.image, network.patchSize, session, rows, {
+      overlap: this.options.overlap,
+      batchSize: this.options.batchSize,
+      onProgress: report ? (e) => report({ ...e, message: `${network.id}: ${rows.length} quer${rows.length === 1 ? 'y' : 'ies'}` }) : undefined,
+    });
+    timings.inference = (timings.inference ?? 0) + performance.now() - started;
+    started = performance.now();
+    const scratch = new Float32Array(volume.data.length);
+    const voxelMl = voxelVolumeMl(volume);
+    const answers = rows.map((row, q) => {
+      const working = { ...prepared.image, data: inference.probabilities[q] };
+      const { s1, s2 } = maskStatistics(inference.probabilities[q], prepared.image.data);
+      const { probability, voxels } = probabilityOnOriginalGrid(working, prepared.mapping, scratch);
+      const calibration = network.concepts.find((c) => c.index === row)?.calibration[modality];
+      const evidence = { voxels, volumeMl: voxels * voxelMl, presenceLogit: inference.presenceLogits[q], meanProbability: s1, meanIntensity: s2 };
+      return { probability, ...evidence, decision: decidePresence(evidence, calibration) };
+    });
+    timings.decode = (timings.decode ?? 0) + performance.now() - started;
+    return answers;
+  }
+
+  private session(network: NetworkSpec): Promise<NetworkSession> {
+    let session = this.sessions.get(network.id);
+    if (!session) {
+      session = openNetwork(network.file, this.options);
+      this.sessions.set(network.id, session);
+    }
+    return session;
+  }
+
+  private answerPrompt(plan: PromptPlan, volume: Volume, answers: Map<string, QueryAnswer>): PromptResult {
+    const base = {
+      text: plan.prompt.text,
+      suggestions: plan.prompt.suggestions,
+      notes: plan.notes,
+      ...(plan.concept ? { concept: { ...this.vocabulary.ref(plan.concept.id), category: plan.concept.category } } : {}),
+    };
+    if (plan.status !== 'planned' || !plan.source) return { ...base, status: plan.status === 'planned' ? 'unsupported' : plan.status, score: null };
+    const answer = combine(plan.source, volume, answers);
+    const evidenceBase = describeMask(answer.probability, volume);
+    const present = answer.decision.status === 'present' && answer.voxels > 0;
+    return {
+      ...base,
+      status: present ? 'present' : 'absent',
+      score: answer.decision.score,
+      evidence: {
+        voxels: answer.voxels,
+        volumeMl: answer.voxels * voxelVolumeMl(volume),
+        presenceLogit: answer.presenceLogit,
+        meanProbability: answer.meanProbability,
+        meanIntensity: answer.meanIntensity,
+        pValue: answer.decision.pValue,
+        boxVoxels: evidenceBase.statistics?.boxVoxels ?? null,
+        bestSlice: evidenceBase.bestSlice,
+        reasons: answer.decision.reasons,
+      },
+      ...(present ? { probability: answer.probability, statistics: evidenceBase.statistics, instances: evidenceBase.instances } : {}),
+    };
+  }
+}
+
+/** Builds a prompt's answer from network answers: a row as is, a union of parts, or one side. */
+function combine(source: ConceptSource, volume: Volume, answers: Map<string, QueryAnswer>): QueryAnswer {
+  if (source.kind === 'network') {
+    const answer = answers.get(`${source.network.id}#${source.row}`);
+    if (!answer) throw new Error(`no network answer for ${source.conceptId}`);
+    return answer;
+  }
+  if (source.kind === 'side') {
+    const whole = combine(source.of, volume, answers);
+    const probability = splitBySide(whole.probability, volume, source.side);
+    const voxels = countNonzero(probability);
+    const decision: PresenceDecision = voxels > 0 ? whole.decision : { ...whole.decision, status: 'absent', score: 0, reasons: [...whole.decision.reasons, `nothing on the ${source.side} side`] };
+    return { ...whole, probability, voxels, decision };
+  }
+  const parts = source.parts.map((part) => combine(part, volume, answers));
+  const present = parts.filter((p) => p.decision.status === 'present');
+  const probability = new Uint8Array(volume.data.length);
+  for (const part of present) {
+    const p = part.probability;
+    for (let i = 0; i < p.length; i++) if (p[i] > probability[i]) probability[i] = p[i];
+  }
+  const best = parts.reduce((a, b) => (b.decision.score > a.decision.score ? b : a));
+  return {
+    probability,
+    voxels: countNonzero(probability),
+    presenceLogit: Math.max(...parts.map((p) => p.presenceLogit)),
+    meanProbability: best.meanProbability,
+    meanIntensity: best.meanIntensity,
+    decision: present.length ? { ...best.decision, status: 'present' } : { ...best.decision, status: 'absent', reasons: ['none of its parts is present'] },
+  };
+}
+
+/** s1 and s2 of the BiomedParse test, on the working grid: mean probability and squashed intensity inside p > 0.5. */
+function maskStatistics(probabilities: Float32Array, normalized: ArrayLike<number>): { s1: number; s2: number } {
+  let count = 0;
+  let probabilitySum = 0;
+  let intensitySum = 0;
+  for (let i = 0; i < probabilities.length; i++) {
+    if (probabilities[i] > 0.5) {
+      count++;
+      probabilitySum += probabilities[i];
+      intensitySum += sigmoid(normalized[i]);
+    }
+  }
+  return count ? { s1: probabilitySum / count, s2: intensitySum / count } : { s1: 0, s2: 0 };
+}
+
+function countNonzero(data: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < data.length; i++) if (data[i]) n++;
+  return n;
+}

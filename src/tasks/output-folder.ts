@@ -1,0 +1,212 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { toNested } from '../core/affine.js';
+import { MedparseError } from '../core/errors.js';
+import { orientationOf, spacingOf, volumeLike, type Volume } from '../core/volume.js';
+import { makeLabelTable, type LabelEntry, type LabelTable } from '../io/label-table.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
+import { writeNifti } from '../io/write-nifti.js';
+import { encodeDicomSeg } from '../outputs/dicom-seg.js';
+import { renderPreview } from '../outputs/preview.js';
+import type { Vocabulary } from '../vocab/index.js';
+import type { ParseResult, PromptResult } from './results.js';
+
+export const REPORT_SCHEMA_VERSION = 1;
+
+export type TaskName = 'segment' | 'detect' | 'recognize';
+
+export interface WriteResultsOptions {
+  task: TaskName;
+  /** Also write segmentation.dcm when the input is not DICOM. */
+  dicomSeg?: boolean;
+  preview?: boolean;
+  /** Replace results already in the folder. */
+  force?: boolean;
+  medparseVersion: string;
+}
+
+/** Files of a results folder that a new run would replace. */
+const RESULT_FILES = /^(report\.json|labels\.nii\.gz|labels\.json|preview\.png|segmentation\.dcm|[a-z0-9_]+\.nii\.gz|[a-z0-9_]+\.json)$/;
+
+/** Refuses, before any work is done, to write into a folder that already holds results. */
+export function checkOutputFolder(dir: string, force: boolean): void {
+  if (!existsSync(dir) || force) return;
+  if (existsSync(join(dir, 'report.json'))) {
+    throw new MedparseError('OUTPUT_EXISTS', 'folder already holds medparse results (report.json); choose another folder or pass --force to replace them', dir);
+  }
+}
+
+/**
+ * Writes a results folder: labels.nii.gz + labels.json, one mask per present prompt, preview.png,
+ * segmentation.dcm when asked or when the input is DICOM, and report.json. Everything is written
+ * into a hidden staging folder first and moved in at the end, report.json last, so a failed run
+ * never leaves a folder that looks complete.
+ */
+export async function writeResults(dir: string, result: ParseResult, vocabulary: Vocabulary, options: WriteResultsOptions): Promise<string[]> {
+  mkdirSync(dir, { recursive: true });
+  const staging = join(dir, `.medparse-staging-${randomBytes(4).toString('hex')}`);
+  mkdirSync(staging);
+  try {
+    const { labels, table, values } = mergeLabels(result, vocabulary);
+    const files: Record<string, string> = { labels: 'labels.nii.gz', label_table: 'labels.json' };
+    await writeNifti(join(staging, 'labels.nii.gz'), labels, { labelTable: table, compressionLevel: 4 });
+    const maskFiles = await writeMasks(staging, result);
+    if (options.preview !== false) {
+      await writeFileAtomic(join(staging, 'preview.png'), renderPreview(result.input, labels, table));
+      files.preview = 'preview.png';
+    }
+    if (options.dicomSeg || result.input.meta.sourceFormat === 'dicom') {
+      await writeFileAtomic(join(staging, 'segmentation.dcm'), encodeDicomSeg(result.input, labels, table, { algorithmVersion: `${result.model.name} ${result.model.version}` }));
+      files.dicom_seg = 'segmentation.dcm';
+    }
+    const report = buildReport(result, options, files, maskFiles, values);
+    await writeFileAtomic(join(staging, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+    return moveIntoPlace(staging, dir);
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+function moveIntoPlace(staging: string, dir: string): string[] {
+  const names = readdirSync(staging).filter((n) => RESULT_FILES.test(n));
+  const ordered = [...names.filter((n) => n !== 'report.json'), 'report.json'];
+  for (const name of ordered) renameSync(join(staging, name), join(dir, name));
+  return ordered;
+}
+
+/**
+ * One label map of every present prompt. Where prompts overlap, the voxel goes to the prompt with
+ * the higher voxel probability, then the higher overall score, so no voxel has two labels.
+ */
+export function mergeLabels(result: ParseResult, vocabulary: Vocabulary): { labels: Volume; table: LabelTable; values: Map<PromptResult, number> } {
+  const present = result.prompts.filter((p) => p.status === 'present' && p.probability && p.concept);
+  const values = new Map<PromptResult, number>();
+  const entries: LabelEntry[] = [];
+  const seen = new Map<string, number>();
+  for (const prompt of present) {
+    const id = prompt.concept?.id ?? '';
+    let value = seen.get(id);
+    if (value === undefined) {
+      value = entries.length + 1;
+      seen.set(id, value);
+      const concept = vocabulary.require(id);
+      entries.push({ value, name: concept.name, id, color: concept.color, ...(concept.snomed ? { snomed: { code: concept.snomed.code, meaning: concept.snomed.meaning } } : {}) });
+    }
+    values.set(prompt, value);
+  }
+  const n = result.input.data.length;
+  const data = entries.length < 256 ? new Uint8Array(n) : new Uint16Array(n);
+  const winner = new Uint8Array(n);
+  const order = [...present].sort((a, b) => (a.score ?? 0) - (b.score ?? 0));
+  for (const prompt of order) {
+    const probability = prompt.probability as Uint8Array;
+    const value = values.get(prompt) as number;
+    for (let i = 0; i < n; i++) {
+      if (probability[i] && probability[i] >= winner[i]) {
+        winner[i] = probability[i];
+        data[i] = value;
+      }
+    }
+  }
+  return { labels: volumeLike(result.input, data), table: makeLabelTable(entries), values };
+}
+
+async function writeMasks(staging: string, result: ParseResult): Promise<Map<PromptResult, string>> {
+  const files = new Map<PromptResult, string>();
+  const written = new Set<string>();
+  for (const prompt of result.prompts) {
+    if (prompt.status !== 'present' || !prompt.probability || !prompt.concept) continue;
+    let name = `${prompt.concept.id}.nii.gz`;
+    for (let n = 2; written.has(name); n++) name = `${prompt.concept.id}_${n}.nii.gz`;
+    written.add(name);
+    const mask = new Uint8Array(prompt.probability.length);
+    for (let i = 0; i < mask.length; i++) mask[i] = prompt.probability[i] ? 1 : 0;
+    await writeNifti(join(staging, name), volumeLike(result.input, mask), { compressionLevel: 4 });
+    files.set(prompt, name);
+  }
+  return files;
+}
+
+function buildReport(
+  result: ParseResult,
+  options: WriteResultsOptions,
+  files: Record<string, string>,
+  maskFiles: Map<PromptResult, string>,
+  values: Map<PromptResult, number>,
+): Record<string, unknown> {
+  const input = result.input;
+  const intensityUnit = result.modality === 'CT' ? 'HU' : 'image units';
+  return {
+    schema_version: REPORT_SCHEMA_VERSION,
+    medparse_version: options.medparseVersion,
+    created: new Date().toISOString(),
+    task: options.task,
+    input: {
+      path: input.meta.sourcePath ?? null,
+      format: input.meta.sourceFormat,
+      dims: input.dims,
+      spacing_mm: spacingOf(input),
+      affine_ras: toNested(input.affine),
+      orientation: orientationOf(input),
+      modality: result.modality,
+      modality_source: result.modalitySource,
+      ...(input.meta.dicom ? { dicom: { study_instance_uid: input.meta.dicom.studyInstanceUid, series_instance_uid: input.meta.dicom.seriesInstanceUid } } : {}),
+    },
+    model: result.model,
+    files,
+    prompts: result.prompts.map((p) => promptReport(p, maskFiles.get(p), values.get(p), intensityUnit)),
+    timings_ms: Object.fromEntries(Object.entries(result.timings).map(([k, v]) => [k, Math.round(v)])),
+  };
+}
+
+function promptReport(p: PromptResult, maskFile: string | undefined, labelValue: number | undefined, unit: string): Record<string, unknown> {
+  const s = p.statistics;
+  return {
+    text: p.text,
+    status: p.status,
+    score: p.score === null ? null : round(p.score, 4),
+    concept: p.concept ?? null,
+    mask_file: maskFile ?? null,
+    label_value: labelValue ?? null,
+    statistics: s
+      ? {
+          voxels: s.voxels,
+          volume_ml: round(s.volumeMl, 3),
+          intensity: s.intensity ? { mean: round(s.intensity.mean, 2), std: round(s.intensity.std, 2), min: s.intensity.min, max: s.intensity.max, unit } : null,
+          bbox_voxels: s.boxVoxels,
+          bbox_world_mm: { min: s.boxWorld.min.map((v) => round(v, 2)), max: s.boxWorld.max.map((v) => round(v, 2)) },
+          centroid_world_mm: s.centroidWorld.map((v) => round(v, 2)),
+        }
+      : null,
+    instances: (p.instances ?? []).map((i) => ({
+      id: i.id,
+      voxels: i.voxels,
+      volume_ml: round(i.volumeMl, 3),
+      mean_probability: round(i.meanProbability, 3),
+      bbox_voxels: i.boxVoxels,
+      bbox_world_mm: { min: i.boxWorld.min.map((v) => round(v, 2)), max: i.boxWorld.max.map((v) => round(v, 2)) },
+      centroid_world_mm: i.centroidWorld.map((v) => round(v, 2)),
+    })),
+    evidence: p.evidence
+      ? {
+          voxels: p.evidence.voxels,
+          volume_ml: round(p.evidence.volumeMl, 3),
+          presence_logit: p.evidence.presenceLogit === null ? null : round(p.evidence.presenceLogit, 3),
+          mean_probability: round(p.evidence.meanProbability, 3),
+          mean_normalized_intensity: round(p.evidence.meanIntensity, 3),
+          p_value: p.evidence.pValue === null ? null : round(p.evidence.pValue, 4),
+          bbox_voxels: p.evidence.boxVoxels,
+          best_slice: p.evidence.bestSlice,
+          reasons: p.evidence.reasons,
+        }
+      : null,
+    suggestions: p.suggestions,
+    notes: p.notes,
+  };
+}
+
+function round(v: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}

@@ -1,0 +1,57 @@
+import type { Vec3 } from '../core/affine.js';
+import type { Volume } from '../core/volume.js';
+import type { LabelStatistics, VoxelBox } from '../ops/index.js';
+import type { ConceptRef, Category } from '../vocab/index.js';
+import type { ImagingModality } from '../runtime/model-package.js';
+import type { ModalitySource } from './modality.js';
+import type { PresenceDecision } from './presence.js';
+
+export type PromptStatus = 'present' | 'absent' | 'unsupported' | 'unknown' | 'ambiguous';
+
+export interface Instance {
+  id: number;
+  voxels: number;
+  volumeMl: number;
+  boxVoxels: VoxelBox;
+  boxWorld: { min: Vec3; max: Vec3 };
+  centroidWorld: Vec3;
+  meanProbability: number;
+}
+
+export interface PromptEvidence {
+  voxels: number;
+  volumeMl: number;
+  presenceLogit: number | null;
+  meanProbability: number;
+  meanIntensity: number;
+  pValue: number | null;
+  boxVoxels: VoxelBox | null;
+  /** Axial-most voxel axis and the slice along it with the most mask voxels. */
+  bestSlice: { axis: number; index: number } | null;
+  reasons: string[];
+}
+
+export interface PromptResult {
+  text: string;
+  status: PromptStatus;
+  /** 0..1 confidence that the object is present; null when the prompt was not run. */
+  score: number | null;
+  concept?: ConceptRef & { category: Category };
+  /** Per-voxel probability (0..255, 0 outside the mask) on the input grid; present prompts only. */
+  probability?: Uint8Array;
+  evidence?: PromptEvidence;
+  statistics?: LabelStatistics;
+  instances?: Instance[];
+  suggestions: string[];
+  notes: string[];
+}
+
+export interface ParseResult {
+  input: Volume;
+  modality: ImagingModality;
+  modalitySource: ModalitySource;
+  model: { name: string; version: string; networks: string[] };
+  prompts: PromptResult[];
+  /** Milliseconds per stage. */
+  timings: Record<string, number>;
+}

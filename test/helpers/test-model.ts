@@ -1,0 +1,49 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bandNetwork } from './onnx-builder.js';
+
+/** HU bands of the test model's concepts (see PHANTOM_STRUCTURES for the phantom's values). */
+export const TEST_CONCEPTS = [
+  { id: 'kidney', lowHu: 110, highHu: 190 },
+  { id: 'vertebral_column', lowHu: 500, highHu: 1000 },
+  // 2000-3000 HU is clipped away by the CT normalisation: this concept is never present.
+  { id: 'brain', lowHu: 2000, highHu: 3000 },
+] as const;
+
+const CT_STD = 300;
+
+/**
+ * Writes a model package whose one CT network finds intensity bands (known answers on the phantom),
+ * obeying docs/model-contract.md. `spacing` is the working spacing (by default the phantom's own, so answers are exact).
+ */
+export function writeTestModel(dir: string, spacing: [number, number, number] = [2.5, 2.5, 4]): string {
+  mkdirSync(dir, { recursive: true });
+  const centre = TEST_CONCEPTS.map((c) => (c.lowHu + c.highHu) / 2 / CT_STD);
+  const halfWidth = TEST_CONCEPTS.map((c) => (c.highHu - c.lowHu) / 2 / CT_STD);
+  writeFileSync(join(dir, 'bands.onnx'), bandNetwork(centre, halfWidth));
+  const manifest = {
+    schema_version: 1,
+    name: 'test-bands',
+    version: '0.0.1',
+    license: 'Apache-2.0',
+    training_data: 'none: a closed-form network for tests',
+    networks: [
+      {
+        id: 'body-ct',
+        file: 'bands.onnx',
+        modalities: ['CT'],
+        input: {
+          orientation: 'RAS',
+          spacing,
+          patch_size: [32, 32, 16],
+          channels: 1,
+          normalization: { CT: { type: 'ct_clip', lower: -1000, upper: 1000, mean: 0, std: CT_STD } },
+        },
+        output: { feature_channels: 1 },
+        concepts: TEST_CONCEPTS.map((c, index) => ({ id: c.id, index })),
+      },
+    ],
+  };
+  writeFileSync(join(dir, 'model.json'), JSON.stringify(manifest, null, 2));
+  return dir;
+}

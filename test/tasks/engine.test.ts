@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { makePhantomCt, phantomLabelAt } from '../../src/core/phantom.js';
+import type { Volume } from '../../src/core/volume.js';
+import { ParseEngine } from '../../src/tasks/engine.js';
+import { writeTestModel } from '../helpers/test-model.js';
+import { withTempDir } from '../helpers/volumes.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+
+const DIMS: [number, number, number] = [64, 64, 32];
+
+/** Phantom label value of every voxel, the ground truth of the band network. */
+function truth(volume: Volume, labels: number[]): Uint8Array {
+  const [nx, ny, nz] = volume.dims;
+  const out = new Uint8Array(nx * ny * nz);
+  for (let k = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      for (let i = 0; i < nx; i++) out[i + nx * (j + ny * k)] = labels.includes(phantomLabelAt(i / nx, j / ny, k / nz)) ? 1 : 0;
+    }
+  }
+  return out;
+}
+
+function dice(a: Uint8Array, b: Uint8Array): number {
+  let both = 0;
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] ? 1 : 0;
+    const y = b[i] ? 1 : 0;
+    both += x & y;
+    sum += x + y;
+  }
+  return sum ? (2 * both) / sum : 1;
+}
+
+describe('ParseEngine with a known-answer network', () => {
+  let modelDir: string;
+  let engine: ParseEngine;
+  const volume = makePhantomCt({ dims: DIMS });
+
+  before(() => {
+    modelDir = writeTestModel(mkdtempSync(join(tmpdir(), 'medparse-model-')));
+    engine = ParseEngine.load(modelDir, { threads: 1 });
+  });
+  after(async () => {
+    await engine.dispose();
+    rmSync(modelDir, { recursive: true, force: true });
+  });
+
+  it('segments a prompt onto the input grid, matching the known answer', async () => {
+    const result = await engine.segment(volume, 'kidneys');
+    const [kidneys] = result.prompts;
+    assert.equal(kidneys.status, 'present');
+    assert.equal(kidneys.concept?.id, 'kidney');
+    assert.equal(kidneys.probability?.length, volume.data.length);
+    const d = dice(kidneys.probability as Uint8Array, truth(volume, [4, 5]));
+    assert.ok(d > 0.98, `Dice ${d}`);
+    assert.equal(result.modality, 'CT');
+    assert.equal(result.modalitySource, 'metadata');
+  });
+
+  it('takes one side of an unsided mask in world coordinates', async () => {
+    const result = await engine.segment(volume, 'left kidney, right kidney');
+    const [left, right] = result.prompts;
+    assert.equal(left.status, 'present');
+    assert.equal(left.concept?.id, 'kidney_left');
+    // The phantom's left kidney (label 5) sits at high i, which the LPS-stored affine puts on the patient's left.
+    assert.ok(dice(left.probability as Uint8Array, truth(volume, [5])) > 0.85);
+    assert.ok(dice(right.probability as Uint8Array, truth(volume, [4])) > 0.85);
+    assert.match(left.notes.join(' '), /left side/);
+  });
+
+  it('says absent, unsupported and unknown, with no mask', async () => {
+    const result = await engine.segment(volume, 'brain, liver, banana');
+    const [brain, liver, banana] = result.prompts;
+    assert.equal(brain.status, 'absent');
+    assert.equal(brain.probability, undefined);
+    assert.ok((brain.score ?? 1) < 0.5);
+    assert.ok(brain.evidence?.reasons.length);
+    assert.equal(liver.status, 'unsupported');
+    assert.match(liver.notes.join(' '), /does not segment/);
+    assert.equal(banana.status, 'unknown');
+    assert.equal(banana.score, null);
+  });
+
+  it('reports statistics in HU and instances with world boxes', async () => {
+    const result = await engine.segment(volume, 'spine, kidney');
+    const [spine, kidney] = result.prompts;
+    assert.equal(spine.concept?.id, 'vertebral_column');
+    const mean = spine.statistics?.intensity?.mean ?? 0;
+    assert.ok(mean > 600 && mean < 800, `spine mean ${mean} HU`);
+    assert.equal(kidney.instances?.length, 2, 'two kidneys, two instances');
+    const [a, b] = kidney.instances ?? [];
+    assert.ok(Math.abs(a.centroidWorld[0] + b.centroidWorld[0]) < 10, 'kidneys symmetric about x = 0');
+  });
+
+  it('maps results from a coarser working grid back onto the input grid', async () => {
+    const coarseDir = writeTestModel(join(modelDir, 'coarse'), [5, 5, 8]);
+    const coarse = ParseEngine.load(coarseDir, { threads: 1 });
+    try {
+      const big = makePhantomCt({ dims: [128, 128, 64] });
+      const [spine] = (await coarse.segment(big, 'vertebral column')).prompts;
+      assert.equal(spine.probability?.length, big.data.length);
+      const d = dice(spine.probability as Uint8Array, truth(big, [6]));
+      assert.ok(d > 0.85, `Dice ${d}`);
+    } finally {
+      await coarse.dispose();
+    }
+  });
+
+  it('refuses an empty prompt list', async () => {
+    await assert.rejects(engine.segment(volume, ' , '), /prompt list is empty/);
+  });
+
+  it('answers the same on a reoriented copy of the input (orientation invariance)', () =>
+    withTempDir(async () => {
+      const flipped = flipFirstAxis(volume);
+      const a = (await engine.segment(volume, 'kidney')).prompts[0].probability as Uint8Array;
+      const b = (await engine.segment(flipped, 'kidney')).prompts[0].probability as Uint8Array;
+      const [nx] = volume.dims;
+      let same = 0;
+      let total = 0;
+      for (let index = 0; index < a.length; index++) {
+        const i = index % nx;
+        const mirrored = index - i + (nx - 1 - i);
+        total += a[index] || b[mirrored] ? 1 : 0;
+        same += a[index] && b[mirrored] ? 1 : 0;
+      }
+      assert.ok(same / total > 0.97, `overlap ${same / total}`);
+    }));
+});
+
+/** The same image stored with its first voxel axis reversed (and the affine saying so). */
+function flipFirstAxis(volume: Volume): Volume {
+  const [nx, ny, nz] = volume.dims;
+  const data = new Int16Array(volume.data.length);
+  for (let k = 0; k < nz; k++) for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) data[nx - 1 - i + nx * (j + ny * k)] = volume.data[i + nx * (j + ny * k)];
+  const a = [...volume.affine];
+  for (let r = 0; r < 3; r++) {
+    a[r * 4 + 3] += a[r * 4] * (nx - 1);
+    a[r * 4] = -a[r * 4];
+  }
+  return { ...volume, data, affine: a };
+}
