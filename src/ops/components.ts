@@ -60,7 +60,12 @@ export function connectedComponents(mask: Volume, options: ComponentOptions = {}
   const linked = linkRuns(findRuns(mask.data, mask.dims, foregroundTest(options)), connectivityOf(options));
   const { idOfRun, sizes } = rankComponents(linked);
   const count = sizes.length;
-  const labels: LabelArray = count < 256 ? new Uint8Array(mask.data.length) : count < 65536 ? new Uint16Array(mask.data.length) : new Uint32Array(mask.data.length);
+  const labels: LabelArray =
+    count < 256
+      ? new Uint8Array(mask.data.length)
+      : count < 65536
+        ? new Uint16Array(mask.data.length)
+        : new Uint32Array(mask.data.length);
   paintRuns(linked, labels, idOfRun);
   return { labels, count, sizes };
 }
@@ -81,7 +86,11 @@ export function removeSmall(mask: Volume, minVoxels: number, options: ComponentO
 }
 
 /** Runs the selection once per component (not per voxel) and paints the kept ones. */
-function keepComponents(mask: Volume, options: ComponentOptions, keep: (size: number, rank: number) => boolean): Volume {
+function keepComponents(
+  mask: Volume,
+  options: ComponentOptions,
+  keep: (size: number, rank: number) => boolean,
+): Volume {
   checkVolume(mask, 'keepComponents');
   const linked = linkRuns(findRuns(mask.data, mask.dims, foregroundTest(options)), connectivityOf(options));
   const { idOfRun, sizes } = rankComponents(linked);

@@ -61,7 +61,14 @@ export function cropToBox(volume: Volume, box: VoxelBox, padValue = 0): Volume {
  * on the original grid (the parts outside the crop become `padValue`).
  */
 export function uncropBox(box: VoxelBox, originalDims: Dims3): VoxelBox {
-  return [-box[0], -box[1], -box[2], originalDims[0] - 1 - box[0], originalDims[1] - 1 - box[1], originalDims[2] - 1 - box[2]];
+  return [
+    -box[0],
+    -box[1],
+    -box[2],
+    originalDims[0] - 1 - box[0],
+    originalDims[1] - 1 - box[1],
+    originalDims[2] - 1 - box[2],
+  ];
 }
 
 export interface BoundingBoxOptions {
@@ -78,7 +85,10 @@ export function boundingBox(volume: Volume, options: BoundingBoxOptions = {}): V
   checkVolume(volume, 'boundingBox');
   const box = tightBox(volume.data, volume.dims, options.label);
   if (!box) return null;
-  const margin = typeof options.margin === 'number' || options.margin === undefined ? [options.margin ?? 0, options.margin ?? 0, options.margin ?? 0] : options.margin;
+  const margin =
+    typeof options.margin === 'number' || options.margin === undefined
+      ? [options.margin ?? 0, options.margin ?? 0, options.margin ?? 0]
+      : options.margin;
   const clamp = options.clamp ?? true;
   for (let a = 0; a < 3; a++) {
     box[a] -= margin[a];
@@ -138,6 +148,8 @@ export function tightBox(data: VoxelArray, dims: Dims3, label?: number): VoxelBo
 
 function checkBox(box: VoxelBox): void {
   if (box.length !== 6 || !box.every(Number.isInteger) || box[3] < box[0] || box[4] < box[1] || box[5] < box[2]) {
-    throw invalidArgument(`crop: box [${box.join(', ')}] must be six integers [i0, j0, k0, i1, j1, k1] with i0 <= i1 etc.`);
+    throw invalidArgument(
+      `crop: box [${box.join(', ')}] must be six integers [i0, j0, k0, i1, j1, k1] with i0 <= i1 etc.`,
+    );
   }
 }

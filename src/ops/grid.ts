@@ -31,9 +31,7 @@ export function stridesOf(dims: Dims3): Vec3 {
 
 /** Determinant of the affine's 3x3 part: signed voxel volume in mm^3. */
 export function det3(m: Mat4): number {
-  return (
-    m[0] * (m[5] * m[10] - m[6] * m[9]) - m[1] * (m[4] * m[10] - m[6] * m[8]) + m[2] * (m[4] * m[9] - m[5] * m[8])
-  );
+  return m[0] * (m[5] * m[10] - m[6] * m[9]) - m[1] * (m[4] * m[10] - m[6] * m[8]) + m[2] * (m[4] * m[9] - m[5] * m[8]);
 }
 
 export function voxelVolumeMm3(affine: Mat4): number {

@@ -69,7 +69,8 @@ export function fillHoles(mask: Volume, options: FillHolesOptions = {}): Volume 
  */
 export function fillHolesSlices(mask: Volume, axis: 0 | 1 | 2 = 2, options: FillHolesOptions = {}): Volume {
   checkVolume(mask, 'fillHolesSlices');
-  if (axis !== 0 && axis !== 1 && axis !== 2) throw invalidArgument(`fillHolesSlices: axis must be 0, 1 or 2, not ${String(axis)}`);
+  if (axis !== 0 && axis !== 1 && axis !== 2)
+    throw invalidArgument(`fillHolesSlices: axis must be 0, 1 or 2, not ${String(axis)}`);
   const out = new Uint8Array(mask.data.length);
   const source = mask.data;
   for (let i = 0; i < source.length; i++) out[i] = source[i] !== 0 ? 1 : 0;
@@ -92,7 +93,12 @@ export function fillHolesSlices(mask: Volume, axis: 0 | 1 | 2 = 2, options: Fill
 }
 
 /** Sets to 1 every background component of a 0/1 block that touches none of the checked faces. */
-function fillEnclosedBackground(work: Uint8Array, dims: Dims3, connectivity: Connectivity, checkedAxes: [boolean, boolean, boolean]): void {
+function fillEnclosedBackground(
+  work: Uint8Array,
+  dims: Dims3,
+  connectivity: Connectivity,
+  checkedAxes: [boolean, boolean, boolean],
+): void {
   const [nx, ny, nz] = dims;
   const linked = linkRuns(findRuns(work, dims, { target: 0, invert: false }), connectivity);
   const { runs, root } = linked;
@@ -142,10 +148,15 @@ function spreadMask(mask: Volume, element: StructuringElement, value: 0 | 1): Vo
 function elementReach(element: StructuringElement, spacing: [number, number, number]): [number, number, number] {
   if ('radiusMm' in element) {
     if (!(element.radiusMm >= 0)) throw invalidArgument(`morphology: radiusMm ${element.radiusMm} must be >= 0`);
-    return spacing.map((s) => Math.floor((element.radiusMm * Math.sqrt(1 + BALL_TOLERANCE)) / s)) as [number, number, number];
+    return spacing.map((s) => Math.floor((element.radiusMm * Math.sqrt(1 + BALL_TOLERANCE)) / s)) as [
+      number,
+      number,
+      number,
+    ];
   }
   const { radius, connectivity } = element;
-  if (!Number.isInteger(radius) || radius < 0) throw invalidArgument(`morphology: radius ${radius} must be a whole number of voxels`);
+  if (!Number.isInteger(radius) || radius < 0)
+    throw invalidArgument(`morphology: radius ${radius} must be a whole number of voxels`);
   if (connectivity !== undefined && connectivity !== 6 && connectivity !== 26) {
     throw invalidArgument(`morphology: connectivity must be 6 or 26, not ${String(connectivity)}`);
   }
@@ -196,7 +207,15 @@ function spreadCube(work: Uint8Array, dims: Dims3, value: number, radius: number
   }
 }
 
-function spreadStep(source: Uint8Array, work: Uint8Array, offset: number, inner: number, gap: Int32Array, value: number, radius: number): void {
+function spreadStep(
+  source: Uint8Array,
+  work: Uint8Array,
+  offset: number,
+  inner: number,
+  gap: Int32Array,
+  value: number,
+  radius: number,
+): void {
   for (let p = 0; p < inner; p++) {
     const g = source[offset + p] === value ? 0 : gap[p] + 1;
     gap[p] = g;
@@ -229,7 +248,13 @@ function relax(distance: Uint16Array, offset: number, previous: number, inner: n
 }
 
 /** Squared Euclidean distance (mm) to the nearest `value` voxel, thresholded at radiusMm^2. */
-function spreadBall(work: Uint8Array, dims: Dims3, value: number, radiusMm: number, spacing: [number, number, number]): void {
+function spreadBall(
+  work: Uint8Array,
+  dims: Dims3,
+  value: number,
+  radiusMm: number,
+  spacing: [number, number, number],
+): void {
   const distance = new Float32Array(work.length);
   for (let i = 0; i < work.length; i++) distance[i] = work[i] === value ? 0 : Infinity;
   const longest = Math.max(dims[0], dims[1], dims[2]);
@@ -262,7 +287,14 @@ interface EnvelopeScratch {
  * lower envelope of parabolas (Felzenszwalb & Huttenlocher). Infinite f(p) are left out of the
  * envelope, so lines without any finite value stay infinite.
  */
-function distanceAlongLine(distance: Float32Array, offset: number, stride: number, n: number, spacing: number, s: EnvelopeScratch): void {
+function distanceAlongLine(
+  distance: Float32Array,
+  offset: number,
+  stride: number,
+  n: number,
+  spacing: number,
+  s: EnvelopeScratch,
+): void {
   const { f, d, v, z } = s;
   let top = -1;
   for (let q = 0; q < n; q++) {

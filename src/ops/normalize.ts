@@ -27,7 +27,8 @@ const SORT_LIMIT = 1 << 16;
 /** Clips to the window and maps it linearly onto `range` (default [0, 1]). */
 export function windowIntensities(volume: Volume, window: IntensityWindow, range: [number, number] = [0, 1]): Volume {
   checkVolume(volume, 'windowIntensities');
-  const [low, high] = 'min' in window ? [window.min, window.max] : [window.centre - window.width / 2, window.centre + window.width / 2];
+  const [low, high] =
+    'min' in window ? [window.min, window.max] : [window.centre - window.width / 2, window.centre + window.width / 2];
   if (!(high > low)) throw invalidArgument(`windowIntensities: window [${low}, ${high}] is empty`);
   return floatVolume(volume, clipAndScale(volume.data, low, high, range));
 }
@@ -41,11 +42,15 @@ export interface PercentileClipOptions extends VoxelSelection {
 }
 
 /** Clips to percentiles of the selected voxels (all voxels are clipped); float32 out. */
-export function clipPercentiles(volume: Volume, options: PercentileClipOptions = {}): { volume: Volume; low: number; high: number } {
+export function clipPercentiles(
+  volume: Volume,
+  options: PercentileClipOptions = {},
+): { volume: Volume; low: number; high: number } {
   checkVolume(volume, 'clipPercentiles');
   const [low, high] = percentiles(volume.data, [options.lower ?? 0.5, options.upper ?? 99.5], options);
   if (Number.isNaN(low)) throw invalidArgument('clipPercentiles: no voxels are selected');
-  const out = options.range && high > low ? clipAndScale(volume.data, low, high, options.range) : clip(volume.data, low, high);
+  const out =
+    options.range && high > low ? clipAndScale(volume.data, low, high, options.range) : clip(volume.data, low, high);
   return { volume: floatVolume(volume, out), low, high };
 }
 
@@ -62,7 +67,8 @@ export function zScore(volume: Volume, options: ZScoreOptions = {}): { volume: V
   checkVolume(volume, 'zScore');
   if (options.mask) checkDataLength(options.mask, volume.data.length, 'zScore mask');
   // The selection refers to the original values (clipping may turn zeros into nonzeros), so fix it first.
-  const selected = options.mask !== undefined || options.nonzero === true ? selectionMask(volume.data, options) : undefined;
+  const selected =
+    options.mask !== undefined || options.nonzero === true ? selectionMask(volume.data, options) : undefined;
   const out = options.clipPercentiles
     ? clip(volume.data, ...bounds(percentiles(volume.data, options.clipPercentiles, options)))
     : Float32Array.from(volume.data);
@@ -92,7 +98,10 @@ function bounds(values: number[]): [number, number] {
 }
 
 /** Mean and population std of the selected voxels (two passes, for accuracy on float data). */
-export function meanAndStd(data: VoxelArray, selection: VoxelSelection = {}): { mean: number; std: number; count: number } {
+export function meanAndStd(
+  data: VoxelArray,
+  selection: VoxelSelection = {},
+): { mean: number; std: number; count: number } {
   const mask = selection.mask;
   const nonzero = selection.nonzero === true;
   if (mask) checkDataLength(mask, data.length, 'selection mask');
@@ -132,7 +141,12 @@ export function percentiles(data: VoxelArray, ps: readonly number[], selection: 
     ranks.add(Math.floor(position));
     ranks.add(Math.ceil(position));
   }
-  const values = orderStatistics(data, selection, [...ranks].sort((a, b) => a - b), summary);
+  const values = orderStatistics(
+    data,
+    selection,
+    [...ranks].sort((a, b) => a - b),
+    summary,
+  );
   return ps.map((p) => {
     const position = (p / 100) * (summary.count - 1);
     const below = values.get(Math.floor(position)) ?? NaN;
@@ -168,7 +182,12 @@ function isIntegerData(data: VoxelArray): boolean {
 }
 
 /** The values of the given 0-based ranks (ascending) among the selected voxels. */
-function orderStatistics(data: VoxelArray, selection: VoxelSelection, ranks: number[], summary: Summary): Map<number, number> {
+function orderStatistics(
+  data: VoxelArray,
+  selection: VoxelSelection,
+  ranks: number[],
+  summary: Summary,
+): Map<number, number> {
   const result = new Map<number, number>();
   if (isIntegerData(data) && summary.max - summary.min < MAX_EXACT_BINS) {
     // One bin per integer value: the cumulative counts give every rank directly.
@@ -186,7 +205,14 @@ function orderStatistics(data: VoxelArray, selection: VoxelSelection, ranks: num
 }
 
 /** Counts of the selected values in [low, high], bin = floor((v - low) * scale) clamped to the last. */
-function histogram(data: VoxelArray, selection: VoxelSelection, low: number, high: number, bins: number, scale: number): Uint32Array {
+function histogram(
+  data: VoxelArray,
+  selection: VoxelSelection,
+  low: number,
+  high: number,
+  bins: number,
+  scale: number,
+): Uint32Array {
   const mask = selection.mask;
   const nonzero = selection.nonzero === true;
   const counts = new Uint32Array(bins);
@@ -205,7 +231,14 @@ function histogram(data: VoxelArray, selection: VoxelSelection, low: number, hig
  * Each round histograms the range, keeps the bin holding rank k and narrows the range to the exact
  * min and max of that bin's values (bins are monotone in value, so they form a contiguous range).
  */
-function kthValue(data: VoxelArray, selection: VoxelSelection, k: number, low: number, high: number, count: number): number {
+function kthValue(
+  data: VoxelArray,
+  selection: VoxelSelection,
+  k: number,
+  low: number,
+  high: number,
+  count: number,
+): number {
   for (;;) {
     if (low === high) return low;
     if (count <= SORT_LIMIT) return sortedPick(data, selection, low, high, count, k);
@@ -218,7 +251,14 @@ function kthValue(data: VoxelArray, selection: VoxelSelection, k: number, low: n
   }
 }
 
-function binRange(data: VoxelArray, selection: VoxelSelection, low: number, high: number, scale: number, wanted: number): [number, number] {
+function binRange(
+  data: VoxelArray,
+  selection: VoxelSelection,
+  low: number,
+  high: number,
+  scale: number,
+  wanted: number,
+): [number, number] {
   const mask = selection.mask;
   const nonzero = selection.nonzero === true;
   const last = NARROWING_BINS - 1;
@@ -235,7 +275,14 @@ function binRange(data: VoxelArray, selection: VoxelSelection, low: number, high
   return [min, max];
 }
 
-function sortedPick(data: VoxelArray, selection: VoxelSelection, low: number, high: number, count: number, k: number): number {
+function sortedPick(
+  data: VoxelArray,
+  selection: VoxelSelection,
+  low: number,
+  high: number,
+  count: number,
+  k: number,
+): number {
   const mask = selection.mask;
   const nonzero = selection.nonzero === true;
   const values = new Float64Array(count);

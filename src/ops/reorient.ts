@@ -52,7 +52,8 @@ export function planReorientation(grid: Grid, code: OrientationCode): ReorientPl
   const flips: Axes3<boolean> = [false, false, false];
   for (let n = 0; n < 3; n++) {
     const source = current.worldAxis.indexOf(target.worldAxis[n]);
-    if (source < 0) throw invalidArgument(`reorient: the affine has no voxel axis along world axis ${target.worldAxis[n]}`);
+    if (source < 0)
+      throw invalidArgument(`reorient: the affine has no voxel axis along world axis ${target.worldAxis[n]}`);
     permutation[n] = source;
     flips[n] = current.sign[source] !== target.sign[n];
   }
@@ -175,7 +176,16 @@ export function permuteAxes(
 }
 
 /** The fast case of permuteAxes: the first axis is unchanged, so whole rows are copied at once. */
-function copyRows(src: VoxelArray, dst: VoxelArray, base: number, n0: number, n1: number, n2: number, step1: number, step2: number): void {
+function copyRows(
+  src: VoxelArray,
+  dst: VoxelArray,
+  base: number,
+  n0: number,
+  n1: number,
+  n2: number,
+  step1: number,
+  step2: number,
+): void {
   let out = 0;
   for (let a2 = 0; a2 < n2; a2++) {
     const plane = base + a2 * step2;

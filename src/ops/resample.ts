@@ -15,8 +15,24 @@
  */
 import { invert4, multiply4, voxelSizes, type Mat4, type Vec3 } from '../core/affine.js';
 import { throttledProgress, type ProgressCallback } from '../core/progress.js';
-import { allocate, dataTypeOf, voxelCount, type Dims3, type Volume, type VolumeMeta, type VoxelArray } from '../core/volume.js';
-import { checkDataLength, checkDims, checkVolume, invalidArgument, metaOnNewGrid, stridesOf, type Grid } from './grid.js';
+import {
+  allocate,
+  dataTypeOf,
+  voxelCount,
+  type Dims3,
+  type Volume,
+  type VolumeMeta,
+  type VoxelArray,
+} from '../core/volume.js';
+import {
+  checkDataLength,
+  checkDims,
+  checkVolume,
+  invalidArgument,
+  metaOnNewGrid,
+  stridesOf,
+  type Grid,
+} from './grid.js';
 
 export type Interpolation = 'linear' | 'nearest';
 
@@ -92,7 +108,12 @@ export function resampleToSpacing(
  * Resamples `source` onto `target` (dims + affine): the output has exactly the target's grid.
  * Target voxels outside the source get `fill` (default 0).
  */
-export function resampleToGrid(source: Volume, target: TargetGrid, mode: Interpolation, options: ResampleOptions = {}): Volume {
+export function resampleToGrid(
+  source: Volume,
+  target: TargetGrid,
+  mode: Interpolation,
+  options: ResampleOptions = {},
+): Volume {
   checkVolume(source, 'resampleToGrid');
   checkDims(target.dims, 'resampleToGrid target');
   return resampleWithMap(source, target, voxelMapBetween(source.affine, target.affine), mode, options);
@@ -102,7 +123,11 @@ export function resampleToGrid(source: Volume, target: TargetGrid, mode: Interpo
  * Maps a probability (or soft mask) volume onto `target` with linear interpolation, float32 out,
  * so that thresholding (`thresholdMask`) happens on the target grid rather than before resampling.
  */
-export function resampleProbabilities(probabilities: Volume, target: TargetGrid, options: ResampleOptions = {}): Volume {
+export function resampleProbabilities(
+  probabilities: Volume,
+  target: TargetGrid,
+  options: ResampleOptions = {},
+): Volume {
   return resampleToGrid(probabilities, target, 'linear', options);
 }
 
@@ -121,7 +146,11 @@ export function thresholdMask(volume: Volume, threshold = 0.5): Volume {
  * (ties to the smaller label value). Label values must be integers in [0, 2^24). One linear pass per
  * label present, so use `nearest` for maps with very many labels.
  */
-export function resampleLabelsSmooth(labels: Volume, target: TargetGrid, options: Pick<ResampleOptions, 'fill'> = {}): Volume {
+export function resampleLabelsSmooth(
+  labels: Volume,
+  target: TargetGrid,
+  options: Pick<ResampleOptions, 'fill'> = {},
+): Volume {
   checkVolume(labels, 'resampleLabelsSmooth');
   checkDims(target.dims, 'resampleLabelsSmooth target');
   const map = voxelMapBetween(labels.affine, target.affine);
@@ -153,11 +182,21 @@ export function voxelMapBetween(sourceAffine: Mat4, targetAffine: Mat4): number[
 }
 
 /** Resamples with an explicit target-voxel -> source-voxel map; the output takes `target`'s grid. */
-export function resampleWithMap(source: Volume, target: TargetGrid, map: VoxelMap, mode: Interpolation, options: ResampleOptions = {}): Volume {
+export function resampleWithMap(
+  source: Volume,
+  target: TargetGrid,
+  map: VoxelMap,
+  mode: Interpolation,
+  options: ResampleOptions = {},
+): Volume {
   const count = voxelCount(target.dims);
   const fill = options.fill ?? 0;
-  const progress = throttledProgress(mode === 'linear' ? 'resample (linear)' : 'resample (nearest)', options.onProgress);
-  const out = options.output ?? (mode === 'linear' ? new Float32Array(count) : allocate(dataTypeOf(source.data), count));
+  const progress = throttledProgress(
+    mode === 'linear' ? 'resample (linear)' : 'resample (nearest)',
+    options.onProgress,
+  );
+  const out =
+    options.output ?? (mode === 'linear' ? new Float32Array(count) : allocate(dataTypeOf(source.data), count));
   checkDataLength(out, count, 'resample output buffer');
   const permutation = axisAlignedPermutation(map);
   if (mode === 'linear') {
@@ -180,7 +219,8 @@ function targetMeta(meta: VolumeMeta, target: TargetGrid): VolumeMeta {
 
 function toSpacing(spacing: number | Vec3): Vec3 {
   const s: Vec3 = typeof spacing === 'number' ? [spacing, spacing, spacing] : [spacing[0], spacing[1], spacing[2]];
-  if (!s.every((v) => Number.isFinite(v) && v > 0)) throw invalidArgument(`resample: spacing ${s.join(', ')} must be positive`);
+  if (!s.every((v) => Number.isFinite(v) && v > 0))
+    throw invalidArgument(`resample: spacing ${s.join(', ')} must be positive`);
   return s;
 }
 
@@ -303,7 +343,16 @@ function linearAxisAligned(
 }
 
 /** One target row between two source rows (the slice weight is zero: a common in-plane case). */
-function bilinearRow(src: VoxelArray, out: Float32Array | Float64Array, o: number, tx: LinearTable, b0: number, b1: number, wy: number, fill: number): void {
+function bilinearRow(
+  src: VoxelArray,
+  out: Float32Array | Float64Array,
+  o: number,
+  tx: LinearTable,
+  b0: number,
+  b1: number,
+  wy: number,
+  fill: number,
+): void {
   const { lower, upper, weight, inside } = tx;
   for (let i = 0; i < lower.length; i++) {
     if (!inside[i]) {

@@ -38,7 +38,11 @@ export interface StatisticsOptions {
 const MAX_LABEL = 1 << 24;
 
 /** Statistics of every label present, ascending by label value. */
-export function labelStatistics(labels: Volume, intensity?: Volume, options: StatisticsOptions = {}): LabelStatistics[] {
+export function labelStatistics(
+  labels: Volume,
+  intensity?: Volume,
+  options: StatisticsOptions = {},
+): LabelStatistics[] {
   checkVolume(labels, 'labelStatistics');
   if (intensity) {
     checkVolume(intensity, 'labelStatistics intensity');
@@ -58,7 +62,8 @@ function largestLabel(data: VoxelArray): number {
     if (v > max) max = v;
     else if (!(v >= 0)) throw invalidArgument(`labelStatistics: label value ${v} is negative or NaN`);
   }
-  if (max >= MAX_LABEL || !Number.isInteger(max)) throw invalidArgument(`labelStatistics: label value ${max} is not an integer below 2^24`);
+  if (max >= MAX_LABEL || !Number.isInteger(max))
+    throw invalidArgument(`labelStatistics: label value ${max} is not an integer below 2^24`);
   if (!(data instanceof Float32Array || data instanceof Float64Array)) return max;
   for (let i = 0; i < data.length; i++) {
     if (!Number.isInteger(data[i])) throw invalidArgument(`labelStatistics: label value ${data[i]} is not an integer`);
@@ -99,7 +104,12 @@ class Accumulators {
   }
 }
 
-function accumulate(acc: Accumulators, labels: Volume, values: VoxelArray | undefined, includeBackground: boolean): void {
+function accumulate(
+  acc: Accumulators,
+  labels: Volume,
+  values: VoxelArray | undefined,
+  includeBackground: boolean,
+): void {
   const [nx, ny, nz] = labels.dims;
   const data = labels.data;
   const { count, sumI, sumJ, sumK, box, valueCount, shift, sum, sumSquares, min, max } = acc;
@@ -142,7 +152,14 @@ function summarizeLabels(acc: Accumulators, labels: Volume, withIntensity: boole
     const n = acc.count[label];
     if (n === 0) continue;
     const b = label * 6;
-    const boxVoxels: VoxelBox = [acc.box[b], acc.box[b + 1], acc.box[b + 2], acc.box[b + 3], acc.box[b + 4], acc.box[b + 5]];
+    const boxVoxels: VoxelBox = [
+      acc.box[b],
+      acc.box[b + 1],
+      acc.box[b + 2],
+      acc.box[b + 3],
+      acc.box[b + 4],
+      acc.box[b + 5],
+    ];
     const centroidVoxel: Vec3 = [acc.sumI[label] / n, acc.sumJ[label] / n, acc.sumK[label] / n];
     result.push({
       label,
@@ -171,7 +188,11 @@ export function worldBox(grid: Pick<Volume, 'affine'>, box: VoxelBox): { min: Ve
   const min: Vec3 = [Infinity, Infinity, Infinity];
   const max: Vec3 = [-Infinity, -Infinity, -Infinity];
   for (let corner = 0; corner < 8; corner++) {
-    const p = transformPoint(grid.affine, [corner & 1 ? box[3] : box[0], corner & 2 ? box[4] : box[1], corner & 4 ? box[5] : box[2]]);
+    const p = transformPoint(grid.affine, [
+      corner & 1 ? box[3] : box[0],
+      corner & 2 ? box[4] : box[1],
+      corner & 4 ? box[5] : box[2],
+    ]);
     for (let a = 0; a < 3; a++) {
       if (p[a] < min[a]) min[a] = p[a];
       if (p[a] > max[a]) max[a] = p[a];

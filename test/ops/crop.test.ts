@@ -21,7 +21,10 @@ describe('cropToBox', () => {
         }
       }
     }
-    assert.deepEqual([0, 1, 2, 4, 5, 6, 8, 9, 10].map((e) => cropped.affine[e]), [0, 1, 2, 4, 5, 6, 8, 9, 10].map((e) => affine[e]));
+    assert.deepEqual(
+      [0, 1, 2, 4, 5, 6, 8, 9, 10].map((e) => cropped.affine[e]),
+      [0, 1, 2, 4, 5, 6, 8, 9, 10].map((e) => affine[e]),
+    );
   });
 
   it('pads outside the volume with the pad value', () => {

@@ -7,9 +7,15 @@ export function volumeOf(dims: Dims3, affine: Mat4, data: VoxelArray): Volume {
 }
 
 /** A volume whose voxel values come from `value(i, j, k)`. */
-export function filled(dims: Dims3, affine: Mat4, data: VoxelArray, value: (i: number, j: number, k: number) => number): Volume {
+export function filled(
+  dims: Dims3,
+  affine: Mat4,
+  data: VoxelArray,
+  value: (i: number, j: number, k: number) => number,
+): Volume {
   const [nx, ny, nz] = dims;
-  for (let k = 0; k < nz; k++) for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) data[i + nx * (j + ny * k)] = value(i, j, k);
+  for (let k = 0; k < nz; k++)
+    for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) data[i + nx * (j + ny * k)] = value(i, j, k);
   return volumeOf(dims, affine, data);
 }
 
@@ -22,7 +28,13 @@ export function diagonalAffine(spacing: Vec3, origin: Vec3 = [0, 0, 0]): number[
  * An affine whose voxel axis c runs along column `axes[c]` of a rotation by the given angles
  * (radians, about x, y, z), scaled by spacing[c]; `axes` permutes world axes for LIA-like layouts.
  */
-export function obliqueAffine(spacing: Vec3, angles: Vec3, origin: Vec3, axes: Vec3 = [0, 1, 2], signs: Vec3 = [1, 1, 1]): number[] {
+export function obliqueAffine(
+  spacing: Vec3,
+  angles: Vec3,
+  origin: Vec3,
+  axes: Vec3 = [0, 1, 2],
+  signs: Vec3 = [1, 1, 1],
+): number[] {
   const [a, b, c] = angles;
   const rx = [1, 0, 0, 0, Math.cos(a), -Math.sin(a), 0, Math.sin(a), Math.cos(a)];
   const ry = [Math.cos(b), 0, Math.sin(b), 0, 1, 0, -Math.sin(b), 0, Math.cos(b)];
@@ -37,7 +49,8 @@ export function obliqueAffine(spacing: Vec3, angles: Vec3, origin: Vec3, axes: V
 
 function mul3(a: number[], b: number[]): number[] {
   const out = new Array<number>(9).fill(0);
-  for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) for (let k = 0; k < 3; k++) out[r * 3 + c] += a[r * 3 + k] * b[k * 3 + c];
+  for (let r = 0; r < 3; r++)
+    for (let c = 0; c < 3; c++) for (let k = 0; k < 3; k++) out[r * 3 + c] += a[r * 3 + k] * b[k * 3 + c];
   return out;
 }
 
@@ -49,7 +62,12 @@ export function worldOf(volume: Pick<Volume, 'affine'>, i: number, j: number, k:
   return transformPoint(volume.affine, [i, j, k]);
 }
 
-export function assertClose(actual: readonly number[], expected: readonly number[], tolerance: number, what: string): void {
+export function assertClose(
+  actual: readonly number[],
+  expected: readonly number[],
+  tolerance: number,
+  what: string,
+): void {
   if (actual.length !== expected.length || actual.some((v, i) => !(Math.abs(v - expected[i]) <= tolerance))) {
     throw new Error(`${what}: [${actual.join(', ')}] != [${expected.join(', ')}] within ${tolerance}`);
   }

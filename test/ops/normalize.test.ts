@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { VoxelArray } from '../../src/core/volume.js';
-import { clipPercentiles, meanAndStd, percentile, percentiles, windowIntensities, zScore } from '../../src/ops/normalize.js';
+import {
+  clipPercentiles,
+  meanAndStd,
+  percentile,
+  percentiles,
+  windowIntensities,
+  zScore,
+} from '../../src/ops/normalize.js';
 import { diagonalAffine, random, volumeOf } from './fixtures.js';
 
 function line(data: VoxelArray) {
@@ -21,7 +28,10 @@ describe('windowIntensities', () => {
   it('clips to the window and scales to the range', () => {
     const ct = line(Int16Array.from([-3000, -1000, 0, 500, 1000, 2000]));
     assert.deepEqual(Array.from(windowIntensities(ct, { min: -1000, max: 1000 }).data), [0, 0, 0.5, 0.75, 1, 1]);
-    assert.deepEqual(Array.from(windowIntensities(ct, { centre: 0, width: 2000 }, [-1, 1]).data), [-1, -1, 0, 0.5, 1, 1]);
+    assert.deepEqual(
+      Array.from(windowIntensities(ct, { centre: 0, width: 2000 }, [-1, 1]).data),
+      [-1, -1, 0, 0.5, 1, 1],
+    );
     assert.ok(windowIntensities(ct, { min: 0, max: 1 }).data instanceof Float32Array);
     assert.throws(() => windowIntensities(ct, { centre: 40, width: 0 }));
   });
@@ -36,14 +46,23 @@ describe('percentile', () => {
 
   it('is exact on float data large enough to need narrowing passes', () => {
     const rand = random(11);
-    const values = Array.from({ length: 300000 }, () => (rand() < 0.3 ? 0 : Math.exp(rand() * 8) * (rand() < 0.5 ? -1 : 1)));
+    const values = Array.from({ length: 300000 }, () =>
+      rand() < 0.3 ? 0 : Math.exp(rand() * 8) * (rand() < 0.5 ? -1 : 1),
+    );
     const data = Float32Array.from(values);
     const stored = Array.from(data);
-    for (const p of [0, 0.5, 25, 50, 99.5, 100]) assert.equal(percentile(data, p), sortedPercentile(stored, p), `p${p}`);
+    for (const p of [0, 0.5, 25, 50, 99.5, 100])
+      assert.equal(percentile(data, p), sortedPercentile(stored, p), `p${p}`);
     const nonzero = stored.filter((v) => v !== 0);
     assert.equal(percentile(data, 99.5, { nonzero: true }), sortedPercentile(nonzero, 99.5));
     const mask = Uint8Array.from(stored, (_, i) => (i % 3 === 0 ? 1 : 0));
-    assert.equal(percentile(data, 0.5, { mask }), sortedPercentile(stored.filter((_, i) => i % 3 === 0), 0.5));
+    assert.equal(
+      percentile(data, 0.5, { mask }),
+      sortedPercentile(
+        stored.filter((_, i) => i % 3 === 0),
+        0.5,
+      ),
+    );
   });
 
   it('skips NaN, and gives NaN when nothing is selected', () => {
@@ -72,7 +91,10 @@ describe('MR normalisation', () => {
     const { volume, mean, std } = zScore(line(Int16Array.from([1, 2, 3, 4])));
     assert.equal(mean, 2.5);
     assert.equal(std, Math.sqrt(1.25));
-    assert.deepEqual(Array.from(volume.data), [1, 2, 3, 4].map((v) => Math.fround((v - 2.5) / Math.sqrt(1.25))));
+    assert.deepEqual(
+      Array.from(volume.data),
+      [1, 2, 3, 4].map((v) => Math.fround((v - 2.5) / Math.sqrt(1.25))),
+    );
   });
 
   it('z-scores inside a mask or the nonzero voxels, zeroing the rest', () => {

@@ -88,7 +88,16 @@ describe('reorient', () => {
   });
 
   it('drops NIfTI geometry on the new grid and restores it on undo', () => {
-    const nifti = { qformCode: 1, sformCode: 1, quatern: [0, 0, 1] as [number, number, number], qoffset: [1, 2, 3] as [number, number, number], qfac: 1, pixdim: [1, 1, 1] as [number, number, number], srow: [[1], [2], [3]] as [number[], number[], number[]], xyztUnits: 2 };
+    const nifti = {
+      qformCode: 1,
+      sformCode: 1,
+      quatern: [0, 0, 1] as [number, number, number],
+      qoffset: [1, 2, 3] as [number, number, number],
+      qfac: 1,
+      pixdim: [1, 1, 1] as [number, number, number],
+      srow: [[1], [2], [3]] as [number[], number[], number[]],
+      xyztUnits: 2,
+    };
     const volume = { ...inputs.LPS, meta: { ...inputs.LPS.meta, nifti } };
     const { volume: ras, inverse } = reorient(volume, 'RAS');
     assert.equal(ras.meta.nifti, undefined);

@@ -11,7 +11,17 @@ import {
   thresholdMask,
   voxelMapBetween,
 } from '../../src/ops/resample.js';
-import { assertClose, at, diagonalAffine, dice, distinctValues, filled, obliqueAffine, random, worldOf } from './fixtures.js';
+import {
+  assertClose,
+  at,
+  diagonalAffine,
+  dice,
+  distinctValues,
+  filled,
+  obliqueAffine,
+  random,
+  worldOf,
+} from './fixtures.js';
 
 const oblique = obliqueAffine([0.8, 0.8, 2], [0.2, -0.15, 0.3], [-40, 25, 60]);
 
@@ -19,7 +29,11 @@ describe('gridForSpacing', () => {
   it('keeps direction cosines, sets the spacing and keeps the extent centred', () => {
     const grid = { dims: [101, 80, 31] as Dims3, affine: oblique };
     const target = gridForSpacing(grid, [1.5, 1.5, 3]);
-    assert.deepEqual(target.dims, [Math.round((101 * 0.8) / 1.5), Math.round((80 * 0.8) / 1.5), Math.round((31 * 2) / 3)]);
+    assert.deepEqual(target.dims, [
+      Math.round((101 * 0.8) / 1.5),
+      Math.round((80 * 0.8) / 1.5),
+      Math.round((31 * 2) / 3),
+    ]);
     assertClose(voxelSizes(target.affine), [1.5, 1.5, 3], 1e-12, 'spacing');
     for (let c = 0; c < 3; c++) {
       const before = [0, 1, 2].map((r) => oblique[r * 4 + c] / voxelSizes(oblique)[c]);
@@ -27,7 +41,12 @@ describe('gridForSpacing', () => {
       assertClose(after, before, 1e-12, `direction ${c}`);
     }
     const centre = (d: readonly number[]) => d.map((n) => (n - 1) / 2);
-    assertClose(transformPoint(target.affine, centre(target.dims)), transformPoint(oblique, centre(grid.dims)), 1e-9, 'centre');
+    assertClose(
+      transformPoint(target.affine, centre(target.dims)),
+      transformPoint(oblique, centre(grid.dims)),
+      1e-9,
+      'centre',
+    );
   });
 
   it('puts new voxel 0 between old voxels 0 and 1 when halving an even grid', () => {
@@ -57,10 +76,15 @@ describe('resample', () => {
   it('is exact on a linear ramp, axis-aligned and oblique target grids', () => {
     // value = a . world + b is linear in the voxel indices of any grid.
     const ramp = (p: readonly number[]) => 0.5 * p[0] - 0.25 * p[1] + 0.125 * p[2] + 3;
-    const source = filled([20, 18, 16], oblique, new Float64Array(20 * 18 * 16), (i, j, k) => ramp(worldOf({ affine: oblique }, i, j, k)));
+    const source = filled([20, 18, 16], oblique, new Float64Array(20 * 18 * 16), (i, j, k) =>
+      ramp(worldOf({ affine: oblique }, i, j, k)),
+    );
     const targets = [
       gridForSpacing(source, [0.55, 1.1, 1.3]),
-      { dims: [14, 12, 10] as Dims3, affine: obliqueAffine([1, 1.2, 1.4], [0.5, 0.1, -0.4], transformPoint(oblique, [5, 4, 3])) },
+      {
+        dims: [14, 12, 10] as Dims3,
+        affine: obliqueAffine([1, 1.2, 1.4], [0.5, 0.1, -0.4], transformPoint(oblique, [5, 4, 3])),
+      },
     ];
     for (const target of targets) {
       const out = resampleToGrid(source, target, 'linear', { fill: NaN });
@@ -73,7 +97,10 @@ describe('resample', () => {
             if (!c.every((x, a) => x >= 0 && x <= source.dims[a] - 1)) continue; // clamped edge voxels are not linear
             checked++;
             const expected = ramp(worldOf(target, i, j, k));
-            assert.ok(Math.abs(at(out, i, j, k) - expected) < 1e-4 * Math.max(1, Math.abs(expected)), `${at(out, i, j, k)} vs ${expected}`);
+            assert.ok(
+              Math.abs(at(out, i, j, k) - expected) < 1e-4 * Math.max(1, Math.abs(expected)),
+              `${at(out, i, j, k)} vs ${expected}`,
+            );
           }
         }
       }
@@ -99,7 +126,9 @@ describe('resample', () => {
     // A 42 mm block, so that 3 mm voxels (up to 1.5 mm error per face) still give Dice > 0.95.
     const grid: Dims3 = [80, 72, 40];
     const affine = obliqueAffine([0.7, 0.75, 1.5], [0.1, 0.05, -0.2], [10, -20, 30]);
-    const mask = filled(grid, affine, new Uint8Array(80 * 72 * 40), (i, j, k) => (i >= 10 && i < 70 && j >= 8 && j < 64 && k >= 6 && k < 34 ? 1 : 0));
+    const mask = filled(grid, affine, new Uint8Array(80 * 72 * 40), (i, j, k) =>
+      i >= 10 && i < 70 && j >= 8 && j < 64 && k >= 6 && k < 34 ? 1 : 0,
+    );
     for (const spacing of [1.5, 3]) {
       const low = resampleToSpacing(mask, spacing, 'nearest');
       assert.ok(low.data instanceof Uint8Array);
@@ -113,7 +142,10 @@ describe('resample', () => {
       assert.ok(probabilities.data instanceof Float32Array);
       const thresholded = thresholdMask(probabilities, 0.5);
       assert.deepEqual(thresholded.affine, mask.affine);
-      assert.ok(dice(thresholded.data, mask.data) > 0.95, `linear at ${spacing} mm: Dice ${dice(thresholded.data, mask.data)}`);
+      assert.ok(
+        dice(thresholded.data, mask.data) > 0.95,
+        `linear at ${spacing} mm: Dice ${dice(thresholded.data, mask.data)}`,
+      );
     }
   });
 
@@ -121,7 +153,13 @@ describe('resample', () => {
     const values = [0, 3, 7, 250];
     const rand2 = random(3);
     const labels = filled([12, 11, 10], oblique, new Uint8Array(1320), () => values[Math.floor(rand2() * 4)]);
-    const targets = [gridForSpacing(labels, [0.55, 1.3, 0.9]), { dims: [9, 9, 9] as Dims3, affine: obliqueAffine([1, 1, 1], [0.4, 0.3, 0.2], transformPoint(oblique, [2, 2, 2])) }];
+    const targets = [
+      gridForSpacing(labels, [0.55, 1.3, 0.9]),
+      {
+        dims: [9, 9, 9] as Dims3,
+        affine: obliqueAffine([1, 1, 1], [0.4, 0.3, 0.2], transformPoint(oblique, [2, 2, 2])),
+      },
+    ];
     for (const target of targets) {
       for (const out of [resampleToGrid(labels, target, 'nearest'), resampleLabelsSmooth(labels, target)]) {
         assert.ok(out.data instanceof Uint8Array);
@@ -138,7 +176,10 @@ describe('resample', () => {
     assert.equal(out.data, output);
     for (let i = 0; i < 8; i++) assert.equal(at(out, i, 1, 1), i < 2 ? 100 : -1024, `i=${i}`);
     const nearest = resampleToGrid(source, target, 'nearest', { fill: -1024 });
-    assert.deepEqual([0, 1, 2, 3].map((i) => at(nearest, i, 0, 0)), [100, 100, -1024, -1024]);
+    assert.deepEqual(
+      [0, 1, 2, 3].map((i) => at(nearest, i, 0, 0)),
+      [100, 100, -1024, -1024],
+    );
     assert.throws(() => resampleToGrid(source, target, 'linear', { output: new Int16Array(128) }));
     assert.throws(() => resampleToGrid(source, target, 'linear', { output: new Float32Array(5) }));
   });
