@@ -1,7 +1,8 @@
+import { invert4, multiply4, transformPoint } from '../core/affine.js';
 import { MedparseError } from '../core/errors.js';
 import type { Volume } from '../core/volume.js';
 import { spacingOf } from '../core/volume.js';
-import { reorient, resampleToGrid, resampleToSpacing, undoReorient, zScore, type Grid, type ReorientRecord } from '../ops/index.js';
+import { reorient, resampleToGrid, resampleToSpacing, zScore, type Grid, type ReorientRecord } from '../ops/index.js';
 import type { ImagingModality, NetworkSpec, NormalizationSpec } from './model-package.js';
 
 /**
@@ -74,30 +75,125 @@ export function normalize(volume: Volume, spec: NormalizationSpec): Volume {
   }).volume;
 }
 
+/** Inclusive voxel box [i0, j0, k0, i1, j1, k1]. */
+export type Box = [number, number, number, number, number, number];
+
+export interface OriginalGridProbability {
+  /** round(255 p) where p > threshold, else 0, on the original voxel grid: the mask and its confidence. */
+  probability: Uint8Array;
+  voxels: number;
+  /** Tight box of the mask on the original grid; null when empty. */
+  box: Box | null;
+}
+
 /**
  * Maps a probability map on the working grid back onto the original voxel grid and thresholds it
- * there (so the mask follows the smooth probability, not blocky working voxels): linear resampling
- * onto the reoriented grid into `scratch` (reused between prompts), then the exact inverse
- * reorientation. The result is one byte a voxel: round(255 p) where p > threshold, else 0, so it
- * is both the mask and the confidence of each of its voxels.
+ * there, so the mask follows the smooth probability rather than blocky working voxels. Only the
+ * box around the working mask is resampled (linear interpolation cannot exceed the threshold
+ * further than one working voxel away from a voxel above it), and the result is scattered straight
+ * into original voxel order, so a prompt costs time in proportion to its object, not to the scan.
  */
-export function probabilityOnOriginalGrid(
-  workingProbabilities: Volume,
-  mapping: WorkingGridMapping,
-  scratch: Float32Array,
-  threshold = 0.5,
-): { probability: Uint8Array; voxels: number } {
-  const onReoriented = resampleToGrid(workingProbabilities, mapping.reorientedGrid, 'linear', { output: scratch });
-  const probabilities = onReoriented.data;
-  const quantized = new Uint8Array(probabilities.length);
-  let voxels = 0;
-  for (let i = 0; i < probabilities.length; i++) {
-    const p = probabilities[i];
-    if (p > threshold) {
-      quantized[i] = Math.max(1, Math.round(p * 255));
-      voxels++;
+export function probabilityOnOriginalGrid(workingProbabilities: Volume, mapping: WorkingGridMapping, threshold = 0.5): OriginalGridProbability {
+  const record = mapping.reorientation;
+  const probability = new Uint8Array(record.originalDims[0] * record.originalDims[1] * record.originalDims[2]);
+  const workingBox = boxAbove(workingProbabilities.data, workingProbabilities.dims, threshold);
+  if (!workingBox) return { probability, voxels: 0, box: null };
+  const box = reorientedBoxOf(workingBox, mapping);
+  const size = [box[3] - box[0] + 1, box[4] - box[1] + 1, box[5] - box[2] + 1] as [number, number, number];
+  const origin = transformPoint(mapping.reorientedGrid.affine, [box[0], box[1], box[2]]);
+  const a = mapping.reorientedGrid.affine;
+  const subgrid = { dims: size, affine: [a[0], a[1], a[2], origin[0], a[4], a[5], a[6], origin[1], a[8], a[9], a[10], origin[2], 0, 0, 0, 1] };
+  const values = resampleToGrid(workingProbabilities, subgrid, 'linear').data;
+  return scatterToOriginal(values, size, box, record, probability, threshold);
+}
+
+function boxAbove(data: ArrayLike<number>, dims: readonly number[], threshold: number): Box | null {
+  const [nx, ny, nz] = dims;
+  const box: Box = [nx, ny, nz, -1, -1, -1];
+  let index = 0;
+  for (let k = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      for (let i = 0; i < nx; i++, index++) {
+        if (data[index] <= threshold) continue;
+        if (i < box[0]) box[0] = i;
+        if (i > box[3]) box[3] = i;
+        if (j < box[1]) box[1] = j;
+        if (j > box[4]) box[4] = j;
+        if (k < box[2]) box[2] = k;
+        if (k > box[5]) box[5] = k;
+      }
     }
   }
-  const original = undoReorient({ ...onReoriented, data: quantized }, mapping.reorientation);
-  return { probability: original.data as Uint8Array, voxels };
+  return box[3] < 0 ? null : box;
+}
+
+/** The reoriented-grid box that covers a working-grid box grown by one working voxel. */
+function reorientedBoxOf(workingBox: Box, mapping: WorkingGridMapping): Box {
+  const toReoriented = multiply4(invert4(mapping.reorientedGrid.affine), mapping.workingGrid.affine);
+  const dims = mapping.reorientedGrid.dims;
+  const out: Box = [Infinity, Infinity, Infinity, -Infinity, -Infinity, -Infinity];
+  for (const i of [workingBox[0] - 1, workingBox[3] + 1]) {
+    for (const j of [workingBox[1] - 1, workingBox[4] + 1]) {
+      for (const k of [workingBox[2] - 1, workingBox[5] + 1]) {
+        const p = transformPoint(toReoriented, [i, j, k]);
+        for (let axis = 0; axis < 3; axis++) {
+          out[axis] = Math.min(out[axis], Math.floor(p[axis]));
+          out[axis + 3] = Math.max(out[axis + 3], Math.ceil(p[axis]));
+        }
+      }
+    }
+  }
+  for (let axis = 0; axis < 3; axis++) {
+    out[axis] = Math.max(0, out[axis]);
+    out[axis + 3] = Math.min(dims[axis] - 1, out[axis + 3]);
+  }
+  return out;
+}
+
+/** Writes thresholded, quantised box values into original voxel order (undoing the reorientation). */
+function scatterToOriginal(
+  values: ArrayLike<number>,
+  size: readonly number[],
+  box: Box,
+  record: WorkingGridMapping['reorientation'],
+  out: Uint8Array,
+  threshold: number,
+): OriginalGridProbability {
+  const dims = record.originalDims;
+  const strides = [1, dims[0], dims[0] * dims[1]];
+  // For reoriented axis n: where its box start lands in the original index, and the step per voxel.
+  const start = [0, 1, 2].map((n) => {
+    const axis = record.permutation[n];
+    const coordinate = record.flips[n] ? dims[axis] - 1 - box[n] : box[n];
+    return coordinate * strides[axis];
+  });
+  const step = [0, 1, 2].map((n) => (record.flips[n] ? -1 : 1) * strides[record.permutation[n]]);
+  const originalBox: Box = [Infinity, Infinity, Infinity, -Infinity, -Infinity, -Infinity];
+  let voxels = 0;
+  let index = 0;
+  for (let c = 0; c < size[2]; c++) {
+    for (let b = 0; b < size[1]; b++) {
+      let target = start[0] + start[1] + start[2] + b * step[1] + c * step[2];
+      for (let a = 0; a < size[0]; a++, index++, target += step[0]) {
+        const p = values[index];
+        if (p <= threshold) continue;
+        out[target] = Math.max(1, Math.round(p * 255));
+        voxels++;
+        growBox(originalBox, target, dims);
+      }
+    }
+  }
+  return { probability: out, voxels, box: voxels ? originalBox : null };
+}
+
+function growBox(box: Box, index: number, dims: readonly number[]): void {
+  const i = index % dims[0];
+  const j = Math.floor(index / dims[0]) % dims[1];
+  const k = Math.floor(index / (dims[0] * dims[1]));
+  if (i < box[0]) box[0] = i;
+  if (i > box[3]) box[3] = i;
+  if (j < box[1]) box[1] = j;
+  if (j > box[4]) box[4] = j;
+  if (k < box[2]) box[2] = k;
+  if (k > box[5]) box[5] = k;
 }

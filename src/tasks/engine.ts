@@ -3,16 +3,16 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MedparseError } from '../core/errors.js';
 import type { ProgressCallback } from '../core/progress.js';
-import { voxelVolumeMl, type Volume } from '../core/volume.js';
+import { voxelVolumeMl, type Dims3, type Volume } from '../core/volume.js';
 import { loadModelPackage, type ImagingModality, type ModelPackage, type NetworkSpec } from '../runtime/model-package.js';
 import { openNetwork, type NetworkSession, type RuntimeOptions } from '../runtime/onnx-session.js';
-import { prepareInput, probabilityOnOriginalGrid, withPhysicalAffine } from '../runtime/preprocess.js';
+import { prepareInput, probabilityOnOriginalGrid, withPhysicalAffine, type Box } from '../runtime/preprocess.js';
 import { slidingWindowInference } from '../runtime/sliding-window.js';
 import { loadVocabulary, parsePrompts, type ParsedPrompt, type Vocabulary } from '../vocab/index.js';
 import { resolveModality } from './modality.js';
 import { networkQueries, planPrompts, type ConceptSource, type PromptPlan } from './plan.js';
 import { decidePresence, sigmoid, type PresenceDecision } from './presence.js';
-import { describeMask, splitBySide } from './mask-analysis.js';
+import { describeMask, forEachRowInBox, splitBySide } from './mask-analysis.js';
 import type { ParseResult, PromptResult } from './results.js';
 
 /** The model package shipped with medparse: <repo>/models/medparse-default. */
@@ -33,6 +33,8 @@ export interface ParseOptions {
 interface QueryAnswer {
   probability: Uint8Array;
   voxels: number;
+  /** Tight box of the mask on the input grid, null when empty. */
+  box: Box | null;
   presenceLogit: number;
   meanProbability: number;
   meanIntensity: number;
@@ -131,15 +133,14 @@ export class ParseEngine {
     });
     timings.inference = (timings.inference ?? 0) + performance.now() - started;
     started = performance.now();
-    const scratch = new Float32Array(volume.data.length);
     const voxelMl = voxelVolumeMl(volume);
     const answers = rows.map((row, q) => {
       const working = { ...prepared.image, data: inference.probabilities[q] };
       const { s1, s2 } = maskStatistics(inference.probabilities[q], prepared.image.data);
-      const { probability, voxels } = probabilityOnOriginalGrid(working, prepared.mapping, scratch);
+      const { probability, voxels, box } = probabilityOnOriginalGrid(working, prepared.mapping);
       const calibration = network.concepts.find((c) => c.index === row)?.calibration[modality];
       const evidence = { voxels, volumeMl: voxels * voxelMl, presenceLogit: inference.presenceLogits[q], meanProbability: s1, meanIntensity: s2 };
-      return { probability, ...evidence, decision: decidePresence(evidence, calibration) };
+      return { probability, box, ...evidence, decision: decidePresence(evidence, calibration) };
     });
     timings.decode = (timings.decode ?? 0) + performance.now() - started;
     return answers;
@@ -163,7 +164,7 @@ export class ParseEngine {
     };
     if (plan.status !== 'planned' || !plan.source) return { ...base, status: plan.status === 'planned' ? 'unsupported' : plan.status, score: null };
     const answer = combine(plan.source, volume, answers);
-    const evidenceBase = describeMask(answer.probability, volume);
+    const evidenceBase = describeMask(answer.probability, answer.box, volume);
     const present = answer.decision.status === 'present' && answer.voxels > 0;
     return {
       ...base,
@@ -194,22 +195,26 @@ function combine(source: ConceptSource, volume: Volume, answers: Map<string, Que
   }
   if (source.kind === 'side') {
     const whole = combine(source.of, volume, answers);
-    const probability = splitBySide(whole.probability, volume, source.side);
-    const voxels = countNonzero(probability);
+    const { probability, box } = splitBySide(whole.probability, whole.box, volume, source.side);
+    const voxels = countNonzero(probability, box, volume.dims);
     const decision: PresenceDecision = voxels > 0 ? whole.decision : { ...whole.decision, status: 'absent', score: 0, reasons: [...whole.decision.reasons, `nothing on the ${source.side} side`] };
-    return { ...whole, probability, voxels, decision };
+    return { ...whole, probability, voxels, box, decision };
   }
   const parts = source.parts.map((part) => combine(part, volume, answers));
   const present = parts.filter((p) => p.decision.status === 'present');
   const probability = new Uint8Array(volume.data.length);
   for (const part of present) {
     const p = part.probability;
-    for (let i = 0; i < p.length; i++) if (p[i] > probability[i]) probability[i] = p[i];
+    forEachRowInBox(part.box, volume.dims, (from, to) => {
+      for (let i = from; i < to; i++) if (p[i] > probability[i]) probability[i] = p[i];
+    });
   }
+  const box = unionBox(present.map((p) => p.box));
   const best = parts.reduce((a, b) => (b.decision.score > a.decision.score ? b : a));
   return {
     probability,
-    voxels: countNonzero(probability),
+    box,
+    voxels: countNonzero(probability, box, volume.dims),
     presenceLogit: Math.max(...parts.map((p) => p.presenceLogit)),
     meanProbability: best.meanProbability,
     meanIntensity: best.meanIntensity,
@@ -232,8 +237,16 @@ function maskStatistics(probabilities: Float32Array, normalized: ArrayLike<numbe
   return count ? { s1: probabilitySum / count, s2: intensitySum / count } : { s1: 0, s2: 0 };
 }
 
-function countNonzero(data: Uint8Array): number {
+function countNonzero(data: Uint8Array, box: Box | null, dims: Dims3): number {
   let n = 0;
-  for (let i = 0; i < data.length; i++) if (data[i]) n++;
+  forEachRowInBox(box, dims, (from, to) => {
+    for (let i = from; i < to; i++) if (data[i]) n++;
+  });
   return n;
+}
+
+function unionBox(boxes: Array<Box | null>): Box | null {
+  const present = boxes.filter((b): b is Box => b !== null);
+  if (!present.length) return null;
+  return [0, 1, 2, 3, 4, 5].map((n) => (n < 3 ? Math.min(...present.map((b) => b[n])) : Math.max(...present.map((b) => b[n])))) as Box;
 }

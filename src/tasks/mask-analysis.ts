@@ -1,7 +1,8 @@
-import { transformPoint } from '../core/affine.js';
+import { transformPoint, type Vec3 } from '../core/affine.js';
 import { axisMapping } from '../core/orientation.js';
-import type { Volume } from '../core/volume.js';
-import { connectedComponents, labelStatistics, type LabelStatistics } from '../ops/index.js';
+import type { Dims3, Volume } from '../core/volume.js';
+import { connectedComponents, cropToBox, labelStatistics, type LabelStatistics, type VoxelBox } from '../ops/index.js';
+import type { Box } from '../runtime/preprocess.js';
 import type { Instance } from './results.js';
 
 /** Components smaller than this are noise, not instances (and are left out of the instance list). */
@@ -18,27 +19,51 @@ export interface MaskDescription {
  * against the image's intensities (HU for CT), its instances (26-connected components) with their
  * mean probability, sorted by confidence, and the axial slice that shows the most of it.
  */
-export function describeMask(probability: Uint8Array, volume: Volume): MaskDescription {
-  const mask: Volume = { dims: volume.dims, affine: volume.affine, data: probability, meta: volume.meta };
-  const binary = { ...mask, data: toBinary(probability) };
-  const statistics = labelStatistics(binary, volume).find((s) => s.label === 1);
-  if (!statistics) return { statistics: undefined, instances: [], bestSlice: null };
+export function describeMask(probability: Uint8Array, box: Box | null, volume: Volume): MaskDescription {
+  if (!box) return { statistics: undefined, instances: [], bestSlice: null };
+  // Everything is computed on the mask's box: the cost follows the object, not the scan.
+  const image = cropToBox(volume, box);
+  const mask = cropToBox({ ...volume, data: probability }, box);
+  const binary = { ...mask, data: toBinary(mask.data as Uint8Array) };
+  const found = labelStatistics(binary, image).find((s) => s.label === 1);
+  if (!found) return { statistics: undefined, instances: [], bestSlice: null };
   const components = connectedComponents(binary, { connectivity: 26 });
-  const componentVolume = { ...mask, data: components.labels };
-  const instances = labelStatistics(componentVolume, mask)
+  const instances = labelStatistics({ ...mask, data: components.labels }, mask)
     .filter((s) => s.voxels >= MIN_INSTANCE_VOXELS)
     .map((s) => ({
       id: 0,
       voxels: s.voxels,
       volumeMl: s.volumeMl,
-      boxVoxels: s.boxVoxels,
+      boxVoxels: shiftBox(s.boxVoxels, box),
       boxWorld: s.boxWorld,
       centroidWorld: s.centroidWorld,
       meanProbability: (s.intensity?.mean ?? 0) / 255,
     }))
     .sort((a, b) => b.meanProbability - a.meanProbability || b.voxels - a.voxels)
     .map((instance, n) => ({ ...instance, id: n + 1 }));
-  return { statistics, instances, bestSlice: bestSlice(binary.data, volume) };
+  const statistics = { ...found, boxVoxels: shiftBox(found.boxVoxels, box), centroidVoxel: shiftPoint(found.centroidVoxel, box) };
+  const slice = bestSlice(binary.data as Uint8Array, binary);
+  return { statistics, instances, bestSlice: { axis: slice.axis, index: slice.index + box[slice.axis] } };
+}
+
+function shiftBox(b: VoxelBox, by: Box): VoxelBox {
+  return [b[0] + by[0], b[1] + by[1], b[2] + by[2], b[3] + by[0], b[4] + by[1], b[5] + by[2]];
+}
+
+function shiftPoint(p: Vec3, by: Box): Vec3 {
+  return [p[0] + by[0], p[1] + by[1], p[2] + by[2]];
+}
+
+/** Calls `visit(from, to)` for the flat index range of each row of `box` (nothing when null). */
+export function forEachRowInBox(box: Box | null, dims: Dims3, visit: (from: number, to: number) => void): void {
+  if (!box) return;
+  const [nx, ny] = dims;
+  for (let k = box[2]; k <= box[5]; k++) {
+    for (let j = box[1]; j <= box[4]; j++) {
+      const row = nx * (j + ny * k);
+      visit(row + box[0], row + box[3] + 1);
+    }
+  }
 }
 
 function toBinary(probability: Uint8Array): Uint8Array {
@@ -66,12 +91,14 @@ function bestSlice(mask: Uint8Array, volume: Volume): { axis: number; index: num
  * Keeps the components of a mask whose centroid lies on the patient's `side` of the body's midline.
  * In RAS+ world coordinates +x points to the patient's right.
  */
-export function splitBySide(probability: Uint8Array, volume: Volume, side: 'left' | 'right'): Uint8Array {
-  const binary = toBinary(probability);
-  const components = connectedComponents({ dims: volume.dims, affine: volume.affine, data: binary, meta: volume.meta }, { connectivity: 26 });
-  const midline = bodyMidlineX(volume);
+export function splitBySide(probability: Uint8Array, box: Box | null, volume: Volume, side: 'left' | 'right'): { probability: Uint8Array; box: Box | null } {
   const out = new Uint8Array(probability.length);
-  const [nx, ny] = volume.dims;
+  if (!box) return { probability: out, box: null };
+  const crop = cropToBox({ ...volume, data: probability }, box);
+  const binary = toBinary(crop.data as Uint8Array);
+  const components = connectedComponents({ ...crop, data: binary }, { connectivity: 26 });
+  const midline = bodyMidlineX(volume);
+  const [nx, ny] = crop.dims;
   // Per component: voxel count and the sums of i, j, k, for the centroid.
   const sums = new Float64Array(4 * (components.count + 1));
   for (let index = 0; index < binary.length; index++) {
@@ -85,19 +112,42 @@ export function splitBySide(probability: Uint8Array, volume: Volume, side: 'left
   const keep = Array.from({ length: components.count + 1 }, (_, id) => {
     const n = sums[4 * id];
     if (id === 0 || n === 0) return false;
-    const centroid = transformPoint(volume.affine, [sums[4 * id + 1] / n, sums[4 * id + 2] / n, sums[4 * id + 3] / n]);
+    const centroid = transformPoint(crop.affine, [sums[4 * id + 1] / n, sums[4 * id + 2] / n, sums[4 * id + 3] / n]);
     return isOnSide(centroid[0], midline, side);
   });
-  for (let index = 0; index < binary.length; index++) if (keep[components.labels[index]]) out[index] = probability[index];
-  return out;
+  const kept: Box = [Infinity, Infinity, Infinity, -Infinity, -Infinity, -Infinity];
+  for (let index = 0; index < binary.length; index++) {
+    if (!keep[components.labels[index]]) continue;
+    const i = index % nx;
+    const j = Math.floor(index / nx) % ny;
+    const k = Math.floor(index / (nx * ny));
+    out[box[0] + i + volume.dims[0] * (box[1] + j + volume.dims[1] * (box[2] + k))] = crop.data[index];
+    kept[0] = Math.min(kept[0], box[0] + i);
+    kept[1] = Math.min(kept[1], box[1] + j);
+    kept[2] = Math.min(kept[2], box[2] + k);
+    kept[3] = Math.max(kept[3], box[0] + i);
+    kept[4] = Math.max(kept[4], box[1] + j);
+    kept[5] = Math.max(kept[5], box[2] + k);
+  }
+  return { probability: out, box: kept[3] < 0 ? null : kept };
 }
 
 function isOnSide(x: number, midline: number, side: 'left' | 'right'): boolean {
   return side === 'right' ? x > midline : x < midline;
 }
 
+const midlineCache = new WeakMap<Volume['data'], number>();
+
 /** World x of the body's centre: the mean position of voxels brighter than the image's mean. */
 export function bodyMidlineX(volume: Volume): number {
+  const cached = midlineCache.get(volume.data);
+  if (cached !== undefined) return cached;
+  const x = computeMidlineX(volume);
+  midlineCache.set(volume.data, x);
+  return x;
+}
+
+function computeMidlineX(volume: Volume): number {
   const data = volume.data;
   let mean = 0;
   for (let i = 0; i < data.length; i++) mean += data[i];
