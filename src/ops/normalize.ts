@@ -133,26 +133,73 @@ export function percentile(data: VoxelArray, p: number, selection: VoxelSelectio
 export function percentiles(data: VoxelArray, ps: readonly number[], selection: VoxelSelection = {}): number[] {
   for (const p of ps) if (!(p >= 0 && p <= 100)) throw invalidArgument(`percentile ${p} is not within 0..100`);
   if (selection.mask) checkDataLength(selection.mask, data.length, 'selection mask');
+  const small = smallIntegerRange(data);
+  if (small) {
+    const counts =
+      selection.mask === undefined && selection.nonzero !== true
+        ? countValues(data, small.offset, small.bins)
+        : histogram(data, selection, -small.offset, small.bins - 1 - small.offset, small.bins, 1);
+    return percentilesFromCounts(counts, -small.offset, ps);
+  }
   const summary = summarize(data, selection);
   if (summary.count === 0) return ps.map(() => NaN);
+  const values = orderStatistics(data, selection, ranksFor(ps, summary.count), summary);
+  return interpolate(ps, summary.count, values);
+}
+
+/** The order statistics that numpy-style percentiles interpolate between, ascending. */
+function ranksFor(ps: readonly number[], count: number): number[] {
   const ranks = new Set<number>();
   for (const p of ps) {
-    const position = (p / 100) * (summary.count - 1);
+    const position = (p / 100) * (count - 1);
     ranks.add(Math.floor(position));
     ranks.add(Math.ceil(position));
   }
-  const values = orderStatistics(
-    data,
-    selection,
-    [...ranks].sort((a, b) => a - b),
-    summary,
-  );
+  return [...ranks].sort((a, b) => a - b);
+}
+
+function interpolate(ps: readonly number[], count: number, values: Map<number, number>): number[] {
   return ps.map((p) => {
-    const position = (p / 100) * (summary.count - 1);
+    const position = (p / 100) * (count - 1);
     const below = values.get(Math.floor(position)) ?? NaN;
     const above = values.get(Math.ceil(position)) ?? NaN;
     return below + (above - below) * (position - Math.floor(position));
   });
+}
+
+/** 8- and 16-bit integer data fit one bin per possible value, so one counting pass answers all. */
+function smallIntegerRange(data: VoxelArray): { offset: number; bins: number } | null {
+  if (data instanceof Uint8Array) return { offset: 0, bins: 256 };
+  if (data instanceof Int8Array) return { offset: 128, bins: 256 };
+  if (data instanceof Uint16Array) return { offset: 0, bins: 65536 };
+  if (data instanceof Int16Array) return { offset: 32768, bins: 65536 };
+  return null;
+}
+
+/** Per-value counts of all voxels of 8/16-bit integer data (the hot case: no selection, no NaN). */
+function countValues(data: VoxelArray, offset: number, bins: number): Uint32Array {
+  const counts = new Uint32Array(bins);
+  for (let i = 0; i < data.length; i++) counts[data[i] + offset]++;
+  return counts;
+}
+
+/** Percentiles from per-value counts, where bin b holds the value `first + b`. */
+function percentilesFromCounts(counts: Uint32Array, first: number, ps: readonly number[]): number[] {
+  let count = 0;
+  for (let b = 0; b < counts.length; b++) count += counts[b];
+  if (count === 0) return ps.map(() => NaN);
+  return interpolate(ps, count, valuesOfRanks(counts, first, ranksFor(ps, count)));
+}
+
+function valuesOfRanks(counts: Uint32Array, first: number, ranks: number[]): Map<number, number> {
+  const result = new Map<number, number>();
+  let cumulative = 0;
+  let r = 0;
+  for (let bin = 0; bin < counts.length && r < ranks.length; bin++) {
+    cumulative += counts[bin];
+    while (r < ranks.length && ranks[r] < cumulative) result.set(ranks[r++], first + bin);
+  }
+  return result;
 }
 
 interface Summary {
@@ -188,18 +235,15 @@ function orderStatistics(
   ranks: number[],
   summary: Summary,
 ): Map<number, number> {
-  const result = new Map<number, number>();
   if (isIntegerData(data) && summary.max - summary.min < MAX_EXACT_BINS) {
     // One bin per integer value: the cumulative counts give every rank directly.
-    const counts = histogram(data, selection, summary.min, summary.max, summary.max - summary.min + 1, 1);
-    let cumulative = 0;
-    let r = 0;
-    for (let bin = 0; bin < counts.length && r < ranks.length; bin++) {
-      cumulative += counts[bin];
-      while (r < ranks.length && ranks[r] < cumulative) result.set(ranks[r++], summary.min + bin);
-    }
-    return result;
+    return valuesOfRanks(
+      histogram(data, selection, summary.min, summary.max, summary.max - summary.min + 1, 1),
+      summary.min,
+      ranks,
+    );
   }
+  const result = new Map<number, number>();
   for (const rank of ranks) result.set(rank, kthValue(data, selection, rank, summary.min, summary.max, summary.count));
   return result;
 }

@@ -104,6 +104,10 @@ class Accumulators {
   }
 }
 
+/**
+ * Label maps are piecewise constant, so each row is walked as runs of one label: geometry sums and
+ * box updates happen once per run, and only the intensity sums are per voxel (in locals).
+ */
 function accumulate(
   acc: Accumulators,
   labels: Volume,
@@ -112,37 +116,61 @@ function accumulate(
 ): void {
   const [nx, ny, nz] = labels.dims;
   const data = labels.data;
-  const { count, sumI, sumJ, sumK, box, valueCount, shift, sum, sumSquares, min, max } = acc;
+  const { count, sumI, sumJ, sumK, box } = acc;
   for (let k = 0; k < nz; k++) {
     for (let j = 0; j < ny; j++) {
       const row = nx * (j + ny * k);
-      for (let i = 0; i < nx; i++) {
+      let i = 0;
+      while (i < nx) {
         const label = data[row + i];
-        if (label === 0 && !includeBackground) continue;
-        count[label]++;
-        sumI[label] += i;
-        sumJ[label] += j;
-        sumK[label] += k;
-        const b = label * 6;
-        if (i < box[b]) box[b] = i;
-        if (i > box[b + 3]) box[b + 3] = i;
-        if (j < box[b + 1]) box[b + 1] = j;
-        if (j > box[b + 4]) box[b + 4] = j;
-        if (k < box[b + 2]) box[b + 2] = k;
-        box[b + 5] = k; // k never decreases in scan order
-        if (values === undefined) continue;
-        const v = values[row + i];
-        if (v !== v) continue;
-        if (valueCount[label] === 0) shift[label] = v;
-        valueCount[label]++;
-        const d = v - shift[label];
-        sum[label] += d;
-        sumSquares[label] += d * d;
-        if (v < min[label]) min[label] = v;
-        if (v > max[label]) max[label] = v;
+        let end = i + 1;
+        while (end < nx && data[row + end] === label) end++;
+        if (label !== 0 || includeBackground) {
+          const length = end - i;
+          count[label] += length;
+          sumI[label] += ((i + end - 1) * length) / 2;
+          sumJ[label] += j * length;
+          sumK[label] += k * length;
+          const b = label * 6;
+          if (i < box[b]) box[b] = i;
+          if (end - 1 > box[b + 3]) box[b + 3] = end - 1;
+          if (j < box[b + 1]) box[b + 1] = j;
+          if (j > box[b + 4]) box[b + 4] = j;
+          if (k < box[b + 2]) box[b + 2] = k;
+          box[b + 5] = k; // k never decreases in scan order
+          if (values !== undefined) accumulateIntensities(acc, label, values, row + i, row + end);
+        }
+        i = end;
       }
     }
   }
+}
+
+/** Shifted sums, min and max of values[from..to) into the label's accumulators (NaN skipped). */
+function accumulateIntensities(acc: Accumulators, label: number, values: VoxelArray, from: number, to: number): void {
+  let n = acc.valueCount[label];
+  let shift = acc.shift[label];
+  let sum = 0;
+  let squares = 0;
+  let min = acc.min[label];
+  let max = acc.max[label];
+  for (let v = from; v < to; v++) {
+    const value = values[v];
+    if (value !== value) continue;
+    if (n === 0) shift = value;
+    n++;
+    const d = value - shift;
+    sum += d;
+    squares += d * d;
+    if (value < min) min = value;
+    if (value > max) max = value;
+  }
+  acc.valueCount[label] = n;
+  acc.shift[label] = shift;
+  acc.sum[label] += sum;
+  acc.sumSquares[label] += squares;
+  acc.min[label] = min;
+  acc.max[label] = max;
 }
 
 function summarizeLabels(acc: Accumulators, labels: Volume, withIntensity: boolean): LabelStatistics[] {

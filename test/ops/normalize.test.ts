@@ -42,6 +42,10 @@ describe('percentile', () => {
     const data = Int16Array.from({ length: 101 }, (_, i) => 100 - i);
     assert.deepEqual(percentiles(data, [0, 0.5, 50, 99.5, 100]), [0, 0.5, 50, 99.5, 100]);
     assert.equal(percentile(Uint8Array.from([1, 2, 3, 4]), 50), 2.5);
+    const ct = Int16Array.from([-1024, -1024, 40, 60, 0, 700]);
+    assert.equal(percentile(ct, 50, { nonzero: true }), 40);
+    assert.equal(percentile(ct, 100, { mask: Uint8Array.from([1, 1, 1, 1, 0, 0]) }), 60);
+    assert.equal(percentile(Int32Array.from([5, -3, 1000000]), 50), 5);
   });
 
   it('is exact on float data large enough to need narrowing passes', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { transformPoint } from '../../src/core/affine.js';
 import { labelStatistics } from '../../src/ops/statistics.js';
-import { assertClose, diagonalAffine, filled, obliqueAffine } from './fixtures.js';
+import { assertClose, diagonalAffine, filled, obliqueAffine, random } from './fixtures.js';
 
 describe('labelStatistics', () => {
   it('reports volume in mL on an anisotropic grid', () => {
@@ -64,6 +64,44 @@ describe('labelStatistics', () => {
     const [stats] = labelStatistics(labels, image);
     assert.equal(stats.intensity?.mean, 1e9 + 2.5);
     assert.ok(Math.abs((stats.intensity?.std ?? 0) - Math.sqrt(1.25)) < 1e-9);
+  });
+
+  it('matches direct per-voxel sums on a random piecewise-constant label map', () => {
+    const rand = random(21);
+    const affine = obliqueAffine([0.7, 0.9, 2], [0.1, 0.2, 0.3], [5, 6, 7]);
+    let current = 0;
+    const labels = filled(
+      [17, 6, 5],
+      affine,
+      new Uint16Array(510),
+      () => (current = rand() < 0.3 ? Math.floor(rand() * 4) : current),
+    );
+    const image = filled([17, 6, 5], affine, new Float32Array(510), () => Math.round(rand() * 200 - 100));
+    for (const stats of labelStatistics(labels, image, { includeBackground: true })) {
+      const voxels: number[][] = [];
+      const values: number[] = [];
+      for (let k = 0; k < 5; k++)
+        for (let j = 0; j < 6; j++)
+          for (let i = 0; i < 17; i++) {
+            const index = i + 17 * (j + 6 * k);
+            if (labels.data[index] !== stats.label) continue;
+            voxels.push([i, j, k]);
+            values.push(image.data[index]);
+          }
+      assert.equal(stats.voxels, voxels.length);
+      const centroid = [0, 1, 2].map((a) => voxels.reduce((t, v) => t + v[a], 0) / voxels.length);
+      assertClose(stats.centroidVoxel, centroid, 1e-9, `centroid of ${stats.label}`);
+      const box = [0, 1, 2]
+        .map((a) => Math.min(...voxels.map((v) => v[a])))
+        .concat([0, 1, 2].map((a) => Math.max(...voxels.map((v) => v[a]))));
+      assert.deepEqual(stats.boxVoxels, box);
+      const mean = values.reduce((t, v) => t + v, 0) / values.length;
+      const std = Math.sqrt(values.reduce((t, v) => t + (v - mean) ** 2, 0) / values.length);
+      assert.ok(Math.abs((stats.intensity?.mean ?? NaN) - mean) < 1e-9);
+      assert.ok(Math.abs((stats.intensity?.std ?? NaN) - std) < 1e-9);
+      assert.equal(stats.intensity?.min, Math.min(...values));
+      assert.equal(stats.intensity?.max, Math.max(...values));
+    }
   });
 
   it('rejects mismatched grids and non-integer labels', () => {
