@@ -47,7 +47,9 @@ export async function benchOperations(): Promise<BenchRow[]> {
   const working = timed(rows, 'resample to 1.5 mm (linear, float32 out)', () => resampleToSpacing(ct, 1.5, 'linear'));
   timed(rows, 'resample to 3 mm (linear, float32 out)', () => resampleToSpacing(ct, 3, 'linear'));
   const workingMask = thresholdMask(working, 100);
-  timed(rows, 'resample 1.5 mm mask back to the original grid (nearest)', () => resampleToGrid(workingMask, ct, 'nearest'));
+  timed(rows, 'resample 1.5 mm mask back to the original grid (nearest)', () =>
+    resampleToGrid(workingMask, ct, 'nearest'),
+  );
   const dense = thresholdMask(ct, 100);
   const components = timed(rows, 'connected components (26) of HU > 100', () =>
     connectedComponents(dense, { connectivity: 26 }),
