@@ -7,8 +7,26 @@ import { writeTestModel } from '../test/helpers/test-model.js';
 import type { BenchRow } from './run.js';
 
 const PROMPTS_20 = [
-  'kidney', 'vertebral column', 'brain', 'left kidney', 'right kidney', 'liver', 'spleen', 'pancreas', 'aorta', 'IVC',
-  'stomach', 'gallbladder', 'esophagus', 'heart', 'lung', 'bladder', 'prostate', 'L3', 'T12', 'duodenum',
+  'kidney',
+  'vertebral column',
+  'brain',
+  'left kidney',
+  'right kidney',
+  'liver',
+  'spleen',
+  'pancreas',
+  'aorta',
+  'IVC',
+  'stomach',
+  'gallbladder',
+  'esophagus',
+  'heart',
+  'lung',
+  'bladder',
+  'prostate',
+  'L3',
+  'T12',
+  'duodenum',
 ];
 
 /**
@@ -31,7 +49,8 @@ export async function benchEngine(): Promise<BenchRow[]> {
           const result = await engine.segment(volume, prompts, { modality: 'CT' });
           const total = performance.now() - start;
           rows.push({ name: `${label}: ${count} prompt(s), total`, value: total / 1000, unit: 's' });
-          for (const [stage, ms] of Object.entries(result.timings)) rows.push({ name: `${label}: ${count} prompt(s), ${stage}`, value: ms / 1000, unit: 's' });
+          for (const [stage, ms] of Object.entries(result.timings))
+            rows.push({ name: `${label}: ${count} prompt(s), ${stage}`, value: ms / 1000, unit: 's' });
         }
       } finally {
         await engine.dispose();

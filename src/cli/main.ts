@@ -13,12 +13,32 @@ import { UsageError } from './usage.js';
 type Command = { summary: string; usage: string; run: (args: string[], io: CommandIO) => Promise<number> };
 
 const COMMANDS: Record<string, Command> = {
-  segment: { summary: 'one mask per prompt, with volumes and intensities', usage: PARSE_USAGE.segment, run: parseCommand('segment') },
-  detect: { summary: 'objects as instances: boxes, volumes, confidence', usage: PARSE_USAGE.detect, run: parseCommand('detect') },
-  recognize: { summary: 'everything the model finds in the scan, named and coded', usage: PARSE_USAGE.recognize, run: parseCommand('recognize') },
+  segment: {
+    summary: 'one mask per prompt, with volumes and intensities',
+    usage: PARSE_USAGE.segment,
+    run: parseCommand('segment'),
+  },
+  detect: {
+    summary: 'objects as instances: boxes, volumes, confidence',
+    usage: PARSE_USAGE.detect,
+    run: parseCommand('detect'),
+  },
+  recognize: {
+    summary: 'everything the model finds in the scan, named and coded',
+    usage: PARSE_USAGE.recognize,
+    run: parseCommand('recognize'),
+  },
   models: { summary: 'list installed model packages', usage: MODELS_USAGE, run: runModelsCommand },
-  info: { summary: 'describe an image: grid, spacing, affine, orientation, values', usage: INFO_USAGE, run: runInfoCommand },
-  convert: { summary: 'convert any supported image (or DICOM series) to NIfTI', usage: CONVERT_USAGE, run: runConvertCommand },
+  info: {
+    summary: 'describe an image: grid, spacing, affine, orientation, values',
+    usage: INFO_USAGE,
+    run: runInfoCommand,
+  },
+  convert: {
+    summary: 'convert any supported image (or DICOM series) to NIfTI',
+    usage: CONVERT_USAGE,
+    run: runConvertCommand,
+  },
   vocab: {
     summary: 'look up anatomy concepts: resolve prompts, search, list',
     usage: VOCAB_USAGE,
@@ -35,7 +55,7 @@ export function helpText(): string {
     '',
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
     '',
-    'medparse <command> --help shows a command\'s options.',
+    "medparse <command> --help shows a command's options.",
   ].join('\n');
 }
 

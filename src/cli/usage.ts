@@ -11,6 +11,7 @@ export class UsageError extends Error {
 export function parseVolumeIndex(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--volume must be a whole number >= 0, got "${value}"`, '--volume N');
+  if (!Number.isInteger(n) || n < 0)
+    throw new UsageError(`--volume must be a whole number >= 0, got "${value}"`, '--volume N');
   return n;
 }

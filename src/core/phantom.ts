@@ -38,12 +38,34 @@ export function makePhantomCt(options: PhantomOptions = {}): Volume {
       }
     }
   }
-  const affine = [-sx, 0, 0, (sx * (nx - 1)) / 2, 0, -sy, 0, (sy * (ny - 1)) / 2, 0, 0, sz, -(sz * (nz - 1)) / 2, 0, 0, 0, 1];
+  const affine = [
+    -sx,
+    0,
+    0,
+    (sx * (nx - 1)) / 2,
+    0,
+    -sy,
+    0,
+    (sy * (ny - 1)) / 2,
+    0,
+    0,
+    sz,
+    -(sz * (nz - 1)) / 2,
+    0,
+    0,
+    0,
+    1,
+  ];
   return {
     dims: [nx, ny, nz],
     affine,
     data,
-    meta: { sourceFormat: 'generated', modality: 'CT', description: 'medparse synthetic abdominal CT phantom', storedType: 'int16' },
+    meta: {
+      sourceFormat: 'generated',
+      modality: 'CT',
+      description: 'medparse synthetic abdominal CT phantom',
+      storedType: 'int16',
+    },
   };
 }
 

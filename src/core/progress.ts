@@ -8,7 +8,11 @@ export interface ProgressEvent {
 export type ProgressCallback = (event: ProgressEvent) => void;
 
 /** Calls `callback` at most once per `every` fraction step so that hot loops can report cheaply. */
-export function throttledProgress(stage: string, callback: ProgressCallback | undefined, every = 0.05): (fraction: number) => void {
+export function throttledProgress(
+  stage: string,
+  callback: ProgressCallback | undefined,
+  every = 0.05,
+): (fraction: number) => void {
   if (!callback) return () => {};
   let last = -Infinity;
   return (fraction: number) => {

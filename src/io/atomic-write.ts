@@ -17,6 +17,10 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
   } catch (error) {
     await rm(temporary, { force: true });
     const reason = error instanceof Error ? error.message : String(error);
-    throw new MedparseError('WRITE_FAILED', `could not write the file (${reason}); check the folder exists, is writable and has space`, path);
+    throw new MedparseError(
+      'WRITE_FAILED',
+      `could not write the file (${reason}); check the folder exists, is writable and has space`,
+      path,
+    );
   }
 }

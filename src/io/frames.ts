@@ -31,7 +31,11 @@ export const MAX_VOXELS = 2 ** 31;
 
 export function checkDimensions(dims: readonly number[], file: string): void {
   if (dims.some((n) => !Number.isInteger(n) || n < 1)) {
-    throw new MedparseError('INVALID_DIMENSIONS', `dimensions ${dims.join('x')} are invalid: each must be a whole number >= 1`, file);
+    throw new MedparseError(
+      'INVALID_DIMENSIONS',
+      `dimensions ${dims.join('x')} are invalid: each must be a whole number >= 1`,
+      file,
+    );
   }
   const total = dims.reduce((a, b) => a * b, 1);
   if (total > MAX_VOXELS) {

@@ -26,7 +26,8 @@ export interface NiivueLabelColormap {
 export function makeLabelTable(labels: LabelEntry[]): LabelTable {
   const seen = new Set<number>();
   for (const label of labels) {
-    if (!Number.isInteger(label.value) || label.value <= 0) throw new Error(`label value ${label.value} must be a positive integer`);
+    if (!Number.isInteger(label.value) || label.value <= 0)
+      throw new Error(`label value ${label.value} must be a positive integer`);
     if (seen.has(label.value)) throw new Error(`label value ${label.value} appears twice in the label table`);
     seen.add(label.value);
   }

@@ -10,9 +10,16 @@ import { checkDimensions, chooseFrame, type FrameOptions } from './frames.js';
 import { parseNumberList } from './text-header.js';
 
 const MET_TYPES: Record<string, DataType> = {
-  MET_CHAR: 'int8', MET_UCHAR: 'uint8', MET_SHORT: 'int16', MET_USHORT: 'uint16',
-  MET_INT: 'int32', MET_UINT: 'uint32', MET_LONG: 'int32', MET_ULONG: 'uint32',
-  MET_FLOAT: 'float32', MET_DOUBLE: 'float64',
+  MET_CHAR: 'int8',
+  MET_UCHAR: 'uint8',
+  MET_SHORT: 'int16',
+  MET_USHORT: 'uint16',
+  MET_INT: 'int32',
+  MET_UINT: 'uint32',
+  MET_LONG: 'int32',
+  MET_ULONG: 'uint32',
+  MET_FLOAT: 'float32',
+  MET_DOUBLE: 'float64',
 };
 
 /**
@@ -24,13 +31,27 @@ export function decodeMetaImage(bytes: Uint8Array, file: string, options: FrameO
   const nDims = Number(fields.get('NDims'));
   const sizes = parseNumberList(fields.get('DimSize') ?? '');
   if (!(nDims >= 2 && nDims <= 4) || sizes.length !== nDims) {
-    throw new MedparseError('INVALID_DIMENSIONS', `MetaImage NDims = ${fields.get('NDims') ?? 'missing'} with DimSize = ${fields.get('DimSize') ?? 'missing'} is not a 2D, 3D or 4D image`, file);
+    throw new MedparseError(
+      'INVALID_DIMENSIONS',
+      `MetaImage NDims = ${fields.get('NDims') ?? 'missing'} with DimSize = ${fields.get('DimSize') ?? 'missing'} is not a 2D, 3D or 4D image`,
+      file,
+    );
   }
   checkDimensions(sizes, file);
   const channels = Number(fields.get('ElementNumberOfChannels') ?? 1);
-  if (channels !== 1) throw new MedparseError('UNSUPPORTED_DATATYPE', `MetaImage with ${channels} channels per voxel is not a scalar image`, file);
+  if (channels !== 1)
+    throw new MedparseError(
+      'UNSUPPORTED_DATATYPE',
+      `MetaImage with ${channels} channels per voxel is not a scalar image`,
+      file,
+    );
   const type = MET_TYPES[fields.get('ElementType') ?? ''];
-  if (!type) throw new MedparseError('UNSUPPORTED_DATATYPE', `MetaImage ElementType "${fields.get('ElementType') ?? 'missing'}" is not supported`, file);
+  if (!type)
+    throw new MedparseError(
+      'UNSUPPORTED_DATATYPE',
+      `MetaImage ElementType "${fields.get('ElementType') ?? 'missing'}" is not supported`,
+      file,
+    );
   const dims: Dims3 = [sizes[0], sizes[1], sizes[2] ?? 1];
   const frames = sizes[3] ?? 1;
   const frame = chooseFrame(frames, options, file);
@@ -66,13 +87,21 @@ function parseHeader(bytes: Uint8Array, file: string): { fields: Map<string, str
     const match = /^\s*(\w+)\s*=\s*(.*?)\s*$/.exec(line);
     if (!match) {
       if (line.trim() === '') continue;
-      throw new MedparseError('CORRUPT_FILE', `MetaImage header line "${line.slice(0, 60)}" is not "Key = Value"`, file);
+      throw new MedparseError(
+        'CORRUPT_FILE',
+        `MetaImage header line "${line.slice(0, 60)}" is not "Key = Value"`,
+        file,
+      );
     }
     fields.set(match[1], match[2]);
     // ElementDataFile is always the last header field; the data follows it directly.
     if (match[1] === 'ElementDataFile') return { fields, dataStart: position };
   }
-  throw new MedparseError('CORRUPT_FILE', 'MetaImage header has no ElementDataFile line; the file is not MetaImage or is damaged', file);
+  throw new MedparseError(
+    'CORRUPT_FILE',
+    'MetaImage header has no ElementDataFile line; the file is not MetaImage or is damaged',
+    file,
+  );
 }
 
 function loadPayload(fields: Map<string, string>, bytes: Uint8Array, dataStart: number, file: string): Uint8Array {
@@ -81,9 +110,19 @@ function loadPayload(fields: Map<string, string>, bytes: Uint8Array, dataStart: 
   if (dataFile.toUpperCase() === 'LOCAL') {
     payload = bytes.subarray(dataStart);
   } else {
-    if (/^LIST|%/i.test(dataFile)) throw new MedparseError('UNSUPPORTED_FORMAT', `MetaImage ElementDataFile "${dataFile}" names several files; only one data file is supported`, file);
+    if (/^LIST|%/i.test(dataFile))
+      throw new MedparseError(
+        'UNSUPPORTED_FORMAT',
+        `MetaImage ElementDataFile "${dataFile}" names several files; only one data file is supported`,
+        file,
+      );
     const path = resolve(dirname(file), dataFile);
-    if (!existsSync(path)) throw new MedparseError('FILE_NOT_FOUND', `the data file "${dataFile}" named by ElementDataFile does not exist (looked for ${path})`, file);
+    if (!existsSync(path))
+      throw new MedparseError(
+        'FILE_NOT_FOUND',
+        `the data file "${dataFile}" named by ElementDataFile does not exist (looked for ${path})`,
+        file,
+      );
     payload = readFileSync(path);
   }
   if (!/^true$/i.test(fields.get('CompressedData') ?? 'False')) return payload;
@@ -91,7 +130,11 @@ function loadPayload(fields: Map<string, string>, bytes: Uint8Array, dataStart: 
     return inflateSync(payload);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new MedparseError('CORRUPT_FILE', `MetaImage compressed data cannot be inflated (${reason}); the file is damaged or incomplete`, file);
+    throw new MedparseError(
+      'CORRUPT_FILE',
+      `MetaImage compressed data cannot be inflated (${reason}); the file is damaged or incomplete`,
+      file,
+    );
   }
 }
 
@@ -99,7 +142,9 @@ function buildAffine(fields: Map<string, string>, nDims: number, file: string): 
   const spatial = Math.min(nDims, 3);
   const spacing = parseNumberList(fields.get('ElementSpacing') ?? fields.get('ElementSize') ?? '1 1 1');
   const origin = parseNumberList(fields.get('Offset') ?? fields.get('Position') ?? fields.get('Origin') ?? '0 0 0');
-  const matrix = parseNumberList(fields.get('TransformMatrix') ?? fields.get('Rotation') ?? fields.get('Orientation') ?? '');
+  const matrix = parseNumberList(
+    fields.get('TransformMatrix') ?? fields.get('Rotation') ?? fields.get('Orientation') ?? '',
+  );
   const affine = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
   for (let axis = 0; axis < spatial; axis++) {
     for (let row = 0; row < spatial; row++) {
@@ -108,7 +153,12 @@ function buildAffine(fields: Map<string, string>, nDims: number, file: string): 
     }
   }
   for (let row = 0; row < spatial; row++) affine[row * 4 + 3] = origin[row] ?? 0;
-  if (affine.some((v) => !Number.isFinite(v))) throw new MedparseError('CORRUPT_FILE', 'MetaImage spacing, offset or transform holds values that are not numbers', file);
+  if (affine.some((v) => !Number.isFinite(v)))
+    throw new MedparseError(
+      'CORRUPT_FILE',
+      'MetaImage spacing, offset or transform holds values that are not numbers',
+      file,
+    );
   return flipRasLps(affine);
 }
 

@@ -11,17 +11,31 @@ const HEADER_BYTES = 284;
 /** Decodes an (already gunzipped) MGH image, with the affine as nibabel's MGHHeader.get_affine. */
 export function decodeMgh(bytes: Uint8Array, file: string, options: FrameOptions = {}): Volume {
   if (bytes.length < HEADER_BYTES) {
-    throw new MedparseError('TRUNCATED_FILE', `file is too short (${bytes.length} bytes) to hold an MGH header (284)`, file);
+    throw new MedparseError(
+      'TRUNCATED_FILE',
+      `file is too short (${bytes.length} bytes) to hold an MGH header (284)`,
+      file,
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getInt32(0, false);
-  if (version !== 1) throw new MedparseError('CORRUPT_FILE', `MGH version is ${version}, expected 1; the file is not MGH/MGZ or is damaged`, file);
+  if (version !== 1)
+    throw new MedparseError(
+      'CORRUPT_FILE',
+      `MGH version is ${version}, expected 1; the file is not MGH/MGZ or is damaged`,
+      file,
+    );
   const dims: Dims3 = [view.getInt32(4, false), view.getInt32(8, false), view.getInt32(12, false)];
   const frames = view.getInt32(16, false);
   checkDimensions([...dims, frames], file);
   const typeCode = view.getInt32(20, false);
   const type = MGH_TYPES[typeCode];
-  if (!type) throw new MedparseError('UNSUPPORTED_DATATYPE', `MGH data type code ${typeCode} is not supported (0 uchar, 1 int, 3 float, 4 short)`, file);
+  if (!type)
+    throw new MedparseError(
+      'UNSUPPORTED_DATATYPE',
+      `MGH data type code ${typeCode} is not supported (0 uchar, 1 int, 3 float, 4 short)`,
+      file,
+    );
   const frame = chooseFrame(frames, options, file);
   const perFrame = dims[0] * dims[1] * dims[2];
   const data = decodeVoxels(bytes, HEADER_BYTES + frame * perFrame * bytesPerVoxel(type), type, perFrame, false, file);
@@ -51,7 +65,11 @@ function mghAffine(view: DataView, dims: Dims3): number[] {
   const delta = mghVoxelSize(view);
   const mdc = goodRas
     ? [0, 1, 2].map((axis) => [0, 1, 2].map((w) => view.getFloat32(42 + 12 * axis + 4 * w, false)))
-    : [[-1, 0, 0], [0, 0, -1], [0, 1, 0]];
+    : [
+        [-1, 0, 0],
+        [0, 0, -1],
+        [0, 1, 0],
+      ];
   const centre = goodRas ? [0, 1, 2].map((i) => view.getFloat32(78 + 4 * i, false)) : [0, 0, 0];
   // Column j of the 3x3 is direction cosine j scaled by its voxel size; the centre voxel is dims/2.
   const m = (row: number, col: number) => mdc[col][row] * delta[col];

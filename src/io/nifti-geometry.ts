@@ -16,10 +16,22 @@ export function qformAffine(geometry: NiftiGeometry): number[] {
   zooms[2] *= geometry.qfac;
   const [x, y, z] = geometry.qoffset;
   return [
-    r[0][0] * zooms[0], r[0][1] * zooms[1], r[0][2] * zooms[2], x,
-    r[1][0] * zooms[0], r[1][1] * zooms[1], r[1][2] * zooms[2], y,
-    r[2][0] * zooms[0], r[2][1] * zooms[1], r[2][2] * zooms[2], z,
-    0, 0, 0, 1,
+    r[0][0] * zooms[0],
+    r[0][1] * zooms[1],
+    r[0][2] * zooms[2],
+    x,
+    r[1][0] * zooms[0],
+    r[1][1] * zooms[1],
+    r[1][2] * zooms[2],
+    y,
+    r[2][0] * zooms[0],
+    r[2][1] * zooms[1],
+    r[2][2] * zooms[2],
+    z,
+    0,
+    0,
+    0,
+    1,
   ];
 }
 
@@ -59,7 +71,9 @@ export function geometryFromAffine(affine: Mat4, code = 1): NiftiGeometry {
   const qfac = det < 0 ? -1 : 1;
   if (qfac < 0) unit[2] = unit[2].map((v) => -v);
   const orthogonal =
-    Math.abs(dot(unit[0], unit[1])) < 1e-4 && Math.abs(dot(unit[0], unit[2])) < 1e-4 && Math.abs(dot(unit[1], unit[2])) < 1e-4;
+    Math.abs(dot(unit[0], unit[1])) < 1e-4 &&
+    Math.abs(dot(unit[0], unit[2])) < 1e-4 &&
+    Math.abs(dot(unit[1], unit[2])) < 1e-4;
   // r[row][col] with columns = unit axis directions.
   const r = [0, 1, 2].map((row) => [unit[0][row], unit[1][row], unit[2][row]]);
   return {

@@ -51,18 +51,27 @@ export function isNiftiHeader(bytes: Uint8Array): boolean {
 
 export function parseNiftiHeader(bytes: Uint8Array, file: string): NiftiHeader {
   if (bytes.length < 348) {
-    throw new MedparseError('TRUNCATED_FILE', `file is too short (${bytes.length} bytes) to hold a NIfTI header (348)`, file);
+    throw new MedparseError(
+      'TRUNCATED_FILE',
+      `file is too short (${bytes.length} bytes) to hold a NIfTI header (348)`,
+      file,
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (const littleEndian of [true, false]) {
     const size = view.getInt32(0, littleEndian);
     if (size === 348) return parseNifti1(view, bytes, littleEndian, file);
     if (size === 540) {
-      if (bytes.length < 540) throw new MedparseError('TRUNCATED_FILE', 'file is too short to hold a NIfTI-2 header (540 bytes)', file);
+      if (bytes.length < 540)
+        throw new MedparseError('TRUNCATED_FILE', 'file is too short to hold a NIfTI-2 header (540 bytes)', file);
       return parseNifti2(view, bytes, littleEndian, file);
     }
   }
-  throw new MedparseError('CORRUPT_FILE', 'not a NIfTI file: the header size field is neither 348 (NIfTI-1) nor 540 (NIfTI-2)', file);
+  throw new MedparseError(
+    'CORRUPT_FILE',
+    'not a NIfTI file: the header size field is neither 348 (NIfTI-1) nor 540 (NIfTI-2)',
+    file,
+  );
 }
 
 function parseNifti1(view: DataView, bytes: Uint8Array, le: boolean, file: string): NiftiHeader {
@@ -157,7 +166,12 @@ export function decodeNifti(
   options: FrameOptions = {},
 ): Volume {
   const entry = DATATYPES[header.datatype];
-  if (!entry) throw new MedparseError('UNSUPPORTED_DATATYPE', `NIfTI datatype code ${header.datatype} is not defined by the standard`, file);
+  if (!entry)
+    throw new MedparseError(
+      'UNSUPPORTED_DATATYPE',
+      `NIfTI datatype code ${header.datatype} is not defined by the standard`,
+      file,
+    );
   if ('unsupported' in entry) {
     throw new MedparseError(
       'UNSUPPORTED_DATATYPE',
@@ -175,7 +189,10 @@ export function decodeNifti(
     dims: spatial,
     affine,
     data: applyScaling(raw, slope, intercept),
-    ...statedSpacing(header.geometry.pixdim.map((v) => Math.abs(v) || 1), affine),
+    ...statedSpacing(
+      header.geometry.pixdim.map((v) => Math.abs(v) || 1),
+      affine,
+    ),
     meta: {
       sourceFormat: header.version === 1 ? 'nifti1' : 'nifti2',
       sourcePath: file,
@@ -197,18 +214,31 @@ function readFrame(
   littleEndian: boolean,
   file: string,
 ): VoxelArray {
-  if (source === 'int64' || source === 'uint64') return read64BitIntegers(source, data, dataOffset + frame * perFrame * 8, perFrame, littleEndian, file);
+  if (source === 'int64' || source === 'uint64')
+    return read64BitIntegers(source, data, dataOffset + frame * perFrame * 8, perFrame, littleEndian, file);
   const type = source as DataType;
   return decodeVoxels(data, dataOffset + frame * perFrame * bytesPerVoxel(type), type, perFrame, littleEndian, file);
 }
 
-function read64BitIntegers(source: string, data: Uint8Array, offset: number, count: number, le: boolean, file: string): Float64Array {
+function read64BitIntegers(
+  source: string,
+  data: Uint8Array,
+  offset: number,
+  count: number,
+  le: boolean,
+  file: string,
+): Float64Array {
   if (offset + count * 8 > data.length) {
-    throw new MedparseError('TRUNCATED_FILE', `file is truncated: ${count * 8} bytes of voxel data expected from byte ${offset}`, file);
+    throw new MedparseError(
+      'TRUNCATED_FILE',
+      `file is truncated: ${count * 8} bytes of voxel data expected from byte ${offset}`,
+      file,
+    );
   }
   const view = new DataView(data.buffer, data.byteOffset + offset, count * 8);
   const out = new Float64Array(count);
-  for (let i = 0; i < count; i++) out[i] = Number(source === 'int64' ? view.getBigInt64(i * 8, le) : view.getBigUint64(i * 8, le));
+  for (let i = 0; i < count; i++)
+    out[i] = Number(source === 'int64' ? view.getBigInt64(i * 8, le) : view.getBigUint64(i * 8, le));
   return out;
 }
 

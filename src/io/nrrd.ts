@@ -9,34 +9,62 @@ import { checkDimensions, chooseFrame, type FrameOptions } from './frames.js';
 import { findBlankLine, parseNumberList } from './text-header.js';
 
 const NRRD_TYPES: Record<string, DataType> = {
-  'signed char': 'int8', int8: 'int8', int8_t: 'int8',
-  uchar: 'uint8', 'unsigned char': 'uint8', uint8: 'uint8', uint8_t: 'uint8',
-  short: 'int16', 'short int': 'int16', 'signed short': 'int16', 'signed short int': 'int16', int16: 'int16', int16_t: 'int16',
-  ushort: 'uint16', 'unsigned short': 'uint16', 'unsigned short int': 'uint16', uint16: 'uint16', uint16_t: 'uint16',
-  int: 'int32', 'signed int': 'int32', int32: 'int32', int32_t: 'int32',
-  uint: 'uint32', 'unsigned int': 'uint32', uint32: 'uint32', uint32_t: 'uint32',
-  float: 'float32', double: 'float64',
+  'signed char': 'int8',
+  int8: 'int8',
+  int8_t: 'int8',
+  uchar: 'uint8',
+  'unsigned char': 'uint8',
+  uint8: 'uint8',
+  uint8_t: 'uint8',
+  short: 'int16',
+  'short int': 'int16',
+  'signed short': 'int16',
+  'signed short int': 'int16',
+  int16: 'int16',
+  int16_t: 'int16',
+  ushort: 'uint16',
+  'unsigned short': 'uint16',
+  'unsigned short int': 'uint16',
+  uint16: 'uint16',
+  uint16_t: 'uint16',
+  int: 'int32',
+  'signed int': 'int32',
+  int32: 'int32',
+  int32_t: 'int32',
+  uint: 'uint32',
+  'unsigned int': 'uint32',
+  uint32: 'uint32',
+  uint32_t: 'uint32',
+  float: 'float32',
+  double: 'float64',
 };
 
 /** Sign of each world axis relative to RAS for the NRRD "space" field. */
 const SPACES: Record<string, 'RAS' | 'LPS'> = {
-  'right-anterior-superior': 'RAS', ras: 'RAS', 'scanner-xyz': 'RAS',
-  'left-posterior-superior': 'LPS', lps: 'LPS', '3d-right-handed': 'RAS',
+  'right-anterior-superior': 'RAS',
+  ras: 'RAS',
+  'scanner-xyz': 'RAS',
+  'left-posterior-superior': 'LPS',
+  lps: 'LPS',
+  '3d-right-handed': 'RAS',
 };
 
 type Fields = Map<string, string>;
 
 export function decodeNrrd(bytes: Uint8Array, file: string, options: FrameOptions = {}): Volume {
   const text = new TextDecoder('latin1').decode(bytes.subarray(0, Math.min(bytes.length, 8)));
-  if (!text.startsWith('NRRD000')) throw new MedparseError('CORRUPT_FILE', 'not a NRRD file: it does not begin with "NRRD000"', file);
+  if (!text.startsWith('NRRD000'))
+    throw new MedparseError('CORRUPT_FILE', 'not a NRRD file: it does not begin with "NRRD000"', file);
   const blank = findBlankLine(bytes);
   const detached = isDetachedHeader(bytes);
-  if (!blank && !detached) throw new MedparseError('TRUNCATED_FILE', 'NRRD header has no blank line ending it; the file is incomplete', file);
+  if (!blank && !detached)
+    throw new MedparseError('TRUNCATED_FILE', 'NRRD header has no blank line ending it; the file is incomplete', file);
   const headerText = new TextDecoder('latin1').decode(bytes.subarray(0, blank ? blank.headerEnd : bytes.length));
   const fields = parseFields(headerText);
   const geometry = parseGeometry(fields, file);
   const type = NRRD_TYPES[(fields.get('type') ?? '').toLowerCase()];
-  if (!type) throw new MedparseError('UNSUPPORTED_DATATYPE', `NRRD type "${fields.get('type') ?? ''}" is not supported`, file);
+  if (!type)
+    throw new MedparseError('UNSUPPORTED_DATATYPE', `NRRD type "${fields.get('type') ?? ''}" is not supported`, file);
   const payload = loadPayload(fields, bytes, blank?.dataStart ?? bytes.length, file);
   const frame = chooseFrame(geometry.frames, options, file);
   const data = decodePayload(payload, fields, type, geometry, frame, file);
@@ -82,18 +110,32 @@ function parseGeometry(fields: Fields, file: string): NrrdGeometry {
   const sizes = parseNumberList(fields.get('sizes') ?? '');
   const dimension = Number(fields.get('dimension'));
   if (!sizes.length || sizes.length !== dimension) {
-    throw new MedparseError('CORRUPT_FILE', `NRRD "sizes" (${fields.get('sizes') ?? 'missing'}) does not match "dimension" (${fields.get('dimension') ?? 'missing'})`, file);
+    throw new MedparseError(
+      'CORRUPT_FILE',
+      `NRRD "sizes" (${fields.get('sizes') ?? 'missing'}) does not match "dimension" (${fields.get('dimension') ?? 'missing'})`,
+      file,
+    );
   }
   checkDimensions(sizes, file);
   const directions = parseDirections(fields.get('space directions'), sizes.length);
-  const spatialAxes = directions ? directions.map((d, i) => (d ? i : -1)).filter((i) => i >= 0) : sizes.map((_, i) => i).slice(0, 3);
+  const spatialAxes = directions
+    ? directions.map((d, i) => (d ? i : -1)).filter((i) => i >= 0)
+    : sizes.map((_, i) => i).slice(0, 3);
   const otherAxes = sizes.map((_, i) => i).filter((i) => !spatialAxes.includes(i));
   if (spatialAxes.length < 2 || spatialAxes.length > 3 || otherAxes.length > 1) {
-    throw new MedparseError('INVALID_DIMENSIONS', `NRRD with ${spatialAxes.length} spatial axes and ${otherAxes.length} other axes is not a 3D or 4D volume`, file);
+    throw new MedparseError(
+      'INVALID_DIMENSIONS',
+      `NRRD with ${spatialAxes.length} spatial axes and ${otherAxes.length} other axes is not a 3D or 4D volume`,
+      file,
+    );
   }
   const frameAxis = otherAxes.length === 1 ? otherAxes[0] : -1;
   if (frameAxis !== -1 && frameAxis !== 0 && frameAxis !== sizes.length - 1) {
-    throw new MedparseError('UNSUPPORTED_FORMAT', 'NRRD whose non-spatial axis sits between spatial axes is not supported', file);
+    throw new MedparseError(
+      'UNSUPPORTED_FORMAT',
+      'NRRD whose non-spatial axis sits between spatial axes is not supported',
+      file,
+    );
   }
   const dims: Dims3 = [sizes[spatialAxes[0]], sizes[spatialAxes[1]], sizes[spatialAxes[2]] ?? 1];
   const affine = buildAffine(fields, directions, spatialAxes, file);
@@ -107,10 +149,20 @@ function parseDirections(text: string | undefined, count: number): Array<number[
   return parts.map((p) => (p.toLowerCase() === 'none' ? null : parseNumberList(p.replace(/[()]/g, ''))));
 }
 
-function buildAffine(fields: Fields, directions: Array<number[] | null> | undefined, spatialAxes: number[], file: string): number[] {
+function buildAffine(
+  fields: Fields,
+  directions: Array<number[] | null> | undefined,
+  spatialAxes: number[],
+  file: string,
+): number[] {
   const spaceName = (fields.get('space') ?? '').toLowerCase();
   const space = SPACES[spaceName];
-  if (spaceName && !space) throw new MedparseError('UNSUPPORTED_FORMAT', `NRRD space "${fields.get('space')}" is not a 3D patient space medparse understands`, file);
+  if (spaceName && !space)
+    throw new MedparseError(
+      'UNSUPPORTED_FORMAT',
+      `NRRD space "${fields.get('space')}" is not a 3D patient space medparse understands`,
+      file,
+    );
   const origin = parseNumberList((fields.get('space origin') ?? '(0,0,0)').replace(/[()]/g, ''));
   const affine = [0, 0, 0, origin[0] ?? 0, 0, 0, 0, origin[1] ?? 0, 0, 0, 0, origin[2] ?? 0, 0, 0, 0, 1];
   const spacings = parseNumberList(fields.get('spacings') ?? '');
@@ -119,7 +171,8 @@ function buildAffine(fields: Fields, directions: Array<number[] | null> | undefi
     for (let row = 0; row < 3; row++) affine[row * 4 + column] = direction[row] ?? 0;
   });
   if (spatialAxes.length === 2) affine[10] = 1;
-  if (affine.some((v) => !Number.isFinite(v))) throw new MedparseError('CORRUPT_FILE', 'NRRD space directions or origin hold values that are not numbers', file);
+  if (affine.some((v) => !Number.isFinite(v)))
+    throw new MedparseError('CORRUPT_FILE', 'NRRD space directions or origin hold values that are not numbers', file);
   return space === 'LPS' ? flipRasLps(affine) : affine;
 }
 
@@ -132,23 +185,49 @@ function loadPayload(fields: Fields, bytes: Uint8Array, dataStart: number, file:
   const dataFile = fields.get('data file') ?? fields.get('datafile');
   let payload = bytes.subarray(dataStart);
   if (dataFile) {
-    if (/^list|%/i.test(dataFile)) throw new MedparseError('UNSUPPORTED_FORMAT', `NRRD data file "${dataFile}" names several files; only one detached data file is supported`, file);
+    if (/^list|%/i.test(dataFile))
+      throw new MedparseError(
+        'UNSUPPORTED_FORMAT',
+        `NRRD data file "${dataFile}" names several files; only one detached data file is supported`,
+        file,
+      );
     const path = resolve(dirname(file), dataFile);
-    if (!existsSync(path)) throw new MedparseError('FILE_NOT_FOUND', `the detached data file "${dataFile}" named by the header does not exist (looked for ${path})`, file);
+    if (!existsSync(path))
+      throw new MedparseError(
+        'FILE_NOT_FOUND',
+        `the detached data file "${dataFile}" named by the header does not exist (looked for ${path})`,
+        file,
+      );
     payload = readFileSync(path);
   }
   const encoding = (fields.get('encoding') ?? 'raw').toLowerCase();
   if (encoding === 'gzip' || encoding === 'gz') return gunzipOrThrow(payload, file);
   if (encoding === 'raw' || encoding === 'text' || encoding === 'ascii' || encoding === 'txt') return payload;
-  throw new MedparseError('UNSUPPORTED_FORMAT', `NRRD encoding "${encoding}" is not supported (raw, gzip and text are); re-save with gzip encoding`, file);
+  throw new MedparseError(
+    'UNSUPPORTED_FORMAT',
+    `NRRD encoding "${encoding}" is not supported (raw, gzip and text are); re-save with gzip encoding`,
+    file,
+  );
 }
 
-function decodePayload(payload: Uint8Array, fields: Fields, type: DataType, geometry: NrrdGeometry, frame: number, file: string): VoxelArray {
+function decodePayload(
+  payload: Uint8Array,
+  fields: Fields,
+  type: DataType,
+  geometry: NrrdGeometry,
+  frame: number,
+  file: string,
+): VoxelArray {
   const perFrame = geometry.dims[0] * geometry.dims[1] * geometry.dims[2];
   const encoding = (fields.get('encoding') ?? 'raw').toLowerCase();
   if (encoding === 'text' || encoding === 'ascii' || encoding === 'txt') {
     const values = parseNumberList(new TextDecoder('latin1').decode(payload));
-    if (values.length < perFrame * geometry.frames) throw new MedparseError('TRUNCATED_FILE', `NRRD text data holds ${values.length} values, ${perFrame * geometry.frames} expected`, file);
+    if (values.length < perFrame * geometry.frames)
+      throw new MedparseError(
+        'TRUNCATED_FILE',
+        `NRRD text data holds ${values.length} values, ${perFrame * geometry.frames} expected`,
+        file,
+      );
     return pickFrame(values, type, perFrame, geometry, frame);
   }
   const byteSkip = Number(fields.get('byte skip') ?? 0);
@@ -163,7 +242,13 @@ function decodePayload(payload: Uint8Array, fields: Fields, type: DataType, geom
 }
 
 /** Takes one frame from data whose frame axis is either fastest (interleaved) or slowest. */
-function pickFrame(values: ArrayLike<number>, type: DataType, perFrame: number, geometry: NrrdGeometry, frame: number): VoxelArray {
+function pickFrame(
+  values: ArrayLike<number>,
+  type: DataType,
+  perFrame: number,
+  geometry: NrrdGeometry,
+  frame: number,
+): VoxelArray {
   const out = allocate(type, perFrame);
   if (geometry.frameAxis === 0) {
     for (let i = 0; i < perFrame; i++) out[i] = values[i * geometry.frames + frame];
@@ -176,4 +261,3 @@ function pickFrame(values: ArrayLike<number>, type: DataType, perFrame: number, 
 export function looksLikeNrrd(bytes: Uint8Array): boolean {
   return bytes.length >= 7 && new TextDecoder('latin1').decode(bytes.subarray(0, 7)) === 'NRRD000';
 }
-

@@ -27,7 +27,8 @@ const EXTENSIONS: Array<[RegExp, ImageFormat]> = [
   [/\.(dcm|zip)$/i, 'dicom'],
 ];
 
-export const SUPPORTED_INPUTS = 'NIfTI (.nii, .nii.gz, .hdr/.img), MGH (.mgh, .mgz), NRRD (.nrrd, .nhdr), MetaImage (.mha, .mhd), or DICOM (a folder or .zip of one series)';
+export const SUPPORTED_INPUTS =
+  'NIfTI (.nii, .nii.gz, .hdr/.img), MGH (.mgh, .mgz), NRRD (.nrrd, .nhdr), MetaImage (.mha, .mhd), or DICOM (a folder or .zip of one series)';
 
 /**
  * Reads one 3D volume from any supported format. The format comes from the extension and is
@@ -44,10 +45,18 @@ export async function readVolume(path: string, options: ReadOptions = {}): Promi
   const bytes = isGzip(raw) ? gunzipOrThrow(raw, path) : raw;
   const byContent = formatFromContent(bytes);
   if (!byExtension) {
-    throw new MedparseError('UNSUPPORTED_FORMAT', `the extension "${extname(path)}" is not a format medparse reads${byContent ? ` (the content looks like ${byContent}: rename the file)` : ''}; supported: ${SUPPORTED_INPUTS}`, path);
+    throw new MedparseError(
+      'UNSUPPORTED_FORMAT',
+      `the extension "${extname(path)}" is not a format medparse reads${byContent ? ` (the content looks like ${byContent}: rename the file)` : ''}; supported: ${SUPPORTED_INPUTS}`,
+      path,
+    );
   }
   if (byContent && byContent !== byExtension) {
-    throw new MedparseError('UNSUPPORTED_FORMAT', `the extension says ${byExtension} but the content is ${byContent}; rename the file to match its content`, path);
+    throw new MedparseError(
+      'UNSUPPORTED_FORMAT',
+      `the extension says ${byExtension} but the content is ${byContent}; rename the file to match its content`,
+      path,
+    );
   }
   const volume = decodeByFormat(byExtension, bytes, path, options);
   options.onProgress?.({ stage: 'read', fraction: 1 });
@@ -72,9 +81,15 @@ function decodeByFormat(format: ImageFormat, bytes: Uint8Array, path: string, op
 /** Single .nii files hold their voxels after the header; Analyze-style pairs keep them in .img. */
 function decodeNiftiFile(bytes: Uint8Array, path: string, options: FrameOptions): Volume {
   const header = parseNiftiHeader(bytes, path);
-  if (header.magic === 'n+1' || header.magic === 'n+2') return decodeNifti(header, bytes, header.voxOffset, path, options);
+  if (header.magic === 'n+1' || header.magic === 'n+2')
+    return decodeNifti(header, bytes, header.voxOffset, path, options);
   const imagePath = path.replace(/\.hdr(\.gz)?$/i, '.img$1');
-  if (imagePath === path) throw new MedparseError('CORRUPT_FILE', `header magic "${header.magic}" means a .hdr/.img pair, but this file is not a .hdr`, path);
+  if (imagePath === path)
+    throw new MedparseError(
+      'CORRUPT_FILE',
+      `header magic "${header.magic}" means a .hdr/.img pair, but this file is not a .hdr`,
+      path,
+    );
   statOrThrow(imagePath);
   const imageRaw = readFileSync(imagePath);
   const image = isGzip(imageRaw) ? gunzipOrThrow(imageRaw, imagePath) : imageRaw;

@@ -1,5 +1,8 @@
 /** Finds the end of an ASCII header that ends with a blank line; -1 when there is none. */
-export function findBlankLine(bytes: Uint8Array, limit = 1 << 20): { headerEnd: number; dataStart: number } | undefined {
+export function findBlankLine(
+  bytes: Uint8Array,
+  limit = 1 << 20,
+): { headerEnd: number; dataStart: number } | undefined {
   const end = Math.min(bytes.length, limit);
   for (let i = 0; i + 1 < end; i++) {
     if (bytes[i] === 0x0a && bytes[i + 1] === 0x0a) return { headerEnd: i, dataStart: i + 2 };

@@ -111,7 +111,7 @@ export function readLabelTableExtension(bytes: Uint8Array, littleEndian = true):
   if (bytes.length < 352 || bytes[348] === 0) return undefined;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const voxOffset = view.getFloat32(108, littleEndian);
-  for (let offset = 352; offset + 8 <= Math.min(voxOffset, bytes.length); ) {
+  for (let offset = 352; offset + 8 <= Math.min(voxOffset, bytes.length);) {
     const size = view.getInt32(offset, littleEndian);
     const code = view.getInt32(offset + 4, littleEndian);
     if (size < 16 || offset + size > bytes.length) return undefined;

@@ -57,19 +57,28 @@ const MODALITIES: readonly ImagingModality[] = ['CT', 'MR', 'PT'];
 export function loadModelPackage(dir: string): ModelPackage {
   const manifestPath = join(dir, 'model.json');
   if (!existsSync(manifestPath)) {
-    throw new MedparseError('FILE_NOT_FOUND', 'no model.json here: a model package is a folder with model.json and its .onnx networks (see docs/model-contract.md)', resolve(dir));
+    throw new MedparseError(
+      'FILE_NOT_FOUND',
+      'no model.json here: a model package is a folder with model.json and its .onnx networks (see docs/model-contract.md)',
+      resolve(dir),
+    );
   }
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(manifestPath, 'utf8'));
   } catch (error) {
-    throw new MedparseError('CORRUPT_FILE', `model.json is not valid JSON (${error instanceof Error ? error.message : String(error)})`, manifestPath);
+    throw new MedparseError(
+      'CORRUPT_FILE',
+      `model.json is not valid JSON (${error instanceof Error ? error.message : String(error)})`,
+      manifestPath,
+    );
   }
   const fail = (field: string, problem: string): never => {
     throw new MedparseError('CORRUPT_FILE', `invalid model package: ${field} ${problem}`, manifestPath);
   };
   const root = asRecord(raw, 'model.json', fail);
-  if (root.schema_version !== 1) fail('schema_version', `is ${JSON.stringify(root.schema_version)}; this medparse reads version 1`);
+  if (root.schema_version !== 1)
+    fail('schema_version', `is ${JSON.stringify(root.schema_version)}; this medparse reads version 1`);
   const networks = asArray(root.networks, 'networks', fail).map((n, i) => parseNetwork(n, `networks[${i}]`, dir, fail));
   if (networks.length === 0) fail('networks', 'is empty');
   return {
@@ -89,15 +98,20 @@ function parseNetwork(value: unknown, at: string, dir: string, fail: Fail): Netw
   const input = asRecord(n.input, `${at}.input`, fail);
   const file = resolve(dir, asString(n.file, `${at}.file`, fail));
   if (!existsSync(file)) fail(`${at}.file`, `names ${file}, which does not exist`);
-  const modalities = asArray(n.modalities, `${at}.modalities`, fail).map((m) => asModality(m, `${at}.modalities`, fail));
+  const modalities = asArray(n.modalities, `${at}.modalities`, fail).map((m) =>
+    asModality(m, `${at}.modalities`, fail),
+  );
   const normalizationRecord = asRecord(input.normalization, `${at}.input.normalization`, fail);
   const normalization: Partial<Record<ImagingModality, NormalizationSpec>> = {};
   for (const modality of modalities) {
     const spec = normalizationRecord[modality];
-    if (spec === undefined) fail(`${at}.input.normalization`, `has no entry for ${modality}, one of the network's modalities`);
+    if (spec === undefined)
+      fail(`${at}.input.normalization`, `has no entry for ${modality}, one of the network's modalities`);
     normalization[modality] = parseNormalization(spec, `${at}.input.normalization.${modality}`, fail);
   }
-  const concepts = asArray(n.concepts, `${at}.concepts`, fail).map((c, i) => parseConcept(c, `${at}.concepts[${i}]`, fail));
+  const concepts = asArray(n.concepts, `${at}.concepts`, fail).map((c, i) =>
+    parseConcept(c, `${at}.concepts[${i}]`, fail),
+  );
   const indices = new Set(concepts.map((c) => c.index));
   if (indices.size !== concepts.length) fail(`${at}.concepts`, 'use the same index twice');
   return {
@@ -108,7 +122,11 @@ function parseNetwork(value: unknown, at: string, dir: string, fail: Fail): Netw
     spacing: asTriple(input.spacing, `${at}.input.spacing`, fail, (v) => v > 0),
     patchSize: asTriple(input.patch_size, `${at}.input.patch_size`, fail, (v) => Number.isInteger(v) && v >= 8),
     normalization,
-    featureChannels: asNumber(asRecord(n.output ?? {}, `${at}.output`, fail).feature_channels ?? 0, `${at}.output.feature_channels`, fail),
+    featureChannels: asNumber(
+      asRecord(n.output ?? {}, `${at}.output`, fail).feature_channels ?? 0,
+      `${at}.output.feature_channels`,
+      fail,
+    ),
     concepts,
   };
 }
@@ -140,12 +158,16 @@ function parseConcept(value: unknown, at: string, fail: Fail): NetworkConcept {
   const calibration: NetworkConcept['calibration'] = {};
   for (const [modality, entry] of Object.entries(asRecord(c.calibration ?? {}, `${at}.calibration`, fail))) {
     const e = asRecord(entry, `${at}.calibration.${modality}`, fail);
-    const pair = (v: unknown, field: string) => (v === undefined ? undefined : (asArray(v, field, fail).map((x) => asNumber(x, field, fail)) as [number, number]));
+    const pair = (v: unknown, field: string) =>
+      v === undefined ? undefined : (asArray(v, field, fail).map((x) => asNumber(x, field, fail)) as [number, number]);
     calibration[asModality(modality, `${at}.calibration`, fail)] = {
       probabilityBeta: pair(e.probability_beta, `${at}.calibration.${modality}.probability_beta`),
       intensityBeta: pair(e.intensity_beta, `${at}.calibration.${modality}.intensity_beta`),
       presencePlatt: pair(e.presence_platt, `${at}.calibration.${modality}.presence_platt`),
-      presenceThreshold: e.presence_threshold === undefined ? undefined : asNumber(e.presence_threshold, `${at}.presence_threshold`, fail),
+      presenceThreshold:
+        e.presence_threshold === undefined
+          ? undefined
+          : asNumber(e.presence_threshold, `${at}.presence_threshold`, fail),
       minVolumeMl: e.min_volume_ml === undefined ? undefined : asNumber(e.min_volume_ml, `${at}.min_volume_ml`, fail),
     };
   }
@@ -181,7 +203,8 @@ function asTriple(value: unknown, at: string, fail: Fail, valid: (v: number) => 
 }
 
 function asModality(value: unknown, at: string, fail: Fail): ImagingModality {
-  if (!MODALITIES.includes(value as ImagingModality)) fail(at, `holds ${JSON.stringify(value)}; expected one of ${MODALITIES.join(', ')}`);
+  if (!MODALITIES.includes(value as ImagingModality))
+    fail(at, `holds ${JSON.stringify(value)}; expected one of ${MODALITIES.join(', ')}`);
   return value as ImagingModality;
 }
 

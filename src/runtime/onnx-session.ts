@@ -18,7 +18,12 @@ export interface NetworkOutputs {
 
 /** One loaded network of the model contract: image patches and concept rows in, logits out. */
 export interface NetworkSession {
-  run(patches: Float32Array, patchDims: [number, number, number], batch: number, conceptRows: readonly number[]): Promise<NetworkOutputs>;
+  run(
+    patches: Float32Array,
+    patchDims: [number, number, number],
+    batch: number,
+    conceptRows: readonly number[],
+  ): Promise<NetworkOutputs>;
   dispose(): Promise<void>;
 }
 
@@ -33,7 +38,10 @@ export async function openNetwork(path: string, options: RuntimeOptions = {}): P
     });
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    const hint = options.device === 'cuda' ? '; the installed onnxruntime has no CUDA provider here: use --device cpu' : '; the model file is damaged or not ONNX';
+    const hint =
+      options.device === 'cuda'
+        ? '; the installed onnxruntime has no CUDA provider here: use --device cpu'
+        : '; the model file is damaged or not ONNX';
     throw new MedparseError('CORRUPT_FILE', `cannot load the network (${reason})${hint}`, path);
   }
   checkSignature(session, path);
@@ -41,7 +49,11 @@ export async function openNetwork(path: string, options: RuntimeOptions = {}): P
     async run(patches, [px, py, pz], batch, conceptRows) {
       const feeds = {
         image: new ort.Tensor('float32', patches, [batch, 1, pz, py, px]),
-        concept_ids: new ort.Tensor('int64', BigInt64Array.from(conceptRows, (r) => BigInt(r)), [conceptRows.length]),
+        concept_ids: new ort.Tensor(
+          'int64',
+          BigInt64Array.from(conceptRows, (r) => BigInt(r)),
+          [conceptRows.length],
+        ),
       };
       const result = await session.run(feeds);
       return { logits: result.logits.data as Float32Array, presence: result.presence.data as Float32Array };
@@ -56,7 +68,11 @@ function checkSignature(session: ort.InferenceSession, path: string): void {
     ...['logits', 'presence'].filter((n) => !session.outputNames.includes(n)).map((n) => `output "${n}"`),
   ];
   if (missing.length) {
-    throw new MedparseError('CORRUPT_FILE', `network lacks ${missing.join(', ')} of the model contract (docs/model-contract.md)`, path);
+    throw new MedparseError(
+      'CORRUPT_FILE',
+      `network lacks ${missing.join(', ')} of the model contract (docs/model-contract.md)`,
+      path,
+    );
   }
 }
 

@@ -26,7 +26,10 @@ export interface WorkingGridMapping {
 export function prepareInput(volume: Volume, network: NetworkSpec, modality: ImagingModality): PreparedInput {
   const spec = network.normalization[modality];
   if (!spec) {
-    throw new MedparseError('INVALID_ARGUMENT', `network ${network.id} takes ${network.modalities.join('/')} images, not ${modality}`);
+    throw new MedparseError(
+      'INVALID_ARGUMENT',
+      `network ${network.id} takes ${network.modalities.join('/')} images, not ${modality}`,
+    );
   }
   const physical = withPhysicalAffine(volume);
   const { volume: reoriented, inverse } = reorient(physical, network.orientation);
@@ -93,7 +96,11 @@ export interface OriginalGridProbability {
  * further than one working voxel away from a voxel above it), and the result is scattered straight
  * into original voxel order, so a prompt costs time in proportion to its object, not to the scan.
  */
-export function probabilityOnOriginalGrid(workingProbabilities: Volume, mapping: WorkingGridMapping, threshold = 0.5): OriginalGridProbability {
+export function probabilityOnOriginalGrid(
+  workingProbabilities: Volume,
+  mapping: WorkingGridMapping,
+  threshold = 0.5,
+): OriginalGridProbability {
   const record = mapping.reorientation;
   const probability = new Uint8Array(record.originalDims[0] * record.originalDims[1] * record.originalDims[2]);
   const workingBox = boxAbove(workingProbabilities.data, workingProbabilities.dims, threshold);
@@ -102,7 +109,10 @@ export function probabilityOnOriginalGrid(workingProbabilities: Volume, mapping:
   const size = [box[3] - box[0] + 1, box[4] - box[1] + 1, box[5] - box[2] + 1] as [number, number, number];
   const origin = transformPoint(mapping.reorientedGrid.affine, [box[0], box[1], box[2]]);
   const a = mapping.reorientedGrid.affine;
-  const subgrid = { dims: size, affine: [a[0], a[1], a[2], origin[0], a[4], a[5], a[6], origin[1], a[8], a[9], a[10], origin[2], 0, 0, 0, 1] };
+  const subgrid = {
+    dims: size,
+    affine: [a[0], a[1], a[2], origin[0], a[4], a[5], a[6], origin[1], a[8], a[9], a[10], origin[2], 0, 0, 0, 1],
+  };
   const values = resampleToGrid(workingProbabilities, subgrid, 'linear').data;
   return scatterToOriginal(values, size, box, record, probability, threshold);
 }

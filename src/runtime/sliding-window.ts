@@ -46,11 +46,16 @@ export async function slidingWindowInference(
   const progress = throttledProgress('inference', options.onProgress);
   for (let first = 0; first < windows.length; first += batchSize) {
     const batch = windows.slice(first, first + batchSize);
-    batch.forEach((origin, b) => extractPatch(image, origin, patch, input.subarray(b * patchVoxels, (b + 1) * patchVoxels), padValue));
+    batch.forEach((origin, b) =>
+      extractPatch(image, origin, patch, input.subarray(b * patchVoxels, (b + 1) * patchVoxels), padValue),
+    );
     const output = await session.run(input.subarray(0, batch.length * patchVoxels), patch, batch.length, conceptRows);
     batch.forEach((origin, b) => {
       for (let q = 0; q < conceptRows.length; q++) {
-        const logits = output.logits.subarray((b * conceptRows.length + q) * patchVoxels, (b * conceptRows.length + q + 1) * patchVoxels);
+        const logits = output.logits.subarray(
+          (b * conceptRows.length + q) * patchVoxels,
+          (b * conceptRows.length + q + 1) * patchVoxels,
+        );
         accumulate(sums[q], q === 0 ? weightSum : null, logits, weight, origin, patch, dims);
         presence[q] = Math.max(presence[q], output.presence[b * conceptRows.length + q]);
       }

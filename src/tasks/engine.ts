@@ -4,7 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { MedparseError } from '../core/errors.js';
 import type { ProgressCallback } from '../core/progress.js';
 import { voxelVolumeMl, type Dims3, type Volume } from '../core/volume.js';
-import { loadModelPackage, type ImagingModality, type ModelPackage, type NetworkSpec } from '../runtime/model-package.js';
+import {
+  loadModelPackage,
+  type ImagingModality,
+  type ModelPackage,
+  type NetworkSpec,
+} from '../runtime/model-package.js';
 import { openNetwork, type NetworkSession, type RuntimeOptions } from '../runtime/onnx-session.js';
 import { prepareInput, probabilityOnOriginalGrid, withPhysicalAffine, type Box } from '../runtime/preprocess.js';
 import { slidingWindowInference } from '../runtime/sliding-window.js';
@@ -59,14 +64,22 @@ export class ParseEngine {
 
   static load(modelDir: string = DEFAULT_MODEL_DIR, options: EngineOptions = {}): ParseEngine {
     if (!existsSync(modelDir)) {
-      throw new MedparseError('FILE_NOT_FOUND', 'no model package here; pass --model <folder with model.json> or reinstall medparse', modelDir);
+      throw new MedparseError(
+        'FILE_NOT_FOUND',
+        'no model package here; pass --model <folder with model.json> or reinstall medparse',
+        modelDir,
+      );
     }
     const model = loadModelPackage(modelDir);
     const vocabulary = loadVocabulary();
     for (const network of model.networks) {
       const unknown = network.concepts.filter((c) => !vocabulary.get(c.id)).map((c) => c.id);
       if (unknown.length) {
-        throw new MedparseError('CORRUPT_FILE', `network ${network.id} names concepts the vocabulary does not know: ${unknown.join(', ')}`, join(modelDir, 'model.json'));
+        throw new MedparseError(
+          'CORRUPT_FILE',
+          `network ${network.id} names concepts the vocabulary does not know: ${unknown.join(', ')}`,
+          join(modelDir, 'model.json'),
+        );
       }
     }
     return new ParseEngine(model, vocabulary, options);
@@ -75,17 +88,31 @@ export class ParseEngine {
   /** Answers free-text prompts ("liver, spleen and both kidneys"). */
   async segment(volume: Volume, promptText: string, options: ParseOptions = {}): Promise<ParseResult> {
     const prompts = parsePrompts(promptText, this.vocabulary);
-    if (prompts.length === 0) throw new MedparseError('INVALID_ARGUMENT', 'the prompt list is empty; give prompts with -p "liver, spleen"');
+    if (prompts.length === 0)
+      throw new MedparseError('INVALID_ARGUMENT', 'the prompt list is empty; give prompts with -p "liver, spleen"');
     return this.run(volume, prompts, options);
   }
 
   /** Runs every concept the model knows for the image's modality and reports all of them. */
   async recognize(volume: Volume, options: ParseOptions = {}): Promise<ParseResult> {
     const { modality } = resolveModality(volume, options.modality);
-    const ids = [...new Set(this.model.networks.filter((n) => n.modalities.includes(modality)).flatMap((n) => n.concepts.map((c) => c.id)))];
+    const ids = [
+      ...new Set(
+        this.model.networks.filter((n) => n.modalities.includes(modality)).flatMap((n) => n.concepts.map((c) => c.id)),
+      ),
+    ];
     const prompts: ParsedPrompt[] = ids.map((id) => {
       const ref = this.vocabulary.ref(id);
-      return { text: ref.name, status: 'resolved', concepts: [ref], confidence: 1, matchedBy: 'exact', laterality: ref.laterality, suggestions: [], notes: [] };
+      return {
+        text: ref.name,
+        status: 'resolved',
+        concepts: [ref],
+        confidence: 1,
+        matchedBy: 'exact',
+        laterality: ref.laterality,
+        suggestions: [],
+        notes: [],
+      };
     });
     return this.run(volume, prompts, options);
   }
@@ -112,13 +139,23 @@ export class ParseEngine {
       input: volume,
       modality,
       modalitySource,
-      model: { name: this.model.name, version: this.model.version, networks: [...networkQueries(plans).keys()].map((n) => n.id) },
+      model: {
+        name: this.model.name,
+        version: this.model.version,
+        networks: [...networkQueries(plans).keys()].map((n) => n.id),
+      },
       prompts: results,
       timings,
     };
   }
 
-  private async runNetwork(volume: Volume, network: NetworkSpec, rows: number[], modality: ImagingModality, timings: Record<string, number>): Promise<QueryAnswer[]> {
+  private async runNetwork(
+    volume: Volume,
+    network: NetworkSpec,
+    rows: number[],
+    modality: ImagingModality,
+    timings: Record<string, number>,
+  ): Promise<QueryAnswer[]> {
     const report = this.options.onProgress;
     let started = performance.now();
     report?.({ stage: 'preprocess', fraction: 0, message: `${network.id}: preparing the image` });
@@ -129,7 +166,9 @@ export class ParseEngine {
     const inference = await slidingWindowInference(prepared.image, network.patchSize, session, rows, {
       overlap: this.options.overlap,
       batchSize: this.options.batchSize,
-      onProgress: report ? (e) => report({ ...e, message: `${network.id}: ${rows.length} quer${rows.length === 1 ? 'y' : 'ies'}` }) : undefined,
+      onProgress: report
+        ? (e) => report({ ...e, message: `${network.id}: ${rows.length} quer${rows.length === 1 ? 'y' : 'ies'}` })
+        : undefined,
     });
     timings.inference = (timings.inference ?? 0) + performance.now() - started;
     started = performance.now();
@@ -139,7 +178,13 @@ export class ParseEngine {
       const { s1, s2 } = maskStatistics(inference.probabilities[q], prepared.image.data);
       const { probability, voxels, box } = probabilityOnOriginalGrid(working, prepared.mapping);
       const calibration = network.concepts.find((c) => c.index === row)?.calibration[modality];
-      const evidence = { voxels, volumeMl: voxels * voxelMl, presenceLogit: inference.presenceLogits[q], meanProbability: s1, meanIntensity: s2 };
+      const evidence = {
+        voxels,
+        volumeMl: voxels * voxelMl,
+        presenceLogit: inference.presenceLogits[q],
+        meanProbability: s1,
+        meanIntensity: s2,
+      };
       return { probability, box, ...evidence, decision: decidePresence(evidence, calibration) };
     });
     timings.decode = (timings.decode ?? 0) + performance.now() - started;
@@ -160,9 +205,12 @@ export class ParseEngine {
       text: plan.prompt.text,
       suggestions: plan.prompt.suggestions,
       notes: plan.notes,
-      ...(plan.concept ? { concept: { ...this.vocabulary.ref(plan.concept.id), category: plan.concept.category } } : {}),
+      ...(plan.concept
+        ? { concept: { ...this.vocabulary.ref(plan.concept.id), category: plan.concept.category } }
+        : {}),
     };
-    if (plan.status !== 'planned' || !plan.source) return { ...base, status: plan.status === 'planned' ? 'unsupported' : plan.status, score: null };
+    if (plan.status !== 'planned' || !plan.source)
+      return { ...base, status: plan.status === 'planned' ? 'unsupported' : plan.status, score: null };
     const answer = combine(plan.source, volume, answers);
     const evidenceBase = describeMask(answer.probability, answer.box, volume);
     const present = answer.decision.status === 'present' && answer.voxels > 0;
@@ -181,7 +229,9 @@ export class ParseEngine {
         bestSlice: evidenceBase.bestSlice,
         reasons: answer.decision.reasons,
       },
-      ...(present ? { probability: answer.probability, statistics: evidenceBase.statistics, instances: evidenceBase.instances } : {}),
+      ...(present
+        ? { probability: answer.probability, statistics: evidenceBase.statistics, instances: evidenceBase.instances }
+        : {}),
     };
   }
 }
@@ -197,7 +247,15 @@ function combine(source: ConceptSource, volume: Volume, answers: Map<string, Que
     const whole = combine(source.of, volume, answers);
     const { probability, box } = splitBySide(whole.probability, whole.box, volume, source.side);
     const voxels = countNonzero(probability, box, volume.dims);
-    const decision: PresenceDecision = voxels > 0 ? whole.decision : { ...whole.decision, status: 'absent', score: 0, reasons: [...whole.decision.reasons, `nothing on the ${source.side} side`] };
+    const decision: PresenceDecision =
+      voxels > 0
+        ? whole.decision
+        : {
+            ...whole.decision,
+            status: 'absent',
+            score: 0,
+            reasons: [...whole.decision.reasons, `nothing on the ${source.side} side`],
+          };
     return { ...whole, probability, voxels, box, decision };
   }
   const parts = source.parts.map((part) => combine(part, volume, answers));
@@ -218,7 +276,9 @@ function combine(source: ConceptSource, volume: Volume, answers: Map<string, Que
     presenceLogit: Math.max(...parts.map((p) => p.presenceLogit)),
     meanProbability: best.meanProbability,
     meanIntensity: best.meanIntensity,
-    decision: present.length ? { ...best.decision, status: 'present' } : { ...best.decision, status: 'absent', reasons: ['none of its parts is present'] },
+    decision: present.length
+      ? { ...best.decision, status: 'present' }
+      : { ...best.decision, status: 'absent', reasons: ['none of its parts is present'] },
   };
 }
 
@@ -248,5 +308,7 @@ function countNonzero(data: Uint8Array, box: Box | null, dims: Dims3): number {
 function unionBox(boxes: Array<Box | null>): Box | null {
   const present = boxes.filter((b): b is Box => b !== null);
   if (!present.length) return null;
-  return [0, 1, 2, 3, 4, 5].map((n) => (n < 3 ? Math.min(...present.map((b) => b[n])) : Math.max(...present.map((b) => b[n])))) as Box;
+  return [0, 1, 2, 3, 4, 5].map((n) =>
+    n < 3 ? Math.min(...present.map((b) => b[n])) : Math.max(...present.map((b) => b[n])),
+  ) as Box;
 }

@@ -41,7 +41,11 @@ export function describeMask(probability: Uint8Array, box: Box | null, volume: V
     }))
     .sort((a, b) => b.meanProbability - a.meanProbability || b.voxels - a.voxels)
     .map((instance, n) => ({ ...instance, id: n + 1 }));
-  const statistics = { ...found, boxVoxels: shiftBox(found.boxVoxels, box), centroidVoxel: shiftPoint(found.centroidVoxel, box) };
+  const statistics = {
+    ...found,
+    boxVoxels: shiftBox(found.boxVoxels, box),
+    centroidVoxel: shiftPoint(found.centroidVoxel, box),
+  };
   const slice = bestSlice(binary.data as Uint8Array, binary);
   return { statistics, instances, bestSlice: { axis: slice.axis, index: slice.index + box[slice.axis] } };
 }
@@ -91,7 +95,12 @@ function bestSlice(mask: Uint8Array, volume: Volume): { axis: number; index: num
  * Keeps the components of a mask whose centroid lies on the patient's `side` of the body's midline.
  * In RAS+ world coordinates +x points to the patient's right.
  */
-export function splitBySide(probability: Uint8Array, box: Box | null, volume: Volume, side: 'left' | 'right'): { probability: Uint8Array; box: Box | null } {
+export function splitBySide(
+  probability: Uint8Array,
+  box: Box | null,
+  volume: Volume,
+  side: 'left' | 'right',
+): { probability: Uint8Array; box: Box | null } {
   const out = new Uint8Array(probability.length);
   if (!box) return { probability: out, box: null };
   const crop = cropToBox({ ...volume, data: probability }, box);
@@ -164,6 +173,10 @@ function computeMidlineX(volume: Volume): number {
     sumK += Math.floor(index / (nx * ny));
     count++;
   }
-  if (count === 0) return transformPoint(volume.affine, volume.dims.map((n) => (n - 1) / 2))[0];
+  if (count === 0)
+    return transformPoint(
+      volume.affine,
+      volume.dims.map((n) => (n - 1) / 2),
+    )[0];
   return transformPoint(volume.affine, [sumI / count, sumJ / count, sumK / count])[0];
 }

@@ -27,13 +27,18 @@ export interface WriteResultsOptions {
 }
 
 /** Files of a results folder that a new run would replace. */
-const RESULT_FILES = /^(report\.json|labels\.nii\.gz|labels\.json|preview\.png|segmentation\.dcm|[a-z0-9_]+\.nii\.gz|[a-z0-9_]+\.json)$/;
+const RESULT_FILES =
+  /^(report\.json|labels\.nii\.gz|labels\.json|preview\.png|segmentation\.dcm|[a-z0-9_]+\.nii\.gz|[a-z0-9_]+\.json)$/;
 
 /** Refuses, before any work is done, to write into a folder that already holds results. */
 export function checkOutputFolder(dir: string, force: boolean): void {
   if (!existsSync(dir) || force) return;
   if (existsSync(join(dir, 'report.json'))) {
-    throw new MedparseError('OUTPUT_EXISTS', 'folder already holds medparse results (report.json); choose another folder or pass --force to replace them', dir);
+    throw new MedparseError(
+      'OUTPUT_EXISTS',
+      'folder already holds medparse results (report.json); choose another folder or pass --force to replace them',
+      dir,
+    );
   }
 }
 
@@ -43,7 +48,12 @@ export function checkOutputFolder(dir: string, force: boolean): void {
  * into a hidden staging folder first and moved in at the end, report.json last, so a failed run
  * never leaves a folder that looks complete.
  */
-export async function writeResults(dir: string, result: ParseResult, vocabulary: Vocabulary, options: WriteResultsOptions): Promise<string[]> {
+export async function writeResults(
+  dir: string,
+  result: ParseResult,
+  vocabulary: Vocabulary,
+  options: WriteResultsOptions,
+): Promise<string[]> {
   mkdirSync(dir, { recursive: true });
   const staging = join(dir, `.medparse-staging-${randomBytes(4).toString('hex')}`);
   mkdirSync(staging);
@@ -57,7 +67,12 @@ export async function writeResults(dir: string, result: ParseResult, vocabulary:
       files.preview = 'preview.png';
     }
     if (options.dicomSeg || result.input.meta.sourceFormat === 'dicom') {
-      await writeFileAtomic(join(staging, 'segmentation.dcm'), encodeDicomSeg(result.input, labels, table, { algorithmVersion: `${result.model.name} ${result.model.version}` }));
+      await writeFileAtomic(
+        join(staging, 'segmentation.dcm'),
+        encodeDicomSeg(result.input, labels, table, {
+          algorithmVersion: `${result.model.name} ${result.model.version}`,
+        }),
+      );
       files.dicom_seg = 'segmentation.dcm';
     }
     const report = buildReport(result, options, files, maskFiles, values);
@@ -79,7 +94,10 @@ function moveIntoPlace(staging: string, dir: string): string[] {
  * One label map of every present prompt. Where prompts overlap, the voxel goes to the prompt with
  * the higher voxel probability, then the higher overall score, so no voxel has two labels.
  */
-export function mergeLabels(result: ParseResult, vocabulary: Vocabulary): { labels: Volume; table: LabelTable; values: Map<PromptResult, number> } {
+export function mergeLabels(
+  result: ParseResult,
+  vocabulary: Vocabulary,
+): { labels: Volume; table: LabelTable; values: Map<PromptResult, number> } {
   const present = result.prompts.filter((p) => p.status === 'present' && p.probability && p.concept);
   const values = new Map<PromptResult, number>();
   const entries: LabelEntry[] = [];
@@ -91,7 +109,13 @@ export function mergeLabels(result: ParseResult, vocabulary: Vocabulary): { labe
       value = entries.length + 1;
       seen.set(id, value);
       const concept = vocabulary.require(id);
-      entries.push({ value, name: concept.name, id, color: concept.color, ...(concept.snomed ? { snomed: { code: concept.snomed.code, meaning: concept.snomed.meaning } } : {}) });
+      entries.push({
+        value,
+        name: concept.name,
+        id,
+        color: concept.color,
+        ...(concept.snomed ? { snomed: { code: concept.snomed.code, meaning: concept.snomed.meaning } } : {}),
+      });
     }
     values.set(prompt, value);
   }
@@ -151,7 +175,14 @@ function buildReport(
       orientation: orientationOf(input),
       modality: result.modality,
       modality_source: result.modalitySource,
-      ...(input.meta.dicom ? { dicom: { study_instance_uid: input.meta.dicom.studyInstanceUid, series_instance_uid: input.meta.dicom.seriesInstanceUid } } : {}),
+      ...(input.meta.dicom
+        ? {
+            dicom: {
+              study_instance_uid: input.meta.dicom.studyInstanceUid,
+              series_instance_uid: input.meta.dicom.seriesInstanceUid,
+            },
+          }
+        : {}),
     },
     model: result.model,
     files,
@@ -160,7 +191,12 @@ function buildReport(
   };
 }
 
-function promptReport(p: PromptResult, maskFile: string | undefined, labelValue: number | undefined, unit: string): Record<string, unknown> {
+function promptReport(
+  p: PromptResult,
+  maskFile: string | undefined,
+  labelValue: number | undefined,
+  unit: string,
+): Record<string, unknown> {
   const s = p.statistics;
   return {
     text: p.text,
@@ -173,7 +209,15 @@ function promptReport(p: PromptResult, maskFile: string | undefined, labelValue:
       ? {
           voxels: s.voxels,
           volume_ml: round(s.volumeMl, 3),
-          intensity: s.intensity ? { mean: round(s.intensity.mean, 2), std: round(s.intensity.std, 2), min: s.intensity.min, max: s.intensity.max, unit } : null,
+          intensity: s.intensity
+            ? {
+                mean: round(s.intensity.mean, 2),
+                std: round(s.intensity.std, 2),
+                min: s.intensity.min,
+                max: s.intensity.max,
+                unit,
+              }
+            : null,
           bbox_voxels: s.boxVoxels,
           bbox_world_mm: { min: s.boxWorld.min.map((v) => round(v, 2)), max: s.boxWorld.max.map((v) => round(v, 2)) },
           centroid_world_mm: s.centroidWorld.map((v) => round(v, 2)),

@@ -23,20 +23,36 @@ export interface PromptPlan {
 
 const MAX_DEPTH = 3;
 
-export function planPrompts(prompts: ParsedPrompt[], vocabulary: Vocabulary, model: ModelPackage, modality: ImagingModality): PromptPlan[] {
+export function planPrompts(
+  prompts: ParsedPrompt[],
+  vocabulary: Vocabulary,
+  model: ModelPackage,
+  modality: ImagingModality,
+): PromptPlan[] {
   return prompts.map((prompt) => planPrompt(prompt, vocabulary, model, modality));
 }
 
-function planPrompt(prompt: ParsedPrompt, vocabulary: Vocabulary, model: ModelPackage, modality: ImagingModality): PromptPlan {
+function planPrompt(
+  prompt: ParsedPrompt,
+  vocabulary: Vocabulary,
+  model: ModelPackage,
+  modality: ImagingModality,
+): PromptPlan {
   const notes = [...prompt.notes];
   if (prompt.status !== 'resolved') return { prompt, status: prompt.status, notes };
   const concept = vocabulary.require(prompt.concepts[0].id);
-  if (prompt.modalityHint && prompt.modalityHint !== modality && !(prompt.modalityHint === 'PET' && modality === 'PT')) {
+  if (
+    prompt.modalityHint &&
+    prompt.modalityHint !== modality &&
+    !(prompt.modalityHint === 'PET' && modality === 'PT')
+  ) {
     notes.push(`the prompt mentions ${prompt.modalityHint} but the image is ${modality}`);
   }
   const source = findSource(concept.id, vocabulary, model, modality, 0);
   if (!source) {
-    const elsewhere = model.networks.filter((n) => n.concepts.some((c) => c.id === concept.id)).flatMap((n) => n.modalities);
+    const elsewhere = model.networks
+      .filter((n) => n.concepts.some((c) => c.id === concept.id))
+      .flatMap((n) => n.modalities);
     notes.push(
       elsewhere.length
         ? `the model segments ${concept.name} only in ${[...new Set(elsewhere)].join('/')} images, not ${modality}`
@@ -47,20 +63,34 @@ function planPrompt(prompt: ParsedPrompt, vocabulary: Vocabulary, model: ModelPa
   if (source.kind === 'union' && source.missing.length) {
     notes.push(`${concept.name} is the union of the parts the model segments; missing: ${source.missing.join(', ')}`);
   }
-  if (source.kind === 'side') notes.push(`${concept.name} is the ${source.side} side (in world coordinates) of the unsided mask`);
+  if (source.kind === 'side')
+    notes.push(`${concept.name} is the ${source.side} side (in world coordinates) of the unsided mask`);
   return { prompt, status: 'planned', concept, source, notes };
 }
 
-export function findSource(id: string, vocabulary: Vocabulary, model: ModelPackage, modality: ImagingModality, depth: number): ConceptSource | undefined {
+export function findSource(
+  id: string,
+  vocabulary: Vocabulary,
+  model: ModelPackage,
+  modality: ImagingModality,
+  depth: number,
+): ConceptSource | undefined {
   const direct = networkFor(id, model, modality);
   if (direct) return direct;
   if (depth >= MAX_DEPTH) return undefined;
   const concept = vocabulary.get(id);
   if (!concept) return undefined;
-  const partIds = [...new Set([...(concept.sided ? [concept.sided.left, concept.sided.right] : []), ...vocabulary.partsOf(id).map((c) => c.id), ...vocabulary.children(id).map((c) => c.id)])];
+  const partIds = [
+    ...new Set([
+      ...(concept.sided ? [concept.sided.left, concept.sided.right] : []),
+      ...vocabulary.partsOf(id).map((c) => c.id),
+      ...vocabulary.children(id).map((c) => c.id),
+    ]),
+  ];
   const parts = partIds.map((part) => ({ part, source: findSource(part, vocabulary, model, modality, depth + 1) }));
   const found = parts.filter((p) => p.source).map((p) => p.source as ConceptSource);
-  if (found.length) return { kind: 'union', conceptId: id, parts: found, missing: parts.filter((p) => !p.source).map((p) => p.part) };
+  if (found.length)
+    return { kind: 'union', conceptId: id, parts: found, missing: parts.filter((p) => !p.source).map((p) => p.part) };
   if (concept.unsided && (concept.laterality === 'left' || concept.laterality === 'right')) {
     const whole = findSource(concept.unsided, vocabulary, model, modality, depth + 1);
     if (whole) return { kind: 'side', conceptId: id, side: concept.laterality, of: whole };

@@ -30,16 +30,22 @@ export interface PresenceDecision {
 /** p-value below which the mask is judged unlike the concept's validation masks. */
 export const REJECTION_P_VALUE = 0.05;
 
-export function decidePresence(evidence: PresenceEvidence, calibration: PresenceCalibration | undefined): PresenceDecision {
+export function decidePresence(
+  evidence: PresenceEvidence,
+  calibration: PresenceCalibration | undefined,
+): PresenceDecision {
   const reasons: string[] = [];
   const threshold = calibration?.presenceThreshold ?? 0;
   const score = presenceScore(evidence, calibration);
   if (evidence.voxels === 0) reasons.push('the predicted mask is empty');
-  if (evidence.presenceLogit < threshold) reasons.push(`presence logit ${evidence.presenceLogit.toFixed(2)} is below the threshold ${threshold.toFixed(2)}`);
+  if (evidence.presenceLogit < threshold)
+    reasons.push(`presence logit ${evidence.presenceLogit.toFixed(2)} is below the threshold ${threshold.toFixed(2)}`);
   const minVolume = calibration?.minVolumeMl ?? 0;
-  if (evidence.voxels > 0 && evidence.volumeMl < minVolume) reasons.push(`volume ${evidence.volumeMl.toFixed(2)} mL is below the smallest plausible ${minVolume} mL`);
+  if (evidence.voxels > 0 && evidence.volumeMl < minVolume)
+    reasons.push(`volume ${evidence.volumeMl.toFixed(2)} mL is below the smallest plausible ${minVolume} mL`);
   const pValue = betaTestPValue(evidence, calibration);
-  if (pValue !== null && pValue < REJECTION_P_VALUE) reasons.push(`the mask is unlike validation masks (p = ${pValue.toFixed(3)})`);
+  if (pValue !== null && pValue < REJECTION_P_VALUE)
+    reasons.push(`the mask is unlike validation masks (p = ${pValue.toFixed(3)})`);
   const status: PresenceStatus = reasons.length === 0 ? 'present' : 'absent';
   return {
     status,
@@ -80,7 +86,9 @@ export function betaCdf(x: number, a: number, b: number): number {
   if (x <= 0) return 0;
   if (x >= 1) return 1;
   const front = Math.exp(logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log(1 - x));
-  return x < (a + 1) / (a + b + 2) ? (front * betaContinuedFraction(x, a, b)) / a : 1 - (front * betaContinuedFraction(1 - x, b, a)) / b;
+  return x < (a + 1) / (a + b + 2)
+    ? (front * betaContinuedFraction(x, a, b)) / a
+    : 1 - (front * betaContinuedFraction(1 - x, b, a)) / b;
 }
 
 function betaContinuedFraction(x: number, a: number, b: number): number {
@@ -91,7 +99,10 @@ function betaContinuedFraction(x: number, a: number, b: number): number {
   let h = d;
   for (let m = 1; m <= 300; m++) {
     const m2 = 2 * m;
-    for (const numerator of [(m * (b - m) * x) / ((a + m2 - 1) * (a + m2)), (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1))]) {
+    for (const numerator of [
+      (m * (b - m) * x) / ((a + m2 - 1) * (a + m2)),
+      (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1)),
+    ]) {
       d = 1 + numerator * d;
       d = 1 / (Math.abs(d) < tiny ? tiny : d);
       c = 1 + numerator / c;
@@ -105,12 +116,15 @@ function betaContinuedFraction(x: number, a: number, b: number): number {
 
 /** Lanczos approximation of ln Gamma(x), x > 0. */
 export function logGamma(x: number): number {
-  const g = [76.18009172947146, -86.50532032941677, 24.01409824083091, -1.231739572450155, 0.1208650973866179e-2, -0.5395239384953e-5];
+  const g = [
+    76.18009172947146, -86.50532032941678, 24.01409824083091, -1.231739572450155, 0.001208650973866179,
+    -0.000005395239384953,
+  ];
   let y = x;
   const tmp = x + 5.5 - (x + 0.5) * Math.log(x + 5.5);
-  let series = 1.000000000190015;
+  let series = 1.00000000019001;
   for (const coefficient of g) series += coefficient / ++y;
-  return -tmp + Math.log((2.5066282746310005 * series) / x);
+  return -tmp + Math.log((2.5066282746310007 * series) / x);
 }
 
 /** Method-of-moments Beta fit of values in (0, 1), for calibration. */

@@ -4,7 +4,6 @@ import type { LabelStatistics, VoxelBox } from '../ops/index.js';
 import type { ConceptRef, Category } from '../vocab/index.js';
 import type { ImagingModality } from '../runtime/model-package.js';
 import type { ModalitySource } from './modality.js';
-import type { PresenceDecision } from './presence.js';
 
 export type PromptStatus = 'present' | 'absent' | 'unsupported' | 'unknown' | 'ambiguous';
 

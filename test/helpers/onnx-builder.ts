@@ -122,7 +122,8 @@ function writeTensor(w: ProtoWriter, tensor: Initializer): void {
   tensor.dims.forEach((d) => w.int(1, d));
   w.int(2, ELEM_TYPE[tensor.type]);
   w.string(8, tensor.name);
-  const raw = tensor.type === 'float32' ? new Float32Array(tensor.values) : BigInt64Array.from(tensor.values.map(BigInt));
+  const raw =
+    tensor.type === 'float32' ? new Float32Array(tensor.values) : BigInt64Array.from(tensor.values.map(BigInt));
   w.bytes(9, new Uint8Array(raw.buffer));
 }
 
@@ -132,7 +133,8 @@ function writeValueInfo(w: ProtoWriter, value: ValueInfo): void {
     type.message(1, (tensor) => {
       tensor.int(1, ELEM_TYPE[value.type]);
       tensor.message(2, (shape) => {
-        for (const dim of value.shape) shape.message(1, (d) => (typeof dim === 'number' ? d.int(1, dim) : d.string(2, dim)));
+        for (const dim of value.shape)
+          shape.message(1, (d) => (typeof dim === 'number' ? d.int(1, dim) : d.string(2, dim)));
       });
     }),
   );

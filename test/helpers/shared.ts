@@ -11,7 +11,7 @@ export function sharedDir(): string | undefined {
   return existsSync(candidate) ? candidate : undefined;
 }
 
-export const SHARED_MISSING = 'skipped: ../shared (the project\'s real test data) is not beside the repository';
+export const SHARED_MISSING = "skipped: ../shared (the project's real test data) is not beside the repository";
 
 export interface GeometryTruth {
   path: string;

@@ -5,7 +5,11 @@ import type { Mat4 } from '../../src/core/affine.js';
 import type { Volume, VoxelArray } from '../../src/core/volume.js';
 
 /** A volume whose voxel values encode their index, so any reordering or offset shows. */
-export function indexVolume<T extends VoxelArray>(dims: [number, number, number], affine: Mat4, make: (n: number) => T): Volume {
+export function indexVolume<T extends VoxelArray>(
+  dims: [number, number, number],
+  affine: Mat4,
+  make: (n: number) => T,
+): Volume {
   const n = dims[0] * dims[1] * dims[2];
   const data = make(n);
   for (let i = 0; i < n; i++) data[i] = i % 251;
@@ -18,12 +22,26 @@ export function obliqueAffine(spacing: [number, number, number] = [0.9, 1.1, 2.5
   const b = -0.2;
   const rz = [Math.cos(a), -Math.sin(a), 0, Math.sin(a), Math.cos(a), 0, 0, 0, 1];
   const rx = [1, 0, 0, 0, Math.cos(b), -Math.sin(b), 0, Math.sin(b), Math.cos(b)];
-  const r = [0, 1, 2].map((row) => [0, 1, 2].map((col) => rz[row * 3] * rx[col] + rz[row * 3 + 1] * rx[3 + col] + rz[row * 3 + 2] * rx[6 + col]));
+  const r = [0, 1, 2].map((row) =>
+    [0, 1, 2].map((col) => rz[row * 3] * rx[col] + rz[row * 3 + 1] * rx[3 + col] + rz[row * 3 + 2] * rx[6 + col]),
+  );
   return [
-    r[0][0] * spacing[0], r[0][1] * spacing[1], r[0][2] * spacing[2], -31.5,
-    r[1][0] * spacing[0], r[1][1] * spacing[1], r[1][2] * spacing[2], 12.25,
-    r[2][0] * spacing[0], r[2][1] * spacing[1], r[2][2] * spacing[2], 80,
-    0, 0, 0, 1,
+    r[0][0] * spacing[0],
+    r[0][1] * spacing[1],
+    r[0][2] * spacing[2],
+    -31.5,
+    r[1][0] * spacing[0],
+    r[1][1] * spacing[1],
+    r[1][2] * spacing[2],
+    12.25,
+    r[2][0] * spacing[0],
+    r[2][1] * spacing[1],
+    r[2][2] * spacing[2],
+    80,
+    0,
+    0,
+    0,
+    1,
   ];
 }
 

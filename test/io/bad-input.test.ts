@@ -15,7 +15,13 @@ function validNifti(): Uint8Array {
 }
 
 /** Writes `bytes` as `name`, reads it, and checks the error's code and that it names the file. */
-async function expectError(name: string, bytes: Uint8Array | string, code: MedparseErrorCode, pattern: RegExp, options = {}): Promise<void> {
+async function expectError(
+  name: string,
+  bytes: Uint8Array | string,
+  code: MedparseErrorCode,
+  pattern: RegExp,
+  options = {},
+): Promise<void> {
   await withTempDir(async (dir) => {
     const path = join(dir, name);
     writeFileSync(path, bytes);
@@ -38,36 +44,113 @@ function withHeader(edit: (view: DataView) => void): Uint8Array {
 
 describe('bad input gives a clear, specific error', () => {
   it('a truncated .nii', () => expectError('t.nii', validNifti().subarray(0, 600), 'TRUNCATED_FILE', /truncated/));
-  it('a truncated .nii.gz', () => expectError('t.nii.gz', gzipSync(validNifti()).subarray(0, 200), 'TRUNCATED_FILE', /incomplete/));
+  it('a truncated .nii.gz', () =>
+    expectError('t.nii.gz', gzipSync(validNifti()).subarray(0, 200), 'TRUNCATED_FILE', /incomplete/));
   it('gzip garbage', () => {
     const bytes = gzipSync(validNifti());
     for (let i = 40; i < 120; i++) bytes[i] ^= 0x5a;
     return expectError('g.nii.gz', bytes, 'CORRUPT_FILE', /damaged/);
   });
-  it('a header shorter than NIfTI', () => expectError('s.nii', new Uint8Array(100).fill(1), 'TRUNCATED_FILE', /too short/));
-  it('a wrong magic', () => expectError('m.nii', withHeader((v) => v.setUint8(344, 0x78)), 'CORRUPT_FILE', /magic/));
-  it('impossible dimensions', () => expectError('d.nii', withHeader((v) => v.setInt16(42, -4, true)), 'INVALID_DIMENSIONS', /dimensions/));
+  it('a header shorter than NIfTI', () =>
+    expectError('s.nii', new Uint8Array(100).fill(1), 'TRUNCATED_FILE', /too short/));
+  it('a wrong magic', () =>
+    expectError(
+      'm.nii',
+      withHeader((v) => v.setUint8(344, 0x78)),
+      'CORRUPT_FILE',
+      /magic/,
+    ));
+  it('impossible dimensions', () =>
+    expectError(
+      'd.nii',
+      withHeader((v) => v.setInt16(42, -4, true)),
+      'INVALID_DIMENSIONS',
+      /dimensions/,
+    ));
   it('absurd dimensions', () =>
-    expectError('a.nii', withHeader((v) => [32000, 32000, 32000].forEach((n, i) => v.setInt16(42 + 2 * i, n, true))), 'INVALID_DIMENSIONS', /limit/));
-  it('dim[0] out of range', () => expectError('r.nii', withHeader((v) => v.setInt16(40, 9, true)), 'INVALID_DIMENSIONS', /dim\[0\]/));
-  it('an unsupported datatype', () => expectError('c.nii', withHeader((v) => v.setInt16(70, 32, true)), 'UNSUPPORTED_DATATYPE', /complex64/));
-  it('an undefined datatype', () => expectError('u.nii', withHeader((v) => v.setInt16(70, 3, true)), 'UNSUPPORTED_DATATYPE', /code 3/));
+    expectError(
+      'a.nii',
+      withHeader((v) => [32000, 32000, 32000].forEach((n, i) => v.setInt16(42 + 2 * i, n, true))),
+      'INVALID_DIMENSIONS',
+      /limit/,
+    ));
+  it('dim[0] out of range', () =>
+    expectError(
+      'r.nii',
+      withHeader((v) => v.setInt16(40, 9, true)),
+      'INVALID_DIMENSIONS',
+      /dim\[0\]/,
+    ));
+  it('an unsupported datatype', () =>
+    expectError(
+      'c.nii',
+      withHeader((v) => v.setInt16(70, 32, true)),
+      'UNSUPPORTED_DATATYPE',
+      /complex64/,
+    ));
+  it('an undefined datatype', () =>
+    expectError(
+      'u.nii',
+      withHeader((v) => v.setInt16(70, 3, true)),
+      'UNSUPPORTED_DATATYPE',
+      /code 3/,
+    ));
   it('a 4D file without --volume', () =>
-    expectError('4d.nii', withHeader((v) => { v.setInt16(40, 4, true); v.setInt16(48, 2, true); v.setInt16(46, 4, true); }), 'MULTIPLE_VOLUMES', /--volume N \(0 to 1\)/));
+    expectError(
+      '4d.nii',
+      withHeader((v) => {
+        v.setInt16(40, 4, true);
+        v.setInt16(48, 2, true);
+        v.setInt16(46, 4, true);
+      }),
+      'MULTIPLE_VOLUMES',
+      /--volume N \(0 to 1\)/,
+    ));
   it('a 4D file with --volume out of range', () =>
-    expectError('4d.nii', withHeader((v) => { v.setInt16(40, 4, true); v.setInt16(48, 2, true); v.setInt16(46, 4, true); }), 'INVALID_ARGUMENT', /out of range/, { volume: 5 }));
+    expectError(
+      '4d.nii',
+      withHeader((v) => {
+        v.setInt16(40, 4, true);
+        v.setInt16(48, 2, true);
+        v.setInt16(46, 4, true);
+      }),
+      'INVALID_ARGUMENT',
+      /out of range/,
+      { volume: 5 },
+    ));
   it('an empty file', () => expectError('e.nii.gz', new Uint8Array(0), 'EMPTY_INPUT', /empty/));
   it('an unknown extension', () => expectError('x.txt', validNifti(), 'UNSUPPORTED_FORMAT', /looks like nifti/));
-  it('NIfTI content under an MGH extension', () => expectError('x.mgz', gzipSync(validNifti()), 'UNSUPPORTED_FORMAT', /rename/));
-  it('a text file named .nii', () => expectError('x.nii', 'hello world, this is not an image\n'.repeat(20), 'CORRUPT_FILE', /not a NIfTI/));
-  it('a NRRD with a broken header', () => expectError('x.nrrd', 'NRRD0004\ntype: short\ndimension: 3\nsizes: 2 2\n\n', 'CORRUPT_FILE', /sizes/));
+  it('NIfTI content under an MGH extension', () =>
+    expectError('x.mgz', gzipSync(validNifti()), 'UNSUPPORTED_FORMAT', /rename/));
+  it('a text file named .nii', () =>
+    expectError('x.nii', 'hello world, this is not an image\n'.repeat(20), 'CORRUPT_FILE', /not a NIfTI/));
+  it('a NRRD with a broken header', () =>
+    expectError('x.nrrd', 'NRRD0004\ntype: short\ndimension: 3\nsizes: 2 2\n\n', 'CORRUPT_FILE', /sizes/));
   it('a NRRD with too little data', () =>
-    expectError('x.nrrd', 'NRRD0004\ntype: short\ndimension: 3\nsizes: 4 4 4\nencoding: raw\n\n' + 'ab', 'TRUNCATED_FILE', /truncated/));
+    expectError(
+      'x.nrrd',
+      'NRRD0004\ntype: short\ndimension: 3\nsizes: 4 4 4\nencoding: raw\n\n' + 'ab',
+      'TRUNCATED_FILE',
+      /truncated/,
+    ));
   it('a MetaImage without data', () =>
-    expectError('x.mha', 'ObjectType = Image\nNDims = 3\nDimSize = 4 4 4\nElementType = MET_SHORT\nElementDataFile = LOCAL\n', 'TRUNCATED_FILE', /truncated/));
+    expectError(
+      'x.mha',
+      'ObjectType = Image\nNDims = 3\nDimSize = 4 4 4\nElementType = MET_SHORT\nElementDataFile = LOCAL\n',
+      'TRUNCATED_FILE',
+      /truncated/,
+    ));
   it('a MetaImage pointing at a missing data file', () =>
-    expectError('x.mhd', 'ObjectType = Image\nNDims = 3\nDimSize = 4 4 4\nElementType = MET_SHORT\nElementDataFile = nope.raw\n', 'FILE_NOT_FOUND', /nope\.raw/));
+    expectError(
+      'x.mhd',
+      'ObjectType = Image\nNDims = 3\nDimSize = 4 4 4\nElementType = MET_SHORT\nElementDataFile = nope.raw\n',
+      'FILE_NOT_FOUND',
+      /nope\.raw/,
+    ));
   it('a path that does not exist', async () => {
-    await assert.rejects(readVolume('/nonexistent/scan.nii.gz'), (e: unknown) => e instanceof MedparseError && e.code === 'FILE_NOT_FOUND');
+    await assert.rejects(
+      readVolume('/nonexistent/scan.nii.gz'),
+      (e: unknown) => e instanceof MedparseError && e.code === 'FILE_NOT_FOUND',
+    );
   });
 });

@@ -29,7 +29,8 @@ const EXPECTED = Array.from({ length: 12 }, (_, i) => i * 10 - 50);
 describe('NRRD', () => {
   it('reads raw LPS data into a RAS affine', () =>
     withTempDir(async (dir) => {
-      const header = 'NRRD0004\ntype: short\ndimension: 3\nspace: left-posterior-superior\nsizes: 3 2 2\n' +
+      const header =
+        'NRRD0004\ntype: short\ndimension: 3\nspace: left-posterior-superior\nsizes: 3 2 2\n' +
         'space directions: (0.5,0,0) (0,0.7,0) (0,0,2)\nspace origin: (10,20,30)\nendian: little\nencoding: raw\n\n';
       writeFileSync(join(dir, 'a.nrrd'), concat(header, rampBytes()));
       const v = await readVolume(join(dir, 'a.nrrd'));
@@ -40,7 +41,8 @@ describe('NRRD', () => {
 
   it('reads gzip big-endian data and a detached header (.nhdr)', () =>
     withTempDir(async (dir) => {
-      const header = 'NRRD0004\ntype: int16\ndimension: 3\nspace: RAS\nsizes: 3 2 2\nspace directions: (1,0,0) (0,1,0) (0,0,1)\n' +
+      const header =
+        'NRRD0004\ntype: int16\ndimension: 3\nspace: RAS\nsizes: 3 2 2\nspace directions: (1,0,0) (0,1,0) (0,0,1)\n' +
         'endian: big\nencoding: gzip\ndata file: a.raw.gz\n\n';
       writeFileSync(join(dir, 'a.nhdr'), header);
       writeFileSync(join(dir, 'a.raw.gz'), gzipSync(rampBytes(false)));
@@ -50,7 +52,8 @@ describe('NRRD', () => {
 
   it('picks a frame of a 4D NRRD with a leading list axis', () =>
     withTempDir(async (dir) => {
-      const header = 'NRRD0004\ntype: short\ndimension: 4\nspace: RAS\nsizes: 2 3 2 2\nkinds: list domain domain domain\n' +
+      const header =
+        'NRRD0004\ntype: short\ndimension: 4\nspace: RAS\nsizes: 2 3 2 2\nkinds: list domain domain domain\n' +
         'space directions: none (1,0,0) (0,1,0) (0,0,1)\nencoding: raw\n\n';
       const data = new Uint8Array(48);
       const view = new DataView(data.buffer);
@@ -70,7 +73,8 @@ describe('MetaImage', () => {
   it('reads .mha with an LPS direction matrix whose triples are the axes', () =>
     withTempDir(async (dir) => {
       // Axis i along +y (posterior in LPS), axis j along +x (left), axis k along +z.
-      const header = 'ObjectType = Image\nNDims = 3\nBinaryData = True\nBinaryDataByteOrderMSB = False\n' +
+      const header =
+        'ObjectType = Image\nNDims = 3\nBinaryData = True\nBinaryDataByteOrderMSB = False\n' +
         'TransformMatrix = 0 1 0 1 0 0 0 0 1\nOffset = 1 2 3\nElementSpacing = 0.5 0.7 2\nDimSize = 3 2 2\n' +
         'ElementType = MET_SHORT\nElementDataFile = LOCAL\n';
       writeFileSync(join(dir, 'a.mha'), concat(header, rampBytes()));
@@ -84,7 +88,8 @@ describe('MetaImage', () => {
 
   it('reads .mhd with compressed data in a separate file', () =>
     withTempDir(async (dir) => {
-      const header = 'ObjectType = Image\nNDims = 3\nCompressedData = True\nDimSize = 3 2 2\nElementType = MET_SHORT\n' +
+      const header =
+        'ObjectType = Image\nNDims = 3\nCompressedData = True\nDimSize = 3 2 2\nElementType = MET_SHORT\n' +
         'ElementSpacing = 1 1 1\nElementDataFile = a.zraw\n';
       writeFileSync(join(dir, 'a.mhd'), header);
       writeFileSync(join(dir, 'a.zraw'), deflateSync(rampBytes()));

@@ -21,8 +21,12 @@ async function checkAgainstTruth(root: string, truth: GeometryTruth): Promise<vo
     const volume = await readVolume(file, frames > 1 ? { volume: frame } : {});
     assert.deepEqual(volume.dims, [truth.shape[0], truth.shape[1] ?? 1, truth.shape[2] ?? 1], 'shape');
     const expected = fromNested(truth.affine_ras);
-    volume.affine.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) <= 1e-4, `affine[${i}] ${v} != ${expected[i]}`));
-    spacingOf(volume).forEach((s, i) => assert.ok(Math.abs(s - truth.voxel_size_mm[i]) <= 1e-4, `voxel size ${i}: ${s} != ${truth.voxel_size_mm[i]}`));
+    volume.affine.forEach((v, i) =>
+      assert.ok(Math.abs(v - expected[i]) <= 1e-4, `affine[${i}] ${v} != ${expected[i]}`),
+    );
+    spacingOf(volume).forEach((s, i) =>
+      assert.ok(Math.abs(s - truth.voxel_size_mm[i]) <= 1e-4, `voxel size ${i}: ${s} != ${truth.voxel_size_mm[i]}`),
+    );
     assert.equal(orientationOf(volume), truth.orientation, 'orientation');
     for (let i = 0; i < volume.data.length; i++) {
       const v = volume.data[i];
@@ -41,7 +45,10 @@ async function checkAgainstTruth(root: string, truth: GeometryTruth): Promise<vo
   assert.ok(Math.abs(min - truth.min) <= tolerance(truth.min), `min ${min} != ${truth.min}`);
   assert.ok(Math.abs(max - (truth.max ?? NaN)) <= tolerance(truth.max ?? 0), `max ${max} != ${truth.max}`);
   // nibabel's mean is rounded to 4 decimals.
-  assert.ok(Math.abs(sum / count - (truth.mean ?? NaN)) <= 1e-3 * Math.max(1, Math.abs(truth.mean ?? 0)), `mean ${sum / count} != ${truth.mean}`);
+  assert.ok(
+    Math.abs(sum / count - (truth.mean ?? NaN)) <= 1e-3 * Math.max(1, Math.abs(truth.mean ?? 0)),
+    `mean ${sum / count} != ${truth.mean}`,
+  );
 }
 
 describe('readers agree with nibabel on the conformance files', { skip: shared ? false : SHARED_MISSING }, () => {
@@ -51,9 +58,13 @@ describe('readers agree with nibabel on the conformance files', { skip: shared ?
   }
 });
 
-describe('readers agree with nibabel on every volume in ../shared/data', { skip: shared ? false : SHARED_MISSING }, () => {
-  const root = join(shared ?? '', 'data');
-  for (const truth of shared ? loadGeometryTruth(join(root, 'geometry-truth.json')) : []) {
-    it(truth.path, () => checkAgainstTruth(root, truth));
-  }
-});
+describe(
+  'readers agree with nibabel on every volume in ../shared/data',
+  { skip: shared ? false : SHARED_MISSING },
+  () => {
+    const root = join(shared ?? '', 'data');
+    for (const truth of shared ? loadGeometryTruth(join(root, 'geometry-truth.json')) : []) {
+      it(truth.path, () => checkAgainstTruth(root, truth));
+    }
+  },
+);

@@ -39,7 +39,10 @@ describe('NIfTI write -> read round trip', () => {
   it('writes a NIfTI input back with its own qform/sform fields untouched', () =>
     withTempDir(async (dir) => {
       const first = join(dir, 'a.nii');
-      await writeNifti(first, indexVolume([4, 3, 2], obliqueAffine(), (n) => new Int16Array(n)));
+      await writeNifti(
+        first,
+        indexVolume([4, 3, 2], obliqueAffine(), (n) => new Int16Array(n)),
+      );
       const read = await readVolume(first);
       const second = join(dir, 'b.nii');
       await writeNifti(second, { ...read, data: new Uint8Array(read.data.length).fill(1) });
@@ -57,9 +60,16 @@ describe('NIfTI write -> read round trip', () => {
         { value: 1, name: 'Liver', id: 'liver', color: [221, 130, 101] },
       ]);
       const path = join(dir, 'labels.nii.gz');
-      await writeNifti(path, indexVolume([3, 3, 3], LPS, (n) => new Uint8Array(n)), { labelTable: table });
+      await writeNifti(
+        path,
+        indexVolume([3, 3, 3], LPS, (n) => new Uint8Array(n)),
+        { labelTable: table },
+      );
       const fromExtension = readLabelTableExtension(gunzipSync(readFileSync(path)));
-      assert.deepEqual(fromExtension?.labels.map((l) => l.name), ['Liver', 'Spleen']);
+      assert.deepEqual(
+        fromExtension?.labels.map((l) => l.name),
+        ['Liver', 'Spleen'],
+      );
       const sidecar = JSON.parse(readFileSync(join(dir, 'labels.json'), 'utf8'));
       assert.deepEqual(sidecar.niivue.labels, ['background', 'Liver', 'Spleen']);
       assert.deepEqual(sidecar.niivue.I, [0, 1, 2]);
@@ -105,7 +115,9 @@ describe('NIfTI reading details', () => {
 
   it('keeps the stated voxel size apart from an affine that disagrees with it', () =>
     withTempDir(async (dir) => {
-      const bytes = encodeNifti(indexVolume([3, 3, 3], [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1], (n) => new Uint8Array(n)));
+      const bytes = encodeNifti(
+        indexVolume([3, 3, 3], [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1], (n) => new Uint8Array(n)),
+      );
       const view = new DataView(bytes.buffer);
       [1.5, 1.5, 10].forEach((v, i) => view.setFloat32(80 + 4 * i, v, true));
       view.setInt16(252, 0, true);

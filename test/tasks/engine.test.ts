@@ -17,7 +17,8 @@ function truth(volume: Volume, labels: number[]): Uint8Array {
   const out = new Uint8Array(nx * ny * nz);
   for (let k = 0; k < nz; k++) {
     for (let j = 0; j < ny; j++) {
-      for (let i = 0; i < nx; i++) out[i + nx * (j + ny * k)] = labels.includes(phantomLabelAt(i / nx, j / ny, k / nz)) ? 1 : 0;
+      for (let i = 0; i < nx; i++)
+        out[i + nx * (j + ny * k)] = labels.includes(phantomLabelAt(i / nx, j / ny, k / nz)) ? 1 : 0;
     }
   }
   return out;
@@ -136,7 +137,9 @@ describe('ParseEngine with a known-answer network', () => {
 function flipFirstAxis(volume: Volume): Volume {
   const [nx, ny, nz] = volume.dims;
   const data = new Int16Array(volume.data.length);
-  for (let k = 0; k < nz; k++) for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) data[nx - 1 - i + nx * (j + ny * k)] = volume.data[i + nx * (j + ny * k)];
+  for (let k = 0; k < nz; k++)
+    for (let j = 0; j < ny; j++)
+      for (let i = 0; i < nx; i++) data[nx - 1 - i + nx * (j + ny * k)] = volume.data[i + nx * (j + ny * k)];
   const a = [...volume.affine];
   for (let r = 0; r < 3; r++) {
     a[r * 4 + 3] += a[r * 4] * (nx - 1);

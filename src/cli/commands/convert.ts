@@ -21,9 +21,19 @@ export async function runConvertCommand(args: string[], io: CommandIO): Promise<
   });
   if (positionals.length !== 2) throw new UsageError('convert needs an input and an output path', CONVERT_USAGE);
   const [input, output] = positionals;
-  if (!/\.nii(\.gz)?$/i.test(output)) throw new UsageError(`output "${output}" must end in .nii or .nii.gz (NIfTI is the format medparse writes)`, CONVERT_USAGE);
-  if (resolve(input) === resolve(output)) throw new MedparseError('OUTPUT_EXISTS', 'output is the input file itself; choose another output path', output);
-  if (existsSync(output) && !values.force) throw new MedparseError('OUTPUT_EXISTS', 'output already exists; choose another path or pass --force to replace it', output);
+  if (!/\.nii(\.gz)?$/i.test(output))
+    throw new UsageError(
+      `output "${output}" must end in .nii or .nii.gz (NIfTI is the format medparse writes)`,
+      CONVERT_USAGE,
+    );
+  if (resolve(input) === resolve(output))
+    throw new MedparseError('OUTPUT_EXISTS', 'output is the input file itself; choose another output path', output);
+  if (existsSync(output) && !values.force)
+    throw new MedparseError(
+      'OUTPUT_EXISTS',
+      'output already exists; choose another path or pass --force to replace it',
+      output,
+    );
   const volume = await readVolume(input, { volume: parseVolumeIndex(values.volume), series: values.series });
   await writeNifti(output, volume);
   io.stdout(`wrote ${output} (${volume.dims.join('x')}, ${volume.meta.sourceFormat} -> NIfTI-1)`);

@@ -19,7 +19,8 @@ export async function runInfoCommand(args: string[], io: CommandIO): Promise<num
       series: { type: 'string' },
     },
   });
-  if (!values.demo && positionals.length !== 1) throw new UsageError('info needs exactly one image (a file, a DICOM folder or a .zip)', INFO_USAGE);
+  if (!values.demo && positionals.length !== 1)
+    throw new UsageError('info needs exactly one image (a file, a DICOM folder or a .zip)', INFO_USAGE);
   const volume = values.demo
     ? makePhantomCt()
     : await readVolume(positionals[0], { volume: parseVolumeIndex(values.volume), series: values.series });

@@ -8,11 +8,23 @@ export const MODELS_USAGE = 'medparse models [--dir DIR] [--json]';
 
 /** Lists installed model packages: their networks, modalities, working spacing and concepts. */
 export async function runModelsCommand(args: string[], io: CommandIO): Promise<number> {
-  const { values } = parseArgs({ args, options: { dir: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    args,
+    options: { dir: { type: 'string' }, json: { type: 'boolean', default: false } },
+  });
   const root = resolve(values.dir ?? dirname(DEFAULT_MODEL_DIR));
   const packages = findModelPackages(root).map((dir) => loadModelPackage(dir));
   if (values.json) {
-    io.stdout(JSON.stringify(packages.map((p) => ({ ...p, networks: p.networks.map((n) => ({ ...n, concepts: n.concepts.map((c) => c.id) })) })), null, 2));
+    io.stdout(
+      JSON.stringify(
+        packages.map((p) => ({
+          ...p,
+          networks: p.networks.map((n) => ({ ...n, concepts: n.concepts.map((c) => c.id) })),
+        })),
+        null,
+        2,
+      ),
+    );
     return EXIT.ok;
   }
   if (packages.length === 0) {
@@ -22,7 +34,9 @@ export async function runModelsCommand(args: string[], io: CommandIO): Promise<n
   for (const p of packages) {
     io.stdout(`${p.name} ${p.version} (${p.dir}), licence: ${p.license}`);
     for (const n of p.networks) {
-      io.stdout(`  ${n.id}: ${n.modalities.join('/')}, ${n.spacing.join('x')} mm, patch ${n.patchSize.join('x')}, ${n.concepts.length} concepts: ${n.concepts.map((c) => c.id).join(', ')}`);
+      io.stdout(
+        `  ${n.id}: ${n.modalities.join('/')}, ${n.spacing.join('x')} mm, patch ${n.patchSize.join('x')}, ${n.concepts.length} concepts: ${n.concepts.map((c) => c.id).join(', ')}`,
+      );
     }
   }
   return EXIT.ok;

@@ -9,7 +9,8 @@ import type { ParseResult, PromptResult } from '../../tasks/results.js';
 import { EXIT, type CommandIO } from '../io.js';
 import { parseVolumeIndex, UsageError } from '../usage.js';
 
-const COMMON = '[--modality CT|MR] [--model DIR] [--threads N] [--dicom-seg] [--no-preview] [--force] [--volume N] [--series UID] [--json] [--quiet]';
+const COMMON =
+  '[--modality CT|MR] [--model DIR] [--threads N] [--dicom-seg] [--no-preview] [--force] [--volume N] [--series UID] [--json] [--quiet]';
 
 export const PARSE_USAGE: Record<TaskName, string> = {
   segment: `medparse segment <image|--demo> -p "<prompts>" -o <dir> ${COMMON}`,
@@ -40,19 +41,27 @@ export function parseCommand(task: TaskName) {
       },
     });
     const usage = PARSE_USAGE[task];
-    if (!values.demo && positionals.length !== 1) throw new UsageError(`${task} needs one image (a file, a DICOM folder or a .zip), or --demo`, usage);
-    if (task !== 'recognize' && !values.prompts?.trim()) throw new UsageError(`${task} needs prompts: -p "liver, spleen"`, usage);
+    if (!values.demo && positionals.length !== 1)
+      throw new UsageError(`${task} needs one image (a file, a DICOM folder or a .zip), or --demo`, usage);
+    if (task !== 'recognize' && !values.prompts?.trim())
+      throw new UsageError(`${task} needs prompts: -p "liver, spleen"`, usage);
     if (!values.output) throw new UsageError(`${task} needs an output folder: -o <dir>`, usage);
     checkOutputFolder(values.output, values.force);
     const threads = values.threads === undefined ? undefined : Number(values.threads);
-    if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) throw new UsageError(`--threads must be a whole number > 0, got "${values.threads}"`, usage);
+    if (threads !== undefined && !(Number.isInteger(threads) && threads > 0))
+      throw new UsageError(`--threads must be a whole number > 0, got "${values.threads}"`, usage);
     const progress = values.quiet ? undefined : progressPrinter(io);
     const engine = ParseEngine.load(values.model ?? DEFAULT_MODEL_DIR, { threads, onProgress: progress });
     try {
       progress?.({ stage: 'read', fraction: 0 });
-      const volume = values.demo ? makePhantomCt() : await readVolume(positionals[0], { volume: parseVolumeIndex(values.volume), series: values.series });
+      const volume = values.demo
+        ? makePhantomCt()
+        : await readVolume(positionals[0], { volume: parseVolumeIndex(values.volume), series: values.series });
       const options = { modality: values.modality };
-      const result = task === 'recognize' ? await engine.recognize(volume, options) : await engine.segment(volume, values.prompts ?? '', options);
+      const result =
+        task === 'recognize'
+          ? await engine.recognize(volume, options)
+          : await engine.segment(volume, values.prompts ?? '', options);
       const written = await writeResults(values.output, result, engine.vocabulary, {
         task,
         dicomSeg: values['dicom-seg'],
@@ -60,7 +69,11 @@ export function parseCommand(task: TaskName) {
         force: values.force,
         medparseVersion: packageVersion(),
       });
-      io.stdout(values.json ? readFileSync(`${values.output}/report.json`, 'utf8') : summarize(result, task, values.output, written));
+      io.stdout(
+        values.json
+          ? readFileSync(`${values.output}/report.json`, 'utf8')
+          : summarize(result, task, values.output, written),
+      );
       return EXIT.ok;
     } finally {
       await engine.dispose();
@@ -72,7 +85,8 @@ function summarize(result: ParseResult, task: TaskName, dir: string, written: st
   const shown = task === 'recognize' ? result.prompts.filter((p) => p.status === 'present') : result.prompts;
   const lines = shown.map((p) => describePrompt(p, task));
   lines.unshift(`${result.modality} (${result.modalitySource}), model ${result.model.name} ${result.model.version}`);
-  if (task === 'recognize') lines.push(`${shown.length} of ${result.prompts.length} structures the model knows are present`);
+  if (task === 'recognize')
+    lines.push(`${shown.length} of ${result.prompts.length} structures the model knows are present`);
   lines.push(`wrote ${written.length} files to ${dir}`);
   return lines.join('\n');
 }
@@ -84,7 +98,10 @@ function describePrompt(p: PromptResult, task: TaskName): string {
   if (p.status === 'present' && p.statistics) {
     const s = p.statistics;
     const intensity = s.intensity ? `, mean ${s.intensity.mean.toFixed(1)} +- ${s.intensity.std.toFixed(1)}` : '';
-    const instances = task === 'detect' ? `\n${(p.instances ?? []).map((i) => `    #${i.id} ${i.volumeMl.toFixed(2)} mL p=${i.meanProbability.toFixed(2)} centre ${i.centroidWorld.map((v) => v.toFixed(1)).join(',')} mm`).join('\n')}` : '';
+    const instances =
+      task === 'detect'
+        ? `\n${(p.instances ?? []).map((i) => `    #${i.id} ${i.volumeMl.toFixed(2)} mL p=${i.meanProbability.toFixed(2)} centre ${i.centroidWorld.map((v) => v.toFixed(1)).join(',')} mm`).join('\n')}`
+        : '';
     return `  ${head}: ${s.volumeMl.toFixed(2)} mL${intensity}, ${(p.instances ?? []).length} instance(s)${instances}`;
   }
   const why = [...(p.evidence?.reasons ?? []), ...p.notes].join('; ');
