@@ -21,6 +21,8 @@ export function writeTestModel(dir: string, spacing: [number, number, number] = 
   const centre = TEST_CONCEPTS.map((c) => (c.lowHu + c.highHu) / 2 / CT_STD);
   const halfWidth = TEST_CONCEPTS.map((c) => (c.highHu - c.lowHu) / 2 / CT_STD);
   writeFileSync(join(dir, 'bands.onnx'), bandNetwork(centre, halfWidth));
+  // MR: "hippocampus" stands in for any bright structure (z-score 1 to 3) so MR inputs get a mask too.
+  writeFileSync(join(dir, 'bright.onnx'), bandNetwork([2], [1]));
   const manifest = {
     schema_version: 1,
     name: 'test-bands',
@@ -41,6 +43,22 @@ export function writeTestModel(dir: string, spacing: [number, number, number] = 
         },
         output: { feature_channels: 1 },
         concepts: TEST_CONCEPTS.map((c, index) => ({ id: c.id, index })),
+      },
+      {
+        id: 'bright-mr',
+        file: 'bright.onnx',
+        modalities: ['MR'],
+        input: {
+          orientation: 'RAS',
+          spacing: [2, 2, 2],
+          patch_size: [32, 32, 32],
+          channels: 1,
+          normalization: {
+            MR: { type: 'percentile_zscore', lower_percentile: 0.5, upper_percentile: 99.5, nonzero_only: true },
+          },
+        },
+        output: { feature_channels: 1 },
+        concepts: [{ id: 'hippocampus', index: 0 }],
       },
     ],
   };

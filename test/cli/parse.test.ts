@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { runCli } from '../../src/cli/main.js';
+import { readVolume } from '../../src/io/read.js';
+import { writeTestModel } from '../helpers/test-model.js';
+import { withTempDir } from '../helpers/volumes.js';
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runCli(args, { stdout: (s) => (out += s + '\n'), stderr: (s) => (err += s + '\n') });
+  return { code, out, err };
+}
+
+describe('medparse segment / detect / recognize', () => {
+  let model: string;
+  before(() => {
+    model = writeTestModel(mkdtempSync(join(tmpdir(), 'medparse-model-')));
+  });
+  after(() => rmSync(model, { recursive: true, force: true }));
+
+  it('segment writes masks, labels, preview and a report on the input grid', () =>
+    withTempDir(async (dir) => {
+      const r = await run([
+        'segment',
+        '--demo',
+        '-p',
+        'kidneys, spine, brain, liver, banana',
+        '-o',
+        dir,
+        '--model',
+        model,
+        '--quiet',
+      ]);
+      assert.equal(r.code, 0, r.err);
+      const files = readdirSync(dir).sort();
+      for (const f of [
+        'report.json',
+        'labels.nii.gz',
+        'labels.json',
+        'preview.png',
+        'kidney.nii.gz',
+        'vertebral_column.nii.gz',
+      ])
+        assert.ok(files.includes(f), `${f} in ${files}`);
+      assert.ok(!files.some((f) => f.startsWith('.medparse-staging')), 'no staging left');
+      const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+      const byText = Object.fromEntries(report.prompts.map((p: { text: string }) => [p.text, p]));
+      assert.deepEqual(
+        report.prompts.map((p: { status: string }) => p.status),
+        ['present', 'present', 'absent', 'unsupported', 'unknown'],
+      );
+      assert.equal(byText.kidneys.mask_file, 'kidney.nii.gz');
+      assert.equal(byText.kidneys.statistics.intensity.unit, 'HU');
+      assert.equal(byText.brain.mask_file, null);
+      assert.ok(byText.banana.suggestions !== undefined);
+      const labels = await readVolume(join(dir, 'labels.nii.gz'));
+      assert.deepEqual(labels.dims, [128, 128, 64]);
+      const values = new Set(labels.data);
+      assert.deepEqual([...values].sort(), [0, byText.kidneys.label_value, byText.spine.label_value].sort());
+      assert.equal(readFileSync(join(dir, 'preview.png')).subarray(1, 4).toString(), 'PNG');
+    }));
+
+  it('detect prints instances; recognize reports what the model finds', () =>
+    withTempDir(async (dir) => {
+      const d = await run(['detect', '--demo', '-p', 'kidney', '-o', join(dir, 'd'), '--model', model, '--quiet']);
+      assert.equal(d.code, 0, d.err);
+      assert.match(d.out, /#1 .* mL/);
+      assert.match(d.out, /#2 .* mL/);
+      const r = await run(['recognize', '--demo', '-o', join(dir, 'r'), '--model', model, '--quiet', '--json']);
+      assert.equal(r.code, 0, r.err);
+      const report = JSON.parse(r.out);
+      const present = report.prompts
+        .filter((p: { status: string }) => p.status === 'present')
+        .map((p: { concept: { id: string } }) => p.concept.id);
+      assert.deepEqual(present.sort(), ['kidney', 'vertebral_column']);
+    }));
+
+  it('writes DICOM SEG on request', () =>
+    withTempDir(async (dir) => {
+      const r = await run([
+        'segment',
+        '--demo',
+        '-p',
+        'kidney',
+        '-o',
+        dir,
+        '--model',
+        model,
+        '--quiet',
+        '--dicom-seg',
+        '--no-preview',
+      ]);
+      assert.equal(r.code, 0, r.err);
+      const seg = readFileSync(join(dir, 'segmentation.dcm'));
+      assert.equal(seg.subarray(128, 132).toString(), 'DICM');
+      assert.equal(existsSync(join(dir, 'preview.png')), false);
+    }));
+
+  it('refuses to overwrite results, and errors are clear', () =>
+    withTempDir(async (dir) => {
+      writeFileSync(join(dir, 'report.json'), '{"mine": true}');
+      const clash = await run(['segment', '--demo', '-p', 'kidney', '-o', dir, '--model', model, '--quiet']);
+      assert.equal(clash.code, 1);
+      assert.match(clash.err, /--force/);
+      assert.equal(readFileSync(join(dir, 'report.json'), 'utf8'), '{"mine": true}');
+      const noPrompt = await run(['segment', '--demo', '-o', join(dir, 'x'), '--model', model]);
+      assert.equal(noPrompt.code, 2);
+      const noModel = await run([
+        'segment',
+        '--demo',
+        '-p',
+        'kidney',
+        '-o',
+        join(dir, 'y'),
+        '--model',
+        join(dir, 'nope'),
+      ]);
+      assert.equal(noModel.code, 1);
+      assert.match(noModel.err, /no model package/);
+      const badModality = await run([
+        'segment',
+        '--demo',
+        '-p',
+        'kidney',
+        '-o',
+        join(dir, 'z'),
+        '--model',
+        model,
+        '--modality',
+        'XR',
+      ]);
+      assert.equal(badModality.code, 1);
+      assert.match(badModality.err, /CT or MR/);
+    }));
+
+  it('a broken model.json names the field', () =>
+    withTempDir(async (dir) => {
+      const broken = join(dir, 'broken');
+      writeTestModel(broken);
+      const manifest = JSON.parse(readFileSync(join(broken, 'model.json'), 'utf8'));
+      manifest.networks[0].input.patch_size = [32, 'big', 16];
+      writeFileSync(join(broken, 'model.json'), JSON.stringify(manifest));
+      const r = await run(['segment', '--demo', '-p', 'kidney', '-o', join(dir, 'o'), '--model', broken]);
+      assert.equal(r.code, 1);
+      assert.match(r.err, /networks\[0\]\.input\.patch_size/);
+    }));
+});

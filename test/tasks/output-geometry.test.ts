@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { after, before, describe, it } from 'node:test';
+import { readVolume } from '../../src/io/read.js';
+import { ParseEngine } from '../../src/tasks/engine.js';
+import { writeResults } from '../../src/tasks/output-folder.js';
+import { sharedDir, SHARED_MISSING } from '../helpers/shared.js';
+import { writeTestModel } from '../helpers/test-model.js';
+import { withTempDir } from '../helpers/volumes.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+
+const shared = sharedDir();
+
+/** Real volumes of every awkward geometry: oblique, LPS, LIA (MGZ), PLI, a broken ACDC affine. */
+const CASES: Array<{ path: string; prompt: string; what: string }> = [
+  { path: 'spinalcord/t2s/t2s.nii.gz', prompt: 'hippocampus', what: 'oblique LAS, 0.5 x 0.5 x 7.5 mm MR' },
+  { path: 'sarcoma_ct/STS_001_CT_image.nii.gz', prompt: 'vertebral column, kidney', what: 'LPS anisotropic CT' },
+  { path: 'openkbp/pt_10_ct.nii.gz', prompt: 'vertebral column', what: 'PLI CT stored with scl_inter' },
+  { path: 'freesurfer/norm.mgz', prompt: 'hippocampus', what: 'LIA MGZ MR' },
+  {
+    path: 'acdc/patient023/patient023_frame01.nii.gz',
+    prompt: 'hippocampus',
+    what: 'ACDC: unit sform, pixdim 1.45 x 1.45 x 10',
+  },
+];
+
+describe('outputs keep the input grid and affine exactly', { skip: shared ? false : SHARED_MISSING }, () => {
+  let modelDir: string;
+  let engine: ParseEngine;
+  before(() => {
+    modelDir = writeTestModel(mkdtempSync(join(tmpdir(), 'medparse-model-')));
+    engine = ParseEngine.load(modelDir, { threads: 1 });
+  });
+  after(async () => {
+    await engine.dispose();
+    rmSync(modelDir, { recursive: true, force: true });
+  });
+
+  for (const { path, prompt, what } of CASES) {
+    it(`${what} (${path})`, () =>
+      withTempDir(async (dir) => {
+        const input = join(shared ?? '', 'data', path);
+        const volume = await readVolume(input);
+        const result = await engine.segment(volume, prompt);
+        assert.ok(
+          result.prompts.some((p) => p.status === 'present'),
+          'something to write',
+        );
+        const written = await writeResults(dir, result, engine.vocabulary, {
+          task: 'segment',
+          medparseVersion: 'test',
+          preview: false,
+        });
+        for (const file of written.filter((f) => f.endsWith('.nii.gz'))) {
+          const mask = await readVolume(join(dir, file));
+          assert.deepEqual(mask.dims, volume.dims, `${file} dims`);
+          mask.affine.forEach((v, i) =>
+            assert.ok(Math.abs(v - volume.affine[i]) < 1e-4, `${file} affine[${i}] ${v} vs ${volume.affine[i]}`),
+          );
+          if (/\.nii(\.gz)?$/.test(path)) {
+            // From NIfTI to NIfTI the geometry fields must be the input's own bytes.
+            const a = gunzipSync(readFileSync(input));
+            const b = gunzipSync(readFileSync(join(dir, file)));
+            assert.deepEqual(b.subarray(252, 344), a.subarray(252, 344), `${file} qform/sform bytes`);
+            assert.deepEqual(b.subarray(80, 92), a.subarray(80, 92), `${file} pixdim`);
+          }
+        }
+        const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+        assert.deepEqual(report.input.dims, volume.dims);
+        assert.equal(report.schema_version, 1);
+      }));
+  }
+});
