@@ -66,7 +66,8 @@ export async function writeResults(
       await writeFileAtomic(join(staging, 'preview.png'), renderPreview(result.input, labels, table));
       files.preview = 'preview.png';
     }
-    if (options.dicomSeg || result.input.meta.sourceFormat === 'dicom') {
+    // A SEG needs at least one segment; with nothing present the report says so instead.
+    if ((options.dicomSeg || result.input.meta.sourceFormat === 'dicom') && table.labels.length > 0) {
       await writeFileAtomic(
         join(staging, 'segmentation.dcm'),
         encodeDicomSeg(result.input, labels, table, {

@@ -98,6 +98,10 @@ describe('medparse segment / detect / recognize', () => {
       const seg = readFileSync(join(dir, 'segmentation.dcm'));
       assert.equal(seg.subarray(128, 132).toString(), 'DICM');
       assert.equal(existsSync(join(dir, 'preview.png')), false);
+      const nothing = await run(['segment', '--demo', '-p', 'brain', '-o', join(dir, 'none'), '--model', model, '--quiet', '--dicom-seg']);
+      assert.equal(nothing.code, 0, nothing.err);
+      assert.equal(existsSync(join(dir, 'none', 'segmentation.dcm')), false, 'no SEG without segments');
+      assert.match(nothing.out, /absent/);
     }));
 
   it('refuses to overwrite results, and errors are clear', () =>
