@@ -2,6 +2,7 @@
  * npm run bench: every benchmark of the project, printed as one table per area. Benchmarks measure;
  * they assert nothing (wall-clock times vary by machine).
  */
+import { benchEngine } from './engine.js';
 import { benchIo } from './io.js';
 import { benchOperations } from './ops.js';
 import { benchVocabulary } from './vocab.js';
@@ -16,6 +17,7 @@ const AREAS: Array<[string, () => Promise<BenchRow[]>]> = [
   ['I/O', benchIo],
   ['volume operations', benchOperations],
   ['vocabulary', benchVocabulary],
+  ['engine (512x512x300 CT-like volume)', benchEngine],
 ];
 
 function printTable(title: string, rows: BenchRow[]): void {
