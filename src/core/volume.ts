@@ -66,9 +66,9 @@ export interface Volume {
   affine: Mat4;
   data: VoxelArray;
   /**
-   * Voxel size in mm as the file states it (NIfTI pixdim, nibabel's zooms), when that differs from
-   * the affine's column lengths. Some files carry a wrong affine (ACDC's sform is unit-scaled while
-   * pixdim holds the real 1.37 x 1.37 x 10 mm); physical quantities use this, world positions the affine.
+   * Voxel size in mm as the file states it (NIfTI pixdim, nibabel's zooms); absent when the file
+   * states none. It can differ from the affine's column lengths: ACDC's sform is unit-scaled while
+   * pixdim holds the real 1.37 x 1.37 x 10 mm. Physical quantities use this, world positions the affine.
    */
   spacing?: Vec3;
   meta: VolumeMeta;
@@ -84,13 +84,14 @@ export function spacingOf(volume: Pick<Volume, 'affine' | 'spacing'>): Vec3 {
 }
 
 /**
- * `{ spacing }` when the voxel size a file states disagrees with its affine's column lengths, else
- * `{}`: spread into a Volume so that `spacing` is only present when it carries information.
+ * `{ spacing }` with the voxel size a file states (NIfTI pixdim, MGH delta) when it is usable, else
+ * `{}` so that the affine's column lengths are used. Kept even when it agrees with the affine: the
+ * stated values are exact (1.0) where float32 direction cosines give 0.99999994, and resampling
+ * between grids that should be identical must not interpolate.
  */
-export function statedSpacing(stated: readonly number[], affine: Mat4): { spacing?: Vec3 } {
-  const fromAffine = voxelSizes(affine);
-  const differs = stated.some((v, i) => Math.abs(v - fromAffine[i]) > 1e-4 * Math.max(1, v));
-  return differs ? { spacing: [stated[0], stated[1], stated[2]] } : {};
+export function statedSpacing(stated: readonly number[]): { spacing?: Vec3 } {
+  const usable = stated.length >= 3 && stated.slice(0, 3).every((v) => Number.isFinite(v) && v > 0);
+  return usable ? { spacing: [stated[0], stated[1], stated[2]] } : {};
 }
 
 /** Volume of one voxel in mL (1 mL = 1000 mm^3), from the voxel size. */

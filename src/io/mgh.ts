@@ -44,7 +44,7 @@ export function decodeMgh(bytes: Uint8Array, file: string, options: FrameOptions
     dims,
     affine,
     data,
-    ...statedSpacing(mghVoxelSize(view), affine),
+    ...statedSpacing(mghVoxelSize(view)),
     meta: {
       sourceFormat: 'mgh',
       sourcePath: file,

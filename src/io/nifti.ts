@@ -189,10 +189,7 @@ export function decodeNifti(
     dims: spatial,
     affine,
     data: applyScaling(raw, slope, intercept),
-    ...statedSpacing(
-      header.geometry.pixdim.map((v) => Math.abs(v) || 1),
-      affine,
-    ),
+    ...statedSpacing(header.geometry.pixdim.map(Math.abs)),
     meta: {
       sourceFormat: header.version === 1 ? 'nifti1' : 'nifti2',
       sourcePath: file,
