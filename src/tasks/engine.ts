@@ -96,11 +96,14 @@ export class ParseEngine {
   /** Runs every concept the model knows for the image's modality and reports all of them. */
   async recognize(volume: Volume, options: ParseOptions = {}): Promise<ParseResult> {
     const { modality } = resolveModality(volume, options.modality);
-    const ids = [
-      ...new Set(
-        this.model.networks.filter((n) => n.modalities.includes(modality)).flatMap((n) => n.concepts.map((c) => c.id)),
-      ),
-    ];
+    const ids = this.model.networks
+      .filter((n) => n.modalities.includes(modality))
+      .flatMap((n) => n.concepts.map((c) => c.id));
+    return this.segmentConcepts(volume, [...new Set(ids)], options);
+  }
+
+  /** Answers vocabulary concept ids directly (no text parsing): for recognition and evaluation. */
+  async segmentConcepts(volume: Volume, ids: string[], options: ParseOptions = {}): Promise<ParseResult> {
     const prompts: ParsedPrompt[] = ids.map((id) => {
       const ref = this.vocabulary.ref(id);
       return {

@@ -1,0 +1,185 @@
+/**
+ * npm run eval: the shipped model through the TypeScript engine on the held-out cases of
+ * training/splits.json. Per concept: Dice and HD95 against the reference labels; per case, prompts
+ * for concepts certainly absent from it (the trainer's "absent" lists, plus the concepts of the other
+ * region-specific networks of the same modality) give the false-accept rate.
+ *
+ * usage: npm run eval -- [--max-cases N] [--datasets a,b] [--model DIR] [--json FILE]
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Volume } from '../src/core/volume.js';
+import { spacingOf } from '../src/core/volume.js';
+import { dice, hausdorff95 } from '../src/eval/metrics.js';
+import { readVolume } from '../src/io/read.js';
+import { DEFAULT_MODEL_DIR, ParseEngine } from '../src/tasks/engine.js';
+import { REPO_ROOT, sharedDir } from '../test/helpers/shared.js';
+
+interface SplitCase {
+  patient: string;
+  image: string | null;
+  labels: string;
+}
+
+interface DatasetConfig {
+  name: string;
+  concepts?: Record<string, number[]>;
+  absent?: string[];
+}
+
+interface TrainingConfig {
+  network_id: string;
+  modalities: string[];
+  datasets: DatasetConfig[];
+}
+
+interface ConceptScore {
+  dice: number[];
+  hd95: number[];
+}
+
+const { values } = parseArgs({
+  options: {
+    'max-cases': { type: 'string', default: '4' },
+    datasets: { type: 'string' },
+    model: { type: 'string', default: DEFAULT_MODEL_DIR },
+    json: { type: 'string' },
+  },
+});
+
+const shared = sharedDir();
+if (!shared) {
+  console.log('eval skipped: ../shared/data (the held-out scans) is not beside the repository');
+  process.exit(0);
+}
+if (!existsSync(join(values.model, 'model.json'))) {
+  console.error(`eval: no model package in ${values.model}`);
+  process.exit(1);
+}
+
+const engine = ParseEngine.load(values.model);
+const configs = loadConfigs();
+const splits = JSON.parse(readFileSync(join(REPO_ROOT, 'training/splits.json'), 'utf8')) as {
+  datasets: Record<string, { held_out: SplitCase[] }>;
+};
+const maxCases = Number(values['max-cases']);
+const only = values.datasets?.split(',');
+const scores = new Map<string, ConceptScore>();
+const absentChecks = new Map<string, { asked: number; accepted: number }>();
+const started = performance.now();
+
+for (const [dataset, split] of Object.entries(splits.datasets)) {
+  if (only && !only.includes(dataset)) continue;
+  const labelled = configs.flatMap((c) =>
+    c.datasets.filter((d) => d.name === dataset && d.concepts).map((d) => ({ config: c, dataset: d })),
+  );
+  if (!labelled.length) continue;
+  const cases = split.held_out.filter((c) => c.image).slice(0, maxCases);
+  for (const testCase of cases) await evaluateCase(dataset, testCase, labelled);
+}
+await engine.dispose();
+printTables();
+
+async function evaluateCase(
+  dataset: string,
+  testCase: SplitCase,
+  labelled: Array<{ config: TrainingConfig; dataset: DatasetConfig }>,
+): Promise<void> {
+  const root = join(shared as string, 'data');
+  const image = await readVolume(join(root, testCase.image as string));
+  const labels = await readVolume(join(root, testCase.labels));
+  const present = Object.entries(
+    Object.assign({}, ...labelled.map((l) => l.dataset.concepts)) as Record<string, number[]>,
+  );
+  const absent = absentConcepts(
+    dataset,
+    labelled.map((l) => l.config),
+  );
+  const modality = labelled[0].config.modalities[0];
+  const prompts = [...present.map(([id]) => id), ...absent];
+  const caseStart = performance.now();
+  const result = await engine.segmentConcepts(image, prompts, { modality });
+  result.prompts.forEach((prompt, n) => {
+    const id = prompts[n];
+    if (n < present.length) {
+      const truth = labelMask(labels, present[n][1]);
+      const predicted = prompt.probability ?? new Uint8Array(truth.length);
+      const score = scores.get(id) ?? { dice: [], hd95: [] };
+      score.dice.push(dice(predicted, truth));
+      const hd = hausdorff95(predicted, truth, image.dims, spacingOf(image));
+      score.hd95.push(Number.isNaN(hd) ? Infinity : hd);
+      scores.set(id, score);
+    } else {
+      const check = absentChecks.get(id) ?? { asked: 0, accepted: 0 };
+      check.asked++;
+      if (prompt.status === 'present') check.accepted++;
+      absentChecks.set(id, check);
+    }
+  });
+  console.error(
+    `${dataset}/${testCase.patient}: ${prompts.length} prompts in ${((performance.now() - caseStart) / 1000).toFixed(1)} s`,
+  );
+}
+
+/** Certain negatives: the trainer's absent lists, and the concepts of other region-specific networks. */
+function absentConcepts(dataset: string, own: TrainingConfig[]): string[] {
+  const listed = configs.flatMap((c) => c.datasets.filter((d) => d.name === dataset).flatMap((d) => d.absent ?? []));
+  const modality = own[0].modalities[0];
+  const otherRegions = configs
+    .filter((c) => !own.includes(c) && c.modalities.includes(modality) && c.network_id.endsWith('-mr'))
+    .flatMap((c) => c.datasets.flatMap((d) => Object.keys(d.concepts ?? {})));
+  const shipped = new Set(engine.model.networks.flatMap((n) => n.concepts.map((c) => c.id)));
+  return [...new Set([...listed, ...otherRegions])]
+    .filter((id) => shipped.has(id) && engine.vocabulary.get(id))
+    .slice(0, 8);
+}
+
+function labelMask(labels: Volume, values: number[]): Uint8Array {
+  const out = new Uint8Array(labels.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = values.includes(labels.data[i]) ? 1 : 0;
+  return out;
+}
+
+function loadConfigs(): TrainingConfig[] {
+  const dir = join(REPO_ROOT, 'training/configs');
+  const shipped = new Set(engine.model.networks.map((n) => n.id));
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as TrainingConfig)
+    .filter((c) => shipped.has(c.network_id));
+}
+
+function printTables(): void {
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  console.log(
+    `\nmedparse eval: model ${engine.model.name} ${engine.model.version}, up to ${maxCases} held-out cases per dataset, ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
+  );
+  console.log('| concept | cases | Dice | HD95 mm |');
+  console.log('|---|---|---|---|');
+  const rows: Record<string, unknown>[] = [];
+  for (const [id, s] of [...scores].sort()) {
+    const finite = s.hd95.filter(Number.isFinite);
+    const hd = finite.length
+      ? mean(finite).toFixed(1) + (finite.length < s.hd95.length ? ` (${s.hd95.length - finite.length} empty)` : '')
+      : 'n/a';
+    console.log(`| ${id} | ${s.dice.length} | ${mean(s.dice).toFixed(3)} | ${hd} |`);
+    rows.push({ concept: id, cases: s.dice.length, dice: mean(s.dice), hd95: finite.length ? mean(finite) : null });
+  }
+  let asked = 0;
+  let accepted = 0;
+  console.log('\n| absent concept | asked | accepted (false) |');
+  console.log('|---|---|---|');
+  for (const [id, c] of [...absentChecks].sort()) {
+    console.log(`| ${id} | ${c.asked} | ${c.accepted} |`);
+    asked += c.asked;
+    accepted += c.accepted;
+  }
+  const rate = asked ? accepted / asked : 0;
+  console.log(`\nfalse-accept rate on absent objects: ${accepted}/${asked} = ${(100 * rate).toFixed(1)} %`);
+  if (values.json)
+    writeFileSync(
+      values.json,
+      JSON.stringify({ concepts: rows, absent: Object.fromEntries(absentChecks), falseAcceptRate: rate }, null, 2),
+    );
+}
