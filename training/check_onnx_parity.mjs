@@ -13,7 +13,7 @@ const repo = resolve(here, '..');
 const args = process.argv.slice(2);
 const tolAt = args.indexOf('--tol');
 const tol = tolAt >= 0 ? Number(args[tolAt + 1]) : 1e-3;
-const dir = args.find((a, i) => !a.startsWith('--') && i !== tolAt + 1) ?? join(here, 'fixtures', 'onnx');
+const dir = args.find((a, i) => !a.startsWith('--') && (tolAt < 0 || i !== tolAt + 1)) ?? join(here, 'fixtures', 'onnx');
 
 function readF32(path) {
   const b = readFileSync(path);

@@ -124,13 +124,7 @@ function boxAbove(data: ArrayLike<number>, dims: readonly number[], threshold: n
   for (let k = 0; k < nz; k++) {
     for (let j = 0; j < ny; j++) {
       for (let i = 0; i < nx; i++, index++) {
-        if (data[index] <= threshold) continue;
-        if (i < box[0]) box[0] = i;
-        if (i > box[3]) box[3] = i;
-        if (j < box[1]) box[1] = j;
-        if (j > box[4]) box[4] = j;
-        if (k < box[2]) box[2] = k;
-        if (k > box[5]) box[5] = k;
+        if (data[index] > threshold) extendBox(box, i, j, k);
       }
     }
   }
@@ -189,17 +183,19 @@ function scatterToOriginal(
         if (p <= threshold) continue;
         out[target] = Math.max(1, Math.round(p * 255));
         voxels++;
-        growBox(originalBox, target, dims);
+        extendBox(
+          originalBox,
+          target % dims[0],
+          Math.floor(target / dims[0]) % dims[1],
+          Math.floor(target / (dims[0] * dims[1])),
+        );
       }
     }
   }
   return { probability: out, voxels, box: voxels ? originalBox : null };
 }
 
-function growBox(box: Box, index: number, dims: readonly number[]): void {
-  const i = index % dims[0];
-  const j = Math.floor(index / dims[0]) % dims[1];
-  const k = Math.floor(index / (dims[0] * dims[1]));
+function extendBox(box: Box, i: number, j: number, k: number): void {
   if (i < box[0]) box[0] = i;
   if (i > box[3]) box[3] = i;
   if (j < box[1]) box[1] = j;

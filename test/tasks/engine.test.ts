@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makePhantomCt, phantomLabelAt } from '../../src/core/phantom.js';
 import type { Volume } from '../../src/core/volume.js';
+import { dice } from '../../src/eval/metrics.js';
 import { ParseEngine } from '../../src/tasks/engine.js';
 import { writeTestModel } from '../helpers/test-model.js';
 import { withTempDir } from '../helpers/volumes.js';
@@ -22,18 +23,6 @@ function truth(volume: Volume, labels: number[]): Uint8Array {
     }
   }
   return out;
-}
-
-function dice(a: Uint8Array, b: Uint8Array): number {
-  let both = 0;
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] ? 1 : 0;
-    const y = b[i] ? 1 : 0;
-    both += x & y;
-    sum += x + y;
-  }
-  return sum ? (2 * both) / sum : 1;
 }
 
 describe('ParseEngine with a known-answer network', () => {
