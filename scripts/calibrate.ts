@@ -1,0 +1,185 @@
+/**
+ * npm run calibrate: fits each concept's presence calibration on TRAINING patients (never the
+ * held-out ones eval uses) by running the shipped model through the TypeScript engine, and writes
+ * it into model.json (docs/model-contract.md, "Calibration"):
+ * - probability_beta / intensity_beta: Beta fits of s1 (mean probability) and s2 (mean squashed
+ *   intensity) inside the predicted masks of cases that contain the concept;
+ * - presence_threshold: the lowest presence logit that keeps false accepts on cases certainly
+ *   without the concept at or below 5 %;
+ * - presence_platt: logistic fit of presence (1) vs absence (0) on the presence logit;
+ * - min_volume_ml: a fifth of the smallest volume seen on positive cases.
+ *
+ * usage: npm run calibrate -- [--cases N] [--negatives N] [--model DIR] [--dry-run]
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { readVolume } from '../src/io/read.js';
+import { DEFAULT_MODEL_DIR, ParseEngine } from '../src/tasks/engine.js';
+import { fitBeta } from '../src/tasks/presence.js';
+import type { PromptResult } from '../src/tasks/results.js';
+import { REPO_ROOT, sharedDir } from '../test/helpers/shared.js';
+
+interface Sample {
+  positive: boolean;
+  logit: number;
+  s1: number;
+  s2: number;
+  volumeMl: number;
+  voxels: number;
+}
+
+/** Where a training patient's image and labels are, for the datasets the MR networks learn from. */
+const TRAINING_CASES: Record<string, (patient: string) => Array<{ image: string; labels: string }>> = {
+  acdc: (p) =>
+    readdirSync(join(sharedData(), 'acdc', p))
+      .filter((f) => /_frame\d+\.nii\.gz$/.test(f))
+      .map((f) => ({ image: `acdc/${p}/${f}`, labels: `acdc/${p}/${f.replace('.nii.gz', '_gt.nii.gz')}` })),
+  msd_hippocampus: (p) => [{ image: `hippocampus/images/${p}.nii.gz`, labels: `hippocampus/labels/${p}.nii.gz` }],
+  brats2015_flair: (p) => [
+    { image: `brats2015/train/${p}/Flair_subtrMeanDivStd.nii.gz`, labels: `brats2015/train/${p}/OTMultiClass.nii.gz` },
+  ],
+  brats2015_t1c: (p) => [
+    { image: `brats2015/train/${p}/T1c_subtrMeanDivStd.nii.gz`, labels: `brats2015/train/${p}/OTMultiClass.nii.gz` },
+  ],
+};
+
+const { values } = parseArgs({
+  options: {
+    cases: { type: 'string', default: '4' },
+    negatives: { type: 'string', default: '2' },
+    model: { type: 'string', default: DEFAULT_MODEL_DIR },
+    'dry-run': { type: 'boolean', default: false },
+  },
+});
+
+function sharedData(): string {
+  const shared = sharedDir();
+  if (!shared) throw new Error('calibration needs ../shared/data beside the repository');
+  return join(shared, 'data');
+}
+
+const manifestPath = join(values.model, 'model.json');
+if (!existsSync(manifestPath)) throw new Error(`no model package in ${values.model}`);
+const engine = ParseEngine.load(values.model);
+const splits = JSON.parse(readFileSync(join(REPO_ROOT, 'training/splits.json'), 'utf8')) as {
+  datasets: Record<string, { train_patients: string[] }>;
+};
+const configs = readdirSync(join(REPO_ROOT, 'training/configs')).map(
+  (f) =>
+    JSON.parse(readFileSync(join(REPO_ROOT, 'training/configs', f), 'utf8')) as {
+      network_id: string;
+      modalities: string[];
+      datasets: Array<{ name: string; concepts?: Record<string, number[]>; absent?: string[] }>;
+    },
+);
+const shippedNetworks = new Set(engine.model.networks.map((n) => n.id));
+const samples = new Map<string, Sample[]>();
+
+for (const config of configs.filter((c) => shippedNetworks.has(c.network_id))) {
+  const modality = config.modalities[0];
+  const networkConcepts =
+    engine.model.networks.find((n) => n.id === config.network_id)?.concepts.map((c) => c.id) ?? [];
+  for (const dataset of config.datasets) {
+    const locate = TRAINING_CASES[dataset.name];
+    if (!locate) continue;
+    const labelled = dataset.concepts ? Object.keys(dataset.concepts) : [];
+    const absent = (dataset.absent ?? []).filter((id) => networkConcepts.includes(id));
+    const limit = labelled.length ? Number(values.cases) : Number(values.negatives);
+    const cases = (splits.datasets[dataset.name]?.train_patients ?? []).flatMap(locate).slice(0, limit);
+    for (const c of cases) {
+      const image = await readVolume(join(sharedData(), c.image));
+      const labels = labelled.length ? await readVolume(join(sharedData(), c.labels)) : undefined;
+      const ids = [...labelled.filter((id) => networkConcepts.includes(id)), ...absent];
+      const result = await engine.segmentConcepts(image, ids, { modality });
+      result.prompts.forEach((prompt, n) => {
+        const id = ids[n];
+        const values = dataset.concepts?.[id];
+        const positive = values !== undefined && labels !== undefined && labels.data.some((v) => values.includes(v));
+        record(id, modality, prompt, positive);
+      });
+      console.error(`${config.network_id} ${c.image}: ${ids.length} concepts`);
+    }
+  }
+}
+await engine.dispose();
+writeCalibration();
+
+function record(id: string, modality: string, prompt: PromptResult, positive: boolean): void {
+  const e = prompt.evidence;
+  if (!e) return;
+  const key = `${id}|${modality}`;
+  const list = samples.get(key) ?? [];
+  list.push({
+    positive,
+    logit: e.presenceLogit ?? -Infinity,
+    s1: e.meanProbability,
+    s2: e.meanIntensity,
+    volumeMl: e.volumeMl,
+    voxels: e.voxels,
+  });
+  samples.set(key, list);
+}
+
+function writeCalibration(): void {
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
+    networks: Array<{ concepts: Array<{ id: string; calibration?: Record<string, unknown> }>; modalities: string[] }>;
+  };
+  console.log('| concept | modality | positives | negatives | threshold | Beta s1 | Beta s2 |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const network of manifest.networks) {
+    for (const concept of network.concepts) {
+      for (const modality of network.modalities) {
+        const list = samples.get(`${concept.id}|${modality}`);
+        if (!list) continue;
+        const positives = list.filter((s) => s.positive && s.voxels > 0);
+        const negatives = list.filter((s) => !s.positive);
+        if (positives.length < 2) continue;
+        const calibration = fit(positives, negatives);
+        concept.calibration = { ...(concept.calibration ?? {}), [modality]: calibration };
+        const fmt = (p: number[]) => p.map((v) => v.toFixed(2)).join(', ');
+        console.log(
+          `| ${concept.id} | ${modality} | ${positives.length} | ${negatives.length} | ${calibration.presence_threshold.toFixed(2)} | ${fmt(calibration.probability_beta)} | ${fmt(calibration.intensity_beta)} |`,
+        );
+      }
+    }
+  }
+  if (!values['dry-run']) writeFileSync(manifestPath, JSON.stringify(manifest, null, 1) + '\n');
+}
+
+function fit(positives: Sample[], negatives: Sample[]) {
+  const negativeLogits = negatives
+    .map((s) => s.logit)
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
+  // Lowest threshold with at most 5 % of the negatives above it; never below the contract's default 0.
+  const allowed = Math.floor(0.05 * negativeLogits.length);
+  const threshold = negativeLogits.length ? Math.max(0, negativeLogits[negativeLogits.length - 1 - allowed] + 1e-3) : 0;
+  return {
+    probability_beta: fitBeta(positives.map((s) => s.s1)),
+    intensity_beta: fitBeta(positives.map((s) => s.s2)),
+    presence_threshold: Math.min(threshold, Math.min(...positives.map((s) => s.logit))),
+    presence_platt: plattFit([...positives, ...negatives]),
+    min_volume_ml: Math.min(...positives.map((s) => s.volumeMl)) / 5,
+  };
+}
+
+/** Logistic regression of presence on the logit, by gradient descent (a handful of points). */
+function plattFit(all: Sample[]): [number, number] {
+  const points = all.filter((s) => Number.isFinite(s.logit));
+  let a = 1;
+  let b = 0;
+  for (let step = 0; step < 2000; step++) {
+    let ga = 0;
+    let gb = 0;
+    for (const s of points) {
+      const p = 1 / (1 + Math.exp(-(a * s.logit + b)));
+      const y = s.positive ? 1 : 0;
+      ga += (p - y) * s.logit;
+      gb += p - y;
+    }
+    a -= (0.05 * ga) / points.length;
+    b -= (0.05 * gb) / points.length;
+  }
+  return [a, b];
+}
