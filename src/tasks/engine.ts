@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MedparseError } from '../core/errors.js';
 import type { ProgressCallback } from '../core/progress.js';
-import { voxelVolumeMl, type Dims3, type Volume } from '../core/volume.js';
+import { spacingOf, voxelVolumeMl, type Dims3, type Volume } from '../core/volume.js';
 import {
   loadModelPackage,
   type ImagingModality,
@@ -27,6 +28,8 @@ export interface EngineOptions extends RuntimeOptions {
   overlap?: number;
   batchSize?: number;
   onProgress?: ProgressCallback;
+  /** Refuse requests estimated to need more memory than this (GB; default 75 % of the machine's). */
+  memoryLimitGb?: number;
 }
 
 export interface ParseOptions {
@@ -129,6 +132,7 @@ export class ParseEngine {
     const timings: Record<string, number> = {};
     const { modality, source: modalitySource } = resolveModality(volume, options.modality);
     const plans = planPrompts(prompts, this.vocabulary, this.model, modality);
+    this.checkMemory(volume, networkQueries(plans));
     const physical = withPhysicalAffine(volume);
     const answers = new Map<string, QueryAnswer>();
     for (const [network, rows] of networkQueries(plans)) {
@@ -192,6 +196,31 @@ export class ParseEngine {
     });
     timings.decode = (timings.decode ?? 0) + performance.now() - started;
     return answers;
+  }
+
+  /**
+   * Refuses, before any work, a request whose estimated peak memory exceeds the limit: the input,
+   * one byte per voxel per query on the input grid, and float32 working images and probability
+   * maps on each network's grid.
+   */
+  private checkMemory(volume: Volume, queries: Map<NetworkSpec, number[]>): void {
+    const limitGb = this.options.memoryLimitGb ?? (0.75 * totalmem()) / 2 ** 30;
+    const inputVoxels = volume.data.length;
+    const [sx, sy, sz] = spacingOf(volume);
+    let bytes = inputVoxels * (volume.data.BYTES_PER_ELEMENT + 4);
+    for (const [network, rows] of queries) {
+      const workingVoxels =
+        (inputVoxels * sx * sy * sz) / (network.spacing[0] * network.spacing[1] * network.spacing[2]);
+      bytes += inputVoxels * rows.length + workingVoxels * 4 * (rows.length + 3);
+    }
+    const neededGb = bytes / 2 ** 30;
+    if (neededGb > limitGb) {
+      throw new MedparseError(
+        'INVALID_ARGUMENT',
+        `the request needs about ${neededGb.toFixed(1)} GB of memory, more than the limit of ${limitGb.toFixed(1)} GB; pass --memory-limit-gb ${Math.ceil(neededGb)} if the machine has it, ask for fewer prompts at once, or crop the image`,
+        volume.meta.sourcePath,
+      );
+    }
   }
 
   private session(network: NetworkSpec): Promise<NetworkSession> {

@@ -17,6 +17,14 @@ export function resolveModality(
     const upper = requested.toUpperCase();
     if (upper !== 'CT' && upper !== 'MR')
       throw new MedparseError('INVALID_ARGUMENT', `--modality must be CT or MR, got "${requested}"`);
+    const stated = volume.meta.modality;
+    if ((stated === 'CT' || stated === 'MR') && stated !== upper) {
+      throw new MedparseError(
+        'INVALID_ARGUMENT',
+        `--modality ${upper} contradicts the file, which says ${stated}; leave --modality out to use the file's`,
+        volume.meta.sourcePath,
+      );
+    }
     return { modality: upper, source: 'user' };
   }
   if (volume.meta.modality === 'CT' || volume.meta.modality === 'MR')

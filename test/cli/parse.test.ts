@@ -98,7 +98,18 @@ describe('medparse segment / detect / recognize', () => {
       const seg = readFileSync(join(dir, 'segmentation.dcm'));
       assert.equal(seg.subarray(128, 132).toString(), 'DICM');
       assert.equal(existsSync(join(dir, 'preview.png')), false);
-      const nothing = await run(['segment', '--demo', '-p', 'brain', '-o', join(dir, 'none'), '--model', model, '--quiet', '--dicom-seg']);
+      const nothing = await run([
+        'segment',
+        '--demo',
+        '-p',
+        'brain',
+        '-o',
+        join(dir, 'none'),
+        '--model',
+        model,
+        '--quiet',
+        '--dicom-seg',
+      ]);
       assert.equal(nothing.code, 0, nothing.err);
       assert.equal(existsSync(join(dir, 'none', 'segmentation.dcm')), false, 'no SEG without segments');
       assert.match(nothing.out, /absent/);
@@ -125,6 +136,34 @@ describe('medparse segment / detect / recognize', () => {
       ]);
       assert.equal(noModel.code, 1);
       assert.match(noModel.err, /no model package/);
+      const tooBig = await run([
+        'segment',
+        '--demo',
+        '-p',
+        'kidney',
+        '-o',
+        join(dir, 'm'),
+        '--model',
+        model,
+        '--memory-limit-gb',
+        '0.001',
+      ]);
+      assert.equal(tooBig.code, 1);
+      assert.match(tooBig.err, /needs about .* GB .* --memory-limit-gb/);
+      const contradiction = await run([
+        'segment',
+        '--demo',
+        '-p',
+        'kidney',
+        '-o',
+        join(dir, 'c'),
+        '--model',
+        model,
+        '--modality',
+        'MR',
+      ]);
+      assert.equal(contradiction.code, 1);
+      assert.match(contradiction.err, /contradicts the file, which says CT/);
       const badModality = await run([
         'segment',
         '--demo',

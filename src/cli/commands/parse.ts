@@ -30,6 +30,8 @@ export function parseCommand(task: TaskName) {
         modality: { type: 'string' },
         model: { type: 'string' },
         threads: { type: 'string' },
+        device: { type: 'string', default: 'cpu' },
+        'memory-limit-gb': { type: 'string' },
         'dicom-seg': { type: 'boolean', default: false },
         'no-preview': { type: 'boolean', default: false },
         force: { type: 'boolean', default: false },
@@ -50,8 +52,18 @@ export function parseCommand(task: TaskName) {
     const threads = values.threads === undefined ? undefined : Number(values.threads);
     if (threads !== undefined && !(Number.isInteger(threads) && threads > 0))
       throw new UsageError(`--threads must be a whole number > 0, got "${values.threads}"`, usage);
+    if (values.device !== 'cpu' && values.device !== 'cuda')
+      throw new UsageError(`--device must be cpu or cuda, got "${values.device}"`, usage);
+    const memoryLimitGb = values['memory-limit-gb'] === undefined ? undefined : Number(values['memory-limit-gb']);
+    if (memoryLimitGb !== undefined && !(memoryLimitGb > 0))
+      throw new UsageError(`--memory-limit-gb must be a number > 0, got "${values['memory-limit-gb']}"`, usage);
     const progress = values.quiet ? undefined : progressPrinter(io);
-    const engine = ParseEngine.load(values.model ?? DEFAULT_MODEL_DIR, { threads, onProgress: progress });
+    const engine = ParseEngine.load(values.model ?? DEFAULT_MODEL_DIR, {
+      threads,
+      device: values.device,
+      memoryLimitGb,
+      onProgress: progress,
+    });
     try {
       progress?.({ stage: 'read', fraction: 0 });
       const volume = values.demo
