@@ -2,10 +2,12 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makePhantomCt } from '../src/core/phantom.js';
+import type { Volume } from '../src/core/volume.js';
 import { readVolume } from '../src/io/read.js';
 import { writeNifti } from '../src/io/write-nifti.js';
 import { DEFAULT_MODEL_DIR, ParseEngine } from '../src/tasks/engine.js';
 import { writeResults } from '../src/tasks/output-folder.js';
+import type { ParseResult } from '../src/tasks/results.js';
 import { writeTestModel } from '../test/helpers/test-model.js';
 import type { BenchRow } from './run.js';
 
