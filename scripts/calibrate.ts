@@ -76,30 +76,56 @@ const configs = readdirSync(join(REPO_ROOT, 'training/configs')).map(
 const shippedNetworks = new Set(engine.model.networks.map((n) => n.id));
 const samples = new Map<string, Sample[]>();
 
-for (const config of configs.filter((c) => shippedNetworks.has(c.network_id))) {
+const shippedConfigs = configs.filter((c) => shippedNetworks.has(c.network_id));
+for (const config of shippedConfigs) {
   const modality = config.modalities[0];
   const networkConcepts =
     engine.model.networks.find((n) => n.id === config.network_id)?.concepts.map((c) => c.id) ?? [];
   for (const dataset of config.datasets) {
-    const locate = TRAINING_CASES[dataset.name];
-    if (!locate) continue;
-    const labelled = dataset.concepts ? Object.keys(dataset.concepts) : [];
+    const labelled = dataset.concepts ? Object.keys(dataset.concepts).filter((id) => networkConcepts.includes(id)) : [];
     const absent = (dataset.absent ?? []).filter((id) => networkConcepts.includes(id));
     const limit = labelled.length ? Number(values.cases) : Number(values.negatives);
-    const cases = (splits.datasets[dataset.name]?.train_patients ?? []).flatMap(locate).slice(0, limit);
-    for (const c of cases) {
-      const image = await readVolume(join(sharedData(), c.image));
-      const labels = labelled.length ? await readVolume(join(sharedData(), c.labels)) : undefined;
-      const ids = [...labelled.filter((id) => networkConcepts.includes(id)), ...absent];
-      const result = await engine.segmentConcepts(image, ids, { modality });
-      result.prompts.forEach((prompt, n) => {
-        const id = ids[n];
-        const values = dataset.concepts?.[id];
-        const positive = values !== undefined && labels !== undefined && labels.data.some((v) => values.includes(v));
-        record(id, modality, prompt, positive);
-      });
-      console.error(`${config.network_id} ${c.image}: ${ids.length} concepts`);
+    await calibrateOn(dataset, labelled, absent, limit, modality, config.network_id);
+  }
+  // Scans of another region-specific network's data certainly lack this network's concepts
+  // (no hippocampus in a cardiac stack, no ventricle of the heart in a head).
+  for (const other of shippedConfigs.filter((c) => c !== config && c.modalities.includes(modality))) {
+    for (const dataset of other.datasets.filter((d) => d.concepts)) {
+      await calibrateOn(
+        { name: dataset.name },
+        [],
+        networkConcepts,
+        Number(values.negatives),
+        modality,
+        config.network_id,
+      );
     }
+  }
+}
+
+async function calibrateOn(
+  dataset: { name: string; concepts?: Record<string, number[]> },
+  labelled: string[],
+  absent: string[],
+  limit: number,
+  modality: string,
+  networkId: string,
+): Promise<void> {
+  const locate = TRAINING_CASES[dataset.name];
+  if (!locate || labelled.length + absent.length === 0) return;
+  const cases = (splits.datasets[dataset.name]?.train_patients ?? []).flatMap(locate).slice(0, limit);
+  for (const c of cases) {
+    const image = await readVolume(join(sharedData(), c.image));
+    const labels = labelled.length ? await readVolume(join(sharedData(), c.labels)) : undefined;
+    const ids = [...labelled, ...absent.filter((id) => !labelled.includes(id))];
+    const result = await engine.segmentConcepts(image, ids, { modality });
+    result.prompts.forEach((prompt, n) => {
+      const id = ids[n];
+      const values = dataset.concepts?.[id];
+      const positive = values !== undefined && labels !== undefined && labels.data.some((v) => values.includes(v));
+      record(id, modality, prompt, positive);
+    });
+    console.error(`${networkId} ${c.image}: ${ids.length} concepts`);
   }
 }
 await engine.dispose();
