@@ -14,6 +14,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { spacingOf } from '../src/core/volume.js';
 import { readVolume } from '../src/io/read.js';
 import { DEFAULT_MODEL_DIR, ParseEngine } from '../src/tasks/engine.js';
 import { fitBeta } from '../src/tasks/presence.js';
@@ -50,8 +51,11 @@ const { values } = parseArgs({
     negatives: { type: 'string', default: '2' },
     model: { type: 'string', default: DEFAULT_MODEL_DIR },
     'dry-run': { type: 'boolean', default: false },
+    /** Skip scans whose grid at the network's spacing exceeds this many voxels (a time budget on a CPU). */
+    'max-working-voxels': { type: 'string' },
   },
 });
+const maxWorkingVoxels = values['max-working-voxels'] === undefined ? Infinity : Number(values['max-working-voxels']);
 
 function sharedData(): string {
   const shared = sharedDir();
@@ -116,6 +120,15 @@ async function calibrateOn(
   const cases = (splits.datasets[dataset.name]?.train_patients ?? []).flatMap(locate).slice(0, limit);
   for (const c of cases) {
     const image = await readVolume(join(sharedData(), c.image));
+    const network = engine.model.networks.find((n) => n.id === networkId);
+    const [sx, sy, sz] = spacingOf(image);
+    const working = network
+      ? (image.data.length * sx * sy * sz) / (network.spacing[0] * network.spacing[1] * network.spacing[2])
+      : 0;
+    if (working > maxWorkingVoxels) {
+      console.error(`${networkId} ${c.image}: skipped (${(working / 1e6).toFixed(1)} M working voxels)`);
+      continue;
+    }
     const labels = labelled.length ? await readVolume(join(sharedData(), c.labels)) : undefined;
     const ids = [...labelled, ...absent.filter((id) => !labelled.includes(id))];
     const result = await engine.segmentConcepts(image, ids, { modality });
@@ -163,7 +176,7 @@ function writeCalibration(): void {
         if (positives.length < 2) continue;
         const calibration = fit(positives, negatives);
         concept.calibration = { ...(concept.calibration ?? {}), [modality]: calibration };
-        const fmt = (p: number[]) => p.map((v) => v.toFixed(2)).join(', ');
+        const fmt = (p: number[] | undefined) => (p ? p.map((v) => v.toFixed(2)).join(', ') : 'not fitted');
         console.log(
           `| ${concept.id} | ${modality} | ${positives.length} | ${negatives.length} | ${calibration.presence_threshold.toFixed(2)} | ${fmt(calibration.probability_beta)} | ${fmt(calibration.intensity_beta)} |`,
         );
@@ -173,6 +186,9 @@ function writeCalibration(): void {
   if (!values['dry-run']) writeFileSync(manifestPath, JSON.stringify(manifest, null, 1) + '\n');
 }
 
+/** Fewer positive cases than this give Beta fits too narrow to trust: the Beta test is then left out. */
+const MIN_POSITIVES_FOR_BETA = 8;
+
 function fit(positives: Sample[], negatives: Sample[]) {
   const negativeLogits = negatives
     .map((s) => s.logit)
@@ -181,9 +197,12 @@ function fit(positives: Sample[], negatives: Sample[]) {
   // Lowest threshold with at most 5 % of the negatives above it; never below the contract's default 0.
   const allowed = Math.floor(0.05 * negativeLogits.length);
   const threshold = negativeLogits.length ? Math.max(0, negativeLogits[negativeLogits.length - 1 - allowed] + 1e-3) : 0;
+  const betas =
+    positives.length >= MIN_POSITIVES_FOR_BETA
+      ? { probability_beta: fitBeta(positives.map((s) => s.s1)), intensity_beta: fitBeta(positives.map((s) => s.s2)) }
+      : {};
   return {
-    probability_beta: fitBeta(positives.map((s) => s.s1)),
-    intensity_beta: fitBeta(positives.map((s) => s.s2)),
+    ...betas,
     presence_threshold: Math.min(threshold, Math.min(...positives.map((s) => s.logit))),
     presence_platt: plattFit([...positives, ...negatives]),
     min_volume_ml: Math.min(...positives.map((s) => s.volumeMl)) / 5,
