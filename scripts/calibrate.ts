@@ -21,6 +21,9 @@ import { fitBeta } from '../src/tasks/presence.js';
 import type { PromptResult } from '../src/tasks/results.js';
 import { REPO_ROOT, sharedDir } from '../test/helpers/shared.js';
 
+/** Fewer positive cases than this give Beta fits too narrow to trust: the Beta test is then left out. */
+const MIN_POSITIVES_FOR_BETA = 8;
+
 interface Sample {
   positive: boolean;
   logit: number;
@@ -185,9 +188,6 @@ function writeCalibration(): void {
   }
   if (!values['dry-run']) writeFileSync(manifestPath, JSON.stringify(manifest, null, 1) + '\n');
 }
-
-/** Fewer positive cases than this give Beta fits too narrow to trust: the Beta test is then left out. */
-const MIN_POSITIVES_FOR_BETA = 8;
 
 function fit(positives: Sample[], negatives: Sample[]) {
   const negativeLogits = negatives
