@@ -141,38 +141,6 @@ function writeValueInfo(w: ProtoWriter, value: ValueInfo): void {
 }
 
 /**
- * A network that obeys medparse's model contract with answers known in closed form: for concept row
- * c, logits = image * scale[c] + offset[c] (a threshold on the normalised intensity), and presence =
- * the patch's maximum logit.
- */
-export function thresholdNetwork(scale: number[], offset: number[]): Uint8Array {
-  return buildOnnxModel({
-    inputs: [
-      { name: 'image', type: 'float32', shape: ['batch', 1, 'z', 'y', 'x'] },
-      { name: 'concept_ids', type: 'int64', shape: ['queries'] },
-    ],
-    outputs: [
-      { name: 'logits', type: 'float32', shape: ['batch', 'queries', 'z', 'y', 'x'] },
-      { name: 'presence', type: 'float32', shape: ['batch', 'queries'] },
-    ],
-    initializers: [
-      { name: 'scale', type: 'float32', dims: [scale.length], values: scale },
-      { name: 'offset', type: 'float32', dims: [offset.length], values: offset },
-      { name: 'query_shape', type: 'int64', dims: [5], values: [1, -1, 1, 1, 1] },
-    ],
-    nodes: [
-      { op: 'Gather', inputs: ['scale', 'concept_ids'], outputs: ['s'], attributes: { axis: 0 } },
-      { op: 'Gather', inputs: ['offset', 'concept_ids'], outputs: ['o'], attributes: { axis: 0 } },
-      { op: 'Reshape', inputs: ['s', 'query_shape'], outputs: ['s5'] },
-      { op: 'Reshape', inputs: ['o', 'query_shape'], outputs: ['o5'] },
-      { op: 'Mul', inputs: ['image', 's5'], outputs: ['scaled'] },
-      { op: 'Add', inputs: ['scaled', 'o5'], outputs: ['logits'] },
-      { op: 'ReduceMax', inputs: ['logits'], outputs: ['presence'], attributes: { axes: [2, 3, 4], keepdims: 0 } },
-    ],
-  });
-}
-
-/**
  * Known-answer network for intensity bands: logits[c] = steepness * (halfWidth[c] - |image -
  * centre[c]|), so concept row c is the voxels whose normalised intensity is within halfWidth[c] of
  * centre[c]; presence is the patch's largest logit.
