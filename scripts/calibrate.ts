@@ -97,7 +97,9 @@ for (const config of shippedConfigs) {
   // Scans of another region-specific network's data certainly lack this network's concepts
   // (no hippocampus in a cardiac stack, no ventricle of the heart in a head).
   for (const other of shippedConfigs.filter((c) => c !== config && c.modalities.includes(modality))) {
-    for (const dataset of other.datasets.filter((d) => d.concepts)) {
+    // Data sets this network's own config already lists are not counted twice.
+    const own = new Set(config.datasets.map((d) => d.name));
+    for (const dataset of other.datasets.filter((d) => d.concepts && !own.has(d.name))) {
       await calibrateOn(
         { name: dataset.name },
         [],

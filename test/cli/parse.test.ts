@@ -122,6 +122,20 @@ describe('medparse segment / detect / recognize', () => {
       assert.equal(clash.code, 1);
       assert.match(clash.err, /--force/);
       assert.equal(readFileSync(join(dir, 'report.json'), 'utf8'), '{"mine": true}');
+      const badDevice = await run([
+        'segment',
+        '--demo',
+        '-p',
+        'kidney',
+        '-o',
+        join(dir, 'd'),
+        '--model',
+        model,
+        '--device',
+        'gpu',
+      ]);
+      assert.equal(badDevice.code, 2);
+      assert.match(badDevice.err, /--device must be cpu or cuda/);
       const noPrompt = await run(['segment', '--demo', '-o', join(dir, 'x'), '--model', model]);
       assert.equal(noPrompt.code, 2);
       const noModel = await run([

@@ -42,6 +42,13 @@ function withHeader(edit: (view: DataView) => void): Uint8Array {
   return bytes;
 }
 
+/** dim = [4, 8, 8, 4, 2]: two volumes of 8x8x4 in the bytes of one 8x8x8 volume. */
+function makeTwoVolumes(view: DataView): void {
+  view.setInt16(40, 4, true);
+  view.setInt16(46, 4, true);
+  view.setInt16(48, 2, true);
+}
+
 describe('bad input gives a clear, specific error', () => {
   it('a truncated .nii', () => expectError('t.nii', validNifti().subarray(0, 600), 'TRUNCATED_FILE', /truncated/));
   it('a truncated .nii.gz', () =>
@@ -96,28 +103,9 @@ describe('bad input gives a clear, specific error', () => {
       /code 3/,
     ));
   it('a 4D file without --volume', () =>
-    expectError(
-      '4d.nii',
-      withHeader((v) => {
-        v.setInt16(40, 4, true);
-        v.setInt16(48, 2, true);
-        v.setInt16(46, 4, true);
-      }),
-      'MULTIPLE_VOLUMES',
-      /--volume N \(0 to 1\)/,
-    ));
+    expectError('4d.nii', withHeader(makeTwoVolumes), 'MULTIPLE_VOLUMES', /--volume N \(0 to 1\)/));
   it('a 4D file with --volume out of range', () =>
-    expectError(
-      '4d.nii',
-      withHeader((v) => {
-        v.setInt16(40, 4, true);
-        v.setInt16(48, 2, true);
-        v.setInt16(46, 4, true);
-      }),
-      'INVALID_ARGUMENT',
-      /out of range/,
-      { volume: 5 },
-    ));
+    expectError('4d.nii', withHeader(makeTwoVolumes), 'INVALID_ARGUMENT', /out of range/, { volume: 5 }));
   it('an empty file', () => expectError('e.nii.gz', new Uint8Array(0), 'EMPTY_INPUT', /empty/));
   it('an unknown extension', () => expectError('x.txt', validNifti(), 'UNSUPPORTED_FORMAT', /looks like nifti/));
   it('NIfTI content under an MGH extension', () =>
