@@ -85,17 +85,27 @@ export function removeSmall(mask: Volume, minVoxels: number, options: ComponentO
   return keepComponents(mask, options, (size) => size >= minVoxels);
 }
 
+/**
+ * A uint8 mask (0/1) of the components at least `minFraction` of the largest one's size: islands are
+ * dropped relative to the object (both kidneys stay, a stray speck does not), whatever the scan's size.
+ */
+export function removeMinorComponents(mask: Volume, minFraction: number, options: ComponentOptions = {}): Volume {
+  if (!(minFraction >= 0 && minFraction <= 1))
+    throw invalidArgument(`minFraction must be in [0, 1], not ${minFraction}`);
+  return keepComponents(mask, options, (size, rank, largest) => size >= minFraction * largest);
+}
+
 /** Runs the selection once per component (not per voxel) and paints the kept ones. */
 function keepComponents(
   mask: Volume,
   options: ComponentOptions,
-  keep: (size: number, rank: number) => boolean,
+  keep: (size: number, rank: number, largest: number) => boolean,
 ): Volume {
   checkVolume(mask, 'keepComponents');
   const linked = linkRuns(findRuns(mask.data, mask.dims, foregroundTest(options)), connectivityOf(options));
   const { idOfRun, sizes } = rankComponents(linked);
   const keepId = new Uint8Array(sizes.length + 1);
-  sizes.forEach((size, rank) => (keepId[rank + 1] = keep(size, rank) ? 1 : 0));
+  sizes.forEach((size, rank) => (keepId[rank + 1] = keep(size, rank, sizes[0]) ? 1 : 0));
   for (let r = 0; r < idOfRun.length; r++) idOfRun[r] = keepId[idOfRun[r]];
   const out = new Uint8Array(mask.data.length);
   paintRuns(linked, out, idOfRun);

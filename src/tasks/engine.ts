@@ -18,7 +18,7 @@ import { loadVocabulary, parsePrompts, type ParsedPrompt, type Vocabulary } from
 import { resolveModality } from './modality.js';
 import { networkQueries, planPrompts, type ConceptSource, type PromptPlan } from './plan.js';
 import { decidePresence, sigmoid, type PresenceDecision } from './presence.js';
-import { describeMask, forEachRowInBox, splitBySide } from './mask-analysis.js';
+import { describeMask, dropStrayIslands, forEachRowInBox, splitBySide } from './mask-analysis.js';
 import type { ParseResult, PromptResult } from './results.js';
 
 /** The model package shipped with medparse: <repo>/models/medparse-default. */
@@ -30,6 +30,8 @@ export interface EngineOptions extends RuntimeOptions {
   onProgress?: ProgressCallback;
   /** Refuse requests estimated to need more memory than this (GB; default 75 % of the machine's). */
   memoryLimitGb?: number;
+  /** Keep the network's raw masks: no removal of stray islands from anatomical structures (default false). */
+  keepIslands?: boolean;
 }
 
 export interface ParseOptions {
@@ -181,10 +183,13 @@ export class ParseEngine {
     started = performance.now();
     const voxelMl = voxelVolumeMl(volume);
     const answers = rows.map((row, q) => {
+      const concept = network.concepts.find((c) => c.index === row);
+      const lesion = concept !== undefined && this.vocabulary.get(concept.id)?.category === 'lesion';
+      if (!this.options.keepIslands && !lesion) dropStrayIslands(inference.probabilities[q], prepared.image);
       const working = { ...prepared.image, data: inference.probabilities[q] };
       const { s1, s2 } = maskStatistics(inference.probabilities[q], prepared.image.data);
       const { probability, voxels, box } = probabilityOnOriginalGrid(working, prepared.mapping);
-      const calibration = network.concepts.find((c) => c.index === row)?.calibration[modality];
+      const calibration = concept?.calibration[modality];
       const evidence = {
         voxels,
         volumeMl: voxels * voxelMl,

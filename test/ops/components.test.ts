@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Dims3, Volume } from '../../src/core/volume.js';
-import { connectedComponents, keepLargest, removeSmall, type Connectivity } from '../../src/ops/components.js';
+import {
+  connectedComponents,
+  keepLargest,
+  removeMinorComponents,
+  removeSmall,
+  type Connectivity,
+} from '../../src/ops/components.js';
 import { countNonzero, diagonalAffine, filled, random, volumeOf } from './fixtures.js';
 
 const affine = diagonalAffine([1, 1, 1]);
@@ -184,5 +190,15 @@ describe('keepLargest and removeSmall', () => {
     assert.equal(kept.data[0], 0);
     assert.equal(countNonzero(removeSmall(mask, 6).data), 0);
     assert.deepEqual(kept.affine, mask.affine);
+  });
+
+  it('removes components below a fraction of the largest', () => {
+    // sizes 5, 3, 1: 0.5 of the largest keeps 5 and 3, 0.7 only 5, 0 everything
+    assert.equal(countNonzero(removeMinorComponents(mask, 0.5, { connectivity: 6 }).data), 8);
+    const onlyLargest = removeMinorComponents(mask, 0.7, { connectivity: 6 });
+    assert.equal(countNonzero(onlyLargest.data), 5);
+    assert.equal(onlyLargest.data[8 + 10 * (4 + 6 * 2)], 1);
+    assert.equal(countNonzero(removeMinorComponents(mask, 0, { connectivity: 6 }).data), 9);
+    assert.throws(() => removeMinorComponents(mask, 1.5), /minFraction must be in \[0, 1\]/);
   });
 });

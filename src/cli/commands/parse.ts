@@ -10,7 +10,7 @@ import { EXIT, type CommandIO } from '../io.js';
 import { parseVolumeIndex, UsageError } from '../usage.js';
 
 const COMMON =
-  '[--modality CT|MR] [--model DIR] [--threads N] [--dicom-seg] [--no-preview] [--force] [--volume N] [--series UID] [--json] [--quiet]';
+  '[--modality CT|MR] [--model DIR] [--threads N] [--dicom-seg] [--no-preview] [--keep-islands] [--force] [--volume N] [--series UID] [--json] [--quiet]';
 
 export const PARSE_USAGE: Record<TaskName, string> = {
   segment: `medparse segment <image|--demo> -p "<prompts>" -o <dir> ${COMMON}`,
@@ -34,6 +34,7 @@ export function parseCommand(task: TaskName) {
         'memory-limit-gb': { type: 'string' },
         'dicom-seg': { type: 'boolean', default: false },
         'no-preview': { type: 'boolean', default: false },
+        'keep-islands': { type: 'boolean', default: false },
         force: { type: 'boolean', default: false },
         volume: { type: 'string' },
         series: { type: 'string' },
@@ -62,6 +63,7 @@ export function parseCommand(task: TaskName) {
       threads,
       device: values.device,
       memoryLimitGb,
+      keepIslands: values['keep-islands'],
       onProgress: progress,
     });
     try {

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Dims3 } from '../../src/core/volume.js';
+import { dropStrayIslands } from '../../src/tasks/mask-analysis.js';
+import { diagonalAffine, volumeOf } from '../ops/fixtures.js';
+
+const dims: Dims3 = [20, 10, 10];
+const at = (i: number, j: number, k: number) => i + dims[0] * (j + dims[1] * k);
+
+/** A 3x3x3 object (27 voxels at 0.9), a 2x2x1 island (4 at 0.8), a speck (1 at 0.7) and a halo at 0.3. */
+function probabilities(): Float32Array {
+  const p = new Float32Array(dims[0] * dims[1] * dims[2]);
+  for (let k = 2; k < 5; k++) for (let j = 2; j < 5; j++) for (let i = 2; i < 5; i++) p[at(i, j, k)] = 0.9;
+  for (const [i, j] of [
+    [10, 2],
+    [11, 2],
+    [10, 3],
+    [11, 3],
+  ])
+    p[at(i, j, 7)] = 0.8;
+  p[at(17, 8, 8)] = 0.7;
+  p[at(16, 8, 8)] = 0.3;
+  return p;
+}
+
+describe('dropStrayIslands', () => {
+  const grid = volumeOf(dims, diagonalAffine([1, 1, 1]), new Float32Array(0));
+
+  it('zeroes islands under a tenth of the largest and keeps the others untouched', () => {
+    const p = probabilities();
+    const before = Float32Array.from(p);
+    assert.equal(dropStrayIslands(p, grid), 1);
+    assert.equal(p[at(17, 8, 8)], 0);
+    // the object, the 4-voxel island (4 >= 2.7) and values under the threshold are as they were
+    p[at(17, 8, 8)] = before[at(17, 8, 8)];
+    assert.deepEqual(p, before);
+  });
+
+  it('drops nothing when there is a single island or none', () => {
+    const empty = new Float32Array(dims[0] * dims[1] * dims[2]);
+    assert.equal(dropStrayIslands(empty, grid), 0);
+    const single = new Float32Array(empty.length);
+    single[at(5, 5, 5)] = 0.75;
+    assert.equal(dropStrayIslands(single, grid), 0);
+    assert.equal(single[at(5, 5, 5)], 0.75);
+  });
+
+  it('counts diagonal neighbours as connected (26-connectivity)', () => {
+    const p = probabilities();
+    p[at(17, 8, 8)] = 0;
+    // a 3-voxel diagonal chain touching the object's corner stays part of it
+    for (const n of [5, 6, 7]) p[at(n, n, n)] = 0.95;
+    assert.equal(dropStrayIslands(p, grid), 0);
+  });
+});
