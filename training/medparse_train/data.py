@@ -62,7 +62,7 @@ def load_case(case, net_input, cache_dir=None):
 class CaseStore:
     """All cases of one network's datasets, preprocessed in memory, with concept lookups."""
 
-    def __init__(self, cfg, concept_index, split="train", cache_dir=None, log=print, max_cases=None):
+    def __init__(self, cfg, concept_index, split="train", cache_dir=None, log=print, max_cases=None, pack=None):
         self.cfg = cfg
         self.net_input = cfg["input"]
         self.concepts = cfg["concepts"]
@@ -71,7 +71,11 @@ class CaseStore:
         for ds in cfg["datasets"]:
             if split == "val" and not ds.get("validate", True):
                 continue
-            cases = [c for c in list_cases(ds["name"]) if c["held_out"] == (split == "val")]
+            if pack is not None:
+                cases = [c for c, _, _ in pack if c["dataset"] == ds["name"] and c["held_out"] == (split == "val")]
+                packed = {c["case_id"]: (img, lab) for c, img, lab in pack}
+            else:
+                cases = [c for c in list_cases(ds["name"]) if c["held_out"] == (split == "val")]
             if max_cases:
                 cases = cases[:max_cases]
             if not cases:
@@ -97,7 +101,7 @@ class CaseStore:
             loaded = []
             for c in cases:
                 try:
-                    img, lab = load_case(c, self.net_input, cache_dir)
+                    img, lab = packed[c["case_id"]] if pack is not None else load_case(c, self.net_input, cache_dir)
                 except Exception as e:  # a broken file must not stop training; it is reported
                     log(f"skip {c['case_id']}: {e}")
                     continue
@@ -175,15 +179,16 @@ class PatchSampler:
         self.ds_p = w / w.sum()
 
     def sample_batch(self, batch_size):
-        imgs, masks, known, absent = [], [], [], []
-        for _ in range(batch_size):
-            i, m, k, a = self.sample_one()
-            imgs.append(i)
-            masks.append(m)
-            known.append(k)
-            absent.append(a)
-        return (torch.stack(imgs), torch.stack(masks), torch.from_numpy(np.stack(known)),
-                torch.from_numpy(np.stack(absent)))
+        """(image [B, 1, Z, Y, X] float32, labels [B, Z, Y, X] int16, luts [B, Q, L] bool, known [B, Q],
+        absent [B, Q]). Masks are expanded from labels and luts where the loss is computed
+        (`expand_masks`): Q float masks per sample would be most of the work and of the transfer."""
+        samples = [self.sample_one() for _ in range(batch_size)]
+        width = max(s[2].shape[1] for s in samples)
+        luts = np.zeros((batch_size, self.store.q, width), bool)
+        for b, s in enumerate(samples):
+            luts[b, :, : s[2].shape[1]] = s[2]
+        return (torch.stack([s[0] for s in samples]), torch.stack([s[1] for s in samples]), torch.from_numpy(luts),
+                torch.from_numpy(np.stack([s[3] for s in samples])), torch.from_numpy(np.stack([s[4] for s in samples])))
 
     def sample_one(self):
         rng = self.rng
@@ -203,10 +208,8 @@ class PatchSampler:
         if c["image"] is None:
             img_t = synthesize(lab_t, d["cfg"].get("synth", {}), c["case"]["synthetic"], rng, self.spacing)
         img_t = self._intensity(img_t, d["cfg"])
-        lut = torch.from_numpy(c["lut"])
-        labl = lab_t.long().clamp(0, lut.shape[1] - 1)
-        mask = lut[:, labl].float()  # [Q, Z, Y, X]
-        return img_t[None], mask, d["known"].copy(), d["absent"].copy()
+        labels = lab_t.clamp(0, c["lut"].shape[1] - 1).to(torch.int16)
+        return img_t[None], labels, c["lut"], d["known"].copy(), d["absent"].copy()
 
     def _spatial(self, image, lab, centre, dcfg):
         rng = self.rng
@@ -358,3 +361,25 @@ def synthesize(lab_t, scfg, kind, rng, spacing_zyx):
     out = pp.normalize(x, {"type": "percentile_zscore", "lower_percentile": 0.5, "upper_percentile": 99.5,
                            "nonzero_only": True})
     return torch.from_numpy(out)
+
+
+def expand_masks(labels, luts):
+    """Float masks [B, Q, Z, Y, X] from labels [B, Z, Y, X] and per-sample concept luts [B, Q, L]."""
+    return torch.stack([luts[b][:, labels[b].long()] for b in range(labels.shape[0])]).float()
+
+
+class SampleStream(torch.utils.data.IterableDataset):
+    """Endless batches from a PatchSampler, one sampler per DataLoader worker (seeded seed + worker id),
+    so augmentation runs in parallel with the GPU's steps. With workers, a resumed run continues with
+    new sampler seeds (same distribution, not the same sequence)."""
+
+    def __init__(self, store: CaseStore, cfg, seed: int, batch_size: int):
+        self.store, self.cfg, self.seed, self.batch_size = store, cfg, seed, batch_size
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        worker = info.id if info is not None else 0
+        torch.set_num_threads(1)
+        sampler = PatchSampler(self.store, self.cfg, self.seed + 7919 * worker)
+        while True:
+            yield sampler.sample_batch(self.batch_size)

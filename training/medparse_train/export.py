@@ -23,11 +23,18 @@ from .model import build_model, count_params
 REPO = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
+def load_weights(path):
+    """State dict from a training checkpoint (.pt) or a weights file (.npz, train.py's *_weights.npz)."""
+    if path.endswith(".npz"):
+        with np.load(path) as z:
+            return {k: torch.from_numpy(z[k]) for k in z.files}
+    return torch.load(path, map_location="cpu")["model"]
+
+
 def export(cfg, ckpt_path, out_dir, fixture_dir, trained_note=None):
     torch.set_num_threads(2)
-    ck = torch.load(ckpt_path, map_location="cpu")
     model = build_model(cfg, len(cfg["concepts"]))
-    model.load_state_dict(ck["model"])
+    model.load_state_dict(load_weights(ckpt_path))
     model.eval()
     os.makedirs(out_dir, exist_ok=True)
     onnx_path = os.path.join(out_dir, cfg["file"])

@@ -21,7 +21,8 @@ import numpy as np
 import torch
 import torch.nn.functional as Fn
 
-from .data import CaseStore, PatchSampler
+from .data import CaseStore, PatchSampler, SampleStream, expand_masks
+from .pack import read_pack
 from .infer import dice, sliding_window
 from .model import build_model, count_params
 
@@ -104,11 +105,16 @@ def main(argv=None):
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--time-limit-min", type=float, default=0, help="stop (and checkpoint) after this wall time")
+    ap.add_argument("--time-budget-min", type=float, default=0,
+                    help="schedule by wall time: the learning rate decays to zero over this many minutes, then stop")
+    ap.add_argument("--pack", help="read cases from a pack (medparse_train.pack) instead of ../shared/data")
+    ap.add_argument("--workers", type=int, default=0, help="DataLoader workers doing the sampling/augmentation")
+    ap.add_argument("--val-every", type=int, help="override the config's val_every")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     cfg = load_config(args.config)
     tcfg = cfg["train"]
-    steps = args.steps or tcfg["steps"]
+    steps = args.steps or (10**9 if args.time_budget_min else tcfg["steps"])
     run_dir = args.run_dir or os.path.join(REPO, "training", "runs", cfg["name"])
     os.makedirs(run_dir, exist_ok=True)
     log_f = open(os.path.join(run_dir, "log.jsonl"), "a")
@@ -123,13 +129,21 @@ def main(argv=None):
     concept_index = {c: i for i, c in enumerate(cfg["concepts"])}
     cache = os.path.join(REPO, "training", "runs", "cache")
     t0 = time.time()
-    store = CaseStore(cfg, concept_index, "train", cache, log=lambda m: log(m))
-    val_store = CaseStore(cfg, concept_index, "val", cache, log=lambda m: log(m))
+    pack = read_pack(args.pack) if args.pack else None
+    store = CaseStore(cfg, concept_index, "train", cache, log=lambda m: log(m), pack=pack)
+    val_store = CaseStore(cfg, concept_index, "val", cache, log=lambda m: log(m), pack=pack)
     log(f"data loaded in {time.time() - t0:.0f}s")
     device = torch.device(args.device)
     model = build_model(cfg, len(cfg["concepts"])).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=tcfg.get("lr", 2e-3), weight_decay=tcfg.get("weight_decay", 1e-4))
-    sched = lambda s: min(1.0, (s + 1) / tcfg.get("warmup", 50)) * (1 - s / max(steps, 1)) ** 0.9
+    budget_s = args.time_budget_min * 60
+
+    def progress(s):
+        if budget_s:
+            return min(1.0, (time.time() - t_start) / budget_s)
+        return s / max(steps, 1)
+
+    sched = lambda s: min(1.0, (s + 1) / tcfg.get("warmup", 50)) * (1 - progress(s)) ** 0.9
     sampler = PatchSampler(store, cfg, tcfg.get("seed", 0) + 1)
     start, best = 0, -1.0
     last = os.path.join(run_dir, "last.pt")
@@ -143,12 +157,24 @@ def main(argv=None):
         log(f"resumed from step {start}")
     log("start", params=count_params(model), device=str(device), steps=steps, config=cfg["name"])
     amp = device.type == "cuda"
+    if amp:
+        torch.backends.cudnn.benchmark = True
+    batches = None
+    if args.workers > 0:
+        stream = SampleStream(store, cfg, tcfg.get("seed", 0) + 1 + start, tcfg.get("batch_size", 2))
+        batches = iter(torch.utils.data.DataLoader(stream, batch_size=None, num_workers=args.workers,
+                                                   pin_memory=amp, prefetch_factor=4, persistent_workers=True))
+    val_every = args.val_every or tcfg.get("val_every", 250)
 
     def save(path, step):
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "best": best,
                     "sampler_rng": sampler.rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
                     "config": cfg}, path + ".tmp")
         os.replace(path + ".tmp", path)
+
+    def save_weights(path):
+        """Model weights alone as float32 arrays: small, and readable by any torch version."""
+        np.savez(path, **{k: v.detach().float().cpu().numpy() for k, v in model.state_dict().items()})
 
     model.train()
     t_start = time.time()
@@ -157,8 +183,9 @@ def main(argv=None):
     for step in range(start, steps):
         for g in opt.param_groups:
             g["lr"] = tcfg.get("lr", 2e-3) * sched(step)
-        img, masks, known, absent = sampler.sample_batch(tcfg.get("batch_size", 2))
-        img, masks, known, absent = img.to(device), masks.to(device), known.to(device), absent.to(device)
+        batch = next(batches) if batches is not None else sampler.sample_batch(tcfg.get("batch_size", 2))
+        img, labels, luts, known, absent = (t.to(device, non_blocking=True) for t in batch)
+        masks = expand_masks(labels, luts)
         ids = torch.arange(len(cfg["concepts"]), device=device)
         if amp:
             with torch.autocast(device_type="cuda", dtype=torch.bfloat16):
@@ -176,8 +203,9 @@ def main(argv=None):
         if done % tcfg.get("log_every", 20) == 0:
             el = time.time() - t_start
             log({"step": done, "time": time.time(), "s_per_step": el / (done - start), **{k: round(v, 4) for k, v in avg.items()}})
-        stop = args.time_limit_min and (time.time() - t_start) > args.time_limit_min * 60
-        if done % tcfg.get("val_every", 250) == 0 or done == steps or stop:
+        stop = (args.time_limit_min and (time.time() - t_start) > args.time_limit_min * 60) or \
+            (budget_s and progress(done) >= 1.0)
+        if done % val_every == 0 or done == steps or stop:
             res, fa, nv = validate(model, val_store, cfg, device, tcfg.get("val_max_cases", 6), whole=True)
             mean = float(np.mean(list(res.values()))) if res else 0.0
             log({"step": done, "time": time.time(), "val_dice": res, "val_mean_dice": mean, "val_false_accept": fa,
@@ -185,11 +213,13 @@ def main(argv=None):
             if mean > best:
                 best = mean
                 save(os.path.join(run_dir, "best.pt"), done)
+                save_weights(os.path.join(run_dir, "best_weights.npz"))
         if done % tcfg.get("ckpt_every", 100) == 0 or done == steps or stop:
             save(last, done)
         if stop:
             log(f"time limit reached at step {done}")
             break
+    save_weights(os.path.join(run_dir, "last_weights.npz"))
     log("done", step=step + 1, best=best)
 
 
