@@ -12,6 +12,8 @@ import type { ImagingModality, NetworkSpec, NormalizationSpec } from './model-pa
 export interface PreparedInput {
   /** Normalised float32 image on the network's working grid. */
   image: Volume;
+  /** What the network sees beyond the image's edge (`backgroundValue`). */
+  padValue: number;
   /** What it takes to map a working-grid result back onto the original voxel grid. */
   mapping: WorkingGridMapping;
 }
@@ -37,6 +39,7 @@ export function prepareInput(volume: Volume, network: NetworkSpec, modality: Ima
   const image = normalize(resampled, spec);
   return {
     image,
+    padValue: backgroundValue(spec),
     mapping: {
       reorientation: inverse,
       reorientedGrid: { dims: reoriented.dims, affine: reoriented.affine },
@@ -59,6 +62,15 @@ export function withPhysicalAffine(volume: Volume): Volume {
     for (let r = 0; r < 3; r++) affine[r * 4 + c] = (affine[r * 4 + c] / length) * stated[c];
   }
   return { ...volume, affine, spacing: undefined };
+}
+
+/**
+ * The normalised value of "nothing there", which patches get beyond the image's edge, as in training:
+ * air for CT (the clip's lower bound); 0 for z-scored MR, the value of a zero-background scan's
+ * background (nonzero-only normalisation leaves it at 0) and the mean of any other.
+ */
+export function backgroundValue(spec: NormalizationSpec): number {
+  return spec.type === 'ct_clip' ? (spec.lower - spec.mean) / spec.std : 0;
 }
 
 export function normalize(volume: Volume, spec: NormalizationSpec): Volume {

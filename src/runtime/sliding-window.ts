@@ -3,6 +3,8 @@ import type { Dims3, Volume } from '../core/volume.js';
 import type { NetworkSession } from './onnx-session.js';
 
 export interface SlidingWindowOptions {
+  /** Value of the voxels beyond the image's edge (the preprocessing's `backgroundValue`). */
+  padValue: number;
   /** Fraction of a patch that neighbouring windows share (default 0.5). */
   overlap?: number;
   /** Patches per network call (default 2). */
@@ -28,7 +30,7 @@ export async function slidingWindowInference(
   patchSize: Dims3,
   session: NetworkSession,
   conceptRows: readonly number[],
-  options: SlidingWindowOptions = {},
+  options: SlidingWindowOptions,
 ): Promise<SlidingWindowResult> {
   const dims = image.dims;
   const patch = patchSize.map((p, a) => Math.min(p, roundUpTo16(dims[a]))) as Dims3;
@@ -42,7 +44,7 @@ export async function slidingWindowInference(
   const presence = conceptRows.map(() => -Infinity);
   const batchSize = Math.max(1, options.batchSize ?? 2);
   const input = new Float32Array(batchSize * patchVoxels);
-  const padValue = minimumOf(image.data);
+  const padValue = options.padValue;
   const progress = throttledProgress('inference', options.onProgress);
   for (let first = 0; first < windows.length; first += batchSize) {
     const batch = windows.slice(first, first + batchSize);
@@ -150,8 +152,3 @@ function accumulate(
   }
 }
 
-function minimumOf(data: ArrayLike<number>): number {
-  let min = Infinity;
-  for (let i = 0; i < data.length; i++) if (data[i] < min) min = data[i];
-  return Number.isFinite(min) ? min : 0;
-}

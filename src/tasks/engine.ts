@@ -173,6 +173,7 @@ export class ParseEngine {
     const session = await this.session(network);
     started = performance.now();
     const inference = await slidingWindowInference(prepared.image, network.patchSize, session, rows, {
+      padValue: prepared.padValue,
       overlap: this.options.overlap,
       batchSize: this.options.batchSize,
       onProgress: report

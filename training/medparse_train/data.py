@@ -175,6 +175,8 @@ class PatchSampler:
         self.patch = list(reversed(cfg["train"]["patch_size"]))  # z, y, x
         self.spacing = np.array(list(reversed(cfg["input"]["spacing"])), float)  # z, y, x
         self.aug = cfg["train"].get("augment", {})
+        # beyond the image's edge: the contract's background (a network takes one modality)
+        self.background = pp.background_value(cfg["input"]["normalization"][cfg["modalities"][0]])
         w = np.array([d["cfg"].get("weight", 1.0) for d in store.datasets], float)
         self.ds_p = w / w.sum()
 
@@ -235,7 +237,7 @@ class PatchSampler:
         R_size = np.ceil(2 * ext + 1).astype(int)
         start = np.round(centre - (R_size - 1) / 2).astype(int)
         region_lab = _crop(lab, start, R_size, 0)
-        fill = dcfg.get("pad_value", 0.0)
+        fill = dcfg.get("pad_value", self.background)
         region_img = None if image is None else _crop(image, start, R_size, fill)
         # output grid (mm, centred) -> region voxel coords
         zz, yy, xx = [np.arange(n) - (n - 1) / 2 for n in P]

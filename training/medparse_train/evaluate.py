@@ -23,6 +23,7 @@ from scipy import ndimage
 
 from .data import CaseStore
 from .infer import dice, sliding_window
+from .preprocess import background_value
 from .model import build_model
 
 REPO = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -69,7 +70,8 @@ def main():
     for d, c in store.all_cases():
         if c["image"] is None:
             continue
-        prob, pres = sliding_window(model, c["image"], patch, ids)
+        pad = background_value(cfg["input"]["normalization"][c["case"]["modality"]])
+        prob, pres = sliding_window(model, c["image"], patch, ids, pad)
         rec = {"case": c["case"]["case_id"], "dice": {}}
         for qi, cid in enumerate(cfg["concepts"]):
             pred = prob[qi] > 0.5

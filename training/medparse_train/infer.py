@@ -29,17 +29,17 @@ def _starts(n, p):
 
 
 @torch.no_grad()
-def sliding_window(model, image_zyx, patch_zyx, concept_ids, device="cpu", whole=False):
-    """Returns (probabilities [Q, Z, Y, X] float32, presence logits [Q])."""
+def sliding_window(model, image_zyx, patch_zyx, concept_ids, pad_value, device="cpu", whole=False):
+    """Returns (probabilities [Q, Z, Y, X] float32, presence logits [Q]). pad_value: the contract's
+    background (preprocess.background_value), what the network sees beyond the image's edge."""
     q = len(concept_ids)
     ids = torch.as_tensor(concept_ids, dtype=torch.long, device=device)
     shape = image_zyx.shape
     if whole:
         patch_zyx = [int(math.ceil(s / 16) * 16) for s in shape]
-    # pad to at least one patch (the pad value is the normalised background, 0 or the volume minimum)
-    pad_val = float(image_zyx.min()) if image_zyx.min() < -1.5 else 0.0
+    # pad to at least one patch
     padded_shape = [max(s, p) for s, p in zip(shape, patch_zyx)]
-    img = np.full(padded_shape, pad_val, np.float32)
+    img = np.full(padded_shape, pad_value, np.float32)
     img[: shape[0], : shape[1], : shape[2]] = image_zyx
     w = _gauss(patch_zyx)
     acc = np.zeros((q, *padded_shape), np.float32)

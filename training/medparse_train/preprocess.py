@@ -132,6 +132,14 @@ def np_percentiles(values: np.ndarray, ps):
     return [float(v) for v in np.percentile(values.astype(np.float64), ps)]
 
 
+def background_value(spec: dict) -> float:
+    """Normalised value of "nothing there", used beyond the image's edge in training and inference
+    (as src/runtime/preprocess.ts backgroundValue): air for CT, 0 for z-scored MR."""
+    if spec["type"] == "ct_clip":
+        return (spec.get("lower", -1000.0) - spec.get("mean", 0.0)) / spec.get("std", 300.0)
+    return 0.0
+
+
 def normalize(data: np.ndarray, spec: dict) -> np.ndarray:
     """Contract normalisation of a whole (resampled) volume; float32 out."""
     kind = spec["type"]

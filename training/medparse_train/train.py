@@ -24,6 +24,7 @@ import torch.nn.functional as Fn
 from .data import CaseStore, PatchSampler, SampleStream, expand_masks
 from .pack import read_pack
 from .infer import dice, sliding_window
+from .preprocess import background_value
 from .model import build_model, count_params
 
 REPO = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -80,7 +81,8 @@ def validate(model, store, cfg, device, max_cases=None, whole=True):
         if max_cases and n >= max_cases:
             break
         n += 1
-        prob, pres = sliding_window(model, c["image"], patch, ids, device=device, whole=whole)
+        pad = background_value(cfg["input"]["normalization"][c["case"]["modality"]])
+        prob, pres = sliding_window(model, c["image"], patch, ids, pad, device=device, whole=whole)
         for qi, cid in enumerate(cfg["concepts"]):
             pred = prob[qi] > 0.5
             if d["known"][qi]:
@@ -153,7 +155,7 @@ def main(argv=None):
         opt.load_state_dict(ck["opt"])
         start, best = ck["step"], ck.get("best", -1.0)
         sampler.rng.bit_generator.state = ck["sampler_rng"]
-        torch.set_rng_state(ck["torch_rng"])
+        torch.set_rng_state(ck["torch_rng"].cpu())  # map_location moved it to the training device
         log(f"resumed from step {start}")
     log("start", params=count_params(model), device=str(device), steps=steps, config=cfg["name"])
     amp = device.type == "cuda"
