@@ -20,6 +20,7 @@ import { DEFAULT_MODEL_DIR, ParseEngine } from '../src/tasks/engine.js';
 import { fitBeta } from '../src/tasks/presence.js';
 import type { PromptResult } from '../src/tasks/results.js';
 import { REPO_ROOT, sharedDir } from '../test/helpers/shared.js';
+import { conceptValues, loadTrainingConfigs, type DatasetConfig } from './training-configs.js';
 
 /** Fewer positive cases than this give Beta fits too narrow to trust: the Beta test is then left out. */
 const MIN_POSITIVES_FOR_BETA = 8;
@@ -33,7 +34,7 @@ interface Sample {
   voxels: number;
 }
 
-/** Where a training patient's image and labels are, for the datasets the MR networks learn from. */
+/** Where a training patient's image and labels are, for the data sets with real images. */
 const TRAINING_CASES: Record<string, (patient: string) => Array<{ image: string; labels: string }>> = {
   acdc: (p) =>
     readdirSync(join(sharedData(), 'acdc', p))
@@ -45,6 +46,13 @@ const TRAINING_CASES: Record<string, (patient: string) => Array<{ image: string;
   ],
   brats2015_t1c: (p) => [
     { image: `brats2015/train/${p}/T1c_subtrMeanDivStd.nii.gz`, labels: `brats2015/train/${p}/OTMultiClass.nii.gz` },
+  ],
+  openkbp: (p) => [{ image: `openkbp/${p}_ct.nii.gz`, labels: `openkbp/${p}_oars.nii.gz` }],
+  totalseg_ct: () => [
+    {
+      image: 'totalsegmentator/ct/example_ct.nii.gz',
+      labels: 'totalsegmentator/ct/example_seg_fast_force_split.nii.gz',
+    },
   ],
 };
 
@@ -72,57 +80,46 @@ const engine = ParseEngine.load(values.model);
 const splits = JSON.parse(readFileSync(join(REPO_ROOT, 'training/splits.json'), 'utf8')) as {
   datasets: Record<string, { train_patients: string[] }>;
 };
-const configs = readdirSync(join(REPO_ROOT, 'training/configs')).map(
-  (f) =>
-    JSON.parse(readFileSync(join(REPO_ROOT, 'training/configs', f), 'utf8')) as {
-      network_id: string;
-      modalities: string[];
-      datasets: Array<{ name: string; concepts?: Record<string, number[]>; absent?: string[] }>;
-    },
-);
-const shippedNetworks = new Set(engine.model.networks.map((n) => n.id));
 const samples = new Map<string, Sample[]>();
 
-const shippedConfigs = configs.filter((c) => shippedNetworks.has(c.network_id));
+const shippedConfigs = loadTrainingConfigs(new Set(engine.model.networks.map((n) => n.id)));
 for (const config of shippedConfigs) {
   const modality = config.modalities[0];
   const networkConcepts =
     engine.model.networks.find((n) => n.id === config.network_id)?.concepts.map((c) => c.id) ?? [];
   for (const dataset of config.datasets) {
-    const labelled = dataset.concepts ? Object.keys(dataset.concepts).filter((id) => networkConcepts.includes(id)) : [];
+    const labelled = conceptValues(dataset, networkConcepts);
     const absent = (dataset.absent ?? []).filter((id) => networkConcepts.includes(id));
-    const limit = labelled.length ? Number(values.cases) : Number(values.negatives);
-    await calibrateOn(dataset, labelled, absent, limit, modality, config.network_id);
+    const limit = Object.keys(labelled).length ? Number(values.cases) : Number(values.negatives);
+    await calibrateOn(dataset.name, labelled, absent, limit, modality, config.network_id);
   }
   // Scans of another region-specific network's data certainly lack this network's concepts
   // (no hippocampus in a cardiac stack, no ventricle of the heart in a head).
   for (const other of shippedConfigs.filter((c) => c !== config && c.modalities.includes(modality))) {
     // Data sets this network's own config already lists are not counted twice.
     const own = new Set(config.datasets.map((d) => d.name));
-    for (const dataset of other.datasets.filter((d) => d.concepts && !own.has(d.name))) {
-      await calibrateOn(
-        { name: dataset.name },
-        [],
-        networkConcepts,
-        Number(values.negatives),
-        modality,
-        config.network_id,
-      );
+    const labelledSets = other.datasets.filter(
+      (d: DatasetConfig) => Object.keys(conceptValues(d, other.concepts)).length,
+    );
+    for (const dataset of labelledSets.filter((d) => !own.has(d.name))) {
+      await calibrateOn(dataset.name, {}, networkConcepts, Number(values.negatives), modality, config.network_id);
     }
   }
 }
 
+/** Runs the engine on up to `limit` training cases of a data set; `labelled` maps concepts to label values. */
 async function calibrateOn(
-  dataset: { name: string; concepts?: Record<string, number[]> },
-  labelled: string[],
+  dataset: string,
+  labelled: Record<string, number[]>,
   absent: string[],
   limit: number,
   modality: string,
   networkId: string,
 ): Promise<void> {
-  const locate = TRAINING_CASES[dataset.name];
-  if (!locate || labelled.length + absent.length === 0) return;
-  const cases = (splits.datasets[dataset.name]?.train_patients ?? []).flatMap(locate).slice(0, limit);
+  const locate = TRAINING_CASES[dataset];
+  const labelledIds = Object.keys(labelled);
+  if (!locate || labelledIds.length + absent.length === 0) return;
+  const cases = (splits.datasets[dataset]?.train_patients ?? []).flatMap(locate).slice(0, limit);
   for (const c of cases) {
     const image = await readVolume(join(sharedData(), c.image));
     const network = engine.model.networks.find((n) => n.id === networkId);
@@ -134,12 +131,12 @@ async function calibrateOn(
       console.error(`${networkId} ${c.image}: skipped (${(working / 1e6).toFixed(1)} M working voxels)`);
       continue;
     }
-    const labels = labelled.length ? await readVolume(join(sharedData(), c.labels)) : undefined;
-    const ids = [...labelled, ...absent.filter((id) => !labelled.includes(id))];
+    const labels = labelledIds.length ? await readVolume(join(sharedData(), c.labels)) : undefined;
+    const ids = [...labelledIds, ...absent.filter((id) => !labelledIds.includes(id))];
     const result = await engine.segmentConcepts(image, ids, { modality });
     result.prompts.forEach((prompt, n) => {
       const id = ids[n];
-      const values = dataset.concepts?.[id];
+      const values = labelled[id];
       const positive = values !== undefined && labels !== undefined && labels.data.some((v) => values.includes(v));
       record(id, modality, prompt, positive);
     });

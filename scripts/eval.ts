@@ -6,7 +6,7 @@
  *
  * usage: npm run eval -- [--max-cases N] [--datasets a,b] [--model DIR] [--json FILE]
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Volume } from '../src/core/volume.js';
@@ -15,23 +15,12 @@ import { dice, hausdorff95 } from '../src/eval/metrics.js';
 import { readVolume } from '../src/io/read.js';
 import { DEFAULT_MODEL_DIR, ParseEngine } from '../src/tasks/engine.js';
 import { REPO_ROOT, sharedDir } from '../test/helpers/shared.js';
+import { conceptValues, loadTrainingConfigs, type DatasetConfig, type TrainingConfig } from './training-configs.js';
 
 interface SplitCase {
   patient: string;
   image: string | null;
   labels: string;
-}
-
-interface DatasetConfig {
-  name: string;
-  concepts?: Record<string, number[]>;
-  absent?: string[];
-}
-
-interface TrainingConfig {
-  network_id: string;
-  modalities: string[];
-  datasets: DatasetConfig[];
 }
 
 interface ConceptScore {
@@ -63,7 +52,7 @@ if (!existsSync(join(values.model, 'model.json'))) {
 }
 
 const engine = ParseEngine.load(values.model);
-const configs = loadConfigs();
+const configs = loadTrainingConfigs(new Set(engine.model.networks.map((n) => n.id)));
 const splits = JSON.parse(readFileSync(join(REPO_ROOT, 'training/splits.json'), 'utf8')) as {
   datasets: Record<string, { held_out: SplitCase[] }>;
 };
@@ -76,7 +65,9 @@ const started = performance.now();
 for (const [dataset, split] of Object.entries(splits.datasets)) {
   if (only && !only.includes(dataset)) continue;
   const labelled = configs.flatMap((c) =>
-    c.datasets.filter((d) => d.name === dataset && d.concepts).map((d) => ({ config: c, dataset: d })),
+    c.datasets
+      .filter((d) => d.name === dataset && Object.keys(conceptValues(d, c.concepts)).length)
+      .map((d) => ({ config: c, dataset: d })),
   );
   if (!labelled.length) continue;
   const cases = split.held_out.filter((c) => c.image).slice(0, maxCases);
@@ -102,7 +93,7 @@ async function evaluateCase(
       );
   const labels = await readVolume(join(root, testCase.labels));
   const allPresent = Object.entries(
-    Object.assign({}, ...labelled.map((l) => l.dataset.concepts)) as Record<string, number[]>,
+    Object.assign({}, ...labelled.map((l) => conceptValues(l.dataset, l.config.concepts))) as Record<string, number[]>,
   );
   const present = allPresent.filter(([id]) => fits(id));
   const absent = absentConcepts(
@@ -143,7 +134,7 @@ function absentConcepts(dataset: string, own: TrainingConfig[]): string[] {
   const modality = own[0].modalities[0];
   const otherRegions = configs
     .filter((c) => !own.includes(c) && c.modalities.includes(modality) && c.network_id.endsWith('-mr'))
-    .flatMap((c) => c.datasets.flatMap((d) => Object.keys(d.concepts ?? {})));
+    .flatMap((c) => c.datasets.flatMap((d) => Object.keys(conceptValues(d, c.concepts))));
   const shipped = new Set(engine.model.networks.flatMap((n) => n.concepts.map((c) => c.id)));
   return [...new Set([...listed, ...otherRegions])]
     .filter((id) => shipped.has(id) && engine.vocabulary.get(id))
@@ -154,15 +145,6 @@ function labelMask(labels: Volume, values: number[]): Uint8Array {
   const out = new Uint8Array(labels.data.length);
   for (let i = 0; i < out.length; i++) out[i] = values.includes(labels.data[i]) ? 1 : 0;
   return out;
-}
-
-function loadConfigs(): TrainingConfig[] {
-  const dir = join(REPO_ROOT, 'training/configs');
-  const shipped = new Set(engine.model.networks.map((n) => n.id));
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as TrainingConfig)
-    .filter((c) => shipped.has(c.network_id));
 }
 
 function printTables(): void {

@@ -1,0 +1,60 @@
+/**
+ * The training configs (training/configs/*.json) as eval and calibrate read them: which data sets each
+ * shipped network learnt from, which label values make each concept, and which concepts are certainly
+ * absent from a data set's scans.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../test/helpers/shared.js';
+
+export interface DatasetConfig {
+  name: string;
+  /** Explicit concept -> label values. */
+  concepts?: Record<string, number[]>;
+  /** A label table of data/dataset-labels.json whose exact entries are concepts too. */
+  label_map?: string;
+  absent?: string[];
+}
+
+export interface TrainingConfig {
+  network_id: string;
+  modalities: string[];
+  concepts: string[];
+  datasets: DatasetConfig[];
+}
+
+interface DatasetLabels {
+  datasets: Record<string, { labels: Record<string, { concept?: string; relation?: string }> }>;
+}
+
+let labelTables: DatasetLabels['datasets'] | undefined;
+
+/** The configs of the networks in `networkIds` (all configs when omitted). */
+export function loadTrainingConfigs(networkIds?: ReadonlySet<string>): TrainingConfig[] {
+  const dir = join(REPO_ROOT, 'training/configs');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as TrainingConfig)
+    .filter((c) => !networkIds || networkIds.has(c.network_id));
+}
+
+/**
+ * Concept -> label values of a data set, restricted to `networkConcepts`: its explicit map merged with
+ * the exact entries of its label table, as the trainer builds them (training/medparse_train/data.py).
+ */
+export function conceptValues(dataset: DatasetConfig, networkConcepts: readonly string[]): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const [id, values] of Object.entries(dataset.concepts ?? {})) out[id] = [...values];
+  if (dataset.label_map) {
+    labelTables ??= (JSON.parse(readFileSync(join(REPO_ROOT, 'data/dataset-labels.json'), 'utf8')) as DatasetLabels)
+      .datasets;
+    const table = labelTables[dataset.label_map];
+    if (!table) throw new Error(`data/dataset-labels.json has no label table "${dataset.label_map}"`);
+    for (const [value, entry] of Object.entries(table.labels)) {
+      if (entry.relation !== 'exact' || !entry.concept) continue;
+      if (!(entry.concept in out)) out[entry.concept] = [];
+      if (!out[entry.concept].includes(Number(value))) out[entry.concept].push(Number(value));
+    }
+  }
+  return Object.fromEntries(Object.entries(out).filter(([id]) => networkConcepts.includes(id)));
+}
