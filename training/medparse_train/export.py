@@ -31,6 +31,15 @@ def load_weights(path):
     return torch.load(path, map_location="cpu")["model"]
 
 
+def checkpoint_step(path):
+    """Training step of the weights: from the checkpoint, or for a weights file from the run's log beside it."""
+    if not path.endswith(".npz"):
+        return torch.load(path, map_location="cpu")["step"]
+    log = os.path.join(os.path.dirname(path), "log.jsonl")
+    done = [json.loads(line) for line in open(log) if '"done"' in line] if os.path.exists(log) else []
+    return done[-1]["step"] if done else None
+
+
 def export(cfg, ckpt_path, out_dir, fixture_dir, trained_note=None):
     torch.set_num_threads(2)
     model = build_model(cfg, len(cfg["concepts"]))
@@ -73,7 +82,7 @@ def export(cfg, ckpt_path, out_dir, fixture_dir, trained_note=None):
         "input": {k: cfg["input"][k] for k in ("orientation", "spacing", "patch_size", "channels", "normalization")},
         "output": {"feature_channels": cfg["model"]["feature_channels"]},
         "concepts": [{"id": c, "index": i} for i, c in enumerate(cfg["concepts"])],
-        "training": {"checkpoint_step": ck["step"], "params": count_params(model), "note": trained_note or ""},
+        "training": {"checkpoint_step": checkpoint_step(ckpt_path), "params": count_params(model), "note": trained_note or ""},
     }
     mj["networks"] = [n for n in mj["networks"] if n["id"] != net["id"]] + [net]
     with open(mj_path, "w") as f:
