@@ -110,6 +110,9 @@ async function evaluateCase(
     const id = prompts[n];
     if (n < present.length) {
       const truth = labelMask(labels, present[n][1]);
+      // Partly labelled sets (OpenKBP contours only some organs per patient): an unlabelled organ is
+      // unknown, neither a Dice case nor a certain negative.
+      if (!truth.includes(1)) return;
       const predicted = prompt.probability ?? new Uint8Array(truth.length);
       const score = scores.get(id) ?? { dice: [], hd95: [] };
       score.dice.push(dice(predicted, truth));
