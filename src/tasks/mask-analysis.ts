@@ -29,7 +29,14 @@ const STRAY_ISLAND_FRACTION = 0.1;
  */
 export function dropStrayIslands(probabilities: Float32Array, grid: Volume, threshold = 0.5): number {
   const binary = new Uint8Array(probabilities.length);
-  for (let i = 0; i < probabilities.length; i++) binary[i] = probabilities[i] > threshold ? 1 : 0;
+  let foreground = 0;
+  for (let i = 0; i < probabilities.length; i++) {
+    if (probabilities[i] > threshold) {
+      binary[i] = 1;
+      foreground++;
+    }
+  }
+  if (foreground === 0) return 0; // an absent concept costs no labelling
   const kept = removeMinorComponents({ ...grid, data: binary }, STRAY_ISLAND_FRACTION, { connectivity: 26 }).data;
   let dropped = 0;
   for (let i = 0; i < binary.length; i++) {

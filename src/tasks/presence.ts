@@ -74,8 +74,8 @@ function betaTestPValue(evidence: PresenceEvidence, calibration: PresenceCalibra
 
 /**
  * The mean probability is tested on its lower tail only, p = min(1, 2F): a mask the network is more
- * sure of than of its validation masks is no evidence of absence (the two-sided test rejected held-out
- * right ventricles at mean probability 0.93 because training masks averaged 0.87).
+ * sure of than of its validation masks is no evidence of absence (the two-sided test counted a held-out
+ * right ventricle at mean probability 0.93 against it because training masks averaged 0.87).
  */
 export function lowerTailBetaP(x: number, [a, b]: [number, number]): number {
   return Math.min(1, 2 * betaCdf(Math.min(1, Math.max(0, x)), a, b));

@@ -51,6 +51,24 @@ describe('ParseEngine with a known-answer network', () => {
     assert.equal(result.modalitySource, 'metadata');
   });
 
+  it('drops a stray island from an organ unless asked to keep islands', async () => {
+    // one voxel of kidney-like HU in the air outside the body: a 1-voxel island beside two kidneys
+    const speckled = { ...volume, data: Float32Array.from(volume.data) };
+    const speck = 2 + DIMS[0] * (2 + DIMS[1] * 2);
+    assert.ok(speckled.data[speck] < -500, 'the corner is air');
+    speckled.data[speck] = 150;
+    const [cleaned] = (await engine.segment(speckled, 'kidneys')).prompts;
+    const raw = ParseEngine.load(modelDir, { threads: 1, keepIslands: true });
+    try {
+      const [kept] = (await raw.segment(speckled, 'kidneys')).prompts;
+      assert.ok((kept.probability?.[speck] ?? 0) > 0);
+      assert.equal(cleaned.probability?.[speck], 0);
+      assert.equal(kept.evidence?.voxels, (cleaned.evidence?.voxels ?? 0) + 1);
+    } finally {
+      await raw.dispose();
+    }
+  });
+
   it('takes one side of an unsided mask in world coordinates', async () => {
     const result = await engine.segment(volume, 'left kidney, right kidney');
     const [left, right] = result.prompts;
