@@ -138,6 +138,9 @@ async function calibrateOn(
       const id = ids[n];
       const values = labelled[id];
       const positive = values !== undefined && labels !== undefined && labels.data.some((v) => values.includes(v));
+      // A labelled concept missing from this volume's labels is unknown, not absent (OpenKBP contours some
+      // organs per patient), unless the config lists it as certainly absent; eval scores it the same way.
+      if (values !== undefined && !positive && !absent.includes(id)) return;
       record(id, modality, prompt, positive);
     });
     console.error(`${networkId} ${c.image}: ${ids.length} concepts`);

@@ -5,6 +5,7 @@ import {
   decidePresence,
   fitBeta,
   lowerTailBetaP,
+  MAX_BETA_CONCENTRATION,
   twoSidedBetaP,
   type PresenceEvidence,
 } from '../../src/tasks/presence.js';
@@ -24,10 +25,23 @@ describe('Beta distribution', () => {
   });
 
   it('fits the moments of its sample', () => {
-    const values = [0.8, 0.85, 0.9, 0.82, 0.88, 0.86];
+    const values = [0.5, 0.7, 0.3, 0.6, 0.4, 0.55];
     const [a, b] = fitBeta(values);
     const mean = values.reduce((s, v) => s + v, 0) / values.length;
+    const variance = values.reduce((s, v) => s + (v - mean) ** 2, 0) / (values.length - 1);
     close(a / (a + b), mean, 1e-9);
+    close((a * b) / ((a + b) ** 2 * (a + b + 1)), variance, 1e-9);
+  });
+
+  it('caps the concentration of a fit on a tight sample, keeping its mean', () => {
+    const values = [0.74, 0.75, 0.73, 0.745, 0.735, 0.742];
+    const [a, b] = fitBeta(values);
+    const mean = values.reduce((s, v) => s + v, 0) / values.length;
+    close(a + b, MAX_BETA_CONCENTRATION, 1e-9);
+    close(a / (a + b), mean, 1e-9);
+    // a new patient 0.1 brighter than the mean passes the capped fit, and failed the uncapped one
+    assert.ok(twoSidedBetaP(mean + 0.1, [a, b]) > 0.05);
+    assert.ok(twoSidedBetaP(mean + 0.1, [74.65, 26.13]) < 0.05);
   });
 
   it('tests the mean probability on its lower tail and the intensity on both', () => {
