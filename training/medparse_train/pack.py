@@ -93,7 +93,7 @@ def pack(cfg, out_path, cache_dir, margin_mm, bits):
 
 
 def read_pack(path):
-    """{case_id: (case dict, image or None, labels)} as `load_case` would give them (image float32)."""
+    """[(case dict, image or None, labels)], image and labels as `load_case` gives them (image float32)."""
     z = np.load(path)
     index = json.loads(bytes(z["index"]).decode())
     out = []
