@@ -60,6 +60,8 @@ const maxCases = Number(values['max-cases']);
 const only = values.datasets?.split(',');
 const scores = new Map<string, ConceptScore>();
 const absentChecks = new Map<string, { asked: number; accepted: number }>();
+/** Every prompt's answer and evidence, for the --json report (why a case was accepted or rejected). */
+const caseRecords: Array<Record<string, unknown>> = [];
 const started = performance.now();
 
 for (const [dataset, split] of Object.entries(splits.datasets)) {
@@ -108,6 +110,9 @@ async function evaluateCase(
   const result = await engine.segmentConcepts(image, prompts, { modality });
   result.prompts.forEach((prompt, n) => {
     const id = prompts[n];
+    const { voxels, volumeMl, presenceLogit, meanProbability, meanIntensity, pValue, reasons } = prompt.evidence ?? {};
+    const record = { dataset, patient: testCase.patient, concept: id, expected: n < present.length ? 'present' : 'absent' };
+    const evidence = { status: prompt.status, voxels, volumeMl, presenceLogit, meanProbability, meanIntensity, pValue, reasons };
     if (n < present.length) {
       const truth = labelMask(labels, present[n][1]);
       // Partly labelled sets (OpenKBP contours only some organs per patient): an unlabelled organ is
@@ -116,6 +121,7 @@ async function evaluateCase(
       const predicted = prompt.probability ?? new Uint8Array(truth.length);
       const score = scores.get(id) ?? { dice: [], hd95: [] };
       score.dice.push(dice(predicted, truth));
+      caseRecords.push({ ...record, dice: score.dice[score.dice.length - 1], ...evidence });
       const hd = hausdorff95(predicted, truth, image.dims, spacingOf(image));
       score.hd95.push(Number.isNaN(hd) ? Infinity : hd);
       scores.set(id, score);
@@ -124,6 +130,7 @@ async function evaluateCase(
       check.asked++;
       if (prompt.status === 'present') check.accepted++;
       absentChecks.set(id, check);
+      caseRecords.push({ ...record, ...evidence });
     }
   });
   console.error(
@@ -184,6 +191,10 @@ function printTables(): void {
   if (values.json)
     writeFileSync(
       values.json,
-      JSON.stringify({ concepts: rows, absent: Object.fromEntries(absentChecks), falseAcceptRate: rate }, null, 2),
+      JSON.stringify(
+        { concepts: rows, absent: Object.fromEntries(absentChecks), falseAcceptRate: rate, cases: caseRecords },
+        null,
+        2,
+      ),
     );
 }

@@ -40,4 +40,29 @@ describe('slidingWindowInference padding', () => {
         await session.dispose();
       }
     }));
+
+  it('runs the full training patch around an image smaller than it (as the network was trained)', () =>
+    withTempDir(async (dir) => {
+      const path = join(dir, 'band.onnx');
+      writeFileSync(path, bandNetwork([-3], [0.5]));
+      const session = await openNetwork(path, { threads: 1 });
+      const seen: Array<[number, number, number]> = [];
+      const recording = {
+        run: (...args: Parameters<typeof session.run>) => {
+          seen.push([...args[1]]);
+          return session.run(...args);
+        },
+        dispose: () => session.dispose(),
+      };
+      try {
+        const image = volumeOf([10, 12, 20], diagonalAffine([1, 1, 1]), new Float32Array(2400));
+        const result = await slidingWindowInference(image, [32, 32, 16], recording, [0], { padValue: 0 });
+        // z (20) is larger than the patch (16): two windows; x and y keep the full 32 though the image is 10 and 12
+        assert.deepEqual(seen, [[32, 32, 16]]);
+        assert.equal(result.patches, 2);
+        assert.equal(result.probabilities[0].length, 2400);
+      } finally {
+        await recording.dispose();
+      }
+    }));
 });
