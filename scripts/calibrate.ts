@@ -7,7 +7,9 @@
  * - presence_threshold: the lowest presence logit that keeps false accepts on cases certainly
  *   without the concept at or below 5 %;
  * - presence_platt: logistic fit of presence (1) vs absence (0) on the presence logit;
- * - min_volume_ml: a fifth of the smallest volume seen on positive cases.
+ * - min_volume_ml: a fifth of the smallest volume seen on positive cases;
+ * - max_volume_ml: five times the largest (the brain network's "hippocampus" of 21 mL in a cardiac
+ *   stack, against 2 to 3 mL per side on brain scans).
  *
  * usage: npm run calibrate -- [--cases N] [--negatives N] [--model DIR] [--dry-run]
  */
@@ -208,6 +210,7 @@ function fit(positives: Sample[], negatives: Sample[]) {
     presence_threshold: Math.min(threshold, Math.min(...positives.map((s) => s.logit))),
     presence_platt: plattFit([...positives, ...negatives]),
     min_volume_ml: Math.min(...positives.map((s) => s.volumeMl)) / 5,
+    max_volume_ml: Math.max(...positives.map((s) => s.volumeMl)) * 5,
   };
 }
 

@@ -111,8 +111,22 @@ async function evaluateCase(
   result.prompts.forEach((prompt, n) => {
     const id = prompts[n];
     const { voxels, volumeMl, presenceLogit, meanProbability, meanIntensity, pValue, reasons } = prompt.evidence ?? {};
-    const record = { dataset, patient: testCase.patient, concept: id, expected: n < present.length ? 'present' : 'absent' };
-    const evidence = { status: prompt.status, voxels, volumeMl, presenceLogit, meanProbability, meanIntensity, pValue, reasons };
+    const record = {
+      dataset,
+      patient: testCase.patient,
+      concept: id,
+      expected: n < present.length ? 'present' : 'absent',
+    };
+    const evidence = {
+      status: prompt.status,
+      voxels,
+      volumeMl,
+      presenceLogit,
+      meanProbability,
+      meanIntensity,
+      pValue,
+      reasons,
+    };
     if (n < present.length) {
       const truth = labelMask(labels, present[n][1]);
       // Partly labelled sets (OpenKBP contours only some organs per patient): an unlabelled organ is

@@ -21,6 +21,8 @@ export interface PresenceCalibration {
   /** Platt scaling of the presence logit: score = sigmoid(a * logit + b). */
   presencePlatt?: [number, number];
   minVolumeMl?: number;
+  /** Largest plausible volume: a mask far bigger than any seen in calibration is not this concept. */
+  maxVolumeMl?: number;
 }
 
 export interface NetworkConcept {
@@ -169,6 +171,7 @@ function parseConcept(value: unknown, at: string, fail: Fail): NetworkConcept {
           ? undefined
           : asNumber(e.presence_threshold, `${at}.presence_threshold`, fail),
       minVolumeMl: e.min_volume_ml === undefined ? undefined : asNumber(e.min_volume_ml, `${at}.min_volume_ml`, fail),
+      maxVolumeMl: e.max_volume_ml === undefined ? undefined : asNumber(e.max_volume_ml, `${at}.max_volume_ml`, fail),
     };
   }
   const index = asNumber(c.index, `${at}.index`, fail);

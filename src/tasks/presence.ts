@@ -44,6 +44,9 @@ export function decidePresence(
   const minVolume = calibration?.minVolumeMl ?? 0;
   if (evidence.voxels > 0 && evidence.volumeMl < minVolume)
     reasons.push(`volume ${evidence.volumeMl.toFixed(2)} mL is below the smallest plausible ${minVolume} mL`);
+  const maxVolume = calibration?.maxVolumeMl ?? Infinity;
+  if (evidence.volumeMl > maxVolume)
+    reasons.push(`volume ${evidence.volumeMl.toFixed(2)} mL is above the largest plausible ${maxVolume} mL`);
   const pValue = betaTestPValue(evidence, calibration);
   if (pValue !== null && pValue < REJECTION_P_VALUE)
     reasons.push(`the mask is unlike validation masks (p = ${pValue.toFixed(3)})`);

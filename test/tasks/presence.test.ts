@@ -60,6 +60,7 @@ describe('decidePresence', () => {
     intensityBeta: [30, 30] as [number, number],
     presencePlatt: [1, 0] as [number, number],
     minVolumeMl: 2,
+    maxVolumeMl: 500,
   };
   const typical: PresenceEvidence = {
     voxels: 5000,
@@ -83,6 +84,7 @@ describe('decidePresence', () => {
       [{ meanIntensity: 0.8 }, /unlike validation masks/],
       [{ presenceLogit: 0.5 }, /below the threshold 1\.00/],
       [{ volumeMl: 0.5 }, /below the smallest plausible 2 mL/],
+      [{ volumeMl: 600 }, /above the largest plausible 500 mL/],
       [{ voxels: 0 }, /empty/],
     ];
     for (const [change, reason] of cases) {

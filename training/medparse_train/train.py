@@ -23,6 +23,7 @@ import torch.nn.functional as Fn
 
 from .data import CaseStore, PatchSampler, SampleStream, expand_masks
 from .pack import read_pack
+from .export import load_weights
 from .infer import dice, sliding_window
 from .preprocess import background_value
 from .model import build_model, count_params
@@ -112,10 +113,14 @@ def main(argv=None):
     ap.add_argument("--pack", help="read cases from a pack (medparse_train.pack) instead of ../shared/data")
     ap.add_argument("--workers", type=int, default=0, help="DataLoader workers doing the sampling/augmentation")
     ap.add_argument("--val-every", type=int, help="override the config's val_every")
+    ap.add_argument("--init-weights", help="start from these weights (.npz or .pt) with a fresh optimiser: fine-tuning")
+    ap.add_argument("--lr", type=float, help="override the config's learning rate (e.g. lower for fine-tuning)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     cfg = load_config(args.config)
     tcfg = cfg["train"]
+    if args.lr:
+        tcfg["lr"] = args.lr
     steps = args.steps or (10**9 if args.time_budget_min else tcfg["steps"])
     run_dir = args.run_dir or os.path.join(REPO, "training", "runs", cfg["name"])
     os.makedirs(run_dir, exist_ok=True)
@@ -137,6 +142,8 @@ def main(argv=None):
     log(f"data loaded in {time.time() - t0:.0f}s")
     device = torch.device(args.device)
     model = build_model(cfg, len(cfg["concepts"])).to(device)
+    if args.init_weights:
+        model.load_state_dict(load_weights(args.init_weights))
     opt = torch.optim.AdamW(model.parameters(), lr=tcfg.get("lr", 2e-3), weight_decay=tcfg.get("weight_decay", 1e-4))
     budget_s = args.time_budget_min * 60
 
