@@ -23,6 +23,8 @@ export interface PresenceCalibration {
   minVolumeMl?: number;
   /** Largest plausible volume: a mask far bigger than any seen in calibration is not this concept. */
   maxVolumeMl?: number;
+  /** One connected object on training scans: all but the largest island is dropped (calibrate decides). */
+  singleComponent?: boolean;
 }
 
 export interface NetworkConcept {
@@ -172,6 +174,10 @@ function parseConcept(value: unknown, at: string, fail: Fail): NetworkConcept {
           : asNumber(e.presence_threshold, `${at}.presence_threshold`, fail),
       minVolumeMl: e.min_volume_ml === undefined ? undefined : asNumber(e.min_volume_ml, `${at}.min_volume_ml`, fail),
       maxVolumeMl: e.max_volume_ml === undefined ? undefined : asNumber(e.max_volume_ml, `${at}.max_volume_ml`, fail),
+      singleComponent:
+        e.single_component === undefined
+          ? undefined
+          : asBoolean(e.single_component, `${at}.calibration.${modality}.single_component`, fail),
     };
   }
   const index = asNumber(c.index, `${at}.index`, fail);
@@ -197,6 +203,11 @@ function asString(value: unknown, at: string, fail: Fail): string {
 function asNumber(value: unknown, at: string, fail: Fail): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) fail(at, 'must be a finite number');
   return value as number;
+}
+
+function asBoolean(value: unknown, at: string, fail: Fail): boolean {
+  if (typeof value !== 'boolean') fail(at, 'must be true or false');
+  return value as boolean;
 }
 
 function asTriple(value: unknown, at: string, fail: Fail, valid: (v: number) => boolean): [number, number, number] {

@@ -186,11 +186,14 @@ export class ParseEngine {
     const answers = rows.map((row, q) => {
       const concept = network.concepts.find((c) => c.index === row);
       const lesion = concept !== undefined && this.vocabulary.get(concept.id)?.category === 'lesion';
-      if (!this.options.keepIslands && !lesion) dropStrayIslands(inference.probabilities[q], prepared.image);
+      const calibration = concept?.calibration[modality];
+      if (!this.options.keepIslands && !lesion)
+        dropStrayIslands(inference.probabilities[q], prepared.image, {
+          singleComponent: calibration?.singleComponent === true,
+        });
       const working = { ...prepared.image, data: inference.probabilities[q] };
       const { s1, s2 } = maskStatistics(inference.probabilities[q], prepared.image.data);
       const { probability, voxels, box } = probabilityOnOriginalGrid(working, prepared.mapping);
-      const calibration = concept?.calibration[modality];
       const evidence = {
         voxels,
         volumeMl: voxels * voxelMl,

@@ -4,6 +4,7 @@ import type { Dims3, Volume } from '../core/volume.js';
 import {
   connectedComponents,
   cropToBox,
+  keepLargest,
   labelStatistics,
   removeMinorComponents,
   type LabelStatistics,
@@ -24,10 +25,16 @@ const STRAY_ISLAND_FRACTION = 0.1;
 
 /**
  * Zeroes, in place, the islands (p > threshold, 26-connected) of a probability map (on `grid`) smaller
- * than STRAY_ISLAND_FRACTION of its largest. Lesions are left alone: a small metastasis is not noise.
+ * than STRAY_ISLAND_FRACTION of its largest, or all but the largest for a concept whose calibration found
+ * it one connected object (`singleComponent`, nnU-Net's "keep the largest component" chosen per class on
+ * training cases). Lesions are left alone: a small metastasis is not noise.
  * Returns the number of voxels dropped.
  */
-export function dropStrayIslands(probabilities: Float32Array, grid: Volume, threshold = 0.5): number {
+export function dropStrayIslands(
+  probabilities: Float32Array,
+  grid: Volume,
+  { singleComponent = false, threshold = 0.5 }: { singleComponent?: boolean; threshold?: number } = {},
+): number {
   const binary = new Uint8Array(probabilities.length);
   let foreground = 0;
   for (let i = 0; i < probabilities.length; i++) {
@@ -37,7 +44,12 @@ export function dropStrayIslands(probabilities: Float32Array, grid: Volume, thre
     }
   }
   if (foreground === 0) return 0; // an absent concept costs no labelling
-  const kept = removeMinorComponents({ ...grid, data: binary }, STRAY_ISLAND_FRACTION, { connectivity: 26 }).data;
+  const mask = { ...grid, data: binary };
+  const kept = (
+    singleComponent
+      ? keepLargest(mask, 1, { connectivity: 26 })
+      : removeMinorComponents(mask, STRAY_ISLAND_FRACTION, { connectivity: 26 })
+  ).data;
   let dropped = 0;
   for (let i = 0; i < binary.length; i++) {
     if (binary[i] && !kept[i]) {

@@ -7,7 +7,7 @@ import { dice } from '../../src/eval/metrics.js';
 import { ParseEngine } from '../../src/tasks/engine.js';
 import { writeTestModel } from '../helpers/test-model.js';
 import { withTempDir } from '../helpers/volumes.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 const DIMS: [number, number, number] = [64, 64, 32];
@@ -66,6 +66,30 @@ describe('ParseEngine with a known-answer network', () => {
       assert.equal(kept.evidence?.voxels, (cleaned.evidence?.voxels ?? 0) + 1);
     } finally {
       await raw.dispose();
+    }
+  });
+
+  it("keeps only the largest island when the concept's calibration says it is one object", async () => {
+    // Wiring only: "kidney" is paired and calibrate never marks it so; here the manifest says it is.
+    const single = mkdtempSync(join(tmpdir(), 'medparse-model-'));
+    try {
+      cpSync(modelDir, single, { recursive: true });
+      const manifestPath = join(single, 'model.json');
+      const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+      manifest.networks[0].concepts[0].calibration = { CT: { single_component: true } };
+      writeFileSync(manifestPath, JSON.stringify(manifest));
+      const oneIsland = ParseEngine.load(single, { threads: 1 });
+      try {
+        const [both] = (await engine.segment(volume, 'kidneys')).prompts;
+        const [largest] = (await oneIsland.segment(volume, 'kidneys')).prompts;
+        assert.equal(both.instances?.length, 2);
+        assert.equal(largest.instances?.length, 1);
+        assert.equal(largest.evidence?.voxels, Math.max(...(both.instances ?? []).map((i) => i.voxels)));
+      } finally {
+        await oneIsland.dispose();
+      }
+    } finally {
+      rmSync(single, { recursive: true, force: true });
     }
   });
 

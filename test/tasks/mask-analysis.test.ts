@@ -36,6 +36,15 @@ describe('dropStrayIslands', () => {
     assert.deepEqual(p, before);
   });
 
+  it('keeps the largest island alone for a single-component concept', () => {
+    const p = probabilities();
+    assert.equal(dropStrayIslands(p, grid, { singleComponent: true }), 5);
+    assert.equal(p[at(10, 2, 7)], 0);
+    assert.equal(p[at(17, 8, 8)], 0);
+    assert.equal(p[at(3, 3, 3)], Math.fround(0.9));
+    assert.equal(p[at(16, 8, 8)], Math.fround(0.3), 'values under the threshold are not islands');
+  });
+
   it('drops nothing when there is a single island or none', () => {
     const empty = new Float32Array(dims[0] * dims[1] * dims[2]);
     assert.equal(dropStrayIslands(empty, grid), 0);

@@ -177,6 +177,7 @@ class PatchSampler:
         self.aug = cfg["train"].get("augment", {})
         # beyond the image's edge: the contract's background (a network takes one modality)
         self.background = pp.background_value(cfg["input"]["normalization"][cfg["modalities"][0]])
+        self.last_dataset = None  # name of the data set the last sample came from (for reports)
         w = np.array([d["cfg"].get("weight", 1.0) for d in store.datasets], float)
         self.ds_p = w / w.sum()
 
@@ -195,6 +196,7 @@ class PatchSampler:
     def sample_one(self):
         rng = self.rng
         d = self.store.datasets[rng.choice(len(self.store.datasets), p=self.ds_p)]
+        self.last_dataset = d["cfg"]["name"]
         c = d["cases"][rng.integers(len(d["cases"]))]
         lab = c["labels"]
         shape = np.array(lab.shape)

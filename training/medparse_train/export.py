@@ -84,7 +84,12 @@ def export(cfg, ckpt_path, out_dir, fixture_dir, trained_note=None):
         "concepts": [{"id": c, "index": i} for i, c in enumerate(cfg["concepts"])],
         "training": {"checkpoint_step": checkpoint_step(ckpt_path), "params": count_params(model), "note": trained_note or ""},
     }
-    mj["networks"] = [n for n in mj["networks"] if n["id"] != net["id"]] + [net]
+    # replaced in place: the order of networks in model.json is the order the engine lists them in
+    ids = [n["id"] for n in mj["networks"]]
+    if net["id"] in ids:
+        mj["networks"][ids.index(net["id"])] = net
+    else:
+        mj["networks"].append(net)
     with open(mj_path, "w") as f:
         json.dump(mj, f, indent=1)
     return onnx_path, os.path.getsize(onnx_path)
