@@ -72,6 +72,9 @@ class CaseStore:
             if split == "val" and not ds.get("validate", True):
                 continue
             if pack is not None:
+                if split == "train" and not any(c["dataset"] == ds["name"] for c, _, _ in pack):
+                    raise SystemExit(f"the pack has no cases of data set {ds['name']}, which the config lists: "
+                                     "regenerate it with python -m medparse_train.pack")
                 cases = [c for c, _, _ in pack if c["dataset"] == ds["name"] and c["held_out"] == (split == "val")]
                 packed = {c["case_id"]: (img, lab) for c, img, lab in pack}
             else:
