@@ -199,7 +199,8 @@ function writeCalibration(): void {
         const positives = list.filter((s) => s.positive && s.voxels > 0);
         const negatives = list.filter((s) => !s.positive);
         if (positives.length < 2) continue;
-        const calibration = fit(positives, negatives, engine.vocabulary.get(concept.id)?.sided != null);
+        const paired = engine.vocabulary.get(concept.id) ? engine.vocabulary.occursOnBothSides(concept.id) : true;
+        const calibration = fit(positives, negatives, paired);
         concept.calibration = { ...(concept.calibration ?? {}), [modality]: calibration };
         const fmt = (p: number[] | undefined) => (p ? p.map((v) => v.toFixed(2)).join(', ') : 'not fitted');
         console.log(

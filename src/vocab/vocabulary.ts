@@ -131,6 +131,18 @@ export class Vocabulary {
     return [...seen].map((childId) => this.require(childId));
   }
 
+  /**
+   * Whether an unsided concept occurs once on each side: it has sided variants, or it is part of
+   * something that does (the anterior hippocampus, part of the hippocampus). A sided concept is one object.
+   */
+  occursOnBothSides(id: string, seen = new Set<string>()): boolean {
+    const concept = this.require(id);
+    if (concept.laterality !== null) return false;
+    if (concept.sided) return true;
+    seen.add(id);
+    return concept.partOf.some((parent) => !seen.has(parent) && this.occursOnBothSides(parent, seen));
+  }
+
   /** Ancestors by part_of, is_a and unsided links, nearest first. */
   ancestors(id: string): Concept[] {
     const seen = new Set<string>();

@@ -14,6 +14,13 @@ describe('vocabulary data', () => {
     assert.ok(statSync(VOCABULARY_PATH).size < 2_000_000);
   });
 
+  it('knows which unsided structures occur on both sides', () => {
+    for (const id of ['kidney', 'hippocampus', 'hippocampus_anterior', 'hippocampus_posterior'])
+      assert.equal(vocab.occursOnBothSides(id), true, id);
+    for (const id of ['kidney_left', 'hippocampus_right', 'liver', 'brainstem', 'heart_ventricle_right'])
+      assert.equal(vocab.occursOnBothSides(id), false, id);
+  });
+
   it('uses lowercase snake_case ids and known categories', () => {
     for (const concept of vocab.concepts) {
       assert.match(concept.id, /^[a-z0-9]+(_[a-z0-9]+)*$/);
