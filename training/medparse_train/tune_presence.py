@@ -86,6 +86,8 @@ def main(argv=None):
     ap.add_argument("--epochs", type=int, default=400)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=4321)
+    ap.add_argument("--features", help="cache of the sampled patch features (.npz): read when it exists, else written, "
+                                       "so the head can be re-fitted without sampling again")
     ap.add_argument("--weight", action="append", default=[], metavar="DATASET=W",
                     help="override a data set's sampling weight (more certain negatives)")
     args = ap.parse_args(argv)
@@ -102,9 +104,18 @@ def main(argv=None):
     model.load_state_dict(load_weights(args.weights))
     model.eval()
     concept_index = {c: i for i, c in enumerate(cfg["concepts"])}
-    store = CaseStore(cfg, concept_index, "train", os.path.join(REPO, "training", "runs", "cache"), log=log)
-    sampler = PatchSampler(store, cfg, args.seed)
-    pooled, smax, present, valid, names = patch_features(model, sampler, args.patches, log)
+    if args.features and os.path.exists(args.features):
+        with np.load(args.features) as z:
+            pooled, smax, present, valid = (torch.from_numpy(z[k]) for k in ("pooled", "smax", "present", "valid"))
+            names = [str(n) for n in z["names"]]
+        log(f"features of {len(names)} patches read from {args.features}")
+    else:
+        store = CaseStore(cfg, concept_index, "train", os.path.join(REPO, "training", "runs", "cache"), log=log)
+        sampler = PatchSampler(store, cfg, args.seed)
+        pooled, smax, present, valid, names = patch_features(model, sampler, args.patches, log)
+        if args.features:
+            np.savez(args.features, pooled=pooled.numpy(), smax=smax.numpy(), present=present.numpy(),
+                     valid=valid.numpy(), names=np.array(names))
 
     # a fixed fifth of the patches is kept out of the fit to report on
     order = np.random.default_rng(args.seed).permutation(len(names))
@@ -130,7 +141,7 @@ def main(argv=None):
 
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     np.savez(args.out, **{k: v.detach().float().cpu().numpy() for k, v in model.state_dict().items()})
-    write_step_log(args.out, checkpoint_step(args.weights), args.patches)
+    write_step_log(args.out, checkpoint_step(args.weights), len(names))
     log(f"wrote {args.out}")
 
 
