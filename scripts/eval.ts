@@ -2,7 +2,9 @@
  * npm run eval: the shipped model through the TypeScript engine on the held-out cases of
  * training/splits.json. Per concept: Dice and HD95 against the reference labels; per case, prompts
  * for concepts certainly absent from it (the trainer's "absent" lists, plus the concepts of the other
- * region-specific networks of the same modality) give the false-accept rate.
+ * region-specific networks of the same modality) give the false-accept rate. Real scans that no network
+ * trained on are added (NEVER_TRAINED): the FreeSurfer subject (brain structures) and limb CTs
+ * (organs that cannot be there).
  *
  * usage: npm run eval -- [--max-cases N] [--datasets a,b] [--model DIR] [--json FILE]
  */
@@ -60,18 +62,29 @@ const splits = JSON.parse(readFileSync(join(REPO_ROOT, 'training/splits.json'), 
  * Real scans that no network trained on and splits.json does not list (no training config names them),
  * scored with the label map of a data set that uses the same label ids.
  */
-const NEVER_TRAINED: Array<{ dataset: string; labelsLike: string; testCase: SplitCase }> = [
+const NEVER_TRAINED: Array<{ dataset: string; testCase: SplitCase; labelsLike?: string; absentOnly?: string[] }> = [
   {
     // a real T1 with FreeSurfer's aseg labels: brain-mr learnt these structures from synthetic images only
     dataset: 'freesurfer',
     labelsLike: 'synthseg',
     testCase: { patient: 'subject', image: 'freesurfer/norm.mgz', labels: 'freesurfer/aparc.a2009s+aseg.mgz' },
   },
+  // limb CTs (soft-tissue sarcoma crops): none of these organs can be in them
+  ...[1, 2, 3].map((n) => ({
+    dataset: 'sarcoma_ct',
+    testCase: {
+      patient: `STS_00${n}`,
+      image: `sarcoma_ct/STS_00${n}_CT_image.nii.gz`,
+      labels: `sarcoma_ct/STS_00${n}_CT_mask.nii.gz`,
+    },
+    absentOnly: ['liver', 'spleen', 'kidney_left', 'kidney_right', 'stomach', 'pancreas', 'aorta', 'brain'],
+  })),
 ];
 const maxCases = Number(values['max-cases']);
 const only = values.datasets?.split(',');
 const scores = new Map<string, ConceptScore>();
 const absentChecks = new Map<string, { asked: number; accepted: number }>();
+const absentByDataset = new Map<string, { asked: number; accepted: number }>();
 /** Every prompt's answer and evidence, for the --json report (why a case was accepted or rejected). */
 const caseRecords: Array<Record<string, unknown>> = [];
 const started = performance.now();
@@ -87,13 +100,17 @@ for (const [dataset, split] of Object.entries(splits.datasets)) {
   const cases = split.held_out.filter((c) => c.image).slice(0, maxCases);
   for (const testCase of cases) await evaluateCase(dataset, testCase, labelled);
 }
-for (const { dataset, labelsLike, testCase } of NEVER_TRAINED) {
+for (const { dataset, labelsLike, testCase, absentOnly } of NEVER_TRAINED) {
   if (only && !only.includes(dataset)) continue;
   if (!existsSync(join(shared, 'data', testCase.image as string))) continue;
+  if (absentOnly) {
+    await evaluateCase(dataset, testCase, [], { absent: absentOnly, modality: 'CT' });
+    continue;
+  }
   const labelled = configs.flatMap((c) =>
     c.datasets.filter((d) => d.name === labelsLike).map((d) => ({ config: c, dataset: d })),
   );
-  if (labelled.length) await evaluateCase(dataset, testCase, labelled, labelsLike);
+  if (labelled.length) await evaluateCase(dataset, testCase, labelled, { labelsLike });
 }
 await engine.dispose();
 printTables();
@@ -102,7 +119,7 @@ async function evaluateCase(
   dataset: string,
   testCase: SplitCase,
   labelled: Array<{ config: TrainingConfig; dataset: DatasetConfig }>,
-  labelsLike = dataset,
+  options: { labelsLike?: string; absent?: string[]; modality?: string } = {},
 ): Promise<void> {
   const root = join(shared as string, 'data');
   const image = await readVolume(join(root, testCase.image as string));
@@ -119,13 +136,16 @@ async function evaluateCase(
     Object.assign({}, ...labelled.map((l) => conceptValues(l.dataset, l.config.concepts))) as Record<string, number[]>,
   );
   const present = allPresent.filter(([id]) => fits(id));
-  const absent = absentConcepts(
-    labelsLike,
-    labelled.map((l) => l.config),
+  const absent = (
+    options.absent ??
+    absentConcepts(
+      options.labelsLike ?? dataset,
+      labelled.map((l) => l.config),
+    )
   ).filter(fits);
   if (present.length < allPresent.length) skipped.push(`${dataset}/${testCase.patient}`);
   if (present.length + absent.length === 0) return;
-  const modality = labelled[0].config.modalities[0];
+  const modality = options.modality ?? labelled[0].config.modalities[0];
   const prompts = [...present.map(([id]) => id), ...absent];
   const caseStart = performance.now();
   const result = await engine.segmentConcepts(image, prompts, { modality });
@@ -165,6 +185,10 @@ async function evaluateCase(
       check.asked++;
       if (prompt.status === 'present') check.accepted++;
       absentChecks.set(id, check);
+      const byDataset = absentByDataset.get(dataset) ?? { asked: 0, accepted: 0 };
+      byDataset.asked++;
+      if (prompt.status === 'present') byDataset.accepted++;
+      absentByDataset.set(dataset, byDataset);
       caseRecords.push({ ...record, ...evidence });
     }
   });
@@ -218,6 +242,9 @@ function printTables(): void {
     accepted += c.accepted;
   }
   const rate = asked ? accepted / asked : 0;
+  console.log('\n| scans of | absent prompts | accepted (false) |');
+  console.log('|---|---|---|');
+  for (const [dataset, c] of absentByDataset) console.log(`| ${dataset} | ${c.asked} | ${c.accepted} |`);
   if (skipped.length)
     console.log(
       `\nconcepts left out for time (network grid over ${maxWorkingVoxels} voxels) in: ${skipped.join(', ')}`,
