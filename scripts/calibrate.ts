@@ -199,8 +199,10 @@ function writeCalibration(): void {
         const positives = list.filter((s) => s.positive && s.voxels > 0);
         const negatives = list.filter((s) => !s.positive);
         if (positives.length < 2) continue;
-        const paired = engine.vocabulary.get(concept.id) ? engine.vocabulary.occursOnBothSides(concept.id) : true;
-        const calibration = fit(positives, negatives, paired);
+        // Lesions keep every island (the engine never prunes them) and paired structures have two.
+        const known = engine.vocabulary.get(concept.id);
+        const manyIslands = !known || known.category === 'lesion' || engine.vocabulary.occursOnBothSides(concept.id);
+        const calibration = fit(positives, negatives, manyIslands);
         concept.calibration = { ...(concept.calibration ?? {}), [modality]: calibration };
         const fmt = (p: number[] | undefined) => (p ? p.map((v) => v.toFixed(2)).join(', ') : 'not fitted');
         console.log(
@@ -212,7 +214,7 @@ function writeCalibration(): void {
   if (!values['dry-run']) writeFileSync(manifestPath, JSON.stringify(manifest, null, 1) + '\n');
 }
 
-function fit(positives: Sample[], negatives: Sample[], paired: boolean) {
+function fit(positives: Sample[], negatives: Sample[], manyIslands: boolean) {
   const negativeLogits = negatives
     .map((s) => s.logit)
     .filter(Number.isFinite)
@@ -230,7 +232,7 @@ function fit(positives: Sample[], negatives: Sample[], paired: boolean) {
     presence_platt: plattFit([...positives, ...negatives]),
     min_volume_ml: Math.min(...positives.map((s) => s.volumeMl)) / 5,
     max_volume_ml: Math.max(...positives.map((s) => s.volumeMl)) * 5,
-    single_component: !paired && largestIslandHelps(positives),
+    single_component: !manyIslands && largestIslandHelps(positives),
   };
 }
 
