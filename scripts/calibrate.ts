@@ -14,7 +14,9 @@
  *   cases and costs none of them more than 0.05 (nnU-Net's per-class choice); never for paired concepts
  *   (both hippocampi are "hippocampus") or lesions. Judged on the input grid, applied on the working grid.
  *
- * usage: npm run calibrate -- [--cases N] [--negatives N] [--model DIR] [--dry-run]
+ * usage: npm run calibrate -- [--cases N] [--negatives N] [--model DIR] [--networks a,b] [--samples FILE] [--dry-run]
+ * (--networks: calibrate only these networks, the others keep theirs; --samples: write every case's
+ * evidence as JSON, to study or re-fit the rules without running the networks again)
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -71,6 +73,8 @@ const { values } = parseArgs({
     negatives: { type: 'string', default: '2' },
     model: { type: 'string', default: DEFAULT_MODEL_DIR },
     'dry-run': { type: 'boolean', default: false },
+    networks: { type: 'string' },
+    samples: { type: 'string' },
     /** Skip scans whose grid at the network's spacing exceeds this many voxels (a time budget on a CPU). */
     'max-working-voxels': { type: 'string' },
   },
@@ -92,7 +96,9 @@ const splits = JSON.parse(readFileSync(join(REPO_ROOT, 'training/splits.json'), 
 const samples = new Map<string, Sample[]>();
 
 const shippedConfigs = loadTrainingConfigs(new Set(engine.model.networks.map((n) => n.id)));
+const onlyNetworks = values.networks?.split(',');
 for (const config of shippedConfigs) {
+  if (onlyNetworks && !onlyNetworks.includes(config.network_id)) continue;
   const modality = config.modalities[0];
   const networkConcepts =
     engine.model.networks.find((n) => n.id === config.network_id)?.concepts.map((c) => c.id) ?? [];
@@ -212,6 +218,7 @@ function writeCalibration(): void {
     }
   }
   if (!values['dry-run']) writeFileSync(manifestPath, JSON.stringify(manifest, null, 1) + '\n');
+  if (values.samples) writeFileSync(values.samples, JSON.stringify(Object.fromEntries(samples), null, 1));
 }
 
 function fit(positives: Sample[], negatives: Sample[], manyIslands: boolean) {
@@ -222,18 +229,31 @@ function fit(positives: Sample[], negatives: Sample[], manyIslands: boolean) {
   // Lowest threshold with at most 5 % of the negatives above it; never below the contract's default 0.
   const allowed = Math.floor(0.05 * negativeLogits.length);
   const threshold = negativeLogits.length ? Math.max(0, negativeLogits[negativeLogits.length - 1 - allowed] + 1e-3) : 0;
-  const betas =
-    positives.length >= MIN_POSITIVES_FOR_BETA
-      ? { probability_beta: fitBeta(positives.map((s) => s.s1)), intensity_beta: fitBeta(positives.map((s) => s.s2)) }
-      : {};
+  const tooFewForBeta = positives.length < MIN_POSITIVES_FOR_BETA;
+  const betas = !tooFewForBeta
+    ? { probability_beta: fitBeta(positives.map((s) => s.s1)), intensity_beta: fitBeta(positives.map((s) => s.s2)) }
+    : {};
   return {
     ...betas,
-    presence_threshold: Math.min(threshold, Math.min(...positives.map((s) => s.logit))),
+    presence_threshold: presenceThreshold(threshold, positives, tooFewForBeta),
     presence_platt: plattFit([...positives, ...negatives]),
     min_volume_ml: Math.min(...positives.map((s) => s.volumeMl)) / 5,
     max_volume_ml: Math.max(...positives.map((s) => s.volumeMl)) * 5,
     single_component: !manyIslands && largestIslandHelps(positives),
   };
+}
+
+/**
+ * The negatives' threshold, lowered to the weakest positive so no calibration positive is rejected. Without
+ * a Beta test (too few positives) the threshold is the only guard against false accepts, so it is lowered
+ * only as far as keeps the majority of the positives: the weakest of four BraTS volumes (logit ~1) set the
+ * tumour thresholds under the logits of cardiac MR (2 to 5), and held-out tumours read 6 to 11.
+ */
+function presenceThreshold(fromNegatives: number, positives: Sample[], tooFewForBeta: boolean): number {
+  const logits = positives.map((s) => s.logit).sort((a, b) => a - b);
+  if (!tooFewForBeta) return Math.min(fromNegatives, logits[0]);
+  const median = logits[Math.floor((logits.length - 1) / 2)];
+  return Math.min(fromNegatives, median);
 }
 
 function largestIslandHelps(positives: Sample[]): boolean {

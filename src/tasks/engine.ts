@@ -255,8 +255,15 @@ export class ParseEngine {
     const answer = combine(plan.source, volume, answers);
     const evidenceBase = describeMask(answer.probability, answer.box, volume);
     const present = answer.decision.status === 'present' && answer.voxels > 0;
+    const uncalibrated = answer.decision.calibrated
+      ? []
+      : [
+          'presence is uncalibrated for this concept: no real scan with it was in the calibration set, so the ' +
+            "score is the network's raw presence output and has not been checked against real cases",
+        ];
     return {
       ...base,
+      notes: [...base.notes, ...uncalibrated],
       status: present ? 'present' : 'absent',
       score: answer.decision.score,
       evidence: {
@@ -266,6 +273,7 @@ export class ParseEngine {
         meanProbability: answer.meanProbability,
         meanIntensity: answer.meanIntensity,
         pValue: answer.decision.pValue,
+        calibrated: answer.decision.calibrated,
         boxVoxels: evidenceBase.statistics?.boxVoxels ?? null,
         bestSlice: evidenceBase.bestSlice,
         reasons: answer.decision.reasons,

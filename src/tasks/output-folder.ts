@@ -241,6 +241,7 @@ function promptReport(
           mean_probability: round(p.evidence.meanProbability, 3),
           mean_normalized_intensity: round(p.evidence.meanIntensity, 3),
           p_value: p.evidence.pValue === null ? null : round(p.evidence.pValue, 4),
+          calibrated: p.evidence.calibrated,
           bbox_voxels: p.evidence.boxVoxels,
           best_slice: p.evidence.bestSlice,
           reasons: p.evidence.reasons,

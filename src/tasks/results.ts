@@ -24,6 +24,8 @@ export interface PromptEvidence {
   meanProbability: number;
   meanIntensity: number;
   pValue: number | null;
+  /** False when no calibration exists for the concept in this modality: the score is the raw network output. */
+  calibrated: boolean;
   boxVoxels: VoxelBox | null;
   /** Axial-most voxel axis and the slice along it with the most mask voxels. */
   bestSlice: { axis: number; index: number } | null;

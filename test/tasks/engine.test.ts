@@ -49,6 +49,9 @@ describe('ParseEngine with a known-answer network', () => {
     assert.ok(d > 0.98, `Dice ${d}`);
     assert.equal(result.modality, 'CT');
     assert.equal(result.modalitySource, 'metadata');
+    // the test model has no calibration: the answer says so
+    assert.equal(kidneys.evidence?.calibrated, false);
+    assert.match(kidneys.notes.join(' '), /uncalibrated/);
   });
 
   it('drops a stray island from an organ unless asked to keep islands', async () => {
@@ -76,7 +79,7 @@ describe('ParseEngine with a known-answer network', () => {
       cpSync(modelDir, single, { recursive: true });
       const manifestPath = join(single, 'model.json');
       const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
-      manifest.networks[0].concepts[0].calibration = { CT: { single_component: true } };
+      manifest.networks[0].concepts[0].calibration = { CT: { single_component: true, presence_threshold: -50 } };
       writeFileSync(manifestPath, JSON.stringify(manifest));
       const oneIsland = ParseEngine.load(single, { threads: 1 });
       try {
@@ -85,6 +88,8 @@ describe('ParseEngine with a known-answer network', () => {
         assert.equal(both.instances?.length, 2);
         assert.equal(largest.instances?.length, 1);
         assert.equal(largest.evidence?.voxels, Math.max(...(both.instances ?? []).map((i) => i.voxels)));
+        assert.equal(largest.evidence?.calibrated, true);
+        assert.doesNotMatch(largest.notes.join(' '), /uncalibrated/);
       } finally {
         await oneIsland.dispose();
       }
