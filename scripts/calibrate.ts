@@ -14,9 +14,10 @@
  *   cases and costs none of them more than 0.05 (nnU-Net's per-class choice); never for paired concepts
  *   (both hippocampi are "hippocampus") or lesions. Judged on the input grid, applied on the working grid.
  *
- * usage: npm run calibrate -- [--cases N] [--negatives N] [--model DIR] [--networks a,b] [--samples FILE] [--dry-run]
+ * usage: npm run calibrate -- [--cases N] [--negatives N] [--model DIR] [--networks a,b] [--samples FILE]
+ *        [--from-samples FILE] [--dry-run]
  * (--networks: calibrate only these networks, the others keep theirs; --samples: write every case's
- * evidence as JSON, to study or re-fit the rules without running the networks again)
+ * evidence as JSON; --from-samples: fit from such a file without running the networks)
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -75,6 +76,7 @@ const { values } = parseArgs({
     'dry-run': { type: 'boolean', default: false },
     networks: { type: 'string' },
     samples: { type: 'string' },
+    'from-samples': { type: 'string' },
     /** Skip scans whose grid at the network's spacing exceeds this many voxels (a time budget on a CPU). */
     'max-working-voxels': { type: 'string' },
   },
@@ -93,11 +95,15 @@ const engine = ParseEngine.load(values.model);
 const splits = JSON.parse(readFileSync(join(REPO_ROOT, 'training/splits.json'), 'utf8')) as {
   datasets: Record<string, { train_patients: string[] }>;
 };
-const samples = new Map<string, Sample[]>();
+const samples = new Map<string, Sample[]>(
+  values['from-samples']
+    ? Object.entries(JSON.parse(readFileSync(values['from-samples'], 'utf8')) as Record<string, Sample[]>)
+    : [],
+);
 
 const shippedConfigs = loadTrainingConfigs(new Set(engine.model.networks.map((n) => n.id)));
 const onlyNetworks = values.networks?.split(',');
-for (const config of shippedConfigs) {
+for (const config of values['from-samples'] ? [] : shippedConfigs) {
   if (onlyNetworks && !onlyNetworks.includes(config.network_id)) continue;
   const modality = config.modalities[0];
   const networkConcepts =
@@ -244,16 +250,16 @@ function fit(positives: Sample[], negatives: Sample[], manyIslands: boolean) {
 }
 
 /**
- * The negatives' threshold, lowered to the weakest positive so no calibration positive is rejected. Without
- * a Beta test (too few positives) the threshold is the only guard against false accepts, so it is lowered
- * only as far as keeps the majority of the positives: the weakest of four BraTS volumes (logit ~1) set the
- * tumour thresholds under the logits of cardiac MR (2 to 5), and held-out tumours read 6 to 11.
+ * The negatives' threshold, lowered to the weakest positive so no calibration positive is rejected. With
+ * too few positives for the Beta test the threshold is the only guard, and calibration cases are training
+ * patients, on which the network is more certain both ways than on new ones (BraTS training tumours read
+ * logits 9 to 15, held-out ones 6 to 11; cardiac MR 1.6 at most in training, up to 4.8 held out). So when
+ * the classes separate, the threshold goes halfway between the highest negative and the lowest positive.
  */
 function presenceThreshold(fromNegatives: number, positives: Sample[], tooFewForBeta: boolean): number {
-  const logits = positives.map((s) => s.logit).sort((a, b) => a - b);
-  if (!tooFewForBeta) return Math.min(fromNegatives, logits[0]);
-  const median = logits[Math.floor((logits.length - 1) / 2)];
-  return Math.min(fromNegatives, median);
+  const weakest = Math.min(...positives.map((s) => s.logit));
+  if (tooFewForBeta && fromNegatives < weakest) return (fromNegatives + weakest) / 2;
+  return Math.min(fromNegatives, weakest);
 }
 
 function largestIslandHelps(positives: Sample[]): boolean {
