@@ -30,7 +30,7 @@ import { DEFAULT_MODEL_DIR, ParseEngine } from '../src/tasks/engine.js';
 import { fitBeta } from '../src/tasks/presence.js';
 import type { PromptResult } from '../src/tasks/results.js';
 import { REPO_ROOT, sharedDir } from '../test/helpers/shared.js';
-import { conceptValues, loadTrainingConfigs, type DatasetConfig } from './training-configs.js';
+import { conceptValues, labelMask, loadTrainingConfigs, type DatasetConfig } from './training-configs.js';
 
 /** Fewer positive cases than this give Beta fits too narrow to trust: the Beta test is then left out. */
 const MIN_POSITIVES_FOR_BETA = 8;
@@ -174,8 +174,7 @@ writeCalibration();
 /** Dice of the answer and of its largest island alone, against the truth on the input grid. */
 function islandDice(prompt: PromptResult, labels: Volume, values: number[], grid: Volume): Sample['dice'] {
   if (!prompt.probability) return undefined;
-  const truthMask = new Uint8Array(labels.data.length);
-  for (let i = 0; i < truthMask.length; i++) truthMask[i] = values.includes(labels.data[i]) ? 1 : 0;
+  const truthMask = labelMask(labels, values);
   const largest = keepLargest({ ...grid, data: prompt.probability }, 1, { connectivity: 26 }).data as Uint8Array;
   return { all: dice(prompt.probability, truthMask), largest: dice(largest, truthMask) };
 }

@@ -11,13 +11,18 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Volume } from '../src/core/volume.js';
 import { spacingOf } from '../src/core/volume.js';
 import { dice, hausdorff95 } from '../src/eval/metrics.js';
 import { readVolume } from '../src/io/read.js';
 import { DEFAULT_MODEL_DIR, ParseEngine } from '../src/tasks/engine.js';
 import { REPO_ROOT, sharedDir } from '../test/helpers/shared.js';
-import { conceptValues, loadTrainingConfigs, type DatasetConfig, type TrainingConfig } from './training-configs.js';
+import {
+  conceptValues,
+  labelMask,
+  loadTrainingConfigs,
+  type DatasetConfig,
+  type TrainingConfig,
+} from './training-configs.js';
 
 interface SplitCase {
   patient: string;
@@ -208,12 +213,6 @@ function absentConcepts(dataset: string, own: TrainingConfig[]): string[] {
   return [...new Set([...listed, ...otherRegions])]
     .filter((id) => shipped.has(id) && engine.vocabulary.get(id))
     .slice(0, 8);
-}
-
-function labelMask(labels: Volume, values: number[]): Uint8Array {
-  const out = new Uint8Array(labels.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = values.includes(labels.data[i]) ? 1 : 0;
-  return out;
 }
 
 function printTables(): void {

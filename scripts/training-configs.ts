@@ -5,6 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Volume } from '../src/core/volume.js';
 import { REPO_ROOT } from '../test/helpers/shared.js';
 
 export interface DatasetConfig {
@@ -57,4 +58,11 @@ export function conceptValues(dataset: DatasetConfig, networkConcepts: readonly 
     }
   }
   return Object.fromEntries(Object.entries(out).filter(([id]) => networkConcepts.includes(id)));
+}
+
+/** A 0/1 mask of the voxels whose label is one of `values` (a concept's reference mask). */
+export function labelMask(labels: Volume, values: readonly number[]): Uint8Array {
+  const out = new Uint8Array(labels.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = values.includes(labels.data[i]) ? 1 : 0;
+  return out;
 }
