@@ -27,24 +27,10 @@ import { dice } from '../src/eval/metrics.js';
 import { readVolume } from '../src/io/read.js';
 import { keepLargest } from '../src/ops/index.js';
 import { DEFAULT_MODEL_DIR, ParseEngine } from '../src/tasks/engine.js';
-import { fitBeta } from '../src/tasks/presence.js';
+import { fitCalibration, type CalibrationSample } from '../src/tasks/calibration.js';
 import type { PromptResult } from '../src/tasks/results.js';
 import { REPO_ROOT, sharedDir } from '../test/helpers/shared.js';
 import { conceptValues, labelMask, loadTrainingConfigs, type DatasetConfig } from './training-configs.js';
-
-/** Fewer positive cases than this give Beta fits too narrow to trust: the Beta test is then left out. */
-const MIN_POSITIVES_FOR_BETA = 8;
-
-interface Sample {
-  positive: boolean;
-  logit: number;
-  s1: number;
-  s2: number;
-  volumeMl: number;
-  voxels: number;
-  /** Positives only: Dice of the mask, and of its largest 26-connected island alone. */
-  dice?: { all: number; largest: number };
-}
 
 /** Where a training patient's image and labels are, for the data sets with real images. */
 const TRAINING_CASES: Record<string, (patient: string) => Array<{ image: string; labels: string }>> = {
@@ -90,19 +76,32 @@ function sharedData(): string {
 }
 
 const manifestPath = join(values.model, 'model.json');
-if (!existsSync(manifestPath)) throw new Error(`no model package in ${values.model}`);
+/** A bad argument: one line saying what to do, no stack trace. */
+function usageError(message: string): never {
+  console.error(`calibrate: ${message}`);
+  process.exit(2);
+}
+
+if (!existsSync(manifestPath)) usageError(`no model package in ${values.model}`);
+if (values['from-samples'] && !existsSync(values['from-samples']))
+  usageError(`--from-samples: no file ${values['from-samples']} (write one with --samples FILE)`);
 const engine = ParseEngine.load(values.model);
 const splits = JSON.parse(readFileSync(join(REPO_ROOT, 'training/splits.json'), 'utf8')) as {
   datasets: Record<string, { train_patients: string[] }>;
 };
-const samples = new Map<string, Sample[]>(
+const samples = new Map<string, CalibrationSample[]>(
   values['from-samples']
-    ? Object.entries(JSON.parse(readFileSync(values['from-samples'], 'utf8')) as Record<string, Sample[]>)
+    ? Object.entries(JSON.parse(readFileSync(values['from-samples'], 'utf8')) as Record<string, CalibrationSample[]>)
     : [],
 );
 
 const shippedConfigs = loadTrainingConfigs(new Set(engine.model.networks.map((n) => n.id)));
 const onlyNetworks = values.networks?.split(',');
+const unknownNetworks = onlyNetworks?.filter((id) => !shippedConfigs.some((c) => c.network_id === id)) ?? [];
+if (unknownNetworks.length)
+  usageError(
+    `--networks: ${unknownNetworks.join(', ')} not in the package (${shippedConfigs.map((c) => c.network_id).join(', ')})`,
+  );
 for (const config of values['from-samples'] ? [] : shippedConfigs) {
   if (onlyNetworks && !onlyNetworks.includes(config.network_id)) continue;
   const modality = config.modalities[0];
@@ -172,14 +171,20 @@ await engine.dispose();
 writeCalibration();
 
 /** Dice of the answer and of its largest island alone, against the truth on the input grid. */
-function islandDice(prompt: PromptResult, labels: Volume, values: number[], grid: Volume): Sample['dice'] {
+function islandDice(prompt: PromptResult, labels: Volume, values: number[], grid: Volume): CalibrationSample['dice'] {
   if (!prompt.probability) return undefined;
   const truthMask = labelMask(labels, values);
   const largest = keepLargest({ ...grid, data: prompt.probability }, 1, { connectivity: 26 }).data as Uint8Array;
   return { all: dice(prompt.probability, truthMask), largest: dice(largest, truthMask) };
 }
 
-function record(id: string, modality: string, prompt: PromptResult, positive: boolean, diceOf?: Sample['dice']): void {
+function record(
+  id: string,
+  modality: string,
+  prompt: PromptResult,
+  positive: boolean,
+  diceOf?: CalibrationSample['dice'],
+): void {
   const e = prompt.evidence;
   if (!e) return;
   const key = `${id}|${modality}`;
@@ -213,7 +218,7 @@ function writeCalibration(): void {
         // Lesions keep every island (the engine never prunes them) and paired structures have two.
         const known = engine.vocabulary.get(concept.id);
         const manyIslands = !known || known.category === 'lesion' || engine.vocabulary.occursOnBothSides(concept.id);
-        const calibration = fit(positives, negatives, manyIslands);
+        const calibration = fitCalibration(positives, negatives, manyIslands);
         concept.calibration = { ...(concept.calibration ?? {}), [modality]: calibration };
         const fmt = (p: number[] | undefined) => (p ? p.map((v) => v.toFixed(2)).join(', ') : 'not fitted');
         console.log(
@@ -224,66 +229,4 @@ function writeCalibration(): void {
   }
   if (!values['dry-run']) writeFileSync(manifestPath, JSON.stringify(manifest, null, 1) + '\n');
   if (values.samples) writeFileSync(values.samples, JSON.stringify(Object.fromEntries(samples), null, 1));
-}
-
-function fit(positives: Sample[], negatives: Sample[], manyIslands: boolean) {
-  const negativeLogits = negatives
-    .map((s) => s.logit)
-    .filter(Number.isFinite)
-    .sort((a, b) => a - b);
-  // Lowest threshold with at most 5 % of the negatives above it; never below the contract's default 0.
-  const allowed = Math.floor(0.05 * negativeLogits.length);
-  const threshold = negativeLogits.length ? Math.max(0, negativeLogits[negativeLogits.length - 1 - allowed] + 1e-3) : 0;
-  const tooFewForBeta = positives.length < MIN_POSITIVES_FOR_BETA;
-  const betas = !tooFewForBeta
-    ? { probability_beta: fitBeta(positives.map((s) => s.s1)), intensity_beta: fitBeta(positives.map((s) => s.s2)) }
-    : {};
-  return {
-    ...betas,
-    presence_threshold: presenceThreshold(threshold, positives, tooFewForBeta),
-    presence_platt: plattFit([...positives, ...negatives]),
-    min_volume_ml: Math.min(...positives.map((s) => s.volumeMl)) / 5,
-    max_volume_ml: Math.max(...positives.map((s) => s.volumeMl)) * 5,
-    single_component: !manyIslands && largestIslandHelps(positives),
-  };
-}
-
-/**
- * The negatives' threshold, lowered to the weakest positive so no calibration positive is rejected. With
- * too few positives for the Beta test the threshold is the only guard, and calibration cases are training
- * patients, on which the network is more certain both ways than on new ones (BraTS training tumours read
- * logits 9 to 15, held-out ones 6 to 11; cardiac MR 1.6 at most in training, up to 4.8 held out). So when
- * the classes separate, the threshold goes halfway between the highest negative and the lowest positive.
- */
-function presenceThreshold(fromNegatives: number, positives: Sample[], tooFewForBeta: boolean): number {
-  const weakest = Math.min(...positives.map((s) => s.logit));
-  if (tooFewForBeta && fromNegatives < weakest) return (fromNegatives + weakest) / 2;
-  return Math.min(fromNegatives, weakest);
-}
-
-function largestIslandHelps(positives: Sample[]): boolean {
-  const scored = positives.flatMap((s) => (s.dice ? [s.dice] : []));
-  if (scored.length < 3) return false;
-  const gain = scored.reduce((sum, d) => sum + d.largest - d.all, 0) / scored.length;
-  return gain > 0.005 && scored.every((d) => d.largest - d.all > -0.05);
-}
-
-/** Logistic regression of presence on the logit, by gradient descent (a handful of points). */
-function plattFit(all: Sample[]): [number, number] {
-  const points = all.filter((s) => Number.isFinite(s.logit));
-  let a = 1;
-  let b = 0;
-  for (let step = 0; step < 2000; step++) {
-    let ga = 0;
-    let gb = 0;
-    for (const s of points) {
-      const p = 1 / (1 + Math.exp(-(a * s.logit + b)));
-      const y = s.positive ? 1 : 0;
-      ga += (p - y) * s.logit;
-      gb += p - y;
-    }
-    a -= (0.05 * ga) / points.length;
-    b -= (0.05 * gb) / points.length;
-  }
-  return [a, b];
 }

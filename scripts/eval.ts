@@ -109,13 +109,14 @@ for (const { dataset, labelsLike, testCase, absentOnly } of NEVER_TRAINED) {
   if (only && !only.includes(dataset)) continue;
   if (!existsSync(join(shared, 'data', testCase.image as string))) continue;
   if (absentOnly) {
-    await evaluateCase(dataset, testCase, [], { absent: absentOnly, modality: 'CT' });
+    await evaluateCase(dataset, testCase, [], { absent: absentOnly, modality: 'CT', rowSuffix: ` (${dataset})` });
     continue;
   }
   const labelled = configs.flatMap((c) =>
     c.datasets.filter((d) => d.name === labelsLike).map((d) => ({ config: c, dataset: d })),
   );
-  if (labelled.length) await evaluateCase(dataset, testCase, labelled, { labelsLike });
+  // their own rows: a whole real brain is not averaged into the held-out hippocampus crops
+  if (labelled.length) await evaluateCase(dataset, testCase, labelled, { labelsLike, rowSuffix: ` (${dataset})` });
 }
 await engine.dispose();
 printTables();
@@ -124,7 +125,7 @@ async function evaluateCase(
   dataset: string,
   testCase: SplitCase,
   labelled: Array<{ config: TrainingConfig; dataset: DatasetConfig }>,
-  options: { labelsLike?: string; absent?: string[]; modality?: string } = {},
+  options: { labelsLike?: string; absent?: string[]; modality?: string; rowSuffix?: string } = {},
 ): Promise<void> {
   const root = join(shared as string, 'data');
   const image = await readVolume(join(root, testCase.image as string));
@@ -156,6 +157,7 @@ async function evaluateCase(
   const result = await engine.segmentConcepts(image, prompts, { modality });
   result.prompts.forEach((prompt, n) => {
     const id = prompts[n];
+    const row = id + (options.rowSuffix ?? '');
     const { voxels, volumeMl, presenceLogit, meanProbability, meanIntensity, pValue, reasons } = prompt.evidence ?? {};
     const record = {
       dataset,
@@ -179,27 +181,28 @@ async function evaluateCase(
       // unknown, neither a Dice case nor a certain negative.
       if (!truth.includes(1)) return;
       const predicted = prompt.probability ?? new Uint8Array(truth.length);
-      const score = scores.get(id) ?? { dice: [], hd95: [] };
+      const score = scores.get(row) ?? { dice: [], hd95: [] };
       score.dice.push(dice(predicted, truth));
       caseRecords.push({ ...record, dice: score.dice[score.dice.length - 1], ...evidence });
       const hd = hausdorff95(predicted, truth, image.dims, spacingOf(image));
       score.hd95.push(Number.isNaN(hd) ? Infinity : hd);
-      scores.set(id, score);
+      scores.set(row, score);
     } else {
-      const check = absentChecks.get(id) ?? { asked: 0, accepted: 0 };
-      check.asked++;
-      if (prompt.status === 'present') check.accepted++;
-      absentChecks.set(id, check);
-      const byDataset = absentByDataset.get(dataset) ?? { asked: 0, accepted: 0 };
-      byDataset.asked++;
-      if (prompt.status === 'present') byDataset.accepted++;
-      absentByDataset.set(dataset, byDataset);
+      tally(absentChecks, id, prompt.status === 'present');
+      tally(absentByDataset, dataset, prompt.status === 'present');
       caseRecords.push({ ...record, ...evidence });
     }
   });
   console.error(
     `${dataset}/${testCase.patient}: ${prompts.length} prompts in ${((performance.now() - caseStart) / 1000).toFixed(1)} s`,
   );
+}
+
+function tally(counts: Map<string, { asked: number; accepted: number }>, key: string, accepted: boolean): void {
+  const count = counts.get(key) ?? { asked: 0, accepted: 0 };
+  count.asked++;
+  if (accepted) count.accepted++;
+  counts.set(key, count);
 }
 
 /** Certain negatives: the trainer's absent lists, and the concepts of other region-specific networks. */

@@ -135,12 +135,16 @@ export class Vocabulary {
    * Whether an unsided concept occurs once on each side: it has sided variants, or it is part of
    * something that does (the anterior hippocampus, part of the hippocampus). A sided concept is one object.
    */
-  occursOnBothSides(id: string, seen = new Set<string>()): boolean {
-    const concept = this.require(id);
-    if (concept.laterality !== null) return false;
-    if (concept.sided) return true;
-    seen.add(id);
-    return concept.partOf.some((parent) => !seen.has(parent) && this.occursOnBothSides(parent, seen));
+  occursOnBothSides(id: string): boolean {
+    const seen = new Set<string>();
+    const paired = (conceptId: string): boolean => {
+      const concept = this.require(conceptId);
+      if (concept.laterality !== null) return false;
+      if (concept.sided) return true;
+      seen.add(conceptId);
+      return concept.partOf.some((parent) => !seen.has(parent) && paired(parent));
+    };
+    return paired(id);
   }
 
   /** Ancestors by part_of, is_a and unsided links, nearest first. */

@@ -1,0 +1,103 @@
+import { fitBeta } from './presence.js';
+
+/**
+ * Fitting a concept's presence calibration (docs/model-contract.md, "Calibration") from the engine's
+ * answers on calibration cases; `npm run calibrate` collects the samples and writes the result into
+ * model.json.
+ */
+
+/** One calibration case's answer for a concept: was it there, and what did the engine say. */
+export interface CalibrationSample {
+  positive: boolean;
+  logit: number;
+  s1: number;
+  s2: number;
+  volumeMl: number;
+  voxels: number;
+  /** Positives only: Dice of the mask, and of its largest 26-connected island alone. */
+  dice?: { all: number; largest: number };
+}
+
+/** As model.json stores it. */
+export interface FittedCalibration {
+  probability_beta?: [number, number];
+  intensity_beta?: [number, number];
+  presence_threshold: number;
+  presence_platt: [number, number];
+  min_volume_ml: number;
+  max_volume_ml: number;
+  single_component: boolean;
+}
+
+/** Fewer positive cases than this give Beta fits too narrow to trust: the Beta test is then left out. */
+export const MIN_POSITIVES_FOR_BETA = 8;
+
+/**
+ * positives: cases with the concept and a non-empty mask; negatives: cases certainly without it;
+ * manyIslands: a lesion or paired structure, never reduced to its largest island.
+ */
+export function fitCalibration(
+  positives: CalibrationSample[],
+  negatives: CalibrationSample[],
+  manyIslands: boolean,
+): FittedCalibration {
+  const negativeLogits = negatives
+    .map((s) => s.logit)
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
+  // Lowest threshold with at most 5 % of the negatives above it; never below the contract's default 0.
+  const allowed = Math.floor(0.05 * negativeLogits.length);
+  const threshold = negativeLogits.length ? Math.max(0, negativeLogits[negativeLogits.length - 1 - allowed] + 1e-3) : 0;
+  const tooFewForBeta = positives.length < MIN_POSITIVES_FOR_BETA;
+  const betas = !tooFewForBeta
+    ? { probability_beta: fitBeta(positives.map((s) => s.s1)), intensity_beta: fitBeta(positives.map((s) => s.s2)) }
+    : {};
+  return {
+    ...betas,
+    presence_threshold: presenceThreshold(threshold, positives, tooFewForBeta),
+    presence_platt: plattFit([...positives, ...negatives]),
+    min_volume_ml: Math.min(...positives.map((s) => s.volumeMl)) / 5,
+    max_volume_ml: Math.max(...positives.map((s) => s.volumeMl)) * 5,
+    single_component: !manyIslands && largestIslandHelps(positives),
+  };
+}
+
+/**
+ * The negatives' threshold, lowered to the weakest positive so no calibration positive is rejected. With
+ * too few positives for the Beta test the threshold is the only guard, and calibration cases are training
+ * patients, on which the network is more certain both ways than on new ones (BraTS training tumours read
+ * logits 9 to 15, held-out ones 6 to 11; cardiac MR 1.6 at most in training, up to 4.8 held out). So when
+ * the classes separate, the threshold goes halfway between the highest negative and the lowest positive.
+ */
+function presenceThreshold(fromNegatives: number, positives: CalibrationSample[], tooFewForBeta: boolean): number {
+  const weakest = Math.min(...positives.map((s) => s.logit));
+  if (tooFewForBeta && fromNegatives < weakest) return (fromNegatives + weakest) / 2;
+  return Math.min(fromNegatives, weakest);
+}
+
+function largestIslandHelps(positives: CalibrationSample[]): boolean {
+  const scored = positives.flatMap((s) => (s.dice ? [s.dice] : []));
+  if (scored.length < 3) return false;
+  const gain = scored.reduce((sum, d) => sum + d.largest - d.all, 0) / scored.length;
+  return gain > 0.005 && scored.every((d) => d.largest - d.all > -0.05);
+}
+
+/** Logistic regression of presence on the logit, by gradient descent (a handful of points). */
+function plattFit(all: CalibrationSample[]): [number, number] {
+  const points = all.filter((s) => Number.isFinite(s.logit));
+  let a = 1;
+  let b = 0;
+  for (let step = 0; step < 2000; step++) {
+    let ga = 0;
+    let gb = 0;
+    for (const s of points) {
+      const p = 1 / (1 + Math.exp(-(a * s.logit + b)));
+      const y = s.positive ? 1 : 0;
+      ga += (p - y) * s.logit;
+      gb += p - y;
+    }
+    a -= (0.05 * ga) / points.length;
+    b -= (0.05 * gb) / points.length;
+  }
+  return [a, b];
+}

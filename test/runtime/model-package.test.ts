@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { MedparseError } from '../../src/core/errors.js';
+import { loadModelPackage } from '../../src/runtime/model-package.js';
+import { writeTestModel } from '../helpers/test-model.js';
+import { withTempDir } from '../helpers/volumes.js';
+
+/** A test model whose first concept has the given CT calibration entry. */
+function withCalibration(dir: string, calibration: Record<string, unknown>): void {
+  writeTestModel(dir);
+  const path = join(dir, 'model.json');
+  const manifest = JSON.parse(readFileSync(path, 'utf8'));
+  manifest.networks[0].concepts[0].calibration = { CT: calibration };
+  writeFileSync(path, JSON.stringify(manifest));
+}
+
+describe('model package calibration entries', () => {
+  it('reads the volume range and the single-component flag', () =>
+    withTempDir(async (dir) => {
+      withCalibration(dir, { min_volume_ml: 1, max_volume_ml: 500, single_component: true });
+      const calibration = loadModelPackage(dir).networks[0].concepts[0].calibration.CT;
+      assert.deepEqual(
+        [calibration?.minVolumeMl, calibration?.maxVolumeMl, calibration?.singleComponent],
+        [1, 500, true],
+      );
+    }));
+
+  it('names the field when a value has the wrong type', () =>
+    withTempDir(async (dir) => {
+      for (const [entry, field] of [
+        [{ single_component: 'yes' }, /single_component must be true or false/],
+        [{ max_volume_ml: 'big' }, /max_volume_ml must be a finite number/],
+      ] as const) {
+        withCalibration(dir, entry);
+        assert.throws(
+          () => loadModelPackage(dir),
+          (error: unknown) => error instanceof MedparseError && field.test(error.message),
+        );
+      }
+    }));
+});

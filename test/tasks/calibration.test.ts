@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { fitCalibration, MIN_POSITIVES_FOR_BETA, type CalibrationSample } from '../../src/tasks/calibration.js';
+
+const sample = (positive: boolean, logit: number, volumeMl = 10, dice?: CalibrationSample['dice']) => ({
+  positive,
+  logit,
+  s1: 0.9,
+  s2: 0.5,
+  volumeMl,
+  voxels: 100,
+  dice,
+});
+const positives = (logits: number[]) => logits.map((l, n) => sample(true, l, 10 + n));
+
+describe('fitCalibration', () => {
+  const negatives = [0.5, 1, 1.6].map((l) => sample(false, l));
+
+  it('with enough positives: just above the negatives, lowered to the weakest positive', () => {
+    const many = positives([9, 10, 11, 12, 13, 14, 15, 16]);
+    assert.equal(many.length, MIN_POSITIVES_FOR_BETA);
+    const fit = fitCalibration(many, negatives, false);
+    assert.ok(Math.abs(fit.presence_threshold - 1.601) < 1e-9);
+    assert.ok(fit.probability_beta && fit.intensity_beta);
+    const overlapping = fitCalibration(positives([1.2, 10, 11, 12, 13, 14, 15, 16]), negatives, false);
+    assert.equal(overlapping.presence_threshold, 1.2);
+  });
+
+  it('with too few positives and separate classes: halfway between them, and no Beta test', () => {
+    const fit = fitCalibration(positives([9, 10, 11, 12]), negatives, false);
+    assert.ok(Math.abs(fit.presence_threshold - (1.601 + 9) / 2) < 1e-9);
+    assert.equal(fit.probability_beta, undefined);
+    // classes that overlap keep the weakest positive
+    assert.equal(fitCalibration(positives([1.2, 10, 11, 12]), negatives, false).presence_threshold, 1.2);
+  });
+
+  it('gives the plausible volume range from the positive masks', () => {
+    const fit = fitCalibration(positives([9, 10, 11]), negatives, false);
+    assert.equal(fit.min_volume_ml, 10 / 5);
+    assert.equal(fit.max_volume_ml, 12 * 5);
+  });
+
+  it('keeps only the largest island where that helped every case enough, never for many-island concepts', () => {
+    const helped = [0.8, 0.7, 0.9].map((all, n) => sample(true, 10, 10, { all, largest: all + 0.05 * n }));
+    assert.equal(fitCalibration(helped, negatives, false).single_component, true);
+    assert.equal(fitCalibration(helped, negatives, true).single_component, false);
+    const hurtOne = [...helped, sample(true, 10, 10, { all: 0.8, largest: 0.7 })];
+    assert.equal(fitCalibration(hurtOne, negatives, false).single_component, false);
+    assert.equal(fitCalibration(helped.slice(0, 2), negatives, false).single_component, false, 'too few cases');
+  });
+});
