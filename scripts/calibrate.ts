@@ -13,6 +13,9 @@
  * - single_component: true when keeping only the largest island raises the mean Dice on the positive
  *   cases and costs none of them more than 0.05 (nnU-Net's per-class choice); never for paired concepts
  *   (both hippocampi are "hippocampus") or lesions. Judged on the input grid, applied on the working grid.
+ * - connected_groups (per network): parts of one unpaired organ (the heart's ventricles and wall) whose
+ *   union is cut to its largest piece, by the same test on the parts' Dice. Samples are taken with the
+ *   package's single_component and groups switched off, so both tests see the network's own answers.
  *
  * usage: npm run calibrate -- [--cases N] [--negatives N] [--model DIR] [--networks a,b] [--samples FILE]
  *        [--from-samples FILE] [--dry-run]
@@ -27,7 +30,12 @@ import { dice } from '../src/eval/metrics.js';
 import { readVolume } from '../src/io/read.js';
 import { keepLargest } from '../src/ops/index.js';
 import { DEFAULT_MODEL_DIR, ParseEngine } from '../src/tasks/engine.js';
-import { fitCalibration, type CalibrationSample } from '../src/tasks/calibration.js';
+import {
+  candidateGroups,
+  connectedGroupHelps,
+  fitCalibration,
+  type CalibrationSample,
+} from '../src/tasks/calibration.js';
 import type { PromptResult } from '../src/tasks/results.js';
 import { REPO_ROOT, sharedDir } from '../test/helpers/shared.js';
 import { conceptValues, labelMask, loadTrainingConfigs, type DatasetConfig } from './training-configs.js';
@@ -86,6 +94,22 @@ if (!existsSync(manifestPath)) usageError(`no model package in ${values.model}`)
 if (values['from-samples'] && !existsSync(values['from-samples']))
   usageError(`--from-samples: no file ${values['from-samples']} (write one with --samples FILE)`);
 const engine = ParseEngine.load(values.model);
+const candidates = new Map(
+  engine.model.networks.map((n) => [
+    n.id,
+    candidateGroups(
+      n.concepts.map((c) => c.id),
+      engine.vocabulary,
+    ),
+  ]),
+);
+// Judge islands and groups on the networks' own answers: the package's current choices are switched
+// off (sampled with single_component on, "all" and "largest" agree and a re-run would turn it off).
+for (const network of engine.model.networks) {
+  network.connectedGroups.splice(0);
+  for (const concept of network.concepts)
+    for (const calibration of Object.values(concept.calibration)) if (calibration) calibration.singleComponent = false;
+}
 const splits = JSON.parse(readFileSync(join(REPO_ROOT, 'training/splits.json'), 'utf8')) as {
   datasets: Record<string, { train_patients: string[] }>;
 };
@@ -154,6 +178,15 @@ async function calibrateOn(
     const labels = labelledIds.length ? await readVolume(join(sharedData(), c.labels)) : undefined;
     const ids = [...labelledIds, ...absent.filter((id) => !labelledIds.includes(id))];
     const result = await engine.segmentConcepts(image, ids, { modality });
+    const groupPieces = new Map(
+      (candidates.get(networkId) ?? []).flatMap((group) => {
+        const piece = largestPieceOf(
+          group.map((id) => result.prompts[ids.indexOf(id)]?.probability),
+          image,
+        );
+        return group.map((id) => [id, piece] as const);
+      }),
+    );
     result.prompts.forEach((prompt, n) => {
       const id = ids[n];
       const values = labelled[id];
@@ -161,7 +194,7 @@ async function calibrateOn(
       // A labelled concept missing from this volume's labels is unknown, not absent (OpenKBP contours some
       // organs per patient), unless the config lists it as certainly absent; eval scores it the same way.
       if (values !== undefined && !positive && !absent.includes(id)) return;
-      const diceOf = positive && labels ? islandDice(prompt, labels, values, image) : undefined;
+      const diceOf = positive && labels ? islandDice(prompt, labels, values, image, groupPieces.get(id)) : undefined;
       record(id, modality, prompt, positive, diceOf);
     });
     console.error(`${networkId} ${c.image}: ${ids.length} concepts`);
@@ -170,12 +203,33 @@ async function calibrateOn(
 await engine.dispose();
 writeCalibration();
 
-/** Dice of the answer and of its largest island alone, against the truth on the input grid. */
-function islandDice(prompt: PromptResult, labels: Volume, values: number[], grid: Volume): CalibrationSample['dice'] {
+/**
+ * Dice of the answer, of its largest island alone and, for a part of a candidate group, of the answer
+ * inside the group's largest piece, against the truth on the input grid.
+ */
+function islandDice(
+  prompt: PromptResult,
+  labels: Volume,
+  values: number[],
+  grid: Volume,
+  groupPiece?: Uint8Array,
+): CalibrationSample['dice'] {
   if (!prompt.probability) return undefined;
   const truthMask = labelMask(labels, values);
   const largest = keepLargest({ ...grid, data: prompt.probability }, 1, { connectivity: 26 }).data as Uint8Array;
-  return { all: dice(prompt.probability, truthMask), largest: dice(largest, truthMask) };
+  const inPiece = groupPiece && prompt.probability.map((p, i) => (groupPiece[i] ? p : 0));
+  return {
+    all: dice(prompt.probability, truthMask),
+    largest: dice(largest, truthMask),
+    ...(inPiece ? { group: dice(inPiece, truthMask) } : {}),
+  };
+}
+
+/** The largest 26-connected piece of the union of some answers' masks on the input grid. */
+function largestPieceOf(masks: Array<Uint8Array | undefined>, grid: Volume): Uint8Array {
+  const union = new Uint8Array(grid.data.length);
+  for (const mask of masks) mask?.forEach((p, i) => (p > 0 ? (union[i] = 1) : 0));
+  return keepLargest({ ...grid, data: union }, 1, { connectivity: 26 }).data as Uint8Array;
 }
 
 function record(
@@ -203,7 +257,12 @@ function record(
 
 function writeCalibration(): void {
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
-    networks: Array<{ concepts: Array<{ id: string; calibration?: Record<string, unknown> }>; modalities: string[] }>;
+    networks: Array<{
+      id: string;
+      concepts: Array<{ id: string; calibration?: Record<string, unknown> }>;
+      modalities: string[];
+      connected_groups?: string[][];
+    }>;
   };
   console.log('| concept | modality | positives | negatives | threshold | Beta s1 | Beta s2 |');
   console.log('|---|---|---|---|---|---|---|');
@@ -227,6 +286,19 @@ function writeCalibration(): void {
       }
     }
   }
+  for (const network of manifest.networks) {
+    const groups = candidates.get(network.id) ?? [];
+    const judged = groups.filter((group) => group.some((id) => samplesOf(id, network.modalities).length));
+    if (judged.length === 0) continue; // not calibrated in this run: keeps its groups
+    network.connected_groups = judged.filter((group) =>
+      connectedGroupHelps(group.map((id) => samplesOf(id, network.modalities).filter((s) => s.positive))),
+    );
+    console.log(`${network.id}: connected groups ${JSON.stringify(network.connected_groups)}`);
+  }
   if (!values['dry-run']) writeFileSync(manifestPath, JSON.stringify(manifest, null, 1) + '\n');
   if (values.samples) writeFileSync(values.samples, JSON.stringify(Object.fromEntries(samples), null, 1));
+}
+
+function samplesOf(id: string, modalities: string[]): CalibrationSample[] {
+  return modalities.flatMap((modality) => samples.get(`${id}|${modality}`) ?? []);
 }

@@ -44,6 +44,11 @@ export interface NetworkSpec {
   normalization: Partial<Record<ImagingModality, NormalizationSpec>>;
   featureChannels: number;
   concepts: NetworkConcept[];
+  /**
+   * Concept ids that together form one connected object (the heart's ventricles and wall): the engine
+   * keeps only the largest 26-connected piece of their union (calibrate decides, `connected_groups`).
+   */
+  connectedGroups: string[][];
 }
 
 export interface ModelPackage {
@@ -118,6 +123,14 @@ function parseNetwork(value: unknown, at: string, dir: string, fail: Fail): Netw
   );
   const indices = new Set(concepts.map((c) => c.index));
   if (indices.size !== concepts.length) fail(`${at}.concepts`, 'use the same index twice');
+  const connectedGroups = asArray(n.connected_groups ?? [], `${at}.connected_groups`, fail).map((g, i) => {
+    const field = `${at}.connected_groups[${i}]`;
+    const ids = asArray(g, field, fail).map((id) => asString(id, field, fail));
+    const unknown = ids.filter((id) => !concepts.some((c) => c.id === id));
+    if (unknown.length) fail(field, `names ${unknown.join(', ')}, not concepts of this network`);
+    if (ids.length < 2) fail(field, 'must list at least two concepts');
+    return ids;
+  });
   return {
     id: asString(n.id, `${at}.id`, fail),
     file,
@@ -132,6 +145,7 @@ function parseNetwork(value: unknown, at: string, dir: string, fail: Fail): Netw
       fail,
     ),
     concepts,
+    connectedGroups,
   };
 }
 

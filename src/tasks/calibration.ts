@@ -1,3 +1,4 @@
+import type { Vocabulary } from '../vocab/index.js';
 import { fitBeta } from './presence.js';
 
 /**
@@ -14,8 +15,11 @@ export interface CalibrationSample {
   s2: number;
   volumeMl: number;
   voxels: number;
-  /** Positives only: Dice of the mask, and of its largest 26-connected island alone. */
-  dice?: { all: number; largest: number };
+  /**
+   * Positives only: Dice of the mask, of its largest 26-connected island alone, and (for a part of a
+   * candidate connected group) of the mask inside the largest piece of the group's union.
+   */
+  dice?: { all: number; largest: number; group?: number };
 }
 
 /** As model.json stores it. */
@@ -76,10 +80,42 @@ function presenceThreshold(fromNegatives: number, positives: CalibrationSample[]
 }
 
 function largestIslandHelps(positives: CalibrationSample[]): boolean {
-  const scored = positives.flatMap((s) => (s.dice ? [s.dice] : []));
-  if (scored.length < 3) return false;
-  const gain = scored.reduce((sum, d) => sum + d.largest - d.all, 0) / scored.length;
-  return gain > 0.005 && scored.every((d) => d.largest - d.all > -0.05);
+  return improves(positives.flatMap((s) => (s.dice ? [[s.dice.all, s.dice.largest] as const] : [])));
+}
+
+/**
+ * Whether keeping only the largest piece of a candidate group's union helps its parts: `members` holds
+ * each part's samples; their Dice with and without the rule are pooled.
+ */
+export function connectedGroupHelps(members: CalibrationSample[][]): boolean {
+  return improves(
+    members.flat().flatMap((s) => (s.dice?.group !== undefined ? [[s.dice.all, s.dice.group] as const] : [])),
+  );
+}
+
+/** nnU-Net's per-class post-processing test: a mean Dice gain, and no case much worse (at least 3 cases). */
+function improves(pairs: ReadonlyArray<readonly [before: number, after: number]>): boolean {
+  if (pairs.length < 3) return false;
+  const gain = pairs.reduce((sum, [before, after]) => sum + after - before, 0) / pairs.length;
+  return gain > 0.005 && pairs.every(([before, after]) => after - before > -0.05);
+}
+
+/**
+ * Candidate connected groups of a network's concepts: the parts of one unpaired organ (the heart's
+ * ventricles and myocardium), grouped by their nearest such ancestor. Lesions and paired structures
+ * are left out: their pieces lie apart by nature.
+ */
+export function candidateGroups(conceptIds: readonly string[], vocabulary: Vocabulary): string[][] {
+  const byOrgan = new Map<string, string[]>();
+  for (const id of conceptIds) {
+    const concept = vocabulary.get(id);
+    if (!concept || concept.category === 'lesion' || vocabulary.occursOnBothSides(id)) continue;
+    const organ = vocabulary
+      .ancestors(id)
+      .find((a) => a.category === 'organ' && a.laterality === null && !vocabulary.occursOnBothSides(a.id));
+    if (organ) byOrgan.set(organ.id, [...(byOrgan.get(organ.id) ?? []), id]);
+  }
+  return [...byOrgan.values()].filter((group) => group.length >= 2);
 }
 
 /** Logistic regression of presence on the logit, by gradient descent (a handful of points). */

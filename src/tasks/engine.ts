@@ -18,7 +18,13 @@ import { loadVocabulary, parsePrompts, type ParsedPrompt, type Vocabulary } from
 import { resolveModality } from './modality.js';
 import { networkQueries, planPrompts, type ConceptSource, type PromptPlan } from './plan.js';
 import { decidePresence, sigmoid, type PresenceDecision } from './presence.js';
-import { describeMask, dropStrayIslands, forEachRowInBox, splitBySide } from './mask-analysis.js';
+import {
+  describeMask,
+  dropStrayIslands,
+  forEachRowInBox,
+  keepLargestGroupPiece,
+  splitBySide,
+} from './mask-analysis.js';
 import type { ParseResult, PromptResult } from './results.js';
 
 /** The model package shipped with medparse: <repo>/models/medparse-default. */
@@ -166,22 +172,32 @@ export class ParseEngine {
     timings: Record<string, number>,
   ): Promise<QueryAnswer[]> {
     const report = this.options.onProgress;
+    // A prompted part of a connected group needs its fellow parts too, to find the group's piece;
+    // answers come back for `rows` only (the first rows of `runRows`).
+    const groups = this.groupsToJoin(network, rows);
+    const runRows = this.rowsToRun(network, rows);
     let started = performance.now();
     report?.({ stage: 'preprocess', fraction: 0, message: `${network.id}: preparing the image` });
     const prepared = prepareInput(volume, network, modality);
     timings.preprocess = (timings.preprocess ?? 0) + performance.now() - started;
     const session = await this.session(network);
     started = performance.now();
-    const inference = await slidingWindowInference(prepared.image, network.patchSize, session, rows, {
+    const inference = await slidingWindowInference(prepared.image, network.patchSize, session, runRows, {
       padValue: prepared.padValue,
       overlap: this.options.overlap,
       batchSize: this.options.batchSize,
       onProgress: report
-        ? (e) => report({ ...e, message: `${network.id}: ${rows.length} quer${rows.length === 1 ? 'y' : 'ies'}` })
+        ? (e) => report({ ...e, message: `${network.id}: ${runRows.length} quer${runRows.length === 1 ? 'y' : 'ies'}` })
         : undefined,
     });
     timings.inference = (timings.inference ?? 0) + performance.now() - started;
     started = performance.now();
+    for (const group of groups) {
+      keepLargestGroupPiece(
+        group.map((row) => inference.probabilities[runRows.indexOf(row)]),
+        prepared.image,
+      );
+    }
     const voxelMl = voxelVolumeMl(volume);
     const answers = rows.map((row, q) => {
       const concept = network.concepts.find((c) => c.index === row);
@@ -220,7 +236,8 @@ export class ParseEngine {
     for (const [network, rows] of queries) {
       const workingVoxels =
         (inputVoxels * sx * sy * sz) / (network.spacing[0] * network.spacing[1] * network.spacing[2]);
-      bytes += inputVoxels * rows.length + workingVoxels * 4 * (rows.length + 3);
+      const maps = this.rowsToRun(network, rows).length;
+      bytes += inputVoxels * rows.length + workingVoxels * 4 * (maps + 3);
     }
     const neededGb = bytes / 2 ** 30;
     if (neededGb > limitGb) {
@@ -230,6 +247,16 @@ export class ParseEngine {
         volume.meta.sourcePath,
       );
     }
+  }
+
+  /** Connected groups (as rows) that a request for `rows` must join; none when islands are kept. */
+  private groupsToJoin(network: NetworkSpec, rows: readonly number[]): number[][] {
+    return this.options.keepIslands ? [] : groupsOfRows(network, rows);
+  }
+
+  /** The prompted rows first, then the fellow parts of their connected groups. */
+  private rowsToRun(network: NetworkSpec, rows: readonly number[]): number[] {
+    return [...new Set([...rows, ...this.groupsToJoin(network, rows).flat()])];
   }
 
   private session(network: NetworkSpec): Promise<NetworkSession> {
@@ -286,6 +313,14 @@ export class ParseEngine {
 }
 
 /** Builds a prompt's answer from network answers: a row as is, a union of parts, or one side. */
+/** The network's connected groups (as rows) that hold at least one of the prompted rows. */
+function groupsOfRows(network: NetworkSpec, rows: readonly number[]): number[][] {
+  const rowOf = new Map(network.concepts.map((c) => [c.id, c.index]));
+  return network.connectedGroups
+    .map((group) => group.map((id) => rowOf.get(id) as number))
+    .filter((group) => group.some((row) => rows.includes(row)));
+}
+
 function combine(source: ConceptSource, volume: Volume, answers: Map<string, QueryAnswer>): QueryAnswer {
   if (source.kind === 'network') {
     const answer = answers.get(`${source.network.id}#${source.row}`);

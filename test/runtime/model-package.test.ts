@@ -41,3 +41,36 @@ describe('model package calibration entries', () => {
       }
     }));
 });
+
+describe('model package connected groups', () => {
+  const withGroups = (dir: string, groups: unknown) => {
+    writeTestModel(dir);
+    const path = join(dir, 'model.json');
+    const manifest = JSON.parse(readFileSync(path, 'utf8'));
+    manifest.networks[0].connected_groups = groups;
+    writeFileSync(path, JSON.stringify(manifest));
+  };
+
+  it('reads them, and none when the field is missing', () =>
+    withTempDir(async (dir) => {
+      withGroups(dir, [['kidney', 'vertebral_column']]);
+      const [bands, bright] = loadModelPackage(dir).networks;
+      assert.deepEqual(bands.connectedGroups, [['kidney', 'vertebral_column']]);
+      assert.deepEqual(bright.connectedGroups, []);
+    }));
+
+  it("names the group that lists another network's concept or a single one", () =>
+    withTempDir(async (dir) => {
+      for (const [groups, problem] of [
+        [[['kidney', 'hippocampus']], /connected_groups\[0\] names hippocampus, not concepts of this network/],
+        [[['kidney']], /connected_groups\[0\] must list at least two concepts/],
+        ['kidney', /connected_groups must be an array/],
+      ] as const) {
+        withGroups(dir, groups);
+        assert.throws(
+          () => loadModelPackage(dir),
+          (error: unknown) => error instanceof MedparseError && problem.test(error.message),
+        );
+      }
+    }));
+});

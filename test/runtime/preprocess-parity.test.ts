@@ -56,6 +56,7 @@ function networkOf(c: ParityCase): NetworkSpec {
     patchSize: c.input.patch_size,
     normalization: { [c.modality]: normalization },
     featureChannels: 0,
+    connectedGroups: [],
     concepts: [],
   };
 }

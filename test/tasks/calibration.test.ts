@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fitCalibration, MIN_POSITIVES_FOR_BETA, type CalibrationSample } from '../../src/tasks/calibration.js';
+import {
+  candidateGroups,
+  connectedGroupHelps,
+  fitCalibration,
+  MIN_POSITIVES_FOR_BETA,
+  type CalibrationSample,
+} from '../../src/tasks/calibration.js';
+import { loadVocabulary } from '../../src/vocab/index.js';
 
 const sample = (positive: boolean, logit: number, volumeMl = 10, dice?: CalibrationSample['dice']) => ({
   positive,
@@ -47,5 +54,29 @@ describe('fitCalibration', () => {
     const hurtOne = [...helped, sample(true, 10, 10, { all: 0.8, largest: 0.7 })];
     assert.equal(fitCalibration(hurtOne, negatives, false).single_component, false);
     assert.equal(fitCalibration(helped.slice(0, 2), negatives, false).single_component, false, 'too few cases');
+  });
+});
+
+describe('connected groups', () => {
+  const part = (all: number, group: number) => sample(true, 10, 10, { all, largest: all, group });
+
+  it('are proposed for the parts of one unpaired organ only', () => {
+    const vocabulary = loadVocabulary();
+    const heart = ['heart_ventricle_left', 'heart_ventricle_right', 'left_ventricle_myocardium'];
+    assert.deepEqual(candidateGroups([...heart, 'spinal_cord'], vocabulary), [heart]);
+    assert.deepEqual(candidateGroups(['heart_ventricle_left'], vocabulary), [], 'one part is no group');
+    assert.deepEqual(candidateGroups(['kidney_left', 'kidney_right'], vocabulary), [], 'paired organs lie apart');
+    assert.deepEqual(candidateGroups(['brain_tumor_edema', 'brain_tumor_enhancing'], vocabulary), [], 'lesions');
+  });
+
+  it('are kept when the pooled Dice of the parts rises and no case loses more than 0.05', () => {
+    const helped = [
+      [part(0.9, 0.9), part(0.5, 0.8)],
+      [part(0.8, 0.8), part(0.85, 0.85)],
+    ];
+    assert.equal(connectedGroupHelps(helped), true);
+    assert.equal(connectedGroupHelps([...helped, [part(0.8, 0.7)]]), false);
+    assert.equal(connectedGroupHelps([[part(0.5, 0.8), part(0.5, 0.8)]]), false, 'too few cases');
+    assert.equal(connectedGroupHelps([[sample(true, 10, 10, { all: 0.5, largest: 0.5 })]]), false, 'not judged');
   });
 });

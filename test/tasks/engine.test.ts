@@ -12,6 +12,24 @@ import { tmpdir } from 'node:os';
 
 const DIMS: [number, number, number] = [64, 64, 32];
 
+interface TestManifest {
+  networks: Array<{
+    concepts: Array<{ calibration?: Record<string, unknown> }>;
+    connected_groups?: string[][];
+  }>;
+}
+
+/** The phantom with a bar of bone HU from the spine to the left kidney, at the kidney's centre height. */
+function bridgeLeftKidneyToSpine(volume: Volume): Volume {
+  const [nx, ny] = volume.dims;
+  const data = Int16Array.from(volume.data as Int16Array);
+  const [kidneyI, spineI] = [Math.round(0.67 * nx), Math.round(0.5 * nx)];
+  const k = Math.round(0.4 * volume.dims[2]);
+  for (let i = spineI; i <= kidneyI; i++)
+    for (let j = Math.round(0.69 * ny); j <= Math.round(0.71 * ny); j++) data[i + nx * (j + ny * k)] = 700;
+  return { ...volume, data };
+}
+
 /** Phantom label value of every voxel, the ground truth of the band network. */
 function truth(volume: Volume, labels: number[]): Uint8Array {
   const [nx, ny, nz] = volume.dims;
@@ -72,17 +90,37 @@ describe('ParseEngine with a known-answer network', () => {
     }
   });
 
+  /** Runs `use` with an engine on a copy of the test model whose model.json `edit` changed. */
+  async function withEditedModel(
+    edit: (manifest: TestManifest) => void,
+    use: (edited: ParseEngine) => Promise<void>,
+    options: { keepIslands?: boolean } = {},
+  ): Promise<void> {
+    const dir = mkdtempSync(join(tmpdir(), 'medparse-model-'));
+    try {
+      cpSync(modelDir, dir, { recursive: true });
+      const manifestPath = join(dir, 'model.json');
+      const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as TestManifest;
+      edit(manifest);
+      writeFileSync(manifestPath, JSON.stringify(manifest));
+      const edited = ParseEngine.load(dir, { threads: 1, ...options });
+      try {
+        await use(edited);
+      } finally {
+        await edited.dispose();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
   it("keeps only the largest island when the concept's calibration says it is one object", async () => {
     // Wiring only: "kidney" is paired and calibrate never marks it so; here the manifest says it is.
-    const single = mkdtempSync(join(tmpdir(), 'medparse-model-'));
-    try {
-      cpSync(modelDir, single, { recursive: true });
-      const manifestPath = join(single, 'model.json');
-      const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
-      manifest.networks[0].concepts[0].calibration = { CT: { single_component: true, presence_threshold: -50 } };
-      writeFileSync(manifestPath, JSON.stringify(manifest));
-      const oneIsland = ParseEngine.load(single, { threads: 1 });
-      try {
+    await withEditedModel(
+      (manifest) => {
+        manifest.networks[0].concepts[0].calibration = { CT: { single_component: true, presence_threshold: -50 } };
+      },
+      async (oneIsland) => {
         const [both] = (await engine.segment(volume, 'kidneys')).prompts;
         const [largest] = (await oneIsland.segment(volume, 'kidneys')).prompts;
         assert.equal(both.instances?.length, 2);
@@ -90,12 +128,37 @@ describe('ParseEngine with a known-answer network', () => {
         assert.equal(largest.evidence?.voxels, Math.max(...(both.instances ?? []).map((i) => i.voxels)));
         assert.equal(largest.evidence?.calibrated, true);
         assert.doesNotMatch(largest.notes.join(' '), /uncalibrated/);
-      } finally {
-        await oneIsland.dispose();
-      }
-    } finally {
-      rmSync(single, { recursive: true, force: true });
-    }
+      },
+    );
+  });
+
+  describe('a connected group (kidney and spine as if parts of one organ; a bar joins the left kidney to the spine)', () => {
+    const bridged = bridgeLeftKidneyToSpine(volume);
+    const group = (manifest: TestManifest) => {
+      manifest.networks[0].connected_groups = [['kidney', 'vertebral_column']];
+    };
+
+    it('keeps only the piece of the union that joins them, running the fellow part unasked', async () => {
+      await withEditedModel(group, async (grouped) => {
+        const [alone] = (await engine.segment(bridged, 'kidneys')).prompts;
+        const [joined] = (await grouped.segment(bridged, 'kidneys')).prompts;
+        assert.equal(alone.instances?.length, 2);
+        assert.equal(joined.instances?.length, 1, 'the right kidney lies apart from the spine and goes');
+        const left = dice(joined.probability as Uint8Array, truth(bridged, [5]));
+        assert.ok(left > 0.95, `left kidney Dice ${left}`);
+      });
+    });
+
+    it('is switched off with the islands', async () => {
+      await withEditedModel(
+        group,
+        async (raw) => {
+          const [kept] = (await raw.segment(bridged, 'kidneys')).prompts;
+          assert.equal(kept.instances?.length, 2);
+        },
+        { keepIslands: true },
+      );
+    });
   });
 
   it('takes one side of an unsided mask in world coordinates', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Dims3 } from '../../src/core/volume.js';
-import { dropStrayIslands } from '../../src/tasks/mask-analysis.js';
+import { dropStrayIslands, keepLargestGroupPiece } from '../../src/tasks/mask-analysis.js';
 import { diagonalAffine, volumeOf } from '../ops/fixtures.js';
 
 const dims: Dims3 = [20, 10, 10];
@@ -60,5 +60,31 @@ describe('dropStrayIslands', () => {
     // a 3-voxel diagonal chain touching the object's corner stays part of it
     for (const n of [5, 6, 7]) p[at(n, n, n)] = 0.95;
     assert.equal(dropStrayIslands(p, grid), 0);
+  });
+});
+
+describe('keepLargestGroupPiece', () => {
+  const grid = volumeOf(dims, diagonalAffine([1, 1, 1]), new Float32Array(0));
+
+  it("keeps the piece where the parts touch, even where one part's stray island outgrows its share of it", () => {
+    // part A: 2 voxels touching part B's 3x3x3 block, and a stray 8-voxel island of its own far away
+    const a = new Float32Array(dims[0] * dims[1] * dims[2]);
+    const b = new Float32Array(a.length);
+    for (let k = 2; k < 5; k++) for (let j = 2; j < 5; j++) for (let i = 2; i < 5; i++) b[at(i, j, k)] = 0.9;
+    a[at(5, 3, 3)] = 0.8;
+    a[at(6, 3, 3)] = 0.8;
+    for (let k = 6; k < 8; k++) for (let j = 6; j < 8; j++) for (let i = 14; i < 16; i++) a[at(i, j, k)] = 0.7;
+    const alone = Float32Array.from(a);
+    dropStrayIslands(alone, grid, { singleComponent: true });
+    assert.equal(alone[at(5, 3, 3)], 0, 'alone, the largest island of A is the stray one');
+    assert.equal(keepLargestGroupPiece([a, b], grid), 8);
+    assert.equal(a[at(5, 3, 3)], Math.fround(0.8));
+    assert.equal(a[at(14, 6, 6)], 0);
+    assert.equal(b[at(3, 3, 3)], Math.fround(0.9), 'the kept piece is untouched');
+  });
+
+  it('drops nothing when every part is empty', () => {
+    const empty = [new Float32Array(dims[0] * dims[1] * dims[2]), new Float32Array(dims[0] * dims[1] * dims[2])];
+    assert.equal(keepLargestGroupPiece(empty, grid), 0);
   });
 });
