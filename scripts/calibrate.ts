@@ -178,8 +178,9 @@ async function calibrateOn(
     const labels = labelledIds.length ? await readVolume(join(sharedData(), c.labels)) : undefined;
     const ids = [...labelledIds, ...absent.filter((id) => !labelledIds.includes(id))];
     const result = await engine.segmentConcepts(image, ids, { modality });
+    // Scored only where the parts are labelled (the Dice needs them); a scan of negatives skips it.
     const groupPieces = new Map(
-      (candidates.get(networkId) ?? []).flatMap((group) => {
+      (labels ? (candidates.get(networkId) ?? []) : []).flatMap((group) => {
         const piece = largestPieceOf(
           group.map((id) => result.prompts[ids.indexOf(id)]?.probability),
           image,
@@ -228,7 +229,10 @@ function islandDice(
 /** The largest 26-connected piece of the union of some answers' masks on the input grid. */
 function largestPieceOf(masks: Array<Uint8Array | undefined>, grid: Volume): Uint8Array {
   const union = new Uint8Array(grid.data.length);
-  for (const mask of masks) mask?.forEach((p, i) => (p > 0 ? (union[i] = 1) : 0));
+  for (const mask of masks) {
+    if (!mask) continue;
+    for (let i = 0; i < mask.length; i++) if (mask[i] > 0) union[i] = 1;
+  }
   return keepLargest({ ...grid, data: union }, 1, { connectivity: 26 }).data as Uint8Array;
 }
 
