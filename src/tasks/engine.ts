@@ -55,7 +55,12 @@ interface QueryAnswer {
   meanProbability: number;
   meanIntensity: number;
   decision: PresenceDecision;
+  /** What a connected group left out of this answer: mL apart from the group's largest piece, and the group. */
+  setApart?: { volumeMl: number; group: string[] };
 }
+
+/** Below this, what a connected group leaves out is not worth a note (the stray-island rule's scale). */
+const SET_APART_NOTE_ML = 1;
 
 /**
  * Loads a model package once and answers prompts on volumes with it. Networks open lazily (only
@@ -192,11 +197,15 @@ export class ParseEngine {
     });
     timings.inference = (timings.inference ?? 0) + performance.now() - started;
     started = performance.now();
+    const workingVoxelMl = voxelVolumeMl(prepared.image);
+    const setApart = new Map<number, { volumeMl: number; group: string[] }>();
     for (const group of groups) {
-      keepLargestGroupPiece(
+      const dropped = keepLargestGroupPiece(
         group.map((row) => inference.probabilities[runRows.indexOf(row)]),
         prepared.image,
       );
+      const ids = group.map((row) => network.concepts.find((c) => c.index === row)?.id ?? String(row));
+      group.forEach((row, n) => setApart.set(row, { volumeMl: dropped[n] * workingVoxelMl, group: ids }));
     }
     const voxelMl = voxelVolumeMl(volume);
     const answers = rows.map((row, q) => {
@@ -217,7 +226,13 @@ export class ParseEngine {
         meanProbability: s1,
         meanIntensity: s2,
       };
-      return { probability, box, ...evidence, decision: decidePresence(evidence, calibration) };
+      return {
+        probability,
+        box,
+        ...evidence,
+        decision: decidePresence(evidence, calibration),
+        setApart: setApart.get(row),
+      };
     });
     timings.decode = (timings.decode ?? 0) + performance.now() - started;
     return answers;
@@ -282,6 +297,14 @@ export class ParseEngine {
     const answer = combine(plan.source, volume, answers);
     const evidenceBase = describeMask(answer.probability, answer.box, volume);
     const present = answer.decision.status === 'present' && answer.voxels > 0;
+    const setApart =
+      answer.setApart && answer.setApart.volumeMl >= SET_APART_NOTE_ML
+        ? [
+            `${answer.setApart.volumeMl.toFixed(1)} mL of the network's mask lay apart from the largest connected ` +
+              `piece of ${answer.setApart.group.map((id) => this.vocabulary.ref(id).name).join(', ')} ` +
+              '(parts of one organ) and was left out; --keep-islands keeps it',
+          ]
+        : [];
     const uncalibrated = answer.decision.calibrated
       ? []
       : [
@@ -290,7 +313,7 @@ export class ParseEngine {
         ];
     return {
       ...base,
-      notes: [...base.notes, ...uncalibrated],
+      notes: [...base.notes, ...setApart, ...uncalibrated],
       status: present ? 'present' : 'absent',
       score: answer.decision.score,
       evidence: {
@@ -353,7 +376,16 @@ function combine(source: ConceptSource, volume: Volume, answers: Map<string, Que
   }
   const box = unionBox(present.map((p) => p.box));
   const best = parts.reduce((a, b) => (b.decision.score > a.decision.score ? b : a));
+  const setApart = parts.flatMap((p) => (p.setApart ? [p.setApart] : []));
   return {
+    ...(setApart.length
+      ? {
+          setApart: {
+            volumeMl: setApart.reduce((sum, s) => sum + s.volumeMl, 0),
+            group: [...new Set(setApart.flatMap((s) => s.group))],
+          },
+        }
+      : {}),
     probability,
     box,
     voxels: countNonzero(probability, box, volume.dims),

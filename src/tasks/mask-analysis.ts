@@ -65,13 +65,13 @@ export function dropStrayIslands(
  * 26-connected piece of their union (p > threshold): parts of one organ (the heart's ventricles and
  * wall) touch each other, while the network's stray responses lie apart. A stray island can outgrow
  * the true structure of one concept (a "right ventricle" in the stomach), seldom the whole organ.
- * Returns the number of voxels dropped, over all maps.
+ * Returns the number of voxels dropped from each map.
  */
 export function keepLargestGroupPiece(
   members: readonly Float32Array[],
   grid: Volume,
   { threshold = 0.5 }: { threshold?: number } = {},
-): number {
+): number[] {
   const union = new Uint8Array(grid.dims[0] * grid.dims[1] * grid.dims[2]);
   let foreground = 0;
   for (const probabilities of members) {
@@ -82,18 +82,18 @@ export function keepLargestGroupPiece(
       }
     }
   }
-  if (foreground === 0) return 0;
+  if (foreground === 0) return members.map(() => 0);
   const kept = keepLargest({ ...grid, data: union }, 1, { connectivity: 26 }).data;
-  let dropped = 0;
-  for (const probabilities of members) {
+  return members.map((probabilities) => {
+    let dropped = 0;
     for (let i = 0; i < probabilities.length; i++) {
       if (probabilities[i] > threshold && !kept[i]) {
         probabilities[i] = 0;
         dropped++;
       }
     }
-  }
-  return dropped;
+    return dropped;
+  });
 }
 
 export interface MaskDescription {

@@ -146,6 +146,13 @@ describe('ParseEngine with a known-answer network', () => {
         assert.equal(joined.instances?.length, 1, 'the right kidney lies apart from the spine and goes');
         const left = dice(joined.probability as Uint8Array, truth(bridged, [5]));
         assert.ok(left > 0.95, `left kidney Dice ${left}`);
+        // the answer says what was left out (the right kidney, about 3 mL) and how to keep it
+        const note = joined.notes.find((n) => /lay apart/.test(n)) ?? '';
+        const leftOut = Number(/^([\d.]+) mL/.exec(note)?.[1]);
+        const rightKidneyMl = (alone.evidence?.volumeMl ?? 0) - (joined.evidence?.volumeMl ?? 0);
+        assert.ok(Math.abs(leftOut - rightKidneyMl) < 0.1 * rightKidneyMl, `${note} vs ${rightKidneyMl} mL`);
+        assert.match(note, /kidney, vertebral column .*--keep-islands/);
+        assert.ok(!alone.notes.some((n) => /lay apart/.test(n)));
       });
     });
 
