@@ -62,6 +62,10 @@ describe('medparse segment / detect / recognize', () => {
       const values = new Set(labels.data);
       assert.deepEqual([...values].sort(), [0, byText.kidneys.label_value, byText.spine.label_value].sort());
       assert.equal(readFileSync(join(dir, 'preview.png')).subarray(1, 4).toString(), 'PNG');
+      // --quiet holds back progress, not the answers; a present answer's notes follow its line
+      const kidneysLine = r.out.split('\n').findIndex((line) => line.startsWith('  "kidneys": present'));
+      assert.ok(kidneysLine >= 0, r.out);
+      assert.match(r.out.split('\n')[kidneysLine + 1], /^ {4}note: presence is uncalibrated/);
     }));
 
   it('detect prints instances; recognize reports what the model finds', () =>

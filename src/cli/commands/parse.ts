@@ -116,7 +116,9 @@ function describePrompt(p: PromptResult, task: TaskName): string {
       task === 'detect'
         ? `\n${(p.instances ?? []).map((i) => `    #${i.id} ${i.volumeMl.toFixed(2)} mL p=${i.meanProbability.toFixed(2)} centre ${i.centroidWorld.map((v) => v.toFixed(1)).join(',')} mm`).join('\n')}`
         : '';
-    return `  ${head}: ${s.volumeMl.toFixed(2)} mL${intensity}, ${(p.instances ?? []).length} instance(s)${instances}`;
+    // A present answer's notes (uncalibrated presence, one side of a mask, what a group left out) qualify it.
+    const notes = p.notes.map((note) => `\n    note: ${note}`).join('');
+    return `  ${head}: ${s.volumeMl.toFixed(2)} mL${intensity}, ${(p.instances ?? []).length} instance(s)${instances}${notes}`;
   }
   const why = [...(p.evidence?.reasons ?? []), ...p.notes].join('; ');
   const suggestions = p.suggestions.length ? ` (did you mean: ${p.suggestions.slice(0, 3).join(', ')}?)` : '';
