@@ -197,16 +197,7 @@ export class ParseEngine {
     });
     timings.inference = (timings.inference ?? 0) + performance.now() - started;
     started = performance.now();
-    const workingVoxelMl = voxelVolumeMl(prepared.image);
-    const setApart = new Map<number, { volumeMl: number; group: string[] }>();
-    for (const group of groups) {
-      const dropped = keepLargestGroupPiece(
-        group.map((row) => inference.probabilities[runRows.indexOf(row)]),
-        prepared.image,
-      );
-      const ids = group.map((row) => network.concepts.find((c) => c.index === row)?.id ?? String(row));
-      group.forEach((row, n) => setApart.set(row, { volumeMl: dropped[n] * workingVoxelMl, group: ids }));
-    }
+    const setApart = keepGroupPieces(network, groups, runRows, inference.probabilities, prepared.image);
     const voxelMl = voxelVolumeMl(volume);
     const answers = rows.map((row, q) => {
       const concept = network.concepts.find((c) => c.index === row);
@@ -335,7 +326,6 @@ export class ParseEngine {
   }
 }
 
-/** Builds a prompt's answer from network answers: a row as is, a union of parts, or one side. */
 /** The network's connected groups (as rows) that hold at least one of the prompted rows. */
 function groupsOfRows(network: NetworkSpec, rows: readonly number[]): number[][] {
   const rowOf = new Map(network.concepts.map((c) => [c.id, c.index]));
@@ -343,6 +333,32 @@ function groupsOfRows(network: NetworkSpec, rows: readonly number[]): number[][]
     .map((group) => group.map((id) => rowOf.get(id) as number))
     .filter((group) => group.some((row) => rows.includes(row)));
 }
+
+/**
+ * Cuts each group's probability maps (`probabilities[n]` is row `runRows[n]`'s, on `grid`) to the largest
+ * piece of their union, in place; returns, by row, what was left out and the group's concept ids.
+ */
+function keepGroupPieces(
+  network: NetworkSpec,
+  groups: number[][],
+  runRows: readonly number[],
+  probabilities: readonly Float32Array[],
+  grid: Volume,
+): Map<number, NonNullable<QueryAnswer['setApart']>> {
+  const voxelMl = voxelVolumeMl(grid);
+  const setApart = new Map<number, NonNullable<QueryAnswer['setApart']>>();
+  for (const group of groups) {
+    const dropped = keepLargestGroupPiece(
+      group.map((row) => probabilities[runRows.indexOf(row)]),
+      grid,
+    );
+    const ids = group.map((row) => network.concepts.find((c) => c.index === row)?.id ?? String(row));
+    group.forEach((row, n) => setApart.set(row, { volumeMl: dropped[n] * voxelMl, group: ids }));
+  }
+  return setApart;
+}
+
+/** Builds a prompt's answer from network answers: a row as is, a union of parts, or one side. */
 
 function combine(source: ConceptSource, volume: Volume, answers: Map<string, QueryAnswer>): QueryAnswer {
   if (source.kind === 'network') {
