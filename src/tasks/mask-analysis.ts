@@ -64,7 +64,7 @@ export function dropStrayIslands(
  * Zeroes, in place, every voxel of a group of probability maps (on `grid`) outside the largest
  * 26-connected piece of their union (p > threshold): parts of one organ (the heart's ventricles and
  * wall) touch each other, while the network's stray responses lie apart. A stray island can outgrow
- * the true structure of one concept (a "right ventricle" in the stomach), seldom the whole organ.
+ * the true structure of one concept (a "right ventricle" 200 mm from the heart), seldom the whole organ.
  * Returns the number of voxels dropped from each map.
  */
 export function keepLargestGroupPiece(
