@@ -292,8 +292,12 @@ function writeCalibration(): void {
   }
   for (const network of manifest.networks) {
     const groups = candidates.get(network.id) ?? [];
-    const judged = groups.filter((group) => group.some((id) => samplesOf(id, network.modalities).length));
-    if (judged.length === 0) continue; // not calibrated in this run: keeps its groups
+    // Only groups with group Dice in the samples are judged: a network not run now, or samples written
+    // before groups existed (--from-samples), keep the package's choice.
+    const judged = groups.filter((group) =>
+      group.some((id) => samplesOf(id, network.modalities).some((s) => s.dice?.group !== undefined)),
+    );
+    if (judged.length === 0) continue;
     network.connected_groups = judged.filter((group) =>
       connectedGroupHelps(group.map((id) => samplesOf(id, network.modalities).filter((s) => s.positive))),
     );

@@ -359,7 +359,6 @@ function keepGroupPieces(
 }
 
 /** Builds a prompt's answer from network answers: a row as is, a union of parts, or one side. */
-
 function combine(source: ConceptSource, volume: Volume, answers: Map<string, QueryAnswer>): QueryAnswer {
   if (source.kind === 'network') {
     const answer = answers.get(`${source.network.id}#${source.row}`);

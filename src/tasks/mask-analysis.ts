@@ -50,9 +50,14 @@ export function dropStrayIslands(
       ? keepLargest(mask, 1, { connectivity: 26 })
       : removeMinorComponents(mask, STRAY_ISLAND_FRACTION, { connectivity: 26 })
   ).data;
+  return zeroOutside(probabilities, kept, threshold);
+}
+
+/** Zeroes, in place, the voxels above `threshold` that `kept` leaves out; returns how many. */
+function zeroOutside(probabilities: Float32Array, kept: ArrayLike<number>, threshold: number): number {
   let dropped = 0;
-  for (let i = 0; i < binary.length; i++) {
-    if (binary[i] && !kept[i]) {
+  for (let i = 0; i < probabilities.length; i++) {
+    if (probabilities[i] > threshold && !kept[i]) {
       probabilities[i] = 0;
       dropped++;
     }
@@ -84,16 +89,7 @@ export function keepLargestGroupPiece(
   }
   if (foreground === 0) return members.map(() => 0);
   const kept = keepLargest({ ...grid, data: union }, 1, { connectivity: 26 }).data;
-  return members.map((probabilities) => {
-    let dropped = 0;
-    for (let i = 0; i < probabilities.length; i++) {
-      if (probabilities[i] > threshold && !kept[i]) {
-        probabilities[i] = 0;
-        dropped++;
-      }
-    }
-    return dropped;
-  });
+  return members.map((probabilities) => zeroOutside(probabilities, kept, threshold));
 }
 
 export interface MaskDescription {
