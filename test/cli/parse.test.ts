@@ -22,6 +22,35 @@ describe('medparse segment / detect / recognize', () => {
   });
   after(() => rmSync(model, { recursive: true, force: true }));
 
+  it('segment asks every prompt of a repeated -p, in order', () =>
+    withTempDir(async (dir) => {
+      const r = await run([
+        'segment',
+        '--demo',
+        '-p',
+        'kidneys',
+        '-p',
+        'spine, liver',
+        '-o',
+        dir,
+        '--model',
+        model,
+        '--quiet',
+      ]);
+      assert.equal(r.code, 0, r.err);
+      const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+      assert.deepEqual(
+        report.prompts.map((p: { text: string }) => p.text),
+        ['kidneys', 'spine', 'liver'],
+      );
+    }));
+
+  it('recognize refuses prompts instead of ignoring them', async () => {
+    const r = await run(['recognize', '--demo', '-p', 'liver', '-o', join(tmpdir(), 'never-written'), '--quiet']);
+    assert.equal(r.code, 2, r.out);
+    assert.match(r.err, /takes no prompts: use segment -p/);
+  });
+
   it('segment writes masks, labels, preview and a report on the input grid', () =>
     withTempDir(async (dir) => {
       const r = await run([

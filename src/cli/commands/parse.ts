@@ -25,7 +25,8 @@ export function parseCommand(task: TaskName) {
       args,
       allowPositionals: true,
       options: {
-        prompts: { type: 'string', short: 'p' },
+        // -p may repeat (`-p liver -p spleen`, as in TotalSegmentator's --roi_subset); every one is asked
+        prompts: { type: 'string', short: 'p', multiple: true },
         output: { type: 'string', short: 'o' },
         modality: { type: 'string' },
         model: { type: 'string' },
@@ -46,8 +47,13 @@ export function parseCommand(task: TaskName) {
     const usage = PARSE_USAGE[task];
     if (!values.demo && positionals.length !== 1)
       throw new UsageError(`${task} needs one image (a file, a DICOM folder or a .zip), or --demo`, usage);
-    if (task !== 'recognize' && !values.prompts?.trim())
-      throw new UsageError(`${task} needs prompts: -p "liver, spleen"`, usage);
+    const prompts = joinPrompts(values.prompts);
+    if (task !== 'recognize' && !prompts) throw new UsageError(`${task} needs prompts: -p "liver, spleen"`, usage);
+    if (task === 'recognize' && prompts)
+      throw new UsageError(
+        'recognize looks for everything the model knows and takes no prompts: use segment -p',
+        usage,
+      );
     if (!values.output) throw new UsageError(`${task} needs an output folder: -o <dir>`, usage);
     checkOutputFolder(values.output, values.force);
     const threads = values.threads === undefined ? undefined : Number(values.threads);
@@ -73,9 +79,7 @@ export function parseCommand(task: TaskName) {
         : await readVolume(positionals[0], { volume: parseVolumeIndex(values.volume), series: values.series });
       const options = { modality: values.modality };
       const result =
-        task === 'recognize'
-          ? await engine.recognize(volume, options)
-          : await engine.segment(volume, values.prompts ?? '', options);
+        task === 'recognize' ? await engine.recognize(volume, options) : await engine.segment(volume, prompts, options);
       const written = await writeResults(values.output, result, engine.vocabulary, {
         task,
         dicomSeg: values['dicom-seg'],
@@ -93,6 +97,14 @@ export function parseCommand(task: TaskName) {
       await engine.dispose();
     }
   };
+}
+
+/** One prompt list from every -p given; a comma keeps repeated flags as separate prompts. */
+function joinPrompts(given: string[] | undefined): string {
+  return (given ?? [])
+    .map((text) => text.trim())
+    .filter((text) => text.length > 0)
+    .join(', ');
 }
 
 function summarize(result: ParseResult, task: TaskName, dir: string, written: string[]): string {
