@@ -31,6 +31,11 @@ export interface NetworkConcept {
   id: string;
   index: number;
   calibration: Partial<Record<ImagingModality, PresenceCalibration>>;
+  /**
+   * Why this row is not used for answers (held-out measurements show it does not work), in words a
+   * user reads; absent for rows in use. The engine answers such a concept only when asked for experimental rows.
+   */
+  withheld?: string;
 }
 
 export interface NetworkSpec {
@@ -196,7 +201,9 @@ function parseConcept(value: unknown, at: string, fail: Fail): NetworkConcept {
   }
   const index = asNumber(c.index, `${at}.index`, fail);
   if (!Number.isInteger(index) || index < 0) fail(`${at}.index`, 'must be a whole number >= 0');
-  return { id: asString(c.id, `${at}.id`, fail), index, calibration };
+  const withheld = c.withheld === undefined ? undefined : asString(c.withheld, `${at}.withheld`, fail).trim();
+  if (withheld === '') fail(`${at}.withheld`, 'must say why the concept is withheld (a non-empty string)');
+  return { id: asString(c.id, `${at}.id`, fail), index, calibration, ...(withheld ? { withheld } : {}) };
 }
 
 function asRecord(value: unknown, at: string, fail: Fail): Record<string, unknown> {

@@ -38,6 +38,11 @@ export interface EngineOptions extends RuntimeOptions {
   memoryLimitGb?: number;
   /** Keep the network's raw masks: no removal of stray islands from anatomical structures (default false). */
   keepIslands?: boolean;
+  /**
+   * Also answer concepts the model withholds (`withheld` in model.json: measured not to work on
+   * held-out scans), each with a note; for research and evaluation (default false).
+   */
+  experimental?: boolean;
 }
 
 export interface ParseOptions {
@@ -114,7 +119,7 @@ export class ParseEngine {
     const { modality } = resolveModality(volume, options.modality);
     const ids = this.model.networks
       .filter((n) => n.modalities.includes(modality))
-      .flatMap((n) => n.concepts.map((c) => c.id));
+      .flatMap((n) => n.concepts.filter((c) => this.options.experimental || !c.withheld).map((c) => c.id));
     return this.segmentConcepts(volume, [...new Set(ids)], options);
   }
 
@@ -144,7 +149,9 @@ export class ParseEngine {
   private async run(volume: Volume, prompts: ParsedPrompt[], options: ParseOptions): Promise<ParseResult> {
     const timings: Record<string, number> = {};
     const { modality, source: modalitySource } = resolveModality(volume, options.modality);
-    const plans = planPrompts(prompts, this.vocabulary, this.model, modality);
+    const plans = planPrompts(prompts, this.vocabulary, this.model, modality, {
+      experimental: this.options.experimental,
+    });
     this.checkMemory(volume, networkQueries(plans));
     const physical = withPhysicalAffine(volume);
     const answers = new Map<string, QueryAnswer>();

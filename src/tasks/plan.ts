@@ -1,5 +1,5 @@
 import type { Concept, ParsedPrompt, Vocabulary } from '../vocab/index.js';
-import type { ImagingModality, ModelPackage, NetworkSpec } from '../runtime/model-package.js';
+import type { ImagingModality, ModelPackage, NetworkConcept, NetworkSpec } from '../runtime/model-package.js';
 
 /**
  * How a concept is obtained from the model: straight from a network's query row, as the union of
@@ -23,21 +23,32 @@ export interface PromptPlan {
 
 const MAX_DEPTH = 3;
 
+export interface PlanOptions {
+  /** Also answer from rows the model withholds (measured not to work on held-out scans), with a note. */
+  experimental?: boolean;
+}
+
+/** What one planning pass looks things up in. */
+interface PlanContext {
+  vocabulary: Vocabulary;
+  model: ModelPackage;
+  modality: ImagingModality;
+  experimental: boolean;
+}
+
 export function planPrompts(
   prompts: ParsedPrompt[],
   vocabulary: Vocabulary,
   model: ModelPackage,
   modality: ImagingModality,
+  options: PlanOptions = {},
 ): PromptPlan[] {
-  return prompts.map((prompt) => planPrompt(prompt, vocabulary, model, modality));
+  const context = { vocabulary, model, modality, experimental: options.experimental === true };
+  return prompts.map((prompt) => planPrompt(prompt, context));
 }
 
-function planPrompt(
-  prompt: ParsedPrompt,
-  vocabulary: Vocabulary,
-  model: ModelPackage,
-  modality: ImagingModality,
-): PromptPlan {
+function planPrompt(prompt: ParsedPrompt, context: PlanContext): PromptPlan {
+  const { vocabulary, model, modality } = context;
   const notes = [...prompt.notes];
   if (prompt.status !== 'resolved') return { prompt, status: prompt.status, notes };
   const concept = vocabulary.require(prompt.concepts[0].id);
@@ -48,16 +59,20 @@ function planPrompt(
   ) {
     notes.push(`the prompt mentions ${prompt.modalityHint} but the image is ${modality}`);
   }
-  const source = findSource(concept.id, vocabulary, model, modality, 0);
+  const source = findSource(concept.id, context, 0);
+  const withheld = withheldNotes(concept.id, source, context);
+  notes.push(...withheld);
   if (!source) {
     const elsewhere = model.networks
       .filter((n) => n.concepts.some((c) => c.id === concept.id))
       .flatMap((n) => n.modalities);
-    notes.push(
-      elsewhere.length
-        ? `the model segments ${concept.name} only in ${[...new Set(elsewhere)].join('/')} images, not ${modality}`
-        : `the model does not segment ${concept.name}`,
-    );
+    // A withheld row's note already says why there is no answer.
+    if (withheld.length === 0)
+      notes.push(
+        elsewhere.length
+          ? `the model segments ${concept.name} only in ${[...new Set(elsewhere)].join('/')} images, not ${modality}`
+          : `the model does not segment ${concept.name}`,
+      );
     return { prompt, status: 'unsupported', concept, notes };
   }
   if (source.kind === 'union' && source.missing.length) {
@@ -68,43 +83,89 @@ function planPrompt(
   return { prompt, status: 'planned', concept, source, notes };
 }
 
-export function findSource(
-  id: string,
-  vocabulary: Vocabulary,
-  model: ModelPackage,
-  modality: ImagingModality,
-  depth: number,
-): ConceptSource | undefined {
-  const direct = networkFor(id, model, modality);
+function findSource(id: string, context: PlanContext, depth: number): ConceptSource | undefined {
+  const { vocabulary } = context;
+  const direct = networkFor(id, context);
   if (direct) return direct;
   if (depth >= MAX_DEPTH) return undefined;
   const concept = vocabulary.get(id);
   if (!concept) return undefined;
-  const partIds = [
-    ...new Set([
-      ...(concept.sided ? [concept.sided.left, concept.sided.right] : []),
-      ...vocabulary.partsOf(id).map((c) => c.id),
-      ...vocabulary.children(id).map((c) => c.id),
-    ]),
-  ];
-  const parts = partIds.map((part) => ({ part, source: findSource(part, vocabulary, model, modality, depth + 1) }));
+  const parts = partIdsOf(concept, vocabulary).map((part) => ({ part, source: findSource(part, context, depth + 1) }));
   const found = parts.filter((p) => p.source).map((p) => p.source as ConceptSource);
   if (found.length)
     return { kind: 'union', conceptId: id, parts: found, missing: parts.filter((p) => !p.source).map((p) => p.part) };
   if (concept.unsided && (concept.laterality === 'left' || concept.laterality === 'right')) {
-    const whole = findSource(concept.unsided, vocabulary, model, modality, depth + 1);
+    const whole = findSource(concept.unsided, context, depth + 1);
     if (whole) return { kind: 'side', conceptId: id, side: concept.laterality, of: whole };
   }
   return undefined;
 }
 
-function networkFor(id: string, model: ModelPackage, modality: ImagingModality): ConceptSource | undefined {
-  for (const network of model.networks) {
-    if (!network.modalities.includes(modality)) continue;
+function networkFor(id: string, context: PlanContext): ConceptSource | undefined {
+  for (const network of context.model.networks) {
+    if (!network.modalities.includes(context.modality)) continue;
     const entry = network.concepts.find((c) => c.id === id);
-    if (entry) return { kind: 'network', conceptId: id, network, row: entry.index };
+    if (entry && (!entry.withheld || context.experimental))
+      return { kind: 'network', conceptId: id, network, row: entry.index };
   }
   return undefined;
+}
+
+/** The withheld row of a concept in a network for this modality, if the model has one. */
+function withheldRow(id: string, context: PlanContext): NetworkConcept | undefined {
+  return context.model.networks
+    .filter((network) => network.modalities.includes(context.modality))
+    .flatMap((network) => network.concepts)
+    .find((entry) => entry.id === id && entry.withheld !== undefined);
+}
+
+/**
+ * Why withheld rows were left out of an answer (or, experimentally, used in it): the concept's own
+ * row and the parts a union had to do without, or every withheld row an experimental answer reads.
+ */
+function withheldNotes(id: string, source: ConceptSource | undefined, context: PlanContext): string[] {
+  const name = (conceptId: string) => context.vocabulary.get(conceptId)?.name ?? conceptId;
+  if (context.experimental) {
+    return networkRows(source)
+      .filter((entry) => entry.withheld)
+      .map((entry) => `experimental: the model withholds ${name(entry.id)} from normal answers (${entry.withheld})`);
+  }
+  const skipped = [...new Set([id, ...(source ? missingParts(source) : relatedIds(id, context.vocabulary))])]
+    .map((conceptId) => withheldRow(conceptId, context))
+    .filter((entry): entry is NetworkConcept => entry !== undefined);
+  return skipped.map(
+    (entry) => `the model withholds ${name(entry.id)}: ${entry.withheld}; --experimental answers it anyway`,
+  );
+}
+
+/** Parts a union answer had to do without. */
+function missingParts(source: ConceptSource): string[] {
+  return source.kind === 'union' ? source.missing : [];
+}
+
+/** What a union answer is made of: both sides of an unsided concept, its parts and its kinds. */
+function partIdsOf(concept: Concept, vocabulary: Vocabulary): string[] {
+  return [
+    ...new Set([
+      ...(concept.sided ? [concept.sided.left, concept.sided.right] : []),
+      ...vocabulary.partsOf(concept.id).map((c) => c.id),
+      ...vocabulary.children(concept.id).map((c) => c.id),
+    ]),
+  ];
+}
+
+/** Concepts an answer could have been built from: the unsided whole and the parts. */
+function relatedIds(id: string, vocabulary: Vocabulary): string[] {
+  const concept = vocabulary.get(id);
+  if (!concept) return [];
+  return [...(concept.unsided ? [concept.unsided] : []), ...partIdsOf(concept, vocabulary)];
+}
+
+/** The model entries of the network rows a source reads. */
+function networkRows(source: ConceptSource | undefined): NetworkConcept[] {
+  if (!source) return [];
+  if (source.kind === 'network') return source.network.concepts.filter((c) => c.index === source.row);
+  return source.kind === 'union' ? source.parts.flatMap(networkRows) : networkRows(source.of);
 }
 
 /** Every network query a set of plans needs, grouped by network, each row once. */

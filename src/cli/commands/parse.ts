@@ -10,7 +10,7 @@ import { EXIT, type CommandIO } from '../io.js';
 import { parseVolumeIndex, UsageError } from '../usage.js';
 
 const COMMON =
-  '[--modality CT|MR] [--model DIR] [--threads N] [--dicom-seg] [--no-preview] [--keep-islands] [--force] [--volume N] [--series UID] [--json] [--quiet]';
+  '[--modality CT|MR] [--model DIR] [--threads N] [--dicom-seg] [--no-preview] [--keep-islands] [--experimental] [--force] [--volume N] [--series UID] [--json] [--quiet]';
 
 export const PARSE_USAGE: Record<TaskName, string> = {
   segment: `medparse segment <image|--demo> -p "<prompts>" -o <dir> ${COMMON}`,
@@ -36,6 +36,7 @@ export function parseCommand(task: TaskName) {
         'dicom-seg': { type: 'boolean', default: false },
         'no-preview': { type: 'boolean', default: false },
         'keep-islands': { type: 'boolean', default: false },
+        experimental: { type: 'boolean', default: false },
         force: { type: 'boolean', default: false },
         volume: { type: 'string' },
         series: { type: 'string' },
@@ -70,6 +71,7 @@ export function parseCommand(task: TaskName) {
       device: values.device,
       memoryLimitGb,
       keepIslands: values['keep-islands'],
+      experimental: values.experimental,
       onProgress: progress,
     });
     try {

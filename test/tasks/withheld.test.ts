@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { MedparseError } from '../../src/core/errors.js';
+import { makePhantomCt } from '../../src/core/phantom.js';
+import { loadModelPackage } from '../../src/runtime/model-package.js';
+import { ParseEngine } from '../../src/tasks/engine.js';
+import type { PromptResult } from '../../src/tasks/results.js';
+import { writeTestModel } from '../helpers/test-model.js';
+import { withTempDir } from '../helpers/volumes.js';
+
+const REASON = 'held-out Dice 0.10 on 3 test scans';
+
+/** The test model with its CT network's first concept (kidney) marked withheld. */
+function withWithheldKidney(dir: string, withheld: unknown = REASON): string {
+  writeTestModel(dir);
+  const path = join(dir, 'model.json');
+  const manifest = JSON.parse(readFileSync(path, 'utf8'));
+  manifest.networks[0].concepts[0].withheld = withheld;
+  writeFileSync(path, JSON.stringify(manifest));
+  return dir;
+}
+
+const byText = (prompts: PromptResult[]) => Object.fromEntries(prompts.map((p) => [p.text, p]));
+
+describe('withheld concepts', () => {
+  let model: string;
+  before(() => {
+    model = withWithheldKidney(mkdtempSync(join(tmpdir(), 'medparse-withheld-')));
+  });
+  after(() => rmSync(model, { recursive: true, force: true }));
+  const volume = makePhantomCt({ dims: [64, 64, 32] });
+
+  it('reads the reason, and refuses an empty one or one that is not text', () =>
+    withTempDir(async (dir) => {
+      assert.equal(loadModelPackage(model).networks[0].concepts[0].withheld, REASON);
+      assert.equal(loadModelPackage(model).networks[0].concepts[1].withheld, undefined);
+      for (const [value, problem] of [
+        ['  ', /withheld must say why/],
+        [3, /withheld must be a string/],
+      ] as const) {
+        withWithheldKidney(dir, value);
+        assert.throws(
+          () => loadModelPackage(dir),
+          (error: unknown) => error instanceof MedparseError && problem.test(error.message),
+        );
+      }
+    }));
+
+  it('are answered "unsupported" with the reason, also through a side or a union, and others still work', async () => {
+    const engine = ParseEngine.load(model);
+    try {
+      const answers = byText((await engine.segment(volume, 'kidneys, left kidney, spine')).prompts);
+      for (const text of ['kidneys', 'left kidney']) {
+        const answer = answers[text];
+        assert.equal(answer.status, 'unsupported', text);
+        assert.equal(answer.probability, undefined);
+        assert.ok(
+          answer.notes.some(
+            (note) => note === `the model withholds kidney: ${REASON}; --experimental answers it anyway`,
+          ),
+          `${text}: ${answer.notes.join(' | ')}`,
+        );
+        assert.ok(!answer.notes.some((note) => /does not segment/.test(note)), answer.notes.join(' | '));
+      }
+      assert.equal(answers.spine.status, 'present');
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  it('are answered, with a note, when experimental rows are asked for', async () => {
+    const engine = ParseEngine.load(model, { experimental: true });
+    try {
+      const answer = byText((await engine.segment(volume, 'kidneys')).prompts).kidneys;
+      assert.equal(answer.status, 'present');
+      assert.ok(answer.evidence && answer.evidence.voxels > 0);
+      assert.ok(
+        answer.notes.includes(`experimental: the model withholds kidney from normal answers (${REASON})`),
+        answer.notes.join(' | '),
+      );
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  it('are left out of recognition unless experimental rows are asked for', async () => {
+    for (const experimental of [false, true]) {
+      const engine = ParseEngine.load(model, { experimental });
+      try {
+        const ids = (await engine.recognize(volume)).prompts.map((p) => p.concept?.id);
+        assert.equal(ids.includes('kidney'), experimental, `experimental ${experimental}: ${ids.join(', ')}`);
+        assert.ok(ids.includes('vertebral_column'));
+      } finally {
+        await engine.dispose();
+      }
+    }
+  });
+});
