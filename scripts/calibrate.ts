@@ -93,7 +93,8 @@ function usageError(message: string): never {
 if (!existsSync(manifestPath)) usageError(`no model package in ${values.model}`);
 if (values['from-samples'] && !existsSync(values['from-samples']))
   usageError(`--from-samples: no file ${values['from-samples']} (write one with --samples FILE)`);
-const engine = ParseEngine.load(values.model);
+// Withheld concepts are calibrated too: --experimental answers them, and they may earn their way back.
+const engine = ParseEngine.load(values.model, { experimental: true });
 const candidates = new Map(
   engine.model.networks.map((n) => [
     n.id,

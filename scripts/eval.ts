@@ -6,14 +6,19 @@
  * trained on are added (NEVER_TRAINED): the FreeSurfer subject (brain structures) and limb CTs
  * (organs that cannot be there).
  *
- * usage: npm run eval -- [--max-cases N] [--datasets a,b] [--model DIR] [--json FILE]
+ * usage: npm run eval -- [--max-cases N] [--datasets a,b] [--model DIR] [--json FILE] [--withhold-below DICE]
+ *
+ * Withheld concepts (model.json) are measured too. --withhold-below is the release gate: it writes
+ * `withheld` for measured concepts whose held-out Dice is below DICE and clears it for the others.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spacingOf } from '../src/core/volume.js';
 import { dice, hausdorff95 } from '../src/eval/metrics.js';
+import { releaseGate, type MeasuredConcept } from '../src/eval/release-gate.js';
 import { readVolume } from '../src/io/read.js';
+import type { ImagingModality } from '../src/runtime/model-package.js';
 import { DEFAULT_MODEL_DIR, ParseEngine } from '../src/tasks/engine.js';
 import { REPO_ROOT, sharedDir } from '../test/helpers/shared.js';
 import {
@@ -33,6 +38,12 @@ interface SplitCase {
 interface ConceptScore {
   dice: number[];
   hd95: number[];
+  /** The model withholds this concept from users (model.json `withheld`); measured with --experimental. */
+  withheld: boolean;
+  conceptId: string;
+  modality: ImagingModality;
+  /** Data set of each case. */
+  datasets: string[];
 }
 
 const { values } = parseArgs({
@@ -43,9 +54,16 @@ const { values } = parseArgs({
     json: { type: 'string' },
     /** Skip scans whose grid at the network's spacing exceeds this many voxels (a time budget on a CPU). */
     'max-working-voxels': { type: 'string' },
+    /** Release gate: write `withheld` into model.json for measured concepts whose mean Dice is below this. */
+    'withhold-below': { type: 'string' },
   },
 });
 const maxWorkingVoxels = values['max-working-voxels'] === undefined ? Infinity : Number(values['max-working-voxels']);
+const withholdBelow = values['withhold-below'] === undefined ? undefined : Number(values['withhold-below']);
+if (withholdBelow !== undefined && !(withholdBelow > 0 && withholdBelow < 1)) {
+  console.error(`eval: --withhold-below must be a Dice between 0 and 1, got "${values['withhold-below']}"`);
+  process.exit(2);
+}
 const skipped: string[] = [];
 
 const shared = sharedDir();
@@ -58,7 +76,9 @@ if (!existsSync(join(values.model, 'model.json'))) {
   process.exit(1);
 }
 
-const engine = ParseEngine.load(values.model);
+// Withheld concepts are measured too (that is how they earn their way back); users never get them
+// unless they ask with --experimental, so they are marked and kept out of the false-accept rate.
+const engine = ParseEngine.load(values.model, { experimental: true });
 const configs = loadTrainingConfigs(new Set(engine.model.networks.map((n) => n.id)));
 const splits = JSON.parse(readFileSync(join(REPO_ROOT, 'training/splits.json'), 'utf8')) as {
   datasets: Record<string, { held_out: SplitCase[] }>;
@@ -90,6 +110,7 @@ const only = values.datasets?.split(',');
 const scores = new Map<string, ConceptScore>();
 const absentChecks = new Map<string, { asked: number; accepted: number }>();
 const absentByDataset = new Map<string, { asked: number; accepted: number }>();
+const withheldAbsentChecks = new Map<string, { asked: number; accepted: number }>();
 /** Every prompt's answer and evidence, for the --json report (why a case was accepted or rejected). */
 const caseRecords: Array<Record<string, unknown>> = [];
 const started = performance.now();
@@ -120,6 +141,7 @@ for (const { dataset, labelsLike, testCase, absentOnly } of NEVER_TRAINED) {
 }
 await engine.dispose();
 printTables();
+if (withholdBelow !== undefined) applyWithholdGate(withholdBelow);
 
 async function evaluateCase(
   dataset: string,
@@ -161,6 +183,7 @@ async function evaluateCase(
     const { voxels, volumeMl, presenceLogit, meanProbability, meanIntensity, pValue, reasons } = prompt.evidence ?? {};
     const record = {
       dataset,
+      modality,
       patient: testCase.patient,
       concept: id,
       expected: n < present.length ? 'present' : 'absent',
@@ -181,12 +204,23 @@ async function evaluateCase(
       // unknown, neither a Dice case nor a certain negative.
       if (!truth.includes(1)) return;
       const predicted = prompt.probability ?? new Uint8Array(truth.length);
-      const score = scores.get(row) ?? { dice: [], hd95: [] };
+      const score = scores.get(row) ?? {
+        dice: [],
+        hd95: [],
+        withheld: withheldFor(id, modality) !== undefined,
+        conceptId: id,
+        modality: modality as ImagingModality,
+        datasets: [],
+      };
+      score.datasets.push(dataset);
       score.dice.push(dice(predicted, truth));
       caseRecords.push({ ...record, dice: score.dice[score.dice.length - 1], ...evidence });
       const hd = hausdorff95(predicted, truth, image.dims, spacingOf(image));
       score.hd95.push(Number.isNaN(hd) ? Infinity : hd);
       scores.set(row, score);
+    } else if (withheldFor(id, modality)) {
+      tally(withheldAbsentChecks, id, prompt.status === 'present');
+      caseRecords.push({ ...record, withheld: true, ...evidence });
     } else {
       tally(absentChecks, id, prompt.status === 'present');
       tally(absentByDataset, dataset, prompt.status === 'present');
@@ -196,6 +230,14 @@ async function evaluateCase(
   console.error(
     `${dataset}/${testCase.patient}: ${prompts.length} prompts in ${((performance.now() - caseStart) / 1000).toFixed(1)} s`,
   );
+}
+
+/** The model's reason for withholding a concept in this modality, if it does. */
+function withheldFor(id: string, modality: string): string | undefined {
+  return engine.model.networks
+    .filter((n) => n.modalities.includes(modality as ImagingModality))
+    .flatMap((n) => n.concepts)
+    .find((c) => c.id === id && c.withheld)?.withheld;
 }
 
 function tally(counts: Map<string, { asked: number; accepted: number }>, key: string, accepted: boolean): void {
@@ -223,16 +265,23 @@ function printTables(): void {
   console.log(
     `\nmedparse eval: model ${engine.model.name} ${engine.model.version}, up to ${maxCases} held-out cases per dataset, ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
   );
-  console.log('| concept | cases | Dice | HD95 mm |');
-  console.log('|---|---|---|---|');
+  console.log('| concept | cases | Dice | HD95 mm | answered |');
+  console.log('|---|---|---|---|---|');
   const rows: Record<string, unknown>[] = [];
   for (const [id, s] of [...scores].sort()) {
     const finite = s.hd95.filter(Number.isFinite);
     const hd = finite.length
       ? mean(finite).toFixed(1) + (finite.length < s.hd95.length ? ` (${s.hd95.length - finite.length} empty)` : '')
       : 'n/a';
-    console.log(`| ${id} | ${s.dice.length} | ${mean(s.dice).toFixed(3)} | ${hd} |`);
-    rows.push({ concept: id, cases: s.dice.length, dice: mean(s.dice), hd95: finite.length ? mean(finite) : null });
+    const answered = s.withheld ? 'withheld' : 'yes';
+    console.log(`| ${id} | ${s.dice.length} | ${mean(s.dice).toFixed(3)} | ${hd} | ${answered} |`);
+    rows.push({
+      concept: id,
+      cases: s.dice.length,
+      dice: mean(s.dice),
+      hd95: finite.length ? mean(finite) : null,
+      withheld: s.withheld,
+    });
   }
   let asked = 0;
   let accepted = 0;
@@ -252,13 +301,61 @@ function printTables(): void {
       `\nconcepts left out for time (network grid over ${maxWorkingVoxels} voxels) in: ${skipped.join(', ')}`,
     );
   console.log(`\nfalse-accept rate on absent objects: ${accepted}/${asked} = ${(100 * rate).toFixed(1)} %`);
+  const withheldAsked = [...withheldAbsentChecks.values()].reduce((n, c) => n + c.asked, 0);
+  const withheldAccepted = [...withheldAbsentChecks.values()].reduce((n, c) => n + c.accepted, 0);
+  if (withheldAsked)
+    console.log(
+      `withheld concepts (not answered to users, so not in the rate): ${withheldAccepted}/${withheldAsked} absent prompts accepted with --experimental`,
+    );
   if (values.json)
     writeFileSync(
       values.json,
       JSON.stringify(
-        { concepts: rows, absent: Object.fromEntries(absentChecks), falseAcceptRate: rate, cases: caseRecords },
+        {
+          concepts: rows,
+          absent: Object.fromEntries(absentChecks),
+          falseAcceptRate: rate,
+          withheldAbsent: Object.fromEntries(withheldAbsentChecks),
+          cases: caseRecords,
+        },
         null,
         2,
       ),
     );
+}
+
+/**
+ * Applies the release gate (src/eval/release-gate.ts) to model.json: rows of one network's concept are
+ * pooled; concepts without held-out cases are left as they are.
+ */
+function applyWithholdGate(floor: number): void {
+  const pooled = new Map<string, MeasuredConcept>();
+  for (const score of scores.values()) {
+    const network = engine.model.networks.find(
+      (n) => n.modalities.includes(score.modality) && n.concepts.some((c) => c.id === score.conceptId),
+    );
+    if (!network) continue;
+    const key = `${network.id}|${score.conceptId}`;
+    const entry = pooled.get(key) ?? { networkId: network.id, conceptId: score.conceptId, dice: [], datasets: [] };
+    entry.dice.push(...score.dice);
+    entry.datasets.push(...score.datasets);
+    pooled.set(key, entry);
+  }
+  const manifestPath = join(values.model, 'model.json');
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
+    version: string;
+    networks: Array<{ id: string; concepts: Array<{ id: string; withheld?: string }> }>;
+  };
+  console.log(`\nrelease gate (held-out Dice below ${floor} is withheld):`);
+  for (const verdict of releaseGate([...pooled.values()], floor, manifest.version)) {
+    const network = manifest.networks.find((n) => n.id === verdict.networkId);
+    const concept = network?.concepts.find((c) => c.id === verdict.conceptId);
+    if (!concept) continue;
+    if (verdict.withheld) concept.withheld = verdict.withheld;
+    else delete concept.withheld;
+    console.log(
+      `  ${verdict.networkId} ${verdict.conceptId}: ${verdict.meanDice.toFixed(3)} -> ${verdict.withheld ? 'withheld' : 'answered'}`,
+    );
+  }
+  writeFileSync(manifestPath, JSON.stringify(manifest, null, 1) + '\n');
 }

@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { releaseGate } from '../../src/eval/release-gate.js';
+
+describe('release gate', () => {
+  it('withholds a concept below the floor with its measurement, answers one at or above it, skips unmeasured', () => {
+    const verdicts = releaseGate(
+      [
+        { networkId: 'brain-mr', conceptId: 'thalamus_left', dice: [0.1, 0.2], datasets: ['freesurfer', 'synth'] },
+        { networkId: 'brain-mr', conceptId: 'hippocampus', dice: [0.9, 0.5], datasets: ['msd', 'msd'] },
+        { networkId: 'body-ct', conceptId: 'spleen', dice: [], datasets: [] },
+      ],
+      0.5,
+      '9.9.9',
+    );
+    assert.deepEqual(
+      verdicts.map((v) => [v.conceptId, v.withheld]),
+      [
+        [
+          'thalamus_left',
+          'held-out Dice 0.15 on 2 scans (1 freesurfer, 1 synth), below the 0.50 that model 9.9.9 must reach to answer it',
+        ],
+        ['hippocampus', undefined],
+      ],
+    );
+    assert.equal(verdicts[1].meanDice, 0.7);
+  });
+});
