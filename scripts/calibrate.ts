@@ -36,6 +36,7 @@ import {
   fitCalibration,
   type CalibrationSample,
 } from '../src/tasks/calibration.js';
+import { largestUnionPiece } from '../src/tasks/mask-analysis.js';
 import type { PromptResult } from '../src/tasks/results.js';
 import { REPO_ROOT, sharedDir } from '../test/helpers/shared.js';
 import { conceptValues, labelMask, loadTrainingConfigs, type DatasetConfig } from './training-configs.js';
@@ -182,10 +183,8 @@ async function calibrateOn(
     // Scored only where the parts are labelled (the Dice needs them); a scan of negatives skips it.
     const groupPieces = new Map(
       (labels ? (candidates.get(networkId) ?? []) : []).flatMap((group) => {
-        const piece = largestPieceOf(
-          group.map((id) => result.prompts[ids.indexOf(id)]?.probability),
-          image,
-        );
+        const masks = group.flatMap((id) => result.prompts[ids.indexOf(id)]?.probability ?? []);
+        const piece = largestUnionPiece(masks, image, 0) ?? new Uint8Array(image.data.length);
         return group.map((id) => [id, piece] as const);
       }),
     );
@@ -225,16 +224,6 @@ function islandDice(
     largest: dice(largest, truthMask),
     ...(inPiece ? { group: dice(inPiece, truthMask) } : {}),
   };
-}
-
-/** The largest 26-connected piece of the union of some answers' masks on the input grid. */
-function largestPieceOf(masks: Array<Uint8Array | undefined>, grid: Volume): Uint8Array {
-  const union = new Uint8Array(grid.data.length);
-  for (const mask of masks) {
-    if (!mask) continue;
-    for (let i = 0; i < mask.length; i++) if (mask[i] > 0) union[i] = 1;
-  }
-  return keepLargest({ ...grid, data: union }, 1, { connectivity: 26 }).data as Uint8Array;
 }
 
 function record(

@@ -77,19 +77,31 @@ export function keepLargestGroupPiece(
   grid: Volume,
   { threshold = 0.5 }: { threshold?: number } = {},
 ): number[] {
+  const kept = largestUnionPiece(members, grid, threshold);
+  return members.map((probabilities) => (kept ? zeroOutside(probabilities, kept, threshold) : 0));
+}
+
+/**
+ * The largest 26-connected piece of the union of some maps (each voxel above `threshold` in any of
+ * them) on `grid`, as a 0/1 mask; undefined when the union is empty.
+ */
+export function largestUnionPiece(
+  members: ReadonlyArray<ArrayLike<number>>,
+  grid: Volume,
+  threshold: number,
+): Uint8Array | undefined {
   const union = new Uint8Array(grid.dims[0] * grid.dims[1] * grid.dims[2]);
   let foreground = 0;
-  for (const probabilities of members) {
-    for (let i = 0; i < probabilities.length; i++) {
-      if (probabilities[i] > threshold && union[i] === 0) {
+  for (const values of members) {
+    for (let i = 0; i < values.length; i++) {
+      if (values[i] > threshold && union[i] === 0) {
         union[i] = 1;
         foreground++;
       }
     }
   }
-  if (foreground === 0) return members.map(() => 0);
-  const kept = keepLargest({ ...grid, data: union }, 1, { connectivity: 26 }).data;
-  return members.map((probabilities) => zeroOutside(probabilities, kept, threshold));
+  if (foreground === 0) return undefined;
+  return keepLargest({ ...grid, data: union }, 1, { connectivity: 26 }).data as Uint8Array;
 }
 
 export interface MaskDescription {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Dims3 } from '../../src/core/volume.js';
-import { dropStrayIslands, keepLargestGroupPiece } from '../../src/tasks/mask-analysis.js';
+import { dropStrayIslands, keepLargestGroupPiece, largestUnionPiece } from '../../src/tasks/mask-analysis.js';
 import { diagonalAffine, volumeOf } from '../ops/fixtures.js';
 
 const dims: Dims3 = [20, 10, 10];
@@ -86,5 +86,24 @@ describe('keepLargestGroupPiece', () => {
   it('drops nothing when every part is empty', () => {
     const empty = [new Float32Array(dims[0] * dims[1] * dims[2]), new Float32Array(dims[0] * dims[1] * dims[2])];
     assert.deepEqual(keepLargestGroupPiece(empty, grid), [0, 0]);
+  });
+});
+
+describe('largestUnionPiece', () => {
+  const grid = volumeOf(dims, diagonalAffine([1, 1, 1]), new Float32Array(0));
+
+  it('is the largest piece of the union of 0..255 masks above the threshold, and undefined when empty', () => {
+    // two byte masks touching at one face make the largest piece; a third voxel far away does not count
+    const a = new Uint8Array(dims[0] * dims[1] * dims[2]);
+    const b = new Uint8Array(a.length);
+    a[at(2, 2, 2)] = 200;
+    b[at(3, 2, 2)] = 100;
+    a[at(15, 8, 8)] = 255;
+    const piece = largestUnionPiece([a, b], grid, 0);
+    assert.deepEqual(
+      [...(piece ?? [])].flatMap((v, i) => (v ? [i] : [])),
+      [at(2, 2, 2), at(3, 2, 2)],
+    );
+    assert.equal(largestUnionPiece([a, b], grid, 255), undefined, 'nothing is above 255');
   });
 });
