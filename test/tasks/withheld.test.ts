@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { runCli } from '../../src/cli/main.js';
 import { MedparseError } from '../../src/core/errors.js';
 import { makePhantomCt } from '../../src/core/phantom.js';
 import { loadModelPackage } from '../../src/runtime/model-package.js';
@@ -26,11 +27,14 @@ function withWithheldKidney(dir: string, withheld: unknown = REASON): string {
 const byText = (prompts: PromptResult[]) => Object.fromEntries(prompts.map((p) => [p.text, p]));
 
 describe('withheld concepts', () => {
+  // The package sits alone in its own folder: `medparse models --dir` lists every package there.
+  let root: string;
   let model: string;
   before(() => {
-    model = withWithheldKidney(mkdtempSync(join(tmpdir(), 'medparse-withheld-')));
+    root = mkdtempSync(join(tmpdir(), 'medparse-withheld-'));
+    model = withWithheldKidney(join(root, 'package'));
   });
-  after(() => rmSync(model, { recursive: true, force: true }));
+  after(() => rmSync(root, { recursive: true, force: true }));
   const volume = makePhantomCt({ dims: [64, 64, 32] });
 
   it('reads the reason, and refuses an empty one or one that is not text', () =>
@@ -95,6 +99,29 @@ describe('withheld concepts', () => {
         assert.ok(ids.includes('vertebral_column'));
       } finally {
         await engine.dispose();
+      }
+    }
+  });
+
+  it('are listed apart by medparse models, in text and JSON', async () => {
+    for (const json of [false, true]) {
+      let out = '';
+      const code = await runCli(['models', '--dir', root, ...(json ? ['--json'] : [])], {
+        stdout: (s) => (out += s + '\n'),
+        stderr: () => undefined,
+      });
+      assert.equal(code, 0);
+      if (json) {
+        const mine = (JSON.parse(out) as Array<{ dir: string; networks: Array<Record<string, unknown>> }>).find(
+          (p) => p.dir === model,
+        );
+        assert.deepEqual(mine?.networks[0].concepts, ['vertebral_column', 'brain']);
+        assert.deepEqual(mine?.networks[0].withheld, { kidney: REASON });
+      } else {
+        assert.match(
+          out,
+          /body-ct: CT, .* 2 concepts: vertebral_column, brain\n {4}withheld \(--experimental answers them\): kidney/,
+        );
       }
     }
   });

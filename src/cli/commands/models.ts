@@ -6,7 +6,7 @@ import { EXIT, type CommandIO } from '../io.js';
 
 export const MODELS_USAGE = 'medparse models [--dir DIR] [--json]';
 
-/** Lists installed model packages: their networks, modalities, working spacing and concepts. */
+/** Lists installed model packages: their networks, modalities, working spacing, concepts and withheld concepts. */
 export async function runModelsCommand(args: string[], io: CommandIO): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -19,7 +19,11 @@ export async function runModelsCommand(args: string[], io: CommandIO): Promise<n
       JSON.stringify(
         packages.map((p) => ({
           ...p,
-          networks: p.networks.map((n) => ({ ...n, concepts: n.concepts.map((c) => c.id) })),
+          networks: p.networks.map((n) => ({
+            ...n,
+            concepts: n.concepts.filter((c) => !c.withheld).map((c) => c.id),
+            withheld: Object.fromEntries(n.concepts.filter((c) => c.withheld).map((c) => [c.id, c.withheld])),
+          })),
         })),
         null,
         2,
@@ -34,9 +38,13 @@ export async function runModelsCommand(args: string[], io: CommandIO): Promise<n
   for (const p of packages) {
     io.stdout(`${p.name} ${p.version} (${p.dir}), licence: ${p.license}`);
     for (const n of p.networks) {
+      const answered = n.concepts.filter((c) => !c.withheld).map((c) => c.id);
+      const withheld = n.concepts.filter((c) => c.withheld).map((c) => c.id);
       io.stdout(
-        `  ${n.id}: ${n.modalities.join('/')}, ${n.spacing.join('x')} mm, patch ${n.patchSize.join('x')}, ${n.concepts.length} concepts: ${n.concepts.map((c) => c.id).join(', ')}`,
+        `  ${n.id}: ${n.modalities.join('/')}, ${n.spacing.join('x')} mm, patch ${n.patchSize.join('x')}, ${answered.length} concepts: ${answered.join(', ')}`,
       );
+      // Rows measured not to work: named, so nobody wonders where they went (--experimental answers them).
+      if (withheld.length) io.stdout(`    withheld (--experimental answers them): ${withheld.join(', ')}`);
     }
   }
   return EXIT.ok;
