@@ -87,11 +87,20 @@ const splits = JSON.parse(readFileSync(join(REPO_ROOT, 'training/splits.json'), 
  * Real scans that no network trained on and splits.json does not list (no training config names them),
  * scored with the label map of a data set that uses the same label ids.
  */
-const NEVER_TRAINED: Array<{ dataset: string; testCase: SplitCase; labelsLike?: string; absentOnly?: string[] }> = [
+const NEVER_TRAINED: Array<{
+  dataset: string;
+  testCase: SplitCase;
+  labelsLike?: string;
+  /** Label values of concepts this scan's labels hold differently from the `labelsLike` set. */
+  ownValues?: Record<string, number[]>;
+  absentOnly?: string[];
+}> = [
   {
     // a real T1 with FreeSurfer's aseg labels: brain-mr learnt these structures from synthetic images only
     dataset: 'freesurfer',
     labelsLike: 'synthseg',
+    // aparc.a2009s+aseg splits each hemisphere's cortex (3, 42 in aseg) into Destrieux parcels
+    ownValues: { cerebral_cortex_left: range(11101, 11175), cerebral_cortex_right: range(12101, 12175) },
     testCase: { patient: 'subject', image: 'freesurfer/norm.mgz', labels: 'freesurfer/aparc.a2009s+aseg.mgz' },
   },
   // limb CTs (soft-tissue sarcoma crops): none of these organs can be in them
@@ -126,7 +135,7 @@ for (const [dataset, split] of Object.entries(splits.datasets)) {
   const cases = split.held_out.filter((c) => c.image).slice(0, maxCases);
   for (const testCase of cases) await evaluateCase(dataset, testCase, labelled);
 }
-for (const { dataset, labelsLike, testCase, absentOnly } of NEVER_TRAINED) {
+for (const { dataset, labelsLike, ownValues, testCase, absentOnly } of NEVER_TRAINED) {
   if (only && !only.includes(dataset)) continue;
   if (!existsSync(join(shared, 'data', testCase.image as string))) continue;
   if (absentOnly) {
@@ -137,7 +146,8 @@ for (const { dataset, labelsLike, testCase, absentOnly } of NEVER_TRAINED) {
     c.datasets.filter((d) => d.name === labelsLike).map((d) => ({ config: c, dataset: d })),
   );
   // their own rows: a whole real brain is not averaged into the held-out hippocampus crops
-  if (labelled.length) await evaluateCase(dataset, testCase, labelled, { labelsLike, rowSuffix: ` (${dataset})` });
+  if (labelled.length)
+    await evaluateCase(dataset, testCase, labelled, { labelsLike, ownValues, rowSuffix: ` (${dataset})` });
 }
 await engine.dispose();
 printTables();
@@ -147,7 +157,13 @@ async function evaluateCase(
   dataset: string,
   testCase: SplitCase,
   labelled: Array<{ config: TrainingConfig; dataset: DatasetConfig }>,
-  options: { labelsLike?: string; absent?: string[]; modality?: string; rowSuffix?: string } = {},
+  options: {
+    labelsLike?: string;
+    ownValues?: Record<string, number[]>;
+    absent?: string[];
+    modality?: string;
+    rowSuffix?: string;
+  } = {},
 ): Promise<void> {
   const root = join(shared as string, 'data');
   const image = await readVolume(join(root, testCase.image as string));
@@ -160,9 +176,12 @@ async function evaluateCase(
         (n) => (image.data.length * sx * sy * sz) / (n.spacing[0] * n.spacing[1] * n.spacing[2]) <= maxWorkingVoxels,
       );
   const labels = await readVolume(join(root, testCase.labels));
-  const allPresent = Object.entries(
-    Object.assign({}, ...labelled.map((l) => conceptValues(l.dataset, l.config.concepts))) as Record<string, number[]>,
-  );
+  const mapped = Object.assign({}, ...labelled.map((l) => conceptValues(l.dataset, l.config.concepts))) as Record<
+    string,
+    number[]
+  >;
+  for (const [id, values] of Object.entries(options.ownValues ?? {})) if (id in mapped) mapped[id] = values;
+  const allPresent = Object.entries(mapped);
   const present = allPresent.filter(([id]) => fits(id));
   const absent = (
     options.absent ??
@@ -238,6 +257,11 @@ function withheldFor(id: string, modality: string): string | undefined {
     .filter((n) => n.modalities.includes(modality as ImagingModality))
     .flatMap((n) => n.concepts)
     .find((c) => c.id === id && c.withheld)?.withheld;
+}
+
+/** Whole numbers from `first` to `last`, both included. */
+function range(first: number, last: number): number[] {
+  return Array.from({ length: last - first + 1 }, (_, n) => first + n);
 }
 
 function tally(counts: Map<string, { asked: number; accepted: number }>, key: string, accepted: boolean): void {
