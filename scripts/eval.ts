@@ -85,14 +85,15 @@ const splits = JSON.parse(readFileSync(join(REPO_ROOT, 'training/splits.json'), 
 };
 /**
  * Real scans that no network trained on and splits.json does not list (no training config names them),
- * scored with the label map of a data set that uses the same label ids.
+ * scored with the label map of a data set that uses the same label ids, or with their own label values.
  */
 const NEVER_TRAINED: Array<{
   dataset: string;
   testCase: SplitCase;
   labelsLike?: string;
-  /** Label values of concepts this scan's labels hold differently from the `labelsLike` set. */
+  /** Label values of concepts this scan's labels hold (beyond, or differently from, the `labelsLike` set). */
   ownValues?: Record<string, number[]>;
+  /** Concepts certainly absent from the scan; without labelsLike, the modality is CT. */
   absentOnly?: string[];
 }> = [
   {
@@ -113,6 +114,18 @@ const NEVER_TRAINED: Array<{
     },
     absentOnly: ['liver', 'spleen', 'kidney_left', 'kidney_right', 'stomach', 'pancreas', 'aorta', 'brain'],
   })),
+  {
+    // a CT angiography crop of the chest and abdomen (TotalSegmentator's example; its aorta mask is a
+    // TotalSegmentator prediction, silver): the only real CT with an abdominal vessel that body-ct never saw
+    dataset: 'cta_aorta',
+    testCase: {
+      patient: 'example',
+      image: 'totalsegmentator/cta_aorta/ct_cropped.nii.gz',
+      labels: 'totalsegmentator/cta_aorta/aorta.nii.gz',
+    },
+    ownValues: { aorta: [1] },
+    absentOnly: ['brain'],
+  },
 ];
 const maxCases = Number(values['max-cases']);
 const only = values.datasets?.split(',');
@@ -138,8 +151,9 @@ for (const [dataset, split] of Object.entries(splits.datasets)) {
 for (const { dataset, labelsLike, ownValues, testCase, absentOnly } of NEVER_TRAINED) {
   if (only && !only.includes(dataset)) continue;
   if (!existsSync(join(shared, 'data', testCase.image as string))) continue;
-  if (absentOnly) {
-    await evaluateCase(dataset, testCase, [], { absent: absentOnly, modality: 'CT', rowSuffix: ` (${dataset})` });
+  if (!labelsLike) {
+    const options = { ownValues, absent: absentOnly ?? [], modality: 'CT', rowSuffix: ` (${dataset})` };
+    await evaluateCase(dataset, testCase, [], options);
     continue;
   }
   const labelled = configs.flatMap((c) =>
@@ -180,8 +194,7 @@ async function evaluateCase(
     string,
     number[]
   >;
-  for (const [id, values] of Object.entries(options.ownValues ?? {})) if (id in mapped) mapped[id] = values;
-  const allPresent = Object.entries(mapped);
+  const allPresent = Object.entries({ ...mapped, ...options.ownValues });
   const present = allPresent.filter(([id]) => fits(id));
   const absent = (
     options.absent ??
