@@ -130,7 +130,13 @@ function withheldNotes(id: string, source: ConceptSource | undefined, context: P
       .filter((entry) => entry.withheld)
       .map((entry) => `experimental: the model withholds ${name(entry.id)} from normal answers (${entry.withheld})`);
   }
-  const skipped = [...new Set([id, ...(source ? missingParts(source) : relatedIds(id, context.vocabulary))])]
+  // A row of the concept in another network of this modality may still answer it: then nothing was skipped.
+  const ownRowAnswers = source?.kind === 'network';
+  const candidates = [
+    ...(ownRowAnswers ? [] : [id]),
+    ...(source ? missingParts(source) : relatedIds(id, context.vocabulary)),
+  ];
+  const skipped = [...new Set(candidates)]
     .map((conceptId) => withheldRow(conceptId, context))
     .filter((entry): entry is NetworkConcept => entry !== undefined);
   return skipped.map(

@@ -75,6 +75,23 @@ describe('withheld concepts', () => {
     }
   });
 
+  it("give way to the concept's row in another network of the modality, without a note", () =>
+    withTempDir(async (dir) => {
+      withWithheldKidney(dir);
+      const path = join(dir, 'model.json');
+      const manifest = JSON.parse(readFileSync(path, 'utf8'));
+      manifest.networks.push({ ...manifest.networks[0], id: 'body-ct-2', concepts: [{ id: 'kidney', index: 0 }] });
+      writeFileSync(path, JSON.stringify(manifest));
+      const engine = ParseEngine.load(dir);
+      try {
+        const answer = byText((await engine.segment(volume, 'kidneys')).prompts).kidneys;
+        assert.equal(answer.status, 'present');
+        assert.ok(!answer.notes.some((note) => /withholds/.test(note)), answer.notes.join(' | '));
+      } finally {
+        await engine.dispose();
+      }
+    }));
+
   it('are answered, with a note, when experimental rows are asked for', async () => {
     const engine = ParseEngine.load(model, { experimental: true });
     try {
