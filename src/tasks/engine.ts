@@ -206,6 +206,9 @@ export class ParseEngine {
     started = performance.now();
     const setApart = keepGroupPieces(network, groups, runRows, inference.probabilities, prepared.image);
     const voxelMl = voxelVolumeMl(volume);
+    const normalization = network.normalization[modality];
+    // Normalised over nonzero voxels, a zero stays 0 and means "no data here" (docs/model-contract.md).
+    const zeroMeansNoSignal = normalization?.type === 'percentile_zscore' && normalization.nonzeroOnly;
     const answers = rows.map((row, q) => {
       const concept = network.concepts.find((c) => c.index === row);
       const lesion = concept !== undefined && this.vocabulary.get(concept.id)?.category === 'lesion';
@@ -215,7 +218,11 @@ export class ParseEngine {
           singleComponent: calibration?.singleComponent === true,
         });
       const working = { ...prepared.image, data: inference.probabilities[q] };
-      const { s1, s2 } = maskStatistics(inference.probabilities[q], prepared.image.data);
+      const { s1, s2, emptyFraction } = maskStatistics(
+        inference.probabilities[q],
+        prepared.image.data,
+        zeroMeansNoSignal,
+      );
       const { probability, voxels, box } = probabilityOnOriginalGrid(working, prepared.mapping);
       const evidence = {
         voxels,
@@ -223,6 +230,7 @@ export class ParseEngine {
         presenceLogit: inference.presenceLogits[q],
         meanProbability: s1,
         meanIntensity: s2,
+        ...(emptyFraction === undefined ? {} : { emptyFraction }),
       };
       return {
         probability,
@@ -420,9 +428,17 @@ function combine(source: ConceptSource, volume: Volume, answers: Map<string, Que
   };
 }
 
-/** s1 and s2 of the BiomedParse test, on the working grid: mean probability and squashed intensity inside p > 0.5. */
-function maskStatistics(probabilities: Float32Array, normalized: ArrayLike<number>): { s1: number; s2: number } {
+/**
+ * s1 and s2 of the BiomedParse test, on the working grid: mean probability and squashed intensity inside
+ * p > 0.5; with `zeroMeansNoSignal`, also the share of those voxels whose normalised value is exactly 0.
+ */
+function maskStatistics(
+  probabilities: Float32Array,
+  normalized: ArrayLike<number>,
+  zeroMeansNoSignal: boolean,
+): { s1: number; s2: number; emptyFraction?: number } {
   let count = 0;
+  let empty = 0;
   let probabilitySum = 0;
   let intensitySum = 0;
   for (let i = 0; i < probabilities.length; i++) {
@@ -430,9 +446,13 @@ function maskStatistics(probabilities: Float32Array, normalized: ArrayLike<numbe
       count++;
       probabilitySum += probabilities[i];
       intensitySum += sigmoid(normalized[i]);
+      if (normalized[i] === 0) empty++;
     }
   }
-  return count ? { s1: probabilitySum / count, s2: intensitySum / count } : { s1: 0, s2: 0 };
+  const emptyFraction = zeroMeansNoSignal ? { emptyFraction: count ? empty / count : 0 } : {};
+  return count
+    ? { s1: probabilitySum / count, s2: intensitySum / count, ...emptyFraction }
+    : { s1: 0, s2: 0, ...emptyFraction };
 }
 
 function countNonzero(data: Uint8Array, box: Box | null, dims: Dims3): number {

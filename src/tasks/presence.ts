@@ -15,6 +15,11 @@ export interface PresenceEvidence {
   meanProbability: number;
   /** Mean normalised intensity inside the working-grid mask, squashed to 0..1 (s2). */
   meanIntensity: number;
+  /**
+   * Share of the working-grid mask on voxels without signal (exactly 0 in an MR image normalised over its
+   * nonzero voxels: outside a skull-stripped brain, beyond a masked field); absent for other normalisations.
+   */
+  emptyFraction?: number;
 }
 
 export type PresenceStatus = 'present' | 'absent';
@@ -30,6 +35,12 @@ export interface PresenceDecision {
 
 /** p-value below which the mask is judged unlike the concept's validation masks. */
 export const REJECTION_P_VALUE = 0.05;
+
+/**
+ * A mask mostly on voxels without signal is not anatomy: heart-mr's "right ventricle" in a skull-stripped
+ * brain T1 (82.7 mL, all of it on the zeros around the brain) was accepted at score 0.99.
+ */
+export const MAX_EMPTY_FRACTION = 0.5;
 
 export function decidePresence(
   evidence: PresenceEvidence,
@@ -47,6 +58,10 @@ export function decidePresence(
   const maxVolume = calibration?.maxVolumeMl ?? Infinity;
   if (evidence.volumeMl > maxVolume)
     reasons.push(`volume ${evidence.volumeMl.toFixed(2)} mL is above the largest plausible ${maxVolume} mL`);
+  if (evidence.voxels > 0 && (evidence.emptyFraction ?? 0) > MAX_EMPTY_FRACTION)
+    reasons.push(
+      `${Math.round(100 * (evidence.emptyFraction ?? 0))} % of the mask lies where the image has no signal (value 0)`,
+    );
   const pValue = betaTestPValue(evidence, calibration);
   if (pValue !== null && pValue < REJECTION_P_VALUE)
     reasons.push(`the mask is unlike validation masks (p = ${pValue.toFixed(3)})`);
