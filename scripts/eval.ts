@@ -18,7 +18,7 @@ import { spacingOf } from '../src/core/volume.js';
 import { dice, hausdorff95 } from '../src/eval/metrics.js';
 import { releaseGate, type MeasuredConcept } from '../src/eval/release-gate.js';
 import { readVolume } from '../src/io/read.js';
-import type { ImagingModality } from '../src/runtime/model-package.js';
+import { withheldReason, type ImagingModality } from '../src/runtime/model-package.js';
 import { DEFAULT_MODEL_DIR, ParseEngine } from '../src/tasks/engine.js';
 import { REPO_ROOT, sharedDir } from '../test/helpers/shared.js';
 import {
@@ -239,7 +239,7 @@ async function evaluateCase(
       const score = scores.get(row) ?? {
         dice: [],
         hd95: [],
-        withheld: withheldFor(id, modality) !== undefined,
+        withheld: withheldReason(engine.model, id, modality as ImagingModality) !== undefined,
         conceptId: id,
         modality: modality as ImagingModality,
         datasets: [],
@@ -250,7 +250,7 @@ async function evaluateCase(
       const hd = hausdorff95(predicted, truth, image.dims, spacingOf(image));
       score.hd95.push(Number.isNaN(hd) ? Infinity : hd);
       scores.set(row, score);
-    } else if (withheldFor(id, modality)) {
+    } else if (withheldReason(engine.model, id, modality as ImagingModality)) {
       tally(withheldAbsentChecks, id, prompt.status === 'present');
       caseRecords.push({ ...record, withheld: true, ...evidence });
     } else {
@@ -264,12 +264,11 @@ async function evaluateCase(
   );
 }
 
-/** The model's reason for withholding a concept in this modality, if it does. */
-function withheldFor(id: string, modality: string): string | undefined {
-  return engine.model.networks
-    .filter((n) => n.modalities.includes(modality as ImagingModality))
-    .flatMap((n) => n.concepts)
-    .find((c) => c.id === id && c.withheld)?.withheld;
+/** The network that holds a concept for a modality (the first, as the engine picks it). */
+function networkFor(conceptId: string, modality: ImagingModality) {
+  return engine.model.networks.find(
+    (n) => n.modalities.includes(modality) && n.concepts.some((c) => c.id === conceptId),
+  );
 }
 
 /** Whole numbers from `first` to `last`, both included. */
@@ -362,29 +361,23 @@ function printTables(): void {
 }
 
 /**
- * Applies the release gate (src/eval/release-gate.ts) to model.json: rows of one network's concept are
- * pooled; concepts without held-out cases are left as they are.
+ * Applies the release gate (src/eval/release-gate.ts) to model.json; concepts without held-out cases are
+ * left as they are.
  */
 function applyWithholdGate(floor: number): void {
-  const pooled = new Map<string, MeasuredConcept>();
-  for (const score of scores.values()) {
-    const network = engine.model.networks.find(
-      (n) => n.modalities.includes(score.modality) && n.concepts.some((c) => c.id === score.conceptId),
-    );
-    if (!network) continue;
-    const key = `${network.id}|${score.conceptId}`;
-    const entry = pooled.get(key) ?? { networkId: network.id, conceptId: score.conceptId, dice: [], datasets: [] };
-    entry.dice.push(...score.dice);
-    entry.datasets.push(...score.datasets);
-    pooled.set(key, entry);
-  }
+  const measured = [...scores.values()].flatMap((score): MeasuredConcept[] => {
+    const network = networkFor(score.conceptId, score.modality);
+    return network
+      ? [{ networkId: network.id, conceptId: score.conceptId, dice: score.dice, datasets: score.datasets }]
+      : [];
+  });
   const manifestPath = join(values.model, 'model.json');
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
     version: string;
     networks: Array<{ id: string; concepts: Array<{ id: string; withheld?: string }> }>;
   };
   console.log(`\nrelease gate (held-out Dice below ${floor} is withheld):`);
-  for (const verdict of releaseGate([...pooled.values()], floor, manifest.version)) {
+  for (const verdict of releaseGate(measured, floor, manifest.version)) {
     const network = manifest.networks.find((n) => n.id === verdict.networkId);
     const concept = network?.concepts.find((c) => c.id === verdict.conceptId);
     if (!concept) continue;

@@ -1,4 +1,4 @@
-/** Held-out Dice of one network's concept, pooled over every evaluated case. */
+/** Held-out Dice of one network's concept on some evaluated cases (one row of eval's table). */
 export interface MeasuredConcept {
   networkId: string;
   conceptId: string;
@@ -16,11 +16,20 @@ export interface GateVerdict {
 }
 
 /**
- * The release gate: a concept whose mean held-out Dice is below `floor` is withheld, with the
- * measurement as the reason a user reads ("held-out Dice 0.07 on 4 scans (2 brats2015_flair, ...)").
+ * The release gate: measurements of one network's concept (several rows, e.g. crops and a whole scan)
+ * are pooled; a concept whose mean held-out Dice is below `floor` is withheld, with the measurement as
+ * the reason a user reads ("held-out Dice 0.07 on 4 scans (2 brats2015_flair, ...)").
  */
 export function releaseGate(measured: MeasuredConcept[], floor: number, modelVersion: string): GateVerdict[] {
-  return measured
+  const pooled = new Map<string, MeasuredConcept>();
+  for (const m of measured) {
+    const key = `${m.networkId}|${m.conceptId}`;
+    const entry = pooled.get(key) ?? { networkId: m.networkId, conceptId: m.conceptId, dice: [], datasets: [] };
+    entry.dice.push(...m.dice);
+    entry.datasets.push(...m.datasets);
+    pooled.set(key, entry);
+  }
+  return [...pooled.values()]
     .filter((m) => m.dice.length > 0)
     .map((m) => {
       const meanDice = m.dice.reduce((a, b) => a + b, 0) / m.dice.length;

@@ -243,6 +243,14 @@ function asModality(value: unknown, at: string, fail: Fail): ImagingModality {
   return value as ImagingModality;
 }
 
+/** Why the model withholds a concept in images of a modality (its row in a network for it), if it does. */
+export function withheldReason(model: ModelPackage, conceptId: string, modality: ImagingModality): string | undefined {
+  return model.networks
+    .filter((network) => network.modalities.includes(modality))
+    .flatMap((network) => network.concepts)
+    .find((entry) => entry.id === conceptId && entry.withheld !== undefined)?.withheld;
+}
+
 /** Model packages installed in a folder (each subfolder with a model.json), for `medparse models`. */
 export function findModelPackages(root: string): string[] {
   if (!existsSync(root)) return [];

@@ -449,10 +449,8 @@ function maskStatistics(
       if (normalized[i] === 0) empty++;
     }
   }
-  const emptyFraction = zeroMeansNoSignal ? { emptyFraction: count ? empty / count : 0 } : {};
-  return count
-    ? { s1: probabilitySum / count, s2: intensitySum / count, ...emptyFraction }
-    : { s1: 0, s2: 0, ...emptyFraction };
+  const means = count ? { s1: probabilitySum / count, s2: intensitySum / count } : { s1: 0, s2: 0 };
+  return zeroMeansNoSignal ? { ...means, emptyFraction: count ? empty / count : 0 } : means;
 }
 
 function countNonzero(data: Uint8Array, box: Box | null, dims: Dims3): number {

@@ -1,5 +1,11 @@
 import type { Concept, ParsedPrompt, Vocabulary } from '../vocab/index.js';
-import type { ImagingModality, ModelPackage, NetworkConcept, NetworkSpec } from '../runtime/model-package.js';
+import {
+  withheldReason,
+  type ImagingModality,
+  type ModelPackage,
+  type NetworkConcept,
+  type NetworkSpec,
+} from '../runtime/model-package.js';
 
 /**
  * How a concept is obtained from the model: straight from a network's query row, as the union of
@@ -111,14 +117,6 @@ function networkFor(id: string, context: PlanContext): ConceptSource | undefined
   return undefined;
 }
 
-/** The withheld row of a concept in a network for this modality, if the model has one. */
-function withheldRow(id: string, context: PlanContext): NetworkConcept | undefined {
-  return context.model.networks
-    .filter((network) => network.modalities.includes(context.modality))
-    .flatMap((network) => network.concepts)
-    .find((entry) => entry.id === id && entry.withheld !== undefined);
-}
-
 /**
  * Why withheld rows were left out of an answer (or, experimentally, used in it): the concept's own
  * row and the parts a union had to do without, or every withheld row an experimental answer reads.
@@ -136,12 +134,10 @@ function withheldNotes(id: string, source: ConceptSource | undefined, context: P
     ...(ownRowAnswers ? [] : [id]),
     ...(source ? missingParts(source) : relatedIds(id, context.vocabulary)),
   ];
-  const skipped = [...new Set(candidates)]
-    .map((conceptId) => withheldRow(conceptId, context))
-    .filter((entry): entry is NetworkConcept => entry !== undefined);
-  return skipped.map(
-    (entry) => `the model withholds ${name(entry.id)}: ${entry.withheld}; --experimental answers it anyway`,
-  );
+  return [...new Set(candidates)].flatMap((conceptId) => {
+    const reason = withheldReason(context.model, conceptId, context.modality);
+    return reason ? [`the model withholds ${name(conceptId)}: ${reason}; --experimental answers it anyway`] : [];
+  });
 }
 
 /** Parts a union answer had to do without. */

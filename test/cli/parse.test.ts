@@ -21,22 +21,13 @@ describe('medparse segment / detect / recognize', () => {
     model = writeTestModel(mkdtempSync(join(tmpdir(), 'medparse-model-')));
   });
   after(() => rmSync(model, { recursive: true, force: true }));
+  /** `medparse segment --demo` with the test model: each prompt its own -p, the output folder, extra flags. */
+  const segmentDemo = (prompts: string[], output: string, ...extra: string[]) =>
+    run(['segment', '--demo', ...prompts.flatMap((p) => ['-p', p]), '-o', output, '--model', model, ...extra]);
 
   it('segment asks every prompt of a repeated -p, in order', () =>
     withTempDir(async (dir) => {
-      const r = await run([
-        'segment',
-        '--demo',
-        '-p',
-        'kidneys',
-        '-p',
-        'spine, liver',
-        '-o',
-        dir,
-        '--model',
-        model,
-        '--quiet',
-      ]);
+      const r = await segmentDemo(['kidneys', 'spine, liver'], dir, '--quiet');
       assert.equal(r.code, 0, r.err);
       const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
       assert.deepEqual(
@@ -53,17 +44,7 @@ describe('medparse segment / detect / recognize', () => {
 
   it('segment writes masks, labels, preview and a report on the input grid', () =>
     withTempDir(async (dir) => {
-      const r = await run([
-        'segment',
-        '--demo',
-        '-p',
-        'kidneys, spine, brain, liver, banana',
-        '-o',
-        dir,
-        '--model',
-        model,
-        '--quiet',
-      ]);
+      const r = await segmentDemo(['kidneys, spine, brain, liver, banana'], dir, '--quiet');
       assert.equal(r.code, 0, r.err);
       const files = readdirSync(dir).sort();
       for (const f of [
@@ -114,35 +95,12 @@ describe('medparse segment / detect / recognize', () => {
 
   it('writes DICOM SEG on request', () =>
     withTempDir(async (dir) => {
-      const r = await run([
-        'segment',
-        '--demo',
-        '-p',
-        'kidney',
-        '-o',
-        dir,
-        '--model',
-        model,
-        '--quiet',
-        '--dicom-seg',
-        '--no-preview',
-      ]);
+      const r = await segmentDemo(['kidney'], dir, '--quiet', '--dicom-seg', '--no-preview');
       assert.equal(r.code, 0, r.err);
       const seg = readFileSync(join(dir, 'segmentation.dcm'));
       assert.equal(seg.subarray(128, 132).toString(), 'DICM');
       assert.equal(existsSync(join(dir, 'preview.png')), false);
-      const nothing = await run([
-        'segment',
-        '--demo',
-        '-p',
-        'brain',
-        '-o',
-        join(dir, 'none'),
-        '--model',
-        model,
-        '--quiet',
-        '--dicom-seg',
-      ]);
+      const nothing = await segmentDemo(['brain'], join(dir, 'none'), '--quiet', '--dicom-seg');
       assert.equal(nothing.code, 0, nothing.err);
       assert.equal(existsSync(join(dir, 'none', 'segmentation.dcm')), false, 'no SEG without segments');
       assert.match(nothing.out, /absent/);
@@ -151,22 +109,11 @@ describe('medparse segment / detect / recognize', () => {
   it('refuses to overwrite results, and errors are clear', () =>
     withTempDir(async (dir) => {
       writeFileSync(join(dir, 'report.json'), '{"mine": true}');
-      const clash = await run(['segment', '--demo', '-p', 'kidney', '-o', dir, '--model', model, '--quiet']);
+      const clash = await segmentDemo(['kidney'], dir, '--quiet');
       assert.equal(clash.code, 1);
       assert.match(clash.err, /--force/);
       assert.equal(readFileSync(join(dir, 'report.json'), 'utf8'), '{"mine": true}');
-      const badDevice = await run([
-        'segment',
-        '--demo',
-        '-p',
-        'kidney',
-        '-o',
-        join(dir, 'd'),
-        '--model',
-        model,
-        '--device',
-        'gpu',
-      ]);
+      const badDevice = await segmentDemo(['kidney'], join(dir, 'd'), '--device', 'gpu');
       assert.equal(badDevice.code, 2);
       assert.match(badDevice.err, /--device must be cpu or cuda/);
       const noPrompt = await run(['segment', '--demo', '-o', join(dir, 'x'), '--model', model]);
@@ -183,46 +130,13 @@ describe('medparse segment / detect / recognize', () => {
       ]);
       assert.equal(noModel.code, 1);
       assert.match(noModel.err, /no model package/);
-      const tooBig = await run([
-        'segment',
-        '--demo',
-        '-p',
-        'kidney',
-        '-o',
-        join(dir, 'm'),
-        '--model',
-        model,
-        '--memory-limit-gb',
-        '0.001',
-      ]);
+      const tooBig = await segmentDemo(['kidney'], join(dir, 'm'), '--memory-limit-gb', '0.001');
       assert.equal(tooBig.code, 1);
       assert.match(tooBig.err, /needs about .* GB .* --memory-limit-gb/);
-      const contradiction = await run([
-        'segment',
-        '--demo',
-        '-p',
-        'kidney',
-        '-o',
-        join(dir, 'c'),
-        '--model',
-        model,
-        '--modality',
-        'MR',
-      ]);
+      const contradiction = await segmentDemo(['kidney'], join(dir, 'c'), '--modality', 'MR');
       assert.equal(contradiction.code, 1);
       assert.match(contradiction.err, /contradicts the file, which says CT/);
-      const badModality = await run([
-        'segment',
-        '--demo',
-        '-p',
-        'kidney',
-        '-o',
-        join(dir, 'z'),
-        '--model',
-        model,
-        '--modality',
-        'XR',
-      ]);
+      const badModality = await segmentDemo(['kidney'], join(dir, 'z'), '--modality', 'XR');
       assert.equal(badModality.code, 1);
       assert.match(badModality.err, /CT or MR/);
     }));

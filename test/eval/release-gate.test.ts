@@ -25,4 +25,25 @@ describe('release gate', () => {
     );
     assert.equal(verdicts[1].meanDice, 0.7);
   });
+
+  it("pools one network's rows of a concept (crops and a whole scan), and keeps networks apart", () => {
+    const verdicts = releaseGate(
+      [
+        { networkId: 'brain-mr', conceptId: 'hippocampus', dice: [0.9, 0.9, 0.9], datasets: ['msd', 'msd', 'msd'] },
+        { networkId: 'brain-mr', conceptId: 'hippocampus', dice: [0], datasets: ['freesurfer'] },
+        { networkId: 'body-ct', conceptId: 'brainstem', dice: [0.6], datasets: ['openkbp'] },
+        { networkId: 'brain-mr', conceptId: 'brainstem', dice: [0], datasets: ['freesurfer'] },
+      ],
+      0.5,
+      '1.0.0',
+    );
+    assert.deepEqual(
+      verdicts.map((v) => [v.networkId, v.conceptId, Number(v.meanDice.toFixed(3)), v.withheld !== undefined]),
+      [
+        ['brain-mr', 'hippocampus', 0.675, false],
+        ['body-ct', 'brainstem', 0.6, false],
+        ['brain-mr', 'brainstem', 0, true],
+      ],
+    );
+  });
 });
