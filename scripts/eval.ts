@@ -18,7 +18,7 @@ import { spacingOf } from '../src/core/volume.js';
 import { dice, hausdorff95 } from '../src/eval/metrics.js';
 import { releaseGate, type MeasuredConcept } from '../src/eval/release-gate.js';
 import { readVolume } from '../src/io/read.js';
-import { withheldReason, type ImagingModality } from '../src/runtime/model-package.js';
+import { answeringRow, withheldReason, type ImagingModality } from '../src/runtime/model-package.js';
 import { DEFAULT_MODEL_DIR, ParseEngine } from '../src/tasks/engine.js';
 import { REPO_ROOT, sharedDir } from '../test/helpers/shared.js';
 import {
@@ -127,6 +127,17 @@ const NEVER_TRAINED: Array<{
     absentOnly: ['brain'],
   },
 ];
+/** What a user reading a withheld reason knows the evaluated data sets as. */
+const DATASET_NAMES: Record<string, string> = {
+  acdc: 'ACDC cardiac cine MR',
+  msd_hippocampus: 'MSD hippocampus MR crops',
+  brats2015_flair: 'BraTS FLAIR',
+  brats2015_t1c: 'BraTS T1 contrast',
+  freesurfer: 'FreeSurfer whole-brain T1',
+  openkbp: 'OpenKBP head-and-neck CT',
+  cta_aorta: 'TotalSegmentator CT angiography crop',
+  sarcoma_ct: 'limb CT',
+};
 const maxCases = Number(values['max-cases']);
 const only = values.datasets?.split(',');
 const scores = new Map<string, ConceptScore>();
@@ -264,13 +275,6 @@ async function evaluateCase(
   );
 }
 
-/** The network that holds a concept for a modality (the first, as the engine picks it). */
-function networkFor(conceptId: string, modality: ImagingModality) {
-  return engine.model.networks.find(
-    (n) => n.modalities.includes(modality) && n.concepts.some((c) => c.id === conceptId),
-  );
-}
-
 /** Whole numbers from `first` to `last`, both included. */
 function range(first: number, last: number): number[] {
   return Array.from({ length: last - first + 1 }, (_, n) => first + n);
@@ -366,7 +370,8 @@ function printTables(): void {
  */
 function applyWithholdGate(floor: number): void {
   const measured = [...scores.values()].flatMap((score): MeasuredConcept[] => {
-    const network = networkFor(score.conceptId, score.modality);
+    // the row eval measured: the engine runs experimental, so withheld rows answer too
+    const network = answeringRow(engine.model, score.conceptId, score.modality, true)?.network;
     return network
       ? [{ networkId: network.id, conceptId: score.conceptId, dice: score.dice, datasets: score.datasets }]
       : [];
@@ -377,7 +382,7 @@ function applyWithholdGate(floor: number): void {
     networks: Array<{ id: string; concepts: Array<{ id: string; withheld?: string }> }>;
   };
   console.log(`\nrelease gate (held-out Dice below ${floor} is withheld):`);
-  for (const verdict of releaseGate(measured, floor, manifest.version)) {
+  for (const verdict of releaseGate(measured, floor, manifest.version, DATASET_NAMES)) {
     const network = manifest.networks.find((n) => n.id === verdict.networkId);
     const concept = network?.concepts.find((c) => c.id === verdict.conceptId);
     if (!concept) continue;

@@ -243,6 +243,30 @@ function asModality(value: unknown, at: string, fail: Fail): ImagingModality {
   return value as ImagingModality;
 }
 
+/** A network row that answers a concept. */
+export interface ConceptRow {
+  network: NetworkSpec;
+  entry: NetworkConcept;
+}
+
+/**
+ * The row that answers a concept in images of a modality: the first network for the modality that holds
+ * it, passing over withheld rows unless `includeWithheld` (what --experimental asks for).
+ */
+export function answeringRow(
+  model: ModelPackage,
+  conceptId: string,
+  modality: ImagingModality,
+  includeWithheld: boolean,
+): ConceptRow | undefined {
+  for (const network of model.networks) {
+    if (!network.modalities.includes(modality)) continue;
+    const entry = network.concepts.find((c) => c.id === conceptId);
+    if (entry && (includeWithheld || entry.withheld === undefined)) return { network, entry };
+  }
+  return undefined;
+}
+
 /** Why the model withholds a concept in images of a modality (its row in a network for it), if it does. */
 export function withheldReason(model: ModelPackage, conceptId: string, modality: ImagingModality): string | undefined {
   return model.networks

@@ -1,5 +1,6 @@
 import type { Concept, ParsedPrompt, Vocabulary } from '../vocab/index.js';
 import {
+  answeringRow,
   withheldReason,
   type ImagingModality,
   type ModelPackage,
@@ -108,13 +109,8 @@ function findSource(id: string, context: PlanContext, depth: number): ConceptSou
 }
 
 function networkFor(id: string, context: PlanContext): ConceptSource | undefined {
-  for (const network of context.model.networks) {
-    if (!network.modalities.includes(context.modality)) continue;
-    const entry = network.concepts.find((c) => c.id === id);
-    if (entry && (!entry.withheld || context.experimental))
-      return { kind: 'network', conceptId: id, network, row: entry.index };
-  }
-  return undefined;
+  const found = answeringRow(context.model, id, context.modality, context.experimental);
+  return found && { kind: 'network', conceptId: id, network: found.network, row: found.entry.index };
 }
 
 /**

@@ -12,13 +12,14 @@ describe('release gate', () => {
       ],
       0.5,
       '9.9.9',
+      { freesurfer: 'FreeSurfer T1' },
     );
     assert.deepEqual(
       verdicts.map((v) => [v.conceptId, v.withheld]),
       [
         [
           'thalamus_left',
-          'held-out Dice 0.15 on 2 scans (1 freesurfer, 1 synth), below the 0.50 that model 9.9.9 must reach to answer it',
+          'held-out Dice 0.15 on 2 scans (FreeSurfer T1: 1 at 0.10; synth: 1 at 0.20), below the 0.50 that model 9.9.9 must reach to answer it',
         ],
         ['hippocampus', undefined],
       ],

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { runCli } from '../../src/cli/main.js';
 import { MedparseError } from '../../src/core/errors.js';
 import { makePhantomCt } from '../../src/core/phantom.js';
-import { loadModelPackage } from '../../src/runtime/model-package.js';
+import { answeringRow, loadModelPackage } from '../../src/runtime/model-package.js';
 import { ParseEngine } from '../../src/tasks/engine.js';
 import type { PromptResult } from '../../src/tasks/results.js';
 import { writeTestModel } from '../helpers/test-model.js';
@@ -82,6 +82,10 @@ describe('withheld concepts', () => {
       const manifest = JSON.parse(readFileSync(path, 'utf8'));
       manifest.networks.push({ ...manifest.networks[0], id: 'body-ct-2', concepts: [{ id: 'kidney', index: 0 }] });
       writeFileSync(path, JSON.stringify(manifest));
+      const loaded = loadModelPackage(dir);
+      assert.equal(answeringRow(loaded, 'kidney', 'CT', false)?.network.id, 'body-ct-2');
+      assert.equal(answeringRow(loaded, 'kidney', 'CT', true)?.network.id, 'body-ct', 'experimental: the first row');
+      assert.equal(answeringRow(loaded, 'kidney', 'MR', true), undefined, 'no MR network holds it');
       const engine = ParseEngine.load(dir);
       try {
         const answer = byText((await engine.segment(volume, 'kidneys')).prompts).kidneys;

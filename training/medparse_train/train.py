@@ -115,12 +115,16 @@ def main(argv=None):
     ap.add_argument("--val-every", type=int, help="override the config's val_every")
     ap.add_argument("--init-weights", help="start from these weights (.npz or .pt) with a fresh optimiser: fine-tuning")
     ap.add_argument("--lr", type=float, help="override the config's learning rate (e.g. lower for fine-tuning)")
+    ap.add_argument("--batch-size", type=int,
+                    help="override the config's batch size (on a 2-core CPU one 128x128x16 patch a step is ~4x faster per patch than two)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     cfg = load_config(args.config)
     tcfg = cfg["train"]
     if args.lr:
         tcfg["lr"] = args.lr
+    if args.batch_size:
+        tcfg["batch_size"] = args.batch_size
     steps = args.steps or (10**9 if args.time_budget_min else tcfg["steps"])
     run_dir = args.run_dir or os.path.join(REPO, "training", "runs", cfg["name"])
     os.makedirs(run_dir, exist_ok=True)
