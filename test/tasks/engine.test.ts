@@ -14,7 +14,7 @@ const DIMS: [number, number, number] = [64, 64, 32];
 
 interface TestManifest {
   networks: Array<{
-    concepts: Array<{ calibration?: Record<string, unknown> }>;
+    concepts: Array<{ id: string; calibration?: Record<string, unknown> }>;
     connected_groups?: string[][];
   }>;
 }
@@ -153,6 +153,27 @@ describe('ParseEngine with a known-answer network', () => {
         assert.ok(Math.abs(leftOut - rightKidneyMl) < 0.1 * rightKidneyMl, `${note} vs ${rightKidneyMl} mL`);
         assert.match(note, /kidney, vertebral column .*--keep-islands/);
         assert.ok(!alone.notes.some((n) => /lay apart/.test(n)));
+      });
+    });
+
+    it("sums what the parts left out into a union's note", async () => {
+      // the two rows renamed into the parts of one union: "ventricles of the heart" = left + right ventricle
+      const asVentricles = (manifest: TestManifest) => {
+        const [kidney, spine] = manifest.networks[0].concepts;
+        kidney.id = 'heart_ventricle_left';
+        spine.id = 'heart_ventricle_right';
+        manifest.networks[0].connected_groups = [['heart_ventricle_left', 'heart_ventricle_right']];
+      };
+      await withEditedModel(asVentricles, async (grouped) => {
+        const [ventricles, left] = (await grouped.segment(bridged, 'ventricles of the heart, left ventricle')).prompts;
+        assert.equal(ventricles.concept?.id, 'heart_ventricle');
+        assert.equal(ventricles.status, 'present');
+        const leftOut = (answer: typeof left) =>
+          Number(/^([\d.]+) mL of the network's mask lay apart/.exec(answer.notes.join('\n'))?.[1]);
+        // only the left ventricle's row (the kidney band) had a piece apart: the union's note carries it
+        assert.ok(leftOut(left) > 1, left.notes.join(' | '));
+        assert.equal(leftOut(ventricles), leftOut(left));
+        assert.match(ventricles.notes.join(' '), /left ventricle of heart, right ventricle of heart/);
       });
     });
 
