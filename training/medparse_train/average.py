@@ -8,6 +8,7 @@ Only meaningful for weights from one training basin (a fine-tune and the weights
 from __future__ import annotations
 
 import argparse
+import os
 
 import numpy as np
 
@@ -37,7 +38,10 @@ def main():
     a = ap.parse_args()
     if len(a.weights) < 2:
         raise SystemExit("give at least two weight sets to average")
-    np.savez(a.out, **average(a.weights))
+    out = a.out if a.out.endswith(".npz") else a.out + ".npz"  # np.savez adds the suffix
+    if any(os.path.abspath(out) == os.path.abspath(w) for w in a.weights):
+        raise SystemExit(f"--out {a.out} is one of the weight sets being averaged: write the mean elsewhere")
+    np.savez(out, **average(a.weights))
 
 
 if __name__ == "__main__":

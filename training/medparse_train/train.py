@@ -99,6 +99,13 @@ def validate(model, store, cfg, device, max_cases=None, whole=True):
     return out, (fa_n / fa_k if fa_k else None), n
 
 
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text}")
+    return value
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", required=True)
@@ -115,7 +122,7 @@ def main(argv=None):
     ap.add_argument("--val-every", type=int, help="override the config's val_every")
     ap.add_argument("--init-weights", help="start from these weights (.npz or .pt) with a fresh optimiser: fine-tuning")
     ap.add_argument("--lr", type=float, help="override the config's learning rate (e.g. lower for fine-tuning)")
-    ap.add_argument("--batch-size", type=int,
+    ap.add_argument("--batch-size", type=_positive_int,
                     help="override the config's batch size (on a 2-core CPU one 128x128x16 patch a step is ~4x faster per patch than two)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
