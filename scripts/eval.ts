@@ -9,7 +9,8 @@
  * usage: npm run eval -- [--max-cases N] [--datasets a,b] [--model DIR] [--json FILE] [--withhold-below DICE]
  *
  * Withheld concepts (model.json) are measured too. --withhold-below is the release gate: it writes
- * `withheld` for measured concepts whose held-out Dice is below DICE and clears it for the others.
+ * `withheld` for measured concepts whose held-out Dice is below DICE on every kind of scan (crop, whole),
+ * `withheld_on` for those below it on one kind only, and clears both for the others.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import { dice, hausdorff95 } from '../src/eval/metrics.js';
 import { releaseGate, type MeasuredConcept } from '../src/eval/release-gate.js';
 import { readVolume } from '../src/io/read.js';
 import { answeringRow, withheldReason, type ImagingModality } from '../src/runtime/model-package.js';
+import { scanScope, type ScanScope } from '../src/runtime/scan-scope.js';
 import { DEFAULT_MODEL_DIR, ParseEngine } from '../src/tasks/engine.js';
 import { REPO_ROOT, sharedDir } from '../test/helpers/shared.js';
 import {
@@ -44,6 +46,8 @@ interface ConceptScore {
   modality: ImagingModality;
   /** Data set of each case. */
   datasets: string[];
+  /** Kind of scan of each case (crop or whole region): the gate judges each kind on its own. */
+  scopes: ScanScope[];
 }
 
 const { values } = parseArgs({
@@ -193,6 +197,7 @@ async function evaluateCase(
   const root = join(shared as string, 'data');
   const image = await readVolume(join(root, testCase.image as string));
   const [sx, sy, sz] = spacingOf(image);
+  const scope = scanScope(image);
   // Concepts whose network would run on more working voxels than the budget are left out of this case.
   const fits = (id: string) =>
     engine.model.networks
@@ -250,18 +255,20 @@ async function evaluateCase(
       const score = scores.get(row) ?? {
         dice: [],
         hd95: [],
-        withheld: withheldReason(engine.model, id, modality as ImagingModality) !== undefined,
+        withheld: withheldReason(engine.model, id, modality as ImagingModality, scope) !== undefined,
         conceptId: id,
         modality: modality as ImagingModality,
         datasets: [],
+        scopes: [],
       };
       score.datasets.push(dataset);
+      score.scopes.push(scope);
       score.dice.push(dice(predicted, truth));
       caseRecords.push({ ...record, dice: score.dice[score.dice.length - 1], ...evidence });
       const hd = hausdorff95(predicted, truth, image.dims, spacingOf(image));
       score.hd95.push(Number.isNaN(hd) ? Infinity : hd);
       scores.set(row, score);
-    } else if (withheldReason(engine.model, id, modality as ImagingModality)) {
+    } else if (withheldReason(engine.model, id, modality as ImagingModality, scope)) {
       tally(withheldAbsentChecks, id, prompt.status === 'present');
       caseRecords.push({ ...record, withheld: true, ...evidence });
     } else {
@@ -365,31 +372,61 @@ function printTables(): void {
 }
 
 /**
- * Applies the release gate (src/eval/release-gate.ts) to model.json; concepts without held-out cases are
- * left as they are.
+ * Applies the release gate (src/eval/release-gate.ts) to model.json: `withheld` and `withheld_on` are set
+ * or cleared where this run judged them; concepts and kinds of scan it did not measure keep their marks.
  */
 function applyWithholdGate(floor: number): void {
   const measured = [...scores.values()].flatMap((score): MeasuredConcept[] => {
     // the row eval measured: the engine runs experimental, so withheld rows answer too
-    const network = answeringRow(engine.model, score.conceptId, score.modality, true)?.network;
+    const network = answeringRow(engine.model, score.conceptId, score.modality, score.scopes[0], true)?.network;
     return network
-      ? [{ networkId: network.id, conceptId: score.conceptId, dice: score.dice, datasets: score.datasets }]
+      ? [
+          {
+            networkId: network.id,
+            conceptId: score.conceptId,
+            dice: score.dice,
+            datasets: score.datasets,
+            scopes: score.scopes,
+          },
+        ]
       : [];
   });
+  // parts a network answers: what a whole's verdict on a kind of scan carries to
+  const partsOf = (networkId: string, conceptId: string) => {
+    const network = engine.model.networks.find((n) => n.id === networkId);
+    return engine.vocabulary
+      .partsOf(conceptId)
+      .map((part) => part.id)
+      .filter((id) => network?.concepts.some((c) => c.id === id));
+  };
   const manifestPath = join(values.model, 'model.json');
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
     version: string;
-    networks: Array<{ id: string; concepts: Array<{ id: string; withheld?: string }> }>;
+    networks: Array<{
+      id: string;
+      concepts: Array<{ id: string; withheld?: string; withheld_on?: Partial<Record<ScanScope, string>> }>;
+    }>;
   };
   console.log(`\nrelease gate (held-out Dice below ${floor} is withheld):`);
-  for (const verdict of releaseGate(measured, floor, manifest.version, DATASET_NAMES)) {
+  for (const verdict of releaseGate(measured, floor, manifest.version, DATASET_NAMES, partsOf)) {
     const network = manifest.networks.find((n) => n.id === verdict.networkId);
     const concept = network?.concepts.find((c) => c.id === verdict.conceptId);
     if (!concept) continue;
-    if (verdict.withheld) concept.withheld = verdict.withheld;
-    else delete concept.withheld;
+    if (verdict.meanDice !== undefined) {
+      if (verdict.withheld) concept.withheld = verdict.withheld;
+      else delete concept.withheld;
+    }
+    const withheldOn = { ...concept.withheld_on };
+    for (const [scope, reason] of Object.entries(verdict.withheldOn) as Array<[ScanScope, string | null]>) {
+      if (reason) withheldOn[scope] = reason;
+      else delete withheldOn[scope];
+    }
+    if (Object.keys(withheldOn).length) concept.withheld_on = withheldOn;
+    else delete concept.withheld_on;
+    const scoped = Object.keys(withheldOn).map((scope) => `withheld on ${scope} scans`);
     console.log(
-      `  ${verdict.networkId} ${verdict.conceptId}: ${verdict.meanDice.toFixed(3)} -> ${verdict.withheld ? 'withheld' : 'answered'}`,
+      `  ${verdict.networkId} ${verdict.conceptId}: ${verdict.meanDice?.toFixed(3) ?? 'not measured'} -> ` +
+        (concept.withheld ? 'withheld' : ['answered', ...scoped].join(', ')),
     );
   }
   writeFileSync(manifestPath, JSON.stringify(manifest, null, 1) + '\n');

@@ -1,3 +1,5 @@
+import { describeScope, SCAN_SCOPES, type ScanScope } from '../runtime/scan-scope.js';
+
 /** Held-out Dice of one network's concept on some evaluated cases (one row of eval's table). */
 export interface MeasuredConcept {
   networkId: string;
@@ -5,47 +7,134 @@ export interface MeasuredConcept {
   dice: number[];
   /** Data set of each case, in the order of `dice`. */
   datasets: string[];
+  /** Kind of scan of each case (a crop or a whole region), in the order of `dice`. */
+  scopes: ScanScope[];
 }
 
-/** The gate's verdict for one measured concept: the reason it is withheld, or undefined when it is answered. */
+/** The gate's verdict for one concept of a network. */
 export interface GateVerdict {
   networkId: string;
   conceptId: string;
-  meanDice: number;
+  /** Mean held-out Dice over every measured case; undefined for a concept judged only through its whole. */
+  meanDice: number | undefined;
+  /**
+   * Why the concept is withheld on every kind of scan, or undefined when it is answered on some. Only a
+   * measured concept (meanDice defined) has this verdict: the mark of an unmeasured one stays as it is.
+   */
   withheld: string | undefined;
+  /**
+   * Per kind of scan judged: why the concept is withheld on it alone (it fails there and works on the
+   * other), or null where it is answered there. A kind not judged is absent: its mark stays as it is.
+   */
+  withheldOn: Partial<Record<ScanScope, string | null>>;
 }
 
 /**
- * The release gate: measurements of one network's concept (several rows, e.g. crops and a whole scan)
- * are pooled; a concept whose mean held-out Dice is below `floor` is withheld, with the measurement as
- * the reason a user reads ("held-out Dice 0.19 on 4 scans (BraTS FLAIR: 2 at 0.31; BraTS T1c: 2 at 0.07)").
- * `datasetNames` turns data-set ids into the names a user knows; an id without one is shown as it is.
+ * The release gate. One network's measurements of a concept (several rows, e.g. crops and a whole scan)
+ * are pooled, then judged per kind of scan: a concept whose mean held-out Dice is below `floor` on every
+ * kind it was measured on is withheld, with the measurement as the reason a user reads ("held-out Dice 0.19
+ * on 4 scans (BraTS FLAIR: 2 at 0.31; BraTS T1c: 2 at 0.07)"); one that fails on one kind and works on the
+ * other is withheld on that kind only. Evidence about a whole carries to its parts: when a concept is
+ * withheld on one kind of scan only, the network's parts of it (`partsOf`) that were never measured on that
+ * kind are withheld there too (the hippocampus fails on whole brains, so its head and tail, measured on
+ * crops only, are not offered there either). `datasetNames` turns data-set ids into the names a user knows.
  */
 export function releaseGate(
   measured: MeasuredConcept[],
   floor: number,
   modelVersion: string,
   datasetNames: Readonly<Record<string, string>> = {},
+  partsOf: (networkId: string, conceptId: string) => string[] = () => [],
 ): GateVerdict[] {
+  const failing = (m: MeasuredConcept) =>
+    `held-out Dice ${mean(m.dice).toFixed(2)} on ${scans(m.dice.length)} (${perDataset(m, datasetNames)}), below the ${floor.toFixed(2)} ` +
+    `that model ${modelVersion} must reach to answer it`;
+  const judged = poolByConcept(measured)
+    .filter((m) => m.dice.length > 0)
+    .map((m) => ({ m, failedOn: scopesMeasured(m).filter((scope) => mean(casesOn(m, scope).dice) < floor) }));
+  const verdicts = judged.map(({ m, failedOn }): GateVerdict => {
+    const everywhere = failedOn.length === scopesMeasured(m).length;
+    const reasonOn = (scope: ScanScope) =>
+      !everywhere && failedOn.includes(scope) ? `on ${describeScope(scope)}: ${failing(casesOn(m, scope))}` : null;
+    return {
+      networkId: m.networkId,
+      conceptId: m.conceptId,
+      meanDice: mean(m.dice),
+      withheld: everywhere ? failing(m) : undefined,
+      withheldOn: Object.fromEntries(scopesMeasured(m).map((scope) => [scope, reasonOn(scope)])),
+    };
+  });
+  return [...verdicts, ...inheritedByParts(judged, verdicts, partsOf, failing)];
+}
+
+/**
+ * Carries a whole's verdict on a kind of scan to the parts of it that were not measured on that kind:
+ * withheld there when the whole is withheld there alone, answered (null) otherwise. Returns the verdicts
+ * of parts that had none of their own; the others are amended in place.
+ */
+function inheritedByParts(
+  judged: Array<{ m: MeasuredConcept; failedOn: ScanScope[] }>,
+  verdicts: GateVerdict[],
+  partsOf: (networkId: string, conceptId: string) => string[],
+  failing: (m: MeasuredConcept) => string,
+): GateVerdict[] {
+  const key = (networkId: string, conceptId: string) => `${networkId}|${conceptId}`;
+  const byKey = new Map(verdicts.map((v) => [key(v.networkId, v.conceptId), v]));
+  const measuredOn = new Set(
+    judged.flatMap(({ m }) => scopesMeasured(m).map((scope) => `${key(m.networkId, m.conceptId)}|${scope}`)),
+  );
+  const created: GateVerdict[] = [];
+  for (const { m: whole, failedOn } of judged) {
+    const wholeVerdict = byKey.get(key(whole.networkId, whole.conceptId)) as GateVerdict;
+    for (const scope of scopesMeasured(whole)) {
+      const scoped = wholeVerdict.withheld === undefined && failedOn.includes(scope);
+      for (const part of partsOf(whole.networkId, whole.conceptId)) {
+        if (measuredOn.has(`${key(whole.networkId, part)}|${scope}`)) continue; // its own evidence rules
+        let verdict = byKey.get(key(whole.networkId, part));
+        if (!verdict) {
+          verdict = {
+            networkId: whole.networkId,
+            conceptId: part,
+            meanDice: undefined,
+            withheld: undefined,
+            withheldOn: {},
+          };
+          byKey.set(key(whole.networkId, part), verdict);
+          created.push(verdict);
+        }
+        // a part of two wholes is withheld if either is
+        if (typeof verdict.withheldOn[scope] === 'string') continue;
+        verdict.withheldOn[scope] = scoped
+          ? `on ${describeScope(scope)}: not measured there, and its whole (${whole.conceptId}) is withheld there ` +
+            `(${failing(casesOn(whole, scope))})`
+          : null;
+      }
+    }
+  }
+  return created;
+}
+
+function scopesMeasured(m: MeasuredConcept): ScanScope[] {
+  return SCAN_SCOPES.filter((scope) => m.scopes.includes(scope));
+}
+
+function poolByConcept(measured: MeasuredConcept[]): MeasuredConcept[] {
   const pooled = new Map<string, MeasuredConcept>();
   for (const m of measured) {
     const key = `${m.networkId}|${m.conceptId}`;
-    const entry = pooled.get(key) ?? { networkId: m.networkId, conceptId: m.conceptId, dice: [], datasets: [] };
+    const entry = pooled.get(key) ?? { ...m, dice: [], datasets: [], scopes: [] };
     entry.dice.push(...m.dice);
     entry.datasets.push(...m.datasets);
+    entry.scopes.push(...m.scopes);
     pooled.set(key, entry);
   }
-  return [...pooled.values()]
-    .filter((m) => m.dice.length > 0)
-    .map((m) => {
-      const meanDice = mean(m.dice);
-      const withheld =
-        meanDice < floor
-          ? `held-out Dice ${meanDice.toFixed(2)} on ${scans(m.dice.length)} (${perDataset(m, datasetNames)}), below the ${floor.toFixed(2)} ` +
-            `that model ${modelVersion} must reach to answer it`
-          : undefined;
-      return { networkId: m.networkId, conceptId: m.conceptId, meanDice, withheld };
-    });
+  return [...pooled.values()];
+}
+
+/** The cases of a measurement made on one kind of scan. */
+function casesOn(m: MeasuredConcept, scope: ScanScope): MeasuredConcept {
+  const keep = (_: unknown, n: number) => m.scopes[n] === scope;
+  return { ...m, dice: m.dice.filter(keep), datasets: m.datasets.filter(keep), scopes: m.scopes.filter(keep) };
 }
 
 /** Each data set's share of a pooled measurement: "BraTS FLAIR: 2 at 0.31". */

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MedparseError } from '../core/errors.js';
 import type { Modality } from '../core/volume.js';
+import { SCAN_SCOPES, type ScanScope } from './scan-scope.js';
 
 /**
  * Typed access to a model package (docs/model-contract.md). model.json is written by the Python
@@ -36,6 +37,11 @@ export interface NetworkConcept {
    * user reads; absent for rows in use. The engine answers such a concept only when asked for experimental rows.
    */
   withheld?: string;
+  /**
+   * Withheld on one kind of scan only (measured to work on crops, not on whole scans): the reason per
+   * scope, already naming the scope. `withheld` wins when both are set.
+   */
+  withheldOn?: Partial<Record<ScanScope, string>>;
 }
 
 export interface NetworkSpec {
@@ -201,9 +207,26 @@ function parseConcept(value: unknown, at: string, fail: Fail): NetworkConcept {
   }
   const index = asNumber(c.index, `${at}.index`, fail);
   if (!Number.isInteger(index) || index < 0) fail(`${at}.index`, 'must be a whole number >= 0');
-  const withheld = c.withheld === undefined ? undefined : asString(c.withheld, `${at}.withheld`, fail).trim();
-  if (withheld === '') fail(`${at}.withheld`, 'must say why the concept is withheld (a non-empty string)');
-  return { id: asString(c.id, `${at}.id`, fail), index, calibration, ...(withheld ? { withheld } : {}) };
+  const withheld = c.withheld === undefined ? undefined : asReason(c.withheld, `${at}.withheld`, fail);
+  const withheldOn: Partial<Record<ScanScope, string>> = {};
+  for (const [scope, reason] of Object.entries(asRecord(c.withheld_on ?? {}, `${at}.withheld_on`, fail))) {
+    if (!SCAN_SCOPES.includes(scope as ScanScope))
+      fail(`${at}.withheld_on`, `names the scope ${JSON.stringify(scope)}; expected ${SCAN_SCOPES.join(' or ')}`);
+    withheldOn[scope as ScanScope] = asReason(reason, `${at}.withheld_on.${scope}`, fail);
+  }
+  return {
+    id: asString(c.id, `${at}.id`, fail),
+    index,
+    calibration,
+    ...(withheld ? { withheld } : {}),
+    ...(Object.keys(withheldOn).length ? { withheldOn } : {}),
+  };
+}
+
+function asReason(value: unknown, at: string, fail: Fail): string {
+  const reason = asString(value, at, fail).trim();
+  if (reason === '') fail(at, 'must say why the concept is withheld (a non-empty string)');
+  return reason;
 }
 
 function asRecord(value: unknown, at: string, fail: Fail): Record<string, unknown> {
@@ -249,30 +272,43 @@ export interface ConceptRow {
   entry: NetworkConcept;
 }
 
+/** Why a row is not used on scans of this scope (withheld everywhere, or on this kind of scan), if it is not. */
+export function rowWithheldReason(entry: NetworkConcept, scope: ScanScope): string | undefined {
+  return entry.withheld ?? entry.withheldOn?.[scope];
+}
+
 /**
- * The row that answers a concept in images of a modality: the first network for the modality that holds
- * it, passing over withheld rows unless `includeWithheld` (what --experimental asks for).
+ * The row that answers a concept in images of a modality and scope: the first network for the modality
+ * that holds it, passing over withheld rows unless `includeWithheld` (what --experimental asks for).
  */
 export function answeringRow(
   model: ModelPackage,
   conceptId: string,
   modality: ImagingModality,
+  scope: ScanScope,
   includeWithheld: boolean,
 ): ConceptRow | undefined {
   for (const network of model.networks) {
     if (!network.modalities.includes(modality)) continue;
     const entry = network.concepts.find((c) => c.id === conceptId);
-    if (entry && (includeWithheld || entry.withheld === undefined)) return { network, entry };
+    if (entry && (includeWithheld || rowWithheldReason(entry, scope) === undefined)) return { network, entry };
   }
   return undefined;
 }
 
-/** Why the model withholds a concept in images of a modality (its row in a network for it), if it does. */
-export function withheldReason(model: ModelPackage, conceptId: string, modality: ImagingModality): string | undefined {
+/** Why the model withholds a concept in images of a modality and scope (its row in a network for it), if it does. */
+export function withheldReason(
+  model: ModelPackage,
+  conceptId: string,
+  modality: ImagingModality,
+  scope: ScanScope,
+): string | undefined {
   return model.networks
     .filter((network) => network.modalities.includes(modality))
     .flatMap((network) => network.concepts)
-    .find((entry) => entry.id === conceptId && entry.withheld !== undefined)?.withheld;
+    .filter((entry) => entry.id === conceptId)
+    .map((entry) => rowWithheldReason(entry, scope))
+    .find((reason) => reason !== undefined);
 }
 
 /** Model packages installed in a folder (each subfolder with a model.json), for `medparse models`. */

@@ -7,10 +7,12 @@ import type { ProgressCallback } from '../core/progress.js';
 import { spacingOf, voxelVolumeMl, type Dims3, type Volume } from '../core/volume.js';
 import {
   loadModelPackage,
+  rowWithheldReason,
   type ImagingModality,
   type ModelPackage,
   type NetworkSpec,
 } from '../runtime/model-package.js';
+import { scanScope } from '../runtime/scan-scope.js';
 import { openNetwork, type NetworkSession, type RuntimeOptions } from '../runtime/onnx-session.js';
 import { prepareInput, probabilityOnOriginalGrid, withPhysicalAffine, type Box } from '../runtime/preprocess.js';
 import { slidingWindowInference } from '../runtime/sliding-window.js';
@@ -117,9 +119,12 @@ export class ParseEngine {
   /** Runs every concept the model knows for the image's modality and reports all of them. */
   async recognize(volume: Volume, options: ParseOptions = {}): Promise<ParseResult> {
     const { modality } = resolveModality(volume, options.modality);
+    const scope = scanScope(volume);
     const ids = this.model.networks
       .filter((n) => n.modalities.includes(modality))
-      .flatMap((n) => n.concepts.filter((c) => this.options.experimental || !c.withheld).map((c) => c.id));
+      .flatMap((n) =>
+        n.concepts.filter((c) => this.options.experimental || !rowWithheldReason(c, scope)).map((c) => c.id),
+      );
     return this.segmentConcepts(volume, [...new Set(ids)], options);
   }
 
@@ -150,6 +155,7 @@ export class ParseEngine {
     const timings: Record<string, number> = {};
     const { modality, source: modalitySource } = resolveModality(volume, options.modality);
     const plans = planPrompts(prompts, this.vocabulary, this.model, modality, {
+      scope: scanScope(volume),
       experimental: this.options.experimental,
     });
     this.checkMemory(volume, networkQueries(plans));

@@ -1,12 +1,14 @@
 import type { Concept, ParsedPrompt, Vocabulary } from '../vocab/index.js';
 import {
   answeringRow,
+  rowWithheldReason,
   withheldReason,
   type ImagingModality,
   type ModelPackage,
   type NetworkConcept,
   type NetworkSpec,
 } from '../runtime/model-package.js';
+import type { ScanScope } from '../runtime/scan-scope.js';
 
 /**
  * How a concept is obtained from the model: straight from a network's query row, as the union of
@@ -31,6 +33,8 @@ export interface PromptPlan {
 const MAX_DEPTH = 3;
 
 export interface PlanOptions {
+  /** The kind of scan asked about: rows may be withheld on crops or on whole scans only. */
+  scope: ScanScope;
   /** Also answer from rows the model withholds (measured not to work on held-out scans), with a note. */
   experimental?: boolean;
 }
@@ -40,6 +44,7 @@ interface PlanContext {
   vocabulary: Vocabulary;
   model: ModelPackage;
   modality: ImagingModality;
+  scope: ScanScope;
   experimental: boolean;
 }
 
@@ -48,9 +53,9 @@ export function planPrompts(
   vocabulary: Vocabulary,
   model: ModelPackage,
   modality: ImagingModality,
-  options: PlanOptions = {},
+  options: PlanOptions,
 ): PromptPlan[] {
-  const context = { vocabulary, model, modality, experimental: options.experimental === true };
+  const context = { vocabulary, model, modality, scope: options.scope, experimental: options.experimental === true };
   return prompts.map((prompt) => planPrompt(prompt, context));
 }
 
@@ -109,7 +114,7 @@ function findSource(id: string, context: PlanContext, depth: number): ConceptSou
 }
 
 function networkFor(id: string, context: PlanContext): ConceptSource | undefined {
-  const found = answeringRow(context.model, id, context.modality, context.experimental);
+  const found = answeringRow(context.model, id, context.modality, context.scope, context.experimental);
   return found && { kind: 'network', conceptId: id, network: found.network, row: found.entry.index };
 }
 
@@ -120,9 +125,10 @@ function networkFor(id: string, context: PlanContext): ConceptSource | undefined
 function withheldNotes(id: string, source: ConceptSource | undefined, context: PlanContext): string[] {
   const name = (conceptId: string) => context.vocabulary.get(conceptId)?.name ?? conceptId;
   if (context.experimental) {
-    return networkRows(source)
-      .filter((entry) => entry.withheld)
-      .map((entry) => `experimental: the model withholds ${name(entry.id)} from normal answers (${entry.withheld})`);
+    return networkRows(source).flatMap((entry) => {
+      const reason = rowWithheldReason(entry, context.scope);
+      return reason ? [`experimental: the model withholds ${name(entry.id)} from normal answers (${reason})`] : [];
+    });
   }
   // A row of the concept in another network of this modality may still answer it: then nothing was skipped.
   const ownRowAnswers = source?.kind === 'network';
@@ -131,7 +137,7 @@ function withheldNotes(id: string, source: ConceptSource | undefined, context: P
     ...(source ? missingParts(source) : relatedIds(id, context.vocabulary)),
   ];
   return [...new Set(candidates)].flatMap((conceptId) => {
-    const reason = withheldReason(context.model, conceptId, context.modality);
+    const reason = withheldReason(context.model, conceptId, context.modality, context.scope);
     return reason ? [`the model withholds ${name(conceptId)}: ${reason}; --experimental answers it anyway`] : [];
   });
 }

@@ -83,9 +83,13 @@ describe('withheld concepts', () => {
       manifest.networks.push({ ...manifest.networks[0], id: 'body-ct-2', concepts: [{ id: 'kidney', index: 0 }] });
       writeFileSync(path, JSON.stringify(manifest));
       const loaded = loadModelPackage(dir);
-      assert.equal(answeringRow(loaded, 'kidney', 'CT', false)?.network.id, 'body-ct-2');
-      assert.equal(answeringRow(loaded, 'kidney', 'CT', true)?.network.id, 'body-ct', 'experimental: the first row');
-      assert.equal(answeringRow(loaded, 'kidney', 'MR', true), undefined, 'no MR network holds it');
+      assert.equal(answeringRow(loaded, 'kidney', 'CT', 'whole', false)?.network.id, 'body-ct-2');
+      assert.equal(
+        answeringRow(loaded, 'kidney', 'CT', 'whole', true)?.network.id,
+        'body-ct',
+        'experimental: the first row',
+      );
+      assert.equal(answeringRow(loaded, 'kidney', 'MR', 'whole', true), undefined, 'no MR network holds it');
       const engine = ParseEngine.load(dir);
       try {
         const answer = byText((await engine.segment(volume, 'kidneys')).prompts).kidneys;
@@ -146,4 +150,95 @@ describe('withheld concepts', () => {
       }
     }
   });
+});
+
+const WHOLE_REASON = 'on whole scans (100 mm or more across): held-out Dice 0.00 on 1 scan';
+
+/** The test model with kidney withheld on whole scans only. */
+function withKidneyWithheldOnWholeScans(dir: string, withheldOn: unknown = { whole: WHOLE_REASON }): string {
+  writeTestModel(dir);
+  const path = join(dir, 'model.json');
+  const manifest = JSON.parse(readFileSync(path, 'utf8'));
+  manifest.networks[0].concepts[0].withheld_on = withheldOn;
+  writeFileSync(path, JSON.stringify(manifest));
+  return dir;
+}
+
+describe('concepts withheld on one kind of scan', () => {
+  // the same phantom anatomy on a 160 mm grid (a whole scan) and on a 80 mm one (a crop)
+  const whole = makePhantomCt({ dims: [64, 64, 32] });
+  const crop = makePhantomCt({ dims: [32, 32, 16] });
+
+  it('reads the reasons per scope, and refuses an unknown scope or an empty reason', () =>
+    withTempDir(async (dir) => {
+      withKidneyWithheldOnWholeScans(dir);
+      const kidney = loadModelPackage(dir).networks[0].concepts[0];
+      assert.deepEqual(kidney.withheldOn, { whole: WHOLE_REASON });
+      assert.equal(kidney.withheld, undefined);
+      for (const [value, problem] of [
+        [{ thorax: WHOLE_REASON }, /withheld_on names the scope "thorax"; expected crop or whole/],
+        [{ whole: ' ' }, /withheld_on\.whole must say why/],
+        ['whole', /withheld_on must be an object/],
+      ] as const) {
+        withKidneyWithheldOnWholeScans(dir, value);
+        assert.throws(
+          () => loadModelPackage(dir),
+          (error: unknown) => error instanceof MedparseError && problem.test(error.message),
+          JSON.stringify(value),
+        );
+      }
+    }));
+
+  it('are "unsupported" with the reason on that kind of scan and answered on the other', () =>
+    withTempDir(async (dir) => {
+      const engine = ParseEngine.load(withKidneyWithheldOnWholeScans(dir));
+      try {
+        const onWhole = byText((await engine.segment(whole, 'kidneys, left kidney')).prompts);
+        for (const text of ['kidneys', 'left kidney']) {
+          assert.equal(onWhole[text].status, 'unsupported', text);
+          assert.ok(
+            onWhole[text].notes.includes(
+              `the model withholds kidney: ${WHOLE_REASON}; --experimental answers it anyway`,
+            ),
+            onWhole[text].notes.join(' | '),
+          );
+        }
+        const onCrop = byText((await engine.segment(crop, 'kidneys')).prompts);
+        assert.equal(onCrop.kidneys.status, 'present', onCrop.kidneys.notes.join(' | '));
+        assert.ok(!onCrop.kidneys.notes.some((note) => /withholds/.test(note)), onCrop.kidneys.notes.join(' | '));
+      } finally {
+        await engine.dispose();
+      }
+    }));
+
+  it('are left out of recognition on that kind of scan only, and answered there when experimental', () =>
+    withTempDir(async (dir) => {
+      withKidneyWithheldOnWholeScans(dir);
+      for (const experimental of [false, true]) {
+        const engine = ParseEngine.load(dir, { experimental });
+        try {
+          const onWhole = (await engine.recognize(whole)).prompts.map((p) => p.concept?.id);
+          const onCrop = (await engine.recognize(crop)).prompts.map((p) => p.concept?.id);
+          assert.equal(onWhole.includes('kidney'), experimental, onWhole.join(', '));
+          assert.ok(onCrop.includes('kidney'), onCrop.join(', '));
+        } finally {
+          await engine.dispose();
+        }
+      }
+    }));
+
+  it('are listed by medparse models under the kind of scan', () =>
+    withTempDir(async (dir) => {
+      withKidneyWithheldOnWholeScans(join(dir, 'package'));
+      let out = '';
+      const code = await runCli(['models', '--dir', dir], {
+        stdout: (s) => (out += s + '\n'),
+        stderr: () => undefined,
+      });
+      assert.equal(code, 0);
+      assert.match(
+        out,
+        /3 concepts: kidney, vertebral_column, brain\n {4}withheld on whole scans \(100 mm or more across\): kidney/,
+      );
+    }));
 });

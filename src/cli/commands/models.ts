@@ -1,6 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { findModelPackages, loadModelPackage } from '../../runtime/model-package.js';
+import { describeScope, SCAN_SCOPES } from '../../runtime/scan-scope.js';
 import { DEFAULT_MODEL_DIR } from '../../tasks/engine.js';
 import { EXIT, type CommandIO } from '../io.js';
 
@@ -23,6 +24,9 @@ export async function runModelsCommand(args: string[], io: CommandIO): Promise<n
             ...n,
             concepts: n.concepts.filter((c) => !c.withheld).map((c) => c.id),
             withheld: Object.fromEntries(n.concepts.filter((c) => c.withheld).map((c) => [c.id, c.withheld])),
+            withheldOn: Object.fromEntries(
+              n.concepts.filter((c) => !c.withheld && c.withheldOn).map((c) => [c.id, c.withheldOn]),
+            ),
           })),
         })),
         null,
@@ -45,6 +49,10 @@ export async function runModelsCommand(args: string[], io: CommandIO): Promise<n
       );
       // Rows measured not to work: named, so nobody wonders where they went (--experimental answers them).
       if (withheld.length) io.stdout(`    withheld (--experimental answers them): ${withheld.join(', ')}`);
+      for (const scope of SCAN_SCOPES) {
+        const onScope = n.concepts.filter((c) => !c.withheld && c.withheldOn?.[scope]).map((c) => c.id);
+        if (onScope.length) io.stdout(`    withheld on ${describeScope(scope)}: ${onScope.join(', ')}`);
+      }
     }
   }
   return EXIT.ok;
