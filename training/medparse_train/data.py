@@ -350,8 +350,12 @@ def synthesize(lab_t, scfg, kind, rng, spacing_zyx):
     means = rng.uniform(0, 1, n)
     stds = rng.uniform(0, 0.08, n)
     zero_bg = rng.random() < scfg.get("p_zero_background", 0.5)
+    zero = [0]
+    prior = scfg.get("contrast_prior")
+    if prior and rng.random() < prior.get("p", 0.5):
+        means, zero = _prior_means(means, prior, rng)
     if zero_bg:
-        means[0], stds[0] = 0, 0
+        means[zero], stds[zero] = 0, 0
     img = torch.from_numpy(means.astype(np.float32))[lab] + torch.from_numpy(stds.astype(np.float32))[lab] * \
         torch.randn(lab.shape, generator=torch.Generator().manual_seed(int(rng.integers(1 << 31))))
     img = gaussian_blur(img[None, None], rng.uniform(0.2, 1.2, 3))[0, 0]
@@ -363,11 +367,31 @@ def synthesize(lab_t, scfg, kind, rng, spacing_zyx):
     img = img + torch.randn(img.shape, generator=torch.Generator().manual_seed(int(rng.integers(1 << 31)))) * rng.uniform(0, 0.05)
     img = img.clamp_min(0)
     if zero_bg:
-        img = torch.where(lab == 0, torch.zeros_like(img), img)
+        img = torch.where(torch.isin(lab, torch.as_tensor(zero)), torch.zeros_like(img), img)
     x = img.numpy()
     out = pp.normalize(x, {"type": "percentile_zscore", "lower_percentile": 0.5, "upper_percentile": 99.5,
                            "nonzero_only": True})
     return torch.from_numpy(out)
+
+
+def _prior_means(means, prior, rng):
+    """Label means drawn from a contrast prior instead of uniformly: each listed label group's mean is
+    uniform in its range (relative to the brightest tissue), so a sample has one plausible contrast (T1:
+    white matter brightest, CSF darkest) while its exact values still vary. Returns the means and the
+    labels that `p_zero_background` blacks out with the background: every label the prior does not list
+    (skull, scalp, vessels...), which is what a skull-stripped scan shows. A whole group shares one draw
+    (left and right white matter look alike in a real scan)."""
+    means = means.copy()
+    listed = []
+    for group in prior["groups"]:
+        value = rng.uniform(*group["range"])
+        for label in group["labels"]:
+            if label < len(means):
+                means[label] = value
+                listed.append(label)
+    listed = set(listed)
+    unlisted = [v for v in range(len(means)) if v not in listed]
+    return means, unlisted
 
 
 def expand_masks(labels, luts):

@@ -1,0 +1,86 @@
+"""Unit tests of the training tools that need no data: run from training/ with
+
+    /usr/bin/python3 -m unittest discover -s tests
+
+(Debian's python3-torch; CI does not install torch, so these are not part of `npm test`.)"""
+from __future__ import annotations
+
+import os
+import tempfile
+import unittest
+
+import numpy as np
+import torch
+
+from medparse_train.average import average
+from medparse_train.data import _prior_means, synthesize
+
+PRIOR = {
+    "p": 1.0,
+    "groups": [
+        {"name": "white matter", "labels": [2, 41], "range": [0.85, 1.0]},
+        {"name": "CSF", "labels": [4, 43], "range": [0.1, 0.4]},
+    ],
+}
+
+
+class AverageTest(unittest.TestCase):
+    def _save(self, folder, name, **arrays):
+        path = os.path.join(folder, name)
+        np.savez(path, **arrays)
+        return path
+
+    def test_mean_of_floating_tensors_and_first_of_the_others(self):
+        with tempfile.TemporaryDirectory() as d:
+            a = self._save(d, "a.npz", w=np.array([1.0, 3.0], np.float32), steps=np.array([5]))
+            b = self._save(d, "b.npz", w=np.array([3.0, 5.0], np.float32), steps=np.array([9]))
+            out = average([a, b])
+            np.testing.assert_array_equal(out["w"], np.array([2.0, 4.0], np.float32))
+            self.assertEqual(out["w"].dtype, np.float32)
+            np.testing.assert_array_equal(out["steps"], np.array([5]))
+
+    def test_refuses_weight_sets_of_different_networks(self):
+        with tempfile.TemporaryDirectory() as d:
+            a = self._save(d, "a.npz", w=np.zeros(2, np.float32))
+            other_names = self._save(d, "b.npz", v=np.zeros(2, np.float32))
+            other_shape = self._save(d, "c.npz", w=np.zeros(3, np.float32))
+            with self.assertRaisesRegex(SystemExit, "other tensors"):
+                average([a, other_names])
+            with self.assertRaisesRegex(SystemExit, "differs in shape"):
+                average([a, other_shape])
+
+
+class ContrastPriorTest(unittest.TestCase):
+    def test_groups_share_one_draw_within_their_range_and_unlisted_labels_are_returned(self):
+        rng = np.random.default_rng(0)
+        base = np.full(50, -1.0)
+        for _ in range(20):
+            means, unlisted = _prior_means(base, PRIOR, rng)
+            self.assertEqual(means[2], means[41], "left and right white matter look alike")
+            self.assertTrue(0.85 <= means[2] <= 1.0)
+            self.assertTrue(0.1 <= means[4] <= 0.4 and means[4] == means[43])
+            self.assertEqual(means[3], -1.0, "an unlisted label keeps its uniform draw")
+            self.assertIn(3, unlisted)
+            self.assertNotIn(2, unlisted)
+            self.assertIn(0, unlisted)
+        self.assertTrue(np.all(base == -1.0), "the caller's means are not changed")
+
+    def test_synthesised_t1_keeps_the_prior_order_and_blacks_out_unlisted_labels(self):
+        lab = torch.zeros((24, 24, 24), dtype=torch.int16)
+        lab[4:12] = 2  # white matter
+        lab[12:20] = 4  # ventricle
+        lab[20:, :12] = 3  # unlisted (cortex)
+        cfg = {"contrast_prior": PRIOR, "p_zero_background": 1.0}
+        for seed in range(5):
+            img = synthesize(lab, cfg, "mr", np.random.default_rng(seed), np.ones(3))
+            inner = (slice(6, 10), slice(4, 20), slice(4, 20))
+            wm = float(img[inner].mean())
+            csf = float(img[14:18, 4:20, 4:20].mean())
+            self.assertGreater(wm, csf, f"seed {seed}: white matter brighter than CSF on a T1")
+            # blacked out: exactly the contract's 0 of "nothing there" after the nonzero z-score
+            self.assertEqual(float(img[0:2].abs().max()), 0.0, f"seed {seed}: background")
+            self.assertEqual(float(img[21:, :10].abs().max()), 0.0, f"seed {seed}: a label the prior does not list")
+
+
+if __name__ == "__main__":
+    unittest.main()
