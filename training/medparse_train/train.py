@@ -106,6 +106,13 @@ def _positive_int(text):
     return value
 
 
+def _non_negative_int(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 0, got {text}")
+    return value
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", required=True)
@@ -119,7 +126,9 @@ def main(argv=None):
                     help="schedule by wall time: the learning rate decays to zero over this many minutes, then stop")
     ap.add_argument("--pack", help="read cases from a pack (medparse_train.pack) instead of ../shared/data")
     ap.add_argument("--workers", type=int, default=0, help="DataLoader workers doing the sampling/augmentation")
-    ap.add_argument("--val-every", type=int, help="override the config's val_every")
+    ap.add_argument("--val-every", type=_non_negative_int,
+                    help="override the config's val_every; 0 never validates (a CPU fine-tune measured afterwards "
+                         "through the engine: whole-volume validation of brain-mr costs minutes on 2 cores)")
     ap.add_argument("--init-weights", help="start from these weights (.npz or .pt) with a fresh optimiser: fine-tuning")
     ap.add_argument("--lr", type=float, help="override the config's learning rate (e.g. lower for fine-tuning)")
     ap.add_argument("--batch-size", type=_positive_int,
@@ -184,7 +193,7 @@ def main(argv=None):
         stream = SampleStream(store, cfg, tcfg.get("seed", 0) + 1 + start, tcfg.get("batch_size", 2))
         batches = iter(torch.utils.data.DataLoader(stream, batch_size=None, num_workers=args.workers,
                                                    pin_memory=amp, prefetch_factor=4, persistent_workers=True))
-    val_every = args.val_every or tcfg.get("val_every", 250)
+    val_every = tcfg.get("val_every", 250) if args.val_every is None else args.val_every
 
     def save(path, step):
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "best": best,
@@ -225,7 +234,7 @@ def main(argv=None):
             log({"step": done, "time": time.time(), "s_per_step": el / (done - start), **{k: round(v, 4) for k, v in avg.items()}})
         stop = (args.time_limit_min and (time.time() - t_start) > args.time_limit_min * 60) or \
             (budget_s and progress(done) >= 1.0)
-        if done % val_every == 0 or done == steps or stop:
+        if val_every and (done % val_every == 0 or done == steps or stop):
             res, fa, nv = validate(model, val_store, cfg, device, tcfg.get("val_max_cases", 6), whole=True)
             mean = float(np.mean(list(res.values()))) if res else 0.0
             log({"step": done, "time": time.time(), "val_dice": res, "val_mean_dice": mean, "val_false_accept": fa,
