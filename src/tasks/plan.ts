@@ -130,15 +130,21 @@ function withheldNotes(id: string, source: ConceptSource | undefined, context: P
       return reason ? [`experimental: the model withholds ${name(entry.id)} from normal answers (${reason})`] : [];
     });
   }
+  const reasonFor = (conceptId: string) => withheldReason(context.model, conceptId, context.modality, context.scope);
+  const note = (conceptId: string, reason: string) =>
+    `the model withholds ${name(conceptId)}: ${reason}; --experimental answers it anyway`;
   // A row of the concept in another network of this modality may still answer it: then nothing was skipped.
   const ownRowAnswers = source?.kind === 'network';
+  const own = ownRowAnswers ? undefined : reasonFor(id);
+  // The concept's own withheld row says why; its withheld parts and sides would only repeat it.
+  if (own && !source) return [note(id, own)];
   const candidates = [
     ...(ownRowAnswers ? [] : [id]),
     ...(source ? missingParts(source) : relatedIds(id, context.vocabulary)),
   ];
   return [...new Set(candidates)].flatMap((conceptId) => {
-    const reason = withheldReason(context.model, conceptId, context.modality, context.scope);
-    return reason ? [`the model withholds ${name(conceptId)}: ${reason}; --experimental answers it anyway`] : [];
+    const reason = reasonFor(conceptId);
+    return reason ? [note(conceptId, reason)] : [];
   });
 }
 

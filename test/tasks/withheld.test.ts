@@ -75,6 +75,30 @@ describe('withheld concepts', () => {
     }
   });
 
+  it("say why once when the concept's own row is withheld, not again for each withheld part", () =>
+    withTempDir(async (dir) => {
+      withWithheldKidney(dir);
+      const path = join(dir, 'model.json');
+      const manifest = JSON.parse(readFileSync(path, 'utf8'));
+      // the never-present "brain" row stands in for a withheld left kidney
+      manifest.networks[0].concepts[2] = { id: 'kidney_left', index: 2, withheld: 'held-out Dice 0.20 on 2 scans' };
+      writeFileSync(path, JSON.stringify(manifest));
+      const engine = ParseEngine.load(dir);
+      try {
+        const answers = byText((await engine.segment(volume, 'kidneys, left kidney')).prompts);
+        assert.deepEqual(
+          answers.kidneys.notes.filter((note) => /withholds/.test(note)),
+          [`the model withholds kidney: ${REASON}; --experimental answers it anyway`],
+        );
+        assert.deepEqual(
+          answers['left kidney'].notes.filter((note) => /withholds/.test(note)),
+          ['the model withholds left kidney: held-out Dice 0.20 on 2 scans; --experimental answers it anyway'],
+        );
+      } finally {
+        await engine.dispose();
+      }
+    }));
+
   it("give way to the concept's row in another network of the modality, without a note", () =>
     withTempDir(async (dir) => {
       withWithheldKidney(dir);
