@@ -14,14 +14,19 @@ import { withTempDir } from '../helpers/volumes.js';
 
 const REASON = 'held-out Dice 0.10 on 3 test scans';
 
-/** The test model with its CT network's first concept (kidney) marked withheld. */
-function withWithheldKidney(dir: string, withheld: unknown = REASON): string {
+/** The test model with these model.json fields on its CT network's first concept (kidney). */
+function withKidneyFields(dir: string, fields: Record<string, unknown>): string {
   writeTestModel(dir);
   const path = join(dir, 'model.json');
   const manifest = JSON.parse(readFileSync(path, 'utf8'));
-  manifest.networks[0].concepts[0].withheld = withheld;
+  Object.assign(manifest.networks[0].concepts[0], fields);
   writeFileSync(path, JSON.stringify(manifest));
   return dir;
+}
+
+/** The test model with kidney marked withheld. */
+function withWithheldKidney(dir: string, withheld: unknown = REASON): string {
+  return withKidneyFields(dir, { withheld });
 }
 
 const byText = (prompts: PromptResult[]) => Object.fromEntries(prompts.map((p) => [p.text, p]));
@@ -180,12 +185,7 @@ const WHOLE_REASON = 'on whole scans (100 mm or more across): held-out Dice 0.00
 
 /** The test model with kidney withheld on whole scans only. */
 function withKidneyWithheldOnWholeScans(dir: string, withheldOn: unknown = { whole: WHOLE_REASON }): string {
-  writeTestModel(dir);
-  const path = join(dir, 'model.json');
-  const manifest = JSON.parse(readFileSync(path, 'utf8'));
-  manifest.networks[0].concepts[0].withheld_on = withheldOn;
-  writeFileSync(path, JSON.stringify(manifest));
-  return dir;
+  return withKidneyFields(dir, { withheld_on: withheldOn });
 }
 
 describe('concepts withheld on one kind of scan', () => {
