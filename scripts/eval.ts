@@ -217,6 +217,7 @@ async function evaluateCase(
     absentConcepts(
       options.labelsLike ?? dataset,
       labelled.map((l) => l.config),
+      scope,
     )
   ).filter(fits);
   if (present.length < allPresent.length) skipped.push(`${dataset}/${testCase.patient}`);
@@ -294,17 +295,23 @@ function tally(counts: Map<string, { asked: number; accepted: number }>, key: st
   counts.set(key, count);
 }
 
-/** Certain negatives: the trainer's absent lists, and the concepts of other region-specific networks. */
-function absentConcepts(dataset: string, own: TrainingConfig[]): string[] {
+/**
+ * Certain negatives: the trainer's absent lists, and the concepts of other region-specific networks; at
+ * most 8, those answered to users on this kind of scan first (withheld ones are measured too, but are not
+ * what the false-accept rate is about).
+ */
+function absentConcepts(dataset: string, own: TrainingConfig[], scope: ScanScope): string[] {
   const listed = configs.flatMap((c) => c.datasets.filter((d) => d.name === dataset).flatMap((d) => d.absent ?? []));
   const modality = own[0].modalities[0];
   const otherRegions = configs
     .filter((c) => !own.includes(c) && c.modalities.includes(modality) && c.network_id.endsWith('-mr'))
     .flatMap((c) => c.datasets.flatMap((d) => Object.keys(conceptValues(d, c.concepts))));
   const shipped = new Set(engine.model.networks.flatMap((n) => n.concepts.map((c) => c.id)));
-  return [...new Set([...listed, ...otherRegions])]
-    .filter((id) => shipped.has(id) && engine.vocabulary.get(id))
-    .slice(0, 8);
+  const withheld = (id: string) => withheldReason(engine.model, id, modality as ImagingModality, scope) !== undefined;
+  const candidates = [...new Set([...listed, ...otherRegions])].filter(
+    (id) => shipped.has(id) && engine.vocabulary.get(id),
+  );
+  return [...candidates.filter((id) => !withheld(id)), ...candidates.filter(withheld)].slice(0, 8);
 }
 
 function printTables(): void {
