@@ -251,18 +251,24 @@ describe('concepts withheld on one kind of scan', () => {
       }
     }));
 
-  it('are listed by medparse models under the kind of scan', () =>
+  it('are listed by medparse models under the kind of scan, in text and JSON', () =>
     withTempDir(async (dir) => {
       withKidneyWithheldOnWholeScans(join(dir, 'package'));
-      let out = '';
-      const code = await runCli(['models', '--dir', dir], {
-        stdout: (s) => (out += s + '\n'),
-        stderr: () => undefined,
-      });
-      assert.equal(code, 0);
+      const run = async (args: string[]) => {
+        let out = '';
+        const code = await runCli(['models', '--dir', dir, ...args], {
+          stdout: (s) => (out += s + '\n'),
+          stderr: () => undefined,
+        });
+        assert.equal(code, 0);
+        return out;
+      };
       assert.match(
-        out,
+        await run([]),
         /3 concepts: kidney, vertebral_column, brain\n {4}withheld on whole scans \(100 mm or more across\): kidney/,
       );
+      const [listed] = JSON.parse(await run(['--json'])) as Array<{ networks: Array<Record<string, unknown>> }>;
+      assert.deepEqual(listed.networks[0].concepts, ['kidney', 'vertebral_column', 'brain']);
+      assert.deepEqual(listed.networks[0].withheldOn, { kidney: { whole: WHOLE_REASON } });
     }));
 });

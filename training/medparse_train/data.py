@@ -326,6 +326,11 @@ CT_PRIORS = [
 ]
 
 
+# what a synthetic MR image is normalised with: the contract's MR normalisation
+SYNTH_MR_NORMALIZATION = {"type": "percentile_zscore", "lower_percentile": 0.5, "upper_percentile": 99.5,
+                          "nonzero_only": True}
+
+
 def synthesize(lab_t, scfg, kind, rng, spacing_zyx):
     """Image from a label patch: random intensity per label (Gaussian), blur, bias field, noise, resolution
     loss; normalised like the contract (MR: percentile z-score of nonzero voxels; CT: ct_clip)."""
@@ -369,8 +374,7 @@ def synthesize(lab_t, scfg, kind, rng, spacing_zyx):
     if zero_bg:
         img = torch.where(torch.isin(lab, torch.as_tensor(zero)), torch.zeros_like(img), img)
     x = img.numpy()
-    out = pp.normalize(x, {"type": "percentile_zscore", "lower_percentile": 0.5, "upper_percentile": 99.5,
-                           "nonzero_only": True})
+    out = pp.normalize(x, SYNTH_MR_NORMALIZATION)
     return torch.from_numpy(out)
 
 

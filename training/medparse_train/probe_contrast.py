@@ -48,8 +48,7 @@ def fixed_contrast(table):
         img = torch.from_numpy(table.astype(np.float32))[lab]
         img[lab == 0] = 0
         img = img + 0.02 * torch.randn(img.shape)
-        spec = {"type": "percentile_zscore", "lower_percentile": 0.5, "upper_percentile": 99.5, "nonzero_only": True}
-        return torch.from_numpy(pp.normalize(img.clamp_min(0).numpy(), spec))
+        return torch.from_numpy(pp.normalize(img.clamp_min(0).numpy(), data.SYNTH_MR_NORMALIZATION))
 
     return synthesize
 

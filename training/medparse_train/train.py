@@ -99,18 +99,16 @@ def validate(model, store, cfg, device, max_cases=None, whole=True):
     return out, (fa_n / fa_k if fa_k else None), n
 
 
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text}")
-    return value
+def _whole_number(minimum):
+    """An argparse type: a whole number of at least `minimum`, refused with a one-line message otherwise."""
 
+    def parse(text):
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be a whole number of at least {minimum}, got {text}")
+        return value
 
-def _non_negative_int(text):
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 0, got {text}")
-    return value
+    return parse
 
 
 def main(argv=None):
@@ -126,12 +124,12 @@ def main(argv=None):
                     help="schedule by wall time: the learning rate decays to zero over this many minutes, then stop")
     ap.add_argument("--pack", help="read cases from a pack (medparse_train.pack) instead of ../shared/data")
     ap.add_argument("--workers", type=int, default=0, help="DataLoader workers doing the sampling/augmentation")
-    ap.add_argument("--val-every", type=_non_negative_int,
+    ap.add_argument("--val-every", type=_whole_number(0),
                     help="override the config's val_every; 0 never validates (a CPU fine-tune measured afterwards "
                          "through the engine: whole-volume validation of brain-mr costs minutes on 2 cores)")
     ap.add_argument("--init-weights", help="start from these weights (.npz or .pt) with a fresh optimiser: fine-tuning")
     ap.add_argument("--lr", type=float, help="override the config's learning rate (e.g. lower for fine-tuning)")
-    ap.add_argument("--batch-size", type=_positive_int,
+    ap.add_argument("--batch-size", type=_whole_number(1),
                     help="override the config's batch size (on a 2-core CPU one 128x128x16 patch a step is ~4x faster per patch than two)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
