@@ -7,6 +7,11 @@
  * (organs that cannot be there).
  *
  * usage: npm run eval -- [--max-cases N] [--datasets a,b] [--model DIR] [--json FILE] [--withhold-below DICE]
+ *        [--rotate SEED]
+ *
+ * --rotate turns every case's image and labels by one random rotation of their affine (a seeded draw per
+ * case, uniform over all orientations): the same voxels, as if scanned lying another way. Networks must
+ * answer alike; a network that reads orientation from the affine wrongly shows it here.
  *
  * Withheld concepts (model.json) are measured too. --withhold-below is the release gate: it writes
  * `withheld` for measured concepts whose held-out Dice is below DICE on every kind of scan (crop, whole),
@@ -15,7 +20,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { spacingOf } from '../src/core/volume.js';
+import { multiply4, type Mat4 } from '../src/core/affine.js';
+import { spacingOf, type Volume } from '../src/core/volume.js';
 import { dice, hausdorff95 } from '../src/eval/metrics.js';
 import { releaseGate, type MeasuredConcept } from '../src/eval/release-gate.js';
 import { readVolume } from '../src/io/read.js';
@@ -60,8 +66,18 @@ const { values } = parseArgs({
     'max-working-voxels': { type: 'string' },
     /** Release gate: write `withheld` into model.json for measured concepts whose mean Dice is below this. */
     'withhold-below': { type: 'string' },
+    rotate: { type: 'string' },
   },
 });
+const rotateSeed = values.rotate === undefined ? undefined : Number(values.rotate);
+if (rotateSeed !== undefined && !Number.isInteger(rotateSeed)) {
+  console.error(`eval: --rotate takes a whole-number seed, got "${values.rotate}"`);
+  process.exit(2);
+}
+if (rotateSeed !== undefined && values['withhold-below'] !== undefined) {
+  console.error('eval: the release gate (--withhold-below) judges cases as scanned, not --rotate');
+  process.exit(2);
+}
 const maxWorkingVoxels = values['max-working-voxels'] === undefined ? Infinity : Number(values['max-working-voxels']);
 const withholdBelow = values['withhold-below'] === undefined ? undefined : Number(values['withhold-below']);
 if (withholdBelow !== undefined && !(withholdBelow > 0 && withholdBelow < 1)) {
@@ -143,6 +159,8 @@ const DATASET_NAMES: Record<string, string> = {
   sarcoma_ct: 'limb CT',
 };
 const maxCases = Number(values['max-cases']);
+/** Cases evaluated so far: each --rotate case draws its own rotation. */
+let caseCount = 0;
 const only = values.datasets?.split(',');
 const scores = new Map<string, ConceptScore>();
 const absentChecks = new Map<string, { asked: number; accepted: number }>();
@@ -195,7 +213,8 @@ async function evaluateCase(
   } = {},
 ): Promise<void> {
   const root = join(shared as string, 'data');
-  const image = await readVolume(join(root, testCase.image as string));
+  const turn = rotateSeed === undefined ? undefined : randomRotation(rotateSeed * 100_003 + caseCount++);
+  const image = turned(await readVolume(join(root, testCase.image as string)), turn);
   const [sx, sy, sz] = spacingOf(image);
   const scope = scanScope(image);
   // Concepts whose network would run on more working voxels than the budget are left out of this case.
@@ -205,7 +224,7 @@ async function evaluateCase(
       .some(
         (n) => (image.data.length * sx * sy * sz) / (n.spacing[0] * n.spacing[1] * n.spacing[2]) <= maxWorkingVoxels,
       );
-  const labels = await readVolume(join(root, testCase.labels));
+  const labels = turned(await readVolume(join(root, testCase.labels)), turn);
   const mapped = Object.assign({}, ...labelled.map((l) => conceptValues(l.dataset, l.config.concepts))) as Record<
     string,
     number[]
@@ -283,6 +302,51 @@ async function evaluateCase(
   );
 }
 
+/**
+ * A rotation drawn uniformly over all orientations (a random unit quaternion, Shoemake's method) from a
+ * small seeded generator (mulberry32), as a row-major 4x4 matrix.
+ */
+function randomRotation(seed: number): Mat4 {
+  let state = seed >>> 0;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const [u1, u2, u3] = [next(), next(), next()];
+  const [w, x, y, z] = [
+    Math.sqrt(1 - u1) * Math.sin(2 * Math.PI * u2),
+    Math.sqrt(1 - u1) * Math.cos(2 * Math.PI * u2),
+    Math.sqrt(u1) * Math.sin(2 * Math.PI * u3),
+    Math.sqrt(u1) * Math.cos(2 * Math.PI * u3),
+  ];
+  return [
+    1 - 2 * (y * y + z * z),
+    2 * (x * y - w * z),
+    2 * (x * z + w * y),
+    0,
+    2 * (x * y + w * z),
+    1 - 2 * (x * x + z * z),
+    2 * (y * z - w * x),
+    0,
+    2 * (x * z - w * y),
+    2 * (y * z + w * x),
+    1 - 2 * (x * x + y * y),
+    0,
+    0,
+    0,
+    0,
+    1,
+  ];
+}
+
+/** The volume with its affine turned by `rotation` (the voxels untouched); itself without one. */
+function turned(volume: Volume, rotation: Mat4 | undefined): Volume {
+  return rotation ? { ...volume, affine: multiply4(rotation, volume.affine) } : volume;
+}
+
 /** Whole numbers from `first` to `last`, both included. */
 function range(first: number, last: number): number[] {
   return Array.from({ length: last - first + 1 }, (_, n) => first + n);
@@ -317,7 +381,9 @@ function absentConcepts(dataset: string, own: TrainingConfig[], scope: ScanScope
 function printTables(): void {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   console.log(
-    `\nmedparse eval: model ${engine.model.name} ${engine.model.version}, up to ${maxCases} held-out cases per dataset, ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
+    `\nmedparse eval: model ${engine.model.name} ${engine.model.version}, up to ${maxCases} held-out cases per dataset` +
+      (rotateSeed === undefined ? '' : `, each turned by a random rotation (--rotate ${rotateSeed})`) +
+      `, ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
   );
   console.log('| concept | cases | Dice | HD95 mm | answered |');
   console.log('|---|---|---|---|---|');

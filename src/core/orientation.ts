@@ -39,6 +39,33 @@ export function axisMapping(affine: Mat4): AxisMapping {
   return { worldAxis, sign };
 }
 
+/** A voxel axis at least this many times thicker than both others is a stack's slice axis. */
+export const SLICE_STACK_RATIO = 1.5;
+
+/**
+ * `axisMapping`, except that a clear slice axis (voxels at least SLICE_STACK_RATIO times thicker along
+ * it than along both others) is assigned to the world's S-I axis, trading places with the axis that was;
+ * each of the two points to the positive or negative end of its new world axis as its cosine says.
+ * A short-axis cardiac stack is oblique, so its slices may lie nearest any world axis: a network that
+ * learnt stacks must still see the slices as slices.
+ */
+export function sliceStackMapping(affine: Mat4): AxisMapping {
+  const mapping = axisMapping(affine);
+  const lengths = [0, 1, 2].map((c) => Math.hypot(affine[c], affine[4 + c], affine[8 + c]));
+  const thick = lengths.indexOf(Math.max(...lengths));
+  const thickEnough = lengths.every((l, c) => c === thick || lengths[thick] >= SLICE_STACK_RATIO * l);
+  const current = mapping.worldAxis.indexOf(2);
+  if (!thickEnough || current === thick) return mapping;
+  const freed = mapping.worldAxis[thick];
+  const worldAxis = [...mapping.worldAxis] as [number, number, number];
+  const sign = [...mapping.sign] as [number, number, number];
+  worldAxis[thick] = 2;
+  worldAxis[current] = freed;
+  sign[thick] = affine[8 + thick] < 0 ? -1 : 1;
+  sign[current] = affine[freed * 4 + current] < 0 ? -1 : 1;
+  return { worldAxis, sign };
+}
+
 export function orientationCode(affine: Mat4): OrientationCode {
   const { worldAxis, sign } = axisMapping(affine);
   return worldAxis.map((w, i) => (sign[i] > 0 ? POSITIVE[w] : NEGATIVE[w])).join('');

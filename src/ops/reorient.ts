@@ -4,7 +4,13 @@
  * invertible transform: the forward call returns a record that `undoReorient` consumes).
  */
 import { transformPoint, type Mat4 } from '../core/affine.js';
-import { axisMapping, orientationCode, parseOrientationCode, type OrientationCode } from '../core/orientation.js';
+import {
+  axisMapping,
+  orientationCode,
+  parseOrientationCode,
+  type AxisMapping,
+  type OrientationCode,
+} from '../core/orientation.js';
 import { allocate, dataTypeOf, type Dims3, type NiftiGeometry, type Volume, type VoxelArray } from '../core/volume.js';
 import { checkDims, checkVolume, invalidArgument, metaOnNewGrid, stridesOf, type Grid } from './grid.js';
 
@@ -42,12 +48,16 @@ export interface ReorientPlan {
 /**
  * Works out the permutation and flips that take `grid` to orientation `code` (any valid code, e.g.
  * "RAS", "LPS", "LIA"), and the resulting grid. Oblique affines use `axisMapping` (nearest world
- * axis per voxel axis), so the result's `orientationCode` equals `code`.
+ * axis per voxel axis), so the result's `orientationCode` equals `code`; another mapping (a slice
+ * stack's, `sliceStackMapping`) says which world axis each voxel axis stands for instead.
  */
-export function planReorientation(grid: Grid, code: OrientationCode): ReorientPlan {
+export function planReorientation(
+  grid: Grid,
+  code: OrientationCode,
+  current: AxisMapping = axisMapping(grid.affine),
+): ReorientPlan {
   checkDims(grid.dims, 'reorient');
   const target = parseOrientationCode(code);
-  const current = axisMapping(grid.affine);
   const permutation: Axes3<number> = [0, 0, 0];
   const flips: Axes3<boolean> = [false, false, false];
   for (let n = 0; n < 3; n++) {
@@ -62,9 +72,9 @@ export function planReorientation(grid: Grid, code: OrientationCode): ReorientPl
 }
 
 /** Reorients a volume to `code`; the data are permuted and flipped, never interpolated. */
-export function reorient(volume: Volume, code: OrientationCode): ReorientResult {
+export function reorient(volume: Volume, code: OrientationCode, mapping?: AxisMapping): ReorientResult {
   checkVolume(volume, 'reorient');
-  const plan = planReorientation(volume, code);
+  const plan = planReorientation(volume, code, mapping);
   const data = allocate(dataTypeOf(volume.data), volume.data.length);
   permuteAxes(volume.data, volume.dims, data, plan.permutation, plan.flips);
   const inverse: ReorientRecord = {

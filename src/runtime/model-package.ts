@@ -60,7 +60,23 @@ export interface NetworkSpec {
    * keeps only the largest 26-connected piece of their union (calibrate decides, `connected_groups`).
    */
   connectedGroups: string[][];
+  /**
+   * Which voxel axis becomes the working z: 'nearest' (the one nearest the world's S-I axis, as every
+   * other axis) or 'thickest' (a stack of thick slices such as cine short axis, whose slice direction is
+   * the one thing its affine reliably tells: ACDC's affines carry no true world orientation).
+   */
+  sliceAxis: SliceAxisRule;
+  /**
+   * Working axes (0 = x, 1 = y, 2 = z) the engine tries flipping, every combination, keeping the
+   * orientation whose masks the network is most confident of: for a network that learnt one slice
+   * order and handedness but will be given the others (a real scan's order depends on its acquisition).
+   */
+  flipSearch: WorkingAxis[];
 }
+
+export type SliceAxisRule = 'nearest' | 'thickest';
+export type WorkingAxis = 0 | 1 | 2;
+const WORKING_AXES = ['x', 'y', 'z'] as const;
 
 export interface ModelPackage {
   dir: string;
@@ -157,7 +173,23 @@ function parseNetwork(value: unknown, at: string, dir: string, fail: Fail): Netw
     ),
     concepts,
     connectedGroups,
+    sliceAxis: parseSliceAxis(input.slice_axis ?? 'nearest', `${at}.input.slice_axis`, fail),
+    flipSearch: parseFlipSearch(input.flip_search ?? [], `${at}.input.flip_search`, fail),
   };
+}
+
+function parseSliceAxis(value: unknown, at: string, fail: Fail): SliceAxisRule {
+  if (value === 'nearest' || value === 'thickest') return value;
+  return fail(at, `is ${JSON.stringify(value)}; expected "nearest" or "thickest"`);
+}
+
+function parseFlipSearch(value: unknown, at: string, fail: Fail): WorkingAxis[] {
+  const axes = asArray(value, at, fail).map((name) => {
+    const axis = WORKING_AXES.indexOf(name as (typeof WORKING_AXES)[number]);
+    return axis >= 0 ? (axis as WorkingAxis) : fail(at, `names ${JSON.stringify(name)}; expected "x", "y" or "z"`);
+  });
+  if (new Set(axes).size !== axes.length) fail(at, 'names an axis twice');
+  return axes;
 }
 
 function parseNormalization(value: unknown, at: string, fail: Fail): NormalizationSpec {

@@ -1,5 +1,6 @@
 import { invert4, multiply4, transformPoint } from '../core/affine.js';
 import { MedparseError } from '../core/errors.js';
+import { sliceStackMapping } from '../core/orientation.js';
 import type { Volume } from '../core/volume.js';
 import { spacingOf } from '../core/volume.js';
 import { reorient, resampleToGrid, resampleToSpacing, zScore, type Grid, type ReorientRecord } from '../ops/index.js';
@@ -34,7 +35,8 @@ export function prepareInput(volume: Volume, network: NetworkSpec, modality: Ima
     );
   }
   const physical = withPhysicalAffine(volume);
-  const { volume: reoriented, inverse } = reorient(physical, network.orientation);
+  const mapping = network.sliceAxis === 'thickest' ? sliceStackMapping(physical.affine) : undefined;
+  const { volume: reoriented, inverse } = reorient(physical, network.orientation, mapping);
   const resampled = resampleToSpacing(reoriented, network.spacing, 'linear');
   const image = normalize(resampled, spec);
   return {

@@ -15,6 +15,7 @@ import {
 import { scanScope } from '../runtime/scan-scope.js';
 import { openNetwork, type NetworkSession, type RuntimeOptions } from '../runtime/onnx-session.js';
 import { prepareInput, probabilityOnOriginalGrid, withPhysicalAffine, type Box } from '../runtime/preprocess.js';
+import { maskConfidence, searchFlips } from '../runtime/flip-search.js';
 import { slidingWindowInference } from '../runtime/sliding-window.js';
 import { loadVocabulary, parsePrompts, type ParsedPrompt, type Vocabulary } from '../vocab/index.js';
 import { resolveModality } from './modality.js';
@@ -200,14 +201,30 @@ export class ParseEngine {
     timings.preprocess = (timings.preprocess ?? 0) + performance.now() - started;
     const session = await this.session(network);
     started = performance.now();
-    const inference = await slidingWindowInference(prepared.image, network.patchSize, session, runRows, {
-      padValue: prepared.padValue,
-      overlap: this.options.overlap,
-      batchSize: this.options.batchSize,
-      onProgress: report
-        ? (e) => report({ ...e, message: `${network.id}: ${runRows.length} quer${runRows.length === 1 ? 'y' : 'ies'}` })
-        : undefined,
-    });
+    const queries = `${runRows.length} quer${runRows.length === 1 ? 'y' : 'ies'}`;
+    const { inference } = await searchFlips(
+      prepared.image,
+      network.flipSearch,
+      (image, trial, of) =>
+        slidingWindowInference(image, network.patchSize, session, runRows, {
+          padValue: prepared.padValue,
+          overlap: this.options.overlap,
+          batchSize: this.options.batchSize,
+          onProgress: report
+            ? (e) =>
+                report({
+                  ...e,
+                  message: `${network.id}: ${queries}` + (of > 1 ? `, orientation ${trial + 1} of ${of}` : ''),
+                })
+            : undefined,
+        }),
+      // judged as answered: after the connected groups' cut, on copies (the kept maps are cut below)
+      (maps) => {
+        const copies = maps.map((map) => map.slice());
+        keepGroupPieces(network, groups, runRows, copies, prepared.image);
+        return maskConfidence(copies);
+      },
+    );
     timings.inference = (timings.inference ?? 0) + performance.now() - started;
     started = performance.now();
     const setApart = keepGroupPieces(network, groups, runRows, inference.probabilities, prepared.image);

@@ -58,6 +58,8 @@ function networkOf(c: ParityCase): NetworkSpec {
     featureChannels: 0,
     connectedGroups: [],
     concepts: [],
+    sliceAxis: 'nearest',
+    flipSearch: [],
   };
 }
 

@@ -21,6 +21,8 @@ import torch
 from .model import build_model, count_params
 
 REPO = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+# the contract's input block (docs/model-contract.md); slice_axis and flip_search only where a config has them
+INPUT_KEYS = ("orientation", "spacing", "patch_size", "channels", "normalization", "slice_axis", "flip_search")
 
 
 def load_weights(path):
@@ -79,7 +81,7 @@ def export(cfg, ckpt_path, out_dir, fixture_dir, trained_note=None):
         "networks": []}
     net = {
         "id": cfg["network_id"], "file": cfg["file"], "modalities": cfg["modalities"],
-        "input": {k: cfg["input"][k] for k in ("orientation", "spacing", "patch_size", "channels", "normalization")},
+        "input": {k: cfg["input"][k] for k in INPUT_KEYS if k in cfg["input"]},
         "output": {"feature_channels": cfg["model"]["feature_channels"]},
         "concepts": [{"id": c, "index": i} for i, c in enumerate(cfg["concepts"])],
         "training": {"checkpoint_step": checkpoint_step(ckpt_path), "params": count_params(model), "note": trained_note or ""},

@@ -50,9 +50,36 @@ def orientation_code(affine) -> str:
     return "".join(POSITIVE[w[i]] if s[i] > 0 else NEGATIVE[w[i]] for i in range(3))
 
 
-def reorient_to_ras(data: np.ndarray, affine: np.ndarray, zooms):
-    """Exact permutation/flips so that voxel axes point to R, A, S. Returns (data, affine, spacing)."""
+SLICE_STACK_RATIO = 1.5
+
+
+def slice_stack_mapping(affine, zooms):
+    """axis_mapping, except that a clear slice axis (voxels at least SLICE_STACK_RATIO times thicker than
+    along both others) is assigned to world S-I, trading places with the axis that was; each of the two
+    takes the sign of its cosine on its new world axis (src/core/orientation.ts sliceStackMapping)."""
     world_axis, sign = axis_mapping(affine)
+    lengths = [float(z) for z in zooms[:3]]
+    thick = int(np.argmax(lengths))
+    if not all(c == thick or lengths[thick] >= SLICE_STACK_RATIO * l for c, l in enumerate(lengths)):
+        return world_axis, sign
+    current = world_axis.index(2)
+    if current == thick:
+        return world_axis, sign
+    a = np.asarray(affine, dtype=np.float64)[:3, :3]
+    freed = world_axis[thick]
+    world_axis, sign = list(world_axis), list(sign)
+    world_axis[thick], world_axis[current] = 2, freed
+    sign[thick] = -1 if a[2, thick] < 0 else 1
+    sign[current] = -1 if a[freed, current] < 0 else 1
+    return world_axis, sign
+
+
+def reorient_to_ras(data: np.ndarray, affine: np.ndarray, zooms, slice_axis: str = "nearest"):
+    """Exact permutation/flips so that voxel axes point to R, A, S (with slice_axis "thickest", a slice
+    stack's thick axis becomes z instead). Returns (data, affine, spacing)."""
+    if slice_axis not in ("nearest", "thickest"):
+        raise ValueError(f'slice_axis is {slice_axis!r}; expected "nearest" or "thickest"')
+    world_axis, sign = slice_stack_mapping(affine, zooms) if slice_axis == "thickest" else axis_mapping(affine)
     # voxel axis that maps to world axis w
     perm = [world_axis.index(w) for w in range(3)]
     out = np.transpose(data, perm)
@@ -178,14 +205,15 @@ def load_nifti(path: str):
 
 def preprocess_image(data, affine, zooms, net_input: dict, modality: str):
     """Full contract: reorient, resample, normalise. Returns (array [X,Y,Z] float32, ras_affine, spacing)."""
-    ras, aff, spacing = reorient_to_ras(np.asarray(data, dtype=np.float32), affine, zooms)
+    slice_axis = net_input.get("slice_axis", "nearest")
+    ras, aff, spacing = reorient_to_ras(np.asarray(data, dtype=np.float32), affine, zooms, slice_axis)
     res = resample_linear(ras, spacing, net_input["spacing"])
     norm = normalize(res, net_input["normalization"][modality])
     return norm, aff, spacing
 
 
 def preprocess_labels(labels, affine, zooms, net_input: dict):
-    ras, _, spacing = reorient_to_ras(np.asarray(labels), affine, zooms)
+    ras, _, spacing = reorient_to_ras(np.asarray(labels), affine, zooms, net_input.get("slice_axis", "nearest"))
     return resample_nearest(ras, spacing, net_input["spacing"])
 
 

@@ -1,6 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { findModelPackages, loadModelPackage } from '../../runtime/model-package.js';
+import { findModelPackages, loadModelPackage, type NetworkSpec } from '../../runtime/model-package.js';
 import { describeScope, SCAN_SCOPES } from '../../runtime/scan-scope.js';
 import { DEFAULT_MODEL_DIR } from '../../tasks/engine.js';
 import { EXIT, type CommandIO } from '../io.js';
@@ -47,6 +47,8 @@ export async function runModelsCommand(args: string[], io: CommandIO): Promise<n
       io.stdout(
         `  ${n.id}: ${n.modalities.join('/')}, ${n.spacing.join('x')} mm, patch ${n.patchSize.join('x')}, ${answered.length} concepts: ${answered.join(', ')}`,
       );
+      const stack = describeStackHandling(n);
+      if (stack) io.stdout(`    ${stack}`);
       // Rows measured not to work: named, so nobody wonders where they went (--experimental answers them).
       if (withheld.length) io.stdout(`    withheld (--experimental answers them): ${withheld.join(', ')}`);
       for (const scope of SCAN_SCOPES) {
@@ -56,4 +58,15 @@ export async function runModelsCommand(args: string[], io: CommandIO): Promise<n
     }
   }
   return EXIT.ok;
+}
+
+/** How a network takes slice stacks and orientations it was not trained in, when it differs from the default. */
+export function describeStackHandling(network: NetworkSpec): string | undefined {
+  const parts: string[] = [];
+  if (network.sliceAxis === 'thickest') parts.push('takes a stack of thick slices with its slices along z');
+  if (network.flipSearch.length) {
+    const axes = network.flipSearch.map((axis) => 'xyz'[axis]).join(', ');
+    parts.push(`runs in ${2 ** network.flipSearch.length} orientations (flipped along ${axes}) and keeps the surest`);
+  }
+  return parts.length ? parts.join('; ') : undefined;
 }

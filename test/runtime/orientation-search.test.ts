@@ -1,0 +1,223 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { axisMapping, sliceStackMapping } from '../../src/core/orientation.js';
+import { makePhantomCt } from '../../src/core/phantom.js';
+import type { Dims3, Volume } from '../../src/core/volume.js';
+import { permuteAxes } from '../../src/ops/reorient.js';
+import { flipCombinations, flipped, maskConfidence, searchFlips } from '../../src/runtime/flip-search.js';
+import { loadModelPackage } from '../../src/runtime/model-package.js';
+import { prepareInput } from '../../src/runtime/preprocess.js';
+import type { SlidingWindowResult } from '../../src/runtime/sliding-window.js';
+import { runCli } from '../../src/cli/main.js';
+import { ParseEngine } from '../../src/tasks/engine.js';
+import { writeTestModel } from '../helpers/test-model.js';
+
+/** Voxel axis 0 is 8 mm thick and lies nearest world x (R); axes 1, 2 (1.4 mm) lie nearest A and S. */
+function obliqueStackAffine(): number[] {
+  // columns: 8 * (0.8, 0, -0.6), 1.4 * (0, 1, 0), 1.4 * (0.6, 0, 0.8) (the same case as training/tests)
+  return [6.4, 0, 0.84, 10, 0, 1.4, 0, -20, -4.8, 0, 1.12, 30, 0, 0, 0, 1];
+}
+
+describe('slice stacks: the thick axis is the working z (input.slice_axis "thickest")', () => {
+  it('moves a clear slice axis to world S-I, trading places with the axis that was', () => {
+    const affine = obliqueStackAffine();
+    assert.deepEqual(axisMapping(affine), { worldAxis: [0, 1, 2], sign: [1, 1, 1] });
+    // the slice axis points inferior (its S cosine is -0.6); the displaced in-plane axis right (0.6)
+    assert.deepEqual(sliceStackMapping(affine), { worldAxis: [2, 1, 0], sign: [-1, 1, 1] });
+  });
+
+  it('keeps the nearest mapping when no axis is 1.5 times thicker than both others', () => {
+    const affine = obliqueStackAffine();
+    for (const c of [0, 4, 8]) affine[c] /= 4; // 2 mm against 1.4 mm
+    assert.deepEqual(sliceStackMapping(affine), axisMapping(affine));
+  });
+
+  it('gives a network the stack with its slices along z, and masks back on the exact input grid', async () => {
+    // the phantom (2.5 x 2.5 x 4 mm) stored with its 4 mm axis first, lying along world x
+    const phantom = makePhantomCt({ dims: [64, 64, 32] });
+    const [nx, ny, nz] = phantom.dims;
+    const data = new Int16Array(phantom.data.length);
+    permuteAxes(phantom.data, phantom.dims, data, [2, 0, 1], [false, false, false]);
+    const stored: Volume = {
+      ...phantom,
+      dims: [nz, nx, ny],
+      data,
+      affine: [4, 0, 0, 0, 0, -2.5, 0, 0, 0, 0, 2.5, 0, 0, 0, 0, 1],
+    };
+    const dir = writeTestModel(mkdtempSync(join(tmpdir(), 'medparse-model-')));
+    try {
+      const path = join(dir, 'model.json');
+      const manifest = JSON.parse(readFileSync(path, 'utf8')) as {
+        networks: Array<{ input: Record<string, unknown> }>;
+      };
+      const plainEngine = ParseEngine.load(dir, { threads: 1 });
+      const plain = (await plainEngine.segment(stored, 'kidneys')).prompts[0];
+      await plainEngine.dispose();
+      manifest.networks[0].input.slice_axis = 'thickest';
+      writeFileSync(path, JSON.stringify(manifest));
+      const network = loadModelPackage(dir).networks[0];
+      assert.equal(network.sliceAxis, 'thickest');
+      const prepared = prepareInput(stored, network, 'CT');
+      assert.deepEqual(prepared.image.dims, [64, 64, 32], 'slices along z at their own 4 mm: no resampling');
+      const engine = ParseEngine.load(dir, { threads: 1 });
+      const stack = (await engine.segment(stored, 'kidneys')).prompts[0];
+      await engine.dispose();
+      // the same kidneys, unpermuted, as the phantom in its own order gives them
+      const reference = ParseEngine.load(dir, { threads: 1 });
+      const direct = (await reference.segment(phantom, 'kidneys')).prompts[0];
+      await reference.dispose();
+      const back = new Uint8Array(direct.probability?.length ?? 0);
+      permuteAxes(stack.probability as Uint8Array, stored.dims, back, [1, 2, 0], [false, false, false]);
+      assert.ok((direct.evidence?.voxels ?? 0) > 100);
+      assert.deepEqual(back, direct.probability, 'working on the stack as slices is exact');
+      // the nearest mapping put the 4 mm axis along x and resampled it to 2.5 mm: not exact
+      assert.notDeepEqual(plain.probability, stack.probability);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('orientation search (input.flip_search)', () => {
+  it('lists every combination of flips, the unflipped one first', () => {
+    assert.deepEqual(flipCombinations([]), [[false, false, false]]);
+    assert.deepEqual(flipCombinations([0, 2]), [
+      [false, false, false],
+      [true, false, false],
+      [false, false, true],
+      [true, false, true],
+    ]);
+  });
+
+  it('flips exactly, and back', () => {
+    const dims: Dims3 = [3, 2, 2];
+    const data = Float32Array.from({ length: 12 }, (_, i) => i);
+    const once = flipped(data, dims, [false, false, true]);
+    assert.deepEqual([...once.subarray(0, 6)], [6, 7, 8, 9, 10, 11]);
+    assert.deepEqual(flipped(once, dims, [false, false, true]), data);
+  });
+
+  it('scores masks by their mean probability, an empty mask as 0', () => {
+    const sure = Float32Array.from([0.9, 1.0, 0.1, 0]);
+    const empty = Float32Array.from([0.2, 0.4, 0.1, 0]);
+    assert.ok(Math.abs(maskConfidence([sure]) - 0.95) < 1e-6);
+    assert.ok(Math.abs(maskConfidence([sure, empty]) - 0.475) < 1e-6);
+  });
+
+  it('keeps the orientation the network is surest of, its maps mapped back onto the unflipped image', async () => {
+    // a network that is sure only where the image increases along z, as a slice order it learnt
+    const dims: Dims3 = [2, 2, 4];
+    const image: Volume = {
+      dims,
+      affine: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1],
+      data: Float32Array.from({ length: 16 }, (_, i) => 10 - Math.floor(i / 4)), // decreasing along z
+      meta: { sourceFormat: 'generated', modality: 'MR' },
+    };
+    const seen: number[][] = [];
+    const infer = async (input: Volume): Promise<SlidingWindowResult> => {
+      const values = input.data as Float32Array;
+      seen.push([...values]);
+      const increasing = values[12] > values[0];
+      // a mask on the first slice in the network's own view: the flip back must move it
+      const map = Float32Array.from(values, (_, i) => (i < 4 ? (increasing ? 0.99 : 0.6) : 0));
+      return { probabilities: [map], presenceLogits: [0], patches: 1 };
+    };
+    const result = await searchFlips(image, [2], infer, maskConfidence);
+    assert.equal(seen.length, 2);
+    assert.deepEqual(result.kept.flips, [false, false, true]);
+    assert.deepEqual(
+      result.trials.map((t) => Number(t.confidence.toFixed(2))),
+      [0.6, 0.99],
+    );
+    // the network's first slice was the image's last
+    const map = result.inference.probabilities[0];
+    assert.deepEqual(
+      [...map.subarray(12)].map((p) => Number(p.toFixed(2))),
+      [0.99, 0.99, 0.99, 0.99],
+    );
+    assert.deepEqual([...map.subarray(0, 12)], new Array(12).fill(0));
+  });
+
+  it('leaves an orientation-blind network answering exactly as without the search', async () => {
+    const phantom = makePhantomCt({ dims: [64, 64, 32] });
+    const dir = writeTestModel(mkdtempSync(join(tmpdir(), 'medparse-model-')));
+    try {
+      const plainEngine = ParseEngine.load(dir, { threads: 1 });
+      const plain = (await plainEngine.segment(phantom, 'kidneys')).prompts[0];
+      await plainEngine.dispose();
+      const path = join(dir, 'model.json');
+      const manifest = JSON.parse(readFileSync(path, 'utf8')) as {
+        networks: Array<{ input: Record<string, unknown> }>;
+      };
+      manifest.networks[0].input.flip_search = ['x', 'z'];
+      writeFileSync(path, JSON.stringify(manifest));
+      const messages: string[] = [];
+      const engine = ParseEngine.load(dir, { threads: 1, onProgress: (e) => messages.push(e.message ?? '') });
+      const searched = (await engine.segment(phantom, 'kidneys')).prompts[0];
+      await engine.dispose();
+      assert.ok(
+        messages.some((m) => m.includes('orientation 4 of 4')),
+        'progress names the orientations',
+      );
+      assert.equal(searched.evidence?.voxels, plain.evidence?.voxels);
+      assert.deepEqual(
+        Uint8Array.from(searched.probability ?? [], (p) => (p ? 1 : 0)),
+        Uint8Array.from(plain.probability ?? [], (p) => (p ? 1 : 0)),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is named by medparse models', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'medparse-models-'));
+    try {
+      const dir = writeTestModel(join(root, 'package'));
+      const path = join(dir, 'model.json');
+      const manifest = JSON.parse(readFileSync(path, 'utf8')) as {
+        networks: Array<{ input: Record<string, unknown> }>;
+      };
+      Object.assign(manifest.networks[0].input, { slice_axis: 'thickest', flip_search: ['x', 'z'] });
+      writeFileSync(path, JSON.stringify(manifest));
+      let out = '';
+      const code = await runCli(['models', '--dir', root], {
+        stdout: (s) => (out += s + '\n'),
+        stderr: () => undefined,
+      });
+      assert.equal(code, 0);
+      assert.match(
+        out,
+        /body-ct: .*\n {4}takes a stack of thick slices with its slices along z; runs in 4 orientations \(flipped along x, z\) and keeps the surest\n {2}bright-mr/,
+      );
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a flip_search that names an unknown or repeated axis', () => {
+    const dir = writeTestModel(mkdtempSync(join(tmpdir(), 'medparse-model-')));
+    try {
+      const path = join(dir, 'model.json');
+      const manifest = JSON.parse(readFileSync(path, 'utf8')) as {
+        networks: Array<{ input: Record<string, unknown> }>;
+      };
+      for (const [value, problem] of [
+        [['x', 'w'], /flip_search names "w"; expected "x", "y" or "z"/],
+        [['z', 'z'], /flip_search names an axis twice/],
+      ] as const) {
+        manifest.networks[0].input.flip_search = value;
+        writeFileSync(path, JSON.stringify(manifest));
+        assert.throws(() => loadModelPackage(dir), problem);
+      }
+      manifest.networks[0].input.flip_search = [];
+      manifest.networks[0].input.slice_axis = 'widest';
+      writeFileSync(path, JSON.stringify(manifest));
+      assert.throws(() => loadModelPackage(dir), /slice_axis is "widest"; expected "nearest" or "thickest"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
