@@ -5,7 +5,7 @@
  * trained on ACDC stacks ordered base to apex, finds almost no right ventricle in the same stacks
  * ordered apex to base (held-out Dice 0.76 -> 0.11), and a real scan's order is its acquisition's.
  */
-import type { Dims3, Volume } from '../core/volume.js';
+import type { Dims3, Volume, VoxelArray } from '../core/volume.js';
 import { permuteAxes, type Axes3 } from '../ops/reorient.js';
 import type { WorkingAxis } from './model-package.js';
 import type { SlidingWindowResult } from './sliding-window.js';
@@ -26,7 +26,7 @@ export function flipCombinations(axes: readonly WorkingAxis[]): Axes3<boolean>[]
 }
 
 /** A copy of `data` (dims `dims`) flipped along the flagged axes; flipping twice gives the original. */
-export function flipped(data: Float32Array, dims: Dims3, flips: Axes3<boolean>): Float32Array {
+export function flipped(data: VoxelArray, dims: Dims3, flips: Axes3<boolean>): Float32Array {
   const out = new Float32Array(data.length);
   permuteAxes(data, dims, out, IDENTITY, flips);
   return out;
@@ -83,7 +83,7 @@ export async function searchFlips(
   let best: { inference: SlidingWindowResult; trial: OrientationTrial } | undefined;
   for (const [n, flips] of combinations.entries()) {
     const unflipped = flips.every((f) => !f);
-    const data = unflipped ? image.data : flipped(Float32Array.from(image.data), image.dims, flips);
+    const data = unflipped ? image.data : flipped(image.data, image.dims, flips);
     const inference = await infer({ ...image, data }, n, combinations.length);
     if (!unflipped) inference.probabilities = inference.probabilities.map((map) => flipped(map, image.dims, flips));
     // a single orientation needs no judging (and the judge's work would be wasted on every other network)
