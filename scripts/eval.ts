@@ -10,8 +10,9 @@
  *        [--rotate SEED]
  *
  * --rotate turns every case's image and labels by one random rotation of their affine (a seeded draw per
- * case, uniform over all orientations): the same voxels, as if scanned lying another way. Networks must
- * answer alike; a network that reads orientation from the affine wrongly shows it here.
+ * case, uniform over all orientations): the same voxels, stored as a scanner might store a stack. It is a
+ * fair test for networks that read slice stacks (`slice_axis: "thickest"`, heart-mr: ACDC's affines are
+ * not true anyway); for the others it turns the anatomy itself in the patient's frame, which no scan does.
  *
  * Withheld concepts (model.json) are measured too. --withhold-below is the release gate: it writes
  * `withheld` for measured concepts whose held-out Dice is below DICE on every kind of scan (crop, whole),
