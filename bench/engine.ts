@@ -117,10 +117,10 @@ async function benchShippedModel(scratch: string, ctInput: string): Promise<Benc
       const path = given ?? join(scratch, `${id}.nii.gz`);
       // Phantom intensities stand in for an MR image: only the timing is of interest here.
       if (!given) await writeNifti(path, makePhantomCt({ dims, spacing }));
-      // concepts the network answers first: a withheld one is answered "unsupported" without running anything
-      const ids = [...network.concepts.filter((c) => !c.withheld), ...network.concepts.filter((c) => c.withheld)].map(
-        (c) => c.id,
-      );
+      // concepts the network answers first: a withheld one (on any kind of scan: these inputs are whole
+      // scans) is answered "unsupported" without running anything
+      const held = (c: (typeof network.concepts)[number]) => c.withheld !== undefined || c.withheldOn !== undefined;
+      const ids = [...network.concepts.filter((c) => !held(c)), ...network.concepts.filter(held)].map((c) => c.id);
       for (const count of [1, 5, 20].filter((n) => n <= ids.length || n === 1)) {
         const request: Request = (v) => engine.segmentConcepts(v, ids.slice(0, count), { modality });
         rows.push(
