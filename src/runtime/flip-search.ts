@@ -25,6 +25,12 @@ export function flipCombinations(axes: readonly WorkingAxis[]): Axes3<boolean>[]
   return combinations;
 }
 
+/** "as given", or the flipped working axes: "flipped x", "flipped x, z". */
+export function describeFlips(flips: Axes3<boolean>): string {
+  const axes = ['x', 'y', 'z'].filter((_, axis) => flips[axis]);
+  return axes.length ? `flipped ${axes.join(', ')}` : 'as given';
+}
+
 /** A copy of `data` (dims `dims`) flipped along the flagged axes; flipping twice gives the original. */
 export function flipped(data: VoxelArray, dims: Dims3, flips: Axes3<boolean>): Float32Array {
   const out = new Float32Array(data.length);
@@ -69,8 +75,8 @@ export interface OrientationSearchResult {
 
 /**
  * Runs `infer` on `image` flipped along each combination of `axes` (the unflipped one alone when `axes`
- * is empty), flips every result's maps back, and keeps the one `judge` scores highest; ties keep the
- * earlier orientation, so an orientation-blind network answers exactly as without the search.
+ * is empty), flips every result's maps back, and keeps the one `judge` scores highest (the earlier of
+ * equals). An orientation-blind network gives the same answer whichever it keeps.
  */
 export async function searchFlips(
   image: Volume,

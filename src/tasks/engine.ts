@@ -15,7 +15,7 @@ import {
 import { scanScope } from '../runtime/scan-scope.js';
 import { openNetwork, type NetworkSession, type RuntimeOptions } from '../runtime/onnx-session.js';
 import { prepareInput, probabilityOnOriginalGrid, withPhysicalAffine, type Box } from '../runtime/preprocess.js';
-import { maskConfidence, searchFlips } from '../runtime/flip-search.js';
+import { describeFlips, maskConfidence, searchFlips } from '../runtime/flip-search.js';
 import { slidingWindowInference } from '../runtime/sliding-window.js';
 import { loadVocabulary, parsePrompts, type ParsedPrompt, type Vocabulary } from '../vocab/index.js';
 import { resolveModality } from './modality.js';
@@ -28,7 +28,7 @@ import {
   keepLargestGroupPiece,
   splitBySide,
 } from './mask-analysis.js';
-import type { ParseResult, PromptResult } from './results.js';
+import type { OrientationSearchReport, ParseResult, PromptResult } from './results.js';
 
 /** The model package shipped with medparse: <repo>/models/medparse-default. */
 export const DEFAULT_MODEL_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../models/medparse-default');
@@ -154,6 +154,7 @@ export class ParseEngine {
 
   private async run(volume: Volume, prompts: ParsedPrompt[], options: ParseOptions): Promise<ParseResult> {
     const timings: Record<string, number> = {};
+    const orientationSearch: OrientationSearchReport[] = [];
     const { modality, source: modalitySource } = resolveModality(volume, options.modality);
     const plans = planPrompts(prompts, this.vocabulary, this.model, modality, {
       scope: scanScope(volume),
@@ -163,7 +164,7 @@ export class ParseEngine {
     const physical = withPhysicalAffine(volume);
     const answers = new Map<string, QueryAnswer>();
     for (const [network, rows] of networkQueries(plans)) {
-      const networkAnswers = await this.runNetwork(physical, network, rows, modality, timings);
+      const networkAnswers = await this.runNetwork(physical, network, rows, modality, timings, orientationSearch);
       rows.forEach((row, q) => answers.set(`${network.id}#${row}`, networkAnswers[q]));
     }
     const started = performance.now();
@@ -179,6 +180,7 @@ export class ParseEngine {
         networks: [...networkQueries(plans).keys()].map((n) => n.id),
       },
       prompts: results,
+      orientationSearch,
       timings,
     };
   }
@@ -189,6 +191,7 @@ export class ParseEngine {
     rows: number[],
     modality: ImagingModality,
     timings: Record<string, number>,
+    orientationSearch: OrientationSearchReport[],
   ): Promise<QueryAnswer[]> {
     const report = this.options.onProgress;
     // A prompted part of a connected group needs its fellow parts too, to find the group's piece;
@@ -202,7 +205,7 @@ export class ParseEngine {
     const session = await this.session(network);
     started = performance.now();
     const queries = `${runRows.length} quer${runRows.length === 1 ? 'y' : 'ies'}`;
-    const { inference } = await searchFlips(
+    const { inference, kept, trials } = await searchFlips(
       prepared.image,
       network.flipSearch,
       (image, trial, of) =>
@@ -226,6 +229,12 @@ export class ParseEngine {
       },
     );
     timings.inference = (timings.inference ?? 0) + performance.now() - started;
+    if (trials.length > 1)
+      orientationSearch.push({
+        network: network.id,
+        kept: describeFlips(kept.flips),
+        tried: trials.map((t) => ({ orientation: describeFlips(t.flips), confidence: t.confidence })),
+      });
     started = performance.now();
     const setApart = keepGroupPieces(network, groups, runRows, inference.probabilities, prepared.image);
     const voxelMl = voxelVolumeMl(volume);

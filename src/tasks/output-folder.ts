@@ -186,6 +186,15 @@ function buildReport(
         : {}),
     },
     model: result.model,
+    ...(result.orientationSearch.length
+      ? {
+          orientation_search: result.orientationSearch.map((s) => ({
+            network: s.network,
+            kept: s.kept,
+            tried: s.tried.map((t) => ({ orientation: t.orientation, confidence: Number(t.confidence.toFixed(4)) })),
+          })),
+        }
+      : {}),
     files,
     prompts: result.prompts.map((p) => promptReport(p, maskFiles.get(p), values.get(p), intensityUnit)),
     timings_ms: Object.fromEntries(Object.entries(result.timings).map(([k, v]) => [k, Math.round(v)])),

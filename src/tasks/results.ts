@@ -47,12 +47,23 @@ export interface PromptResult {
   notes: string[];
 }
 
+/** Where a network ran in several orientations (model.json `input.flip_search`): what it kept, and why. */
+export interface OrientationSearchReport {
+  network: string;
+  /** The orientation answered in: "as given", or the working axes flipped ("flipped x", "flipped x, z"). */
+  kept: string;
+  /** Every orientation tried, with its confidence (mean over the maps of the mean probability inside each mask). */
+  tried: Array<{ orientation: string; confidence: number }>;
+}
+
 export interface ParseResult {
   input: Volume;
   modality: ImagingModality;
   modalitySource: ModalitySource;
   model: { name: string; version: string; networks: string[] };
   prompts: PromptResult[];
+  /** One entry per network that searched orientations; empty when none did. */
+  orientationSearch: OrientationSearchReport[];
   /** Milliseconds per stage. */
   timings: Record<string, number>;
 }

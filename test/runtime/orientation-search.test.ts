@@ -7,13 +7,21 @@ import { axisMapping, sliceStackMapping } from '../../src/core/orientation.js';
 import { makePhantomCt } from '../../src/core/phantom.js';
 import type { Dims3, Volume } from '../../src/core/volume.js';
 import { permuteAxes } from '../../src/ops/reorient.js';
-import { flipCombinations, flipped, maskConfidence, searchFlips } from '../../src/runtime/flip-search.js';
+import {
+  describeFlips,
+  flipCombinations,
+  flipped,
+  maskConfidence,
+  searchFlips,
+} from '../../src/runtime/flip-search.js';
 import { loadModelPackage } from '../../src/runtime/model-package.js';
 import { prepareInput } from '../../src/runtime/preprocess.js';
 import type { SlidingWindowResult } from '../../src/runtime/sliding-window.js';
 import { runCli } from '../../src/cli/main.js';
 import { ParseEngine } from '../../src/tasks/engine.js';
+import { writeResults } from '../../src/tasks/output-folder.js';
 import { writeTestModel } from '../helpers/test-model.js';
+import { withTempDir } from '../helpers/volumes.js';
 
 /** Voxel axis 0 is 8 mm thick and lies nearest world x (R); axes 1, 2 (1.4 mm) lie nearest A and S. */
 function obliqueStackAffine(): number[] {
@@ -82,6 +90,11 @@ describe('slice stacks: the thick axis is the working z (input.slice_axis "thick
 });
 
 describe('orientation search (input.flip_search)', () => {
+  it('names an orientation by the axes it flips', () => {
+    assert.equal(describeFlips([false, false, false]), 'as given');
+    assert.equal(describeFlips([true, false, true]), 'flipped x, z');
+  });
+
   it('lists every combination of flips, the unflipped one first', () => {
     assert.deepEqual(flipCombinations([]), [[false, false, false]]);
     assert.deepEqual(flipCombinations([0, 2]), [
@@ -141,13 +154,15 @@ describe('orientation search (input.flip_search)', () => {
     assert.deepEqual([...map.subarray(0, 12)], new Array(12).fill(0));
   });
 
-  it('leaves an orientation-blind network answering exactly as without the search', async () => {
+  it('leaves an orientation-blind network answering exactly as without the search, and reports it', async () => {
     const phantom = makePhantomCt({ dims: [64, 64, 32] });
     const dir = writeTestModel(mkdtempSync(join(tmpdir(), 'medparse-model-')));
     try {
       const plainEngine = ParseEngine.load(dir, { threads: 1 });
-      const plain = (await plainEngine.segment(phantom, 'kidneys')).prompts[0];
+      const plainResult = await plainEngine.segment(phantom, 'kidneys');
+      const plain = plainResult.prompts[0];
       await plainEngine.dispose();
+      assert.deepEqual(plainResult.orientationSearch, []);
       const path = join(dir, 'model.json');
       const manifest = JSON.parse(readFileSync(path, 'utf8')) as {
         networks: Array<{ input: Record<string, unknown> }>;
@@ -156,8 +171,31 @@ describe('orientation search (input.flip_search)', () => {
       writeFileSync(path, JSON.stringify(manifest));
       const messages: string[] = [];
       const engine = ParseEngine.load(dir, { threads: 1, onProgress: (e) => messages.push(e.message ?? '') });
-      const searched = (await engine.segment(phantom, 'kidneys')).prompts[0];
+      const result = await engine.segment(phantom, 'kidneys');
+      const searched = result.prompts[0];
       await engine.dispose();
+      // every orientation is as sure as the others (to float rounding, so any may be kept)
+      const [search] = result.orientationSearch;
+      assert.equal(search.network, 'body-ct');
+      assert.ok(search.tried.some((t) => t.orientation === search.kept));
+      assert.deepEqual(
+        search.tried.map((t) => t.orientation),
+        ['as given', 'flipped x', 'flipped z', 'flipped x, z'],
+      );
+      assert.ok(search.tried.every((t) => Math.abs(t.confidence - search.tried[0].confidence) < 1e-6));
+      assert.ok(search.tried[0].confidence > 0.9, `confidence ${search.tried[0].confidence}`);
+      await withTempDir(async (out) => {
+        await writeResults(out, result, engine.vocabulary, {
+          task: 'segment',
+          medparseVersion: 'test',
+          preview: false,
+        });
+        const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as {
+          orientation_search: Array<{ network: string; kept: string; tried: unknown[] }>;
+        };
+        assert.equal(report.orientation_search[0].kept, search.kept);
+        assert.equal(report.orientation_search[0].tried.length, 4);
+      });
       assert.ok(
         messages.some((m) => m.includes('orientation 4 of 4')),
         'progress names the orientations',
