@@ -378,6 +378,33 @@ def synthesize(lab_t, scfg, kind, rng, spacing_zyx):
     return torch.from_numpy(out)
 
 
+def check_contrast_prior(prior, where: str):
+    """Refuses a malformed `contrast_prior` when the config is read, naming the field, rather than with
+    a KeyError deep inside sampling."""
+    def fail(problem):
+        raise ValueError(f"{where}.contrast_prior: {problem}")
+
+    if not isinstance(prior, dict):
+        fail("must be an object with `p` and `groups`")
+    p = prior.get("p", 0.5)
+    if not isinstance(p, (int, float)) or not 0 <= p <= 1:
+        fail(f"p is {p!r}; expected a probability between 0 and 1")
+    groups = prior.get("groups")
+    if not isinstance(groups, list) or not groups:
+        fail("groups must be a non-empty list")
+    for i, group in enumerate(groups):
+        name = f"groups[{i}]" + (f" ({group.get('name')})" if isinstance(group, dict) and group.get("name") else "")
+        if not isinstance(group, dict):
+            fail(f"{name} must be an object with `labels` and `range`")
+        labels = group.get("labels")
+        if not isinstance(labels, list) or not labels or not all(isinstance(v, int) and v >= 0 for v in labels):
+            fail(f"{name}.labels must be a non-empty list of label values (whole numbers, 0 or more)")
+        value_range = group.get("range")
+        if (not isinstance(value_range, list) or len(value_range) != 2
+                or not all(isinstance(v, (int, float)) for v in value_range) or not value_range[0] <= value_range[1]):
+            fail(f"{name}.range must be [low, high] with low <= high, got {value_range!r}")
+
+
 def _prior_means(means, prior, rng):
     """Label means drawn from a contrast prior instead of uniformly: each listed label group's mean is
     uniform in its range (relative to the brightest tissue), so a sample has one plausible contrast (T1:

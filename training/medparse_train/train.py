@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as Fn
 
-from .data import CaseStore, PatchSampler, SampleStream, expand_masks
+from .data import CaseStore, PatchSampler, SampleStream, check_contrast_prior, expand_masks
 from .pack import read_pack
 from .export import load_weights
 from .infer import dice, sliding_window
@@ -33,7 +33,12 @@ REPO = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 def load_config(path):
     with open(path) as f:
-        return json.load(f)
+        cfg = json.load(f)
+    for d in cfg.get("datasets", []):
+        prior = d.get("synth", {}).get("contrast_prior")
+        if prior is not None:
+            check_contrast_prior(prior, f"{path}: datasets {d.get('name')}.synth")
+    return cfg
 
 
 def seed_all(seed):

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from medparse_train.average import average
-from medparse_train.data import _prior_means, synthesize
+from medparse_train.data import _prior_means, check_contrast_prior, synthesize
 
 PRIOR = {
     "p": 1.0,
@@ -80,6 +80,27 @@ class ContrastPriorTest(unittest.TestCase):
             # blacked out: exactly the contract's 0 of "nothing there" after the nonzero z-score
             self.assertEqual(float(img[0:2].abs().max()), 0.0, f"seed {seed}: background")
             self.assertEqual(float(img[21:, :10].abs().max()), 0.0, f"seed {seed}: a label the prior does not list")
+
+
+class ContrastPriorCheckTest(unittest.TestCase):
+    def test_accepts_the_shipped_config_and_a_well_formed_prior(self):
+        from medparse_train.train import load_config
+
+        cfg = load_config(os.path.join(os.path.dirname(__file__), "..", "configs", "brain_mr.json"))
+        self.assertTrue(any("contrast_prior" in d.get("synth", {}) for d in cfg["datasets"]))
+        check_contrast_prior(PRIOR, "test")
+
+    def test_names_the_field_that_is_wrong(self):
+        cases = [
+            ({"p": 1.0, "groups": [{"name": "CSF", "labels": [4]}]}, r"groups\[0\] \(CSF\)\.range must be"),
+            ({"p": 2.0, "groups": PRIOR["groups"]}, r"p is 2\.0"),
+            ({"p": 1.0, "groups": []}, r"groups must be a non-empty list"),
+            ({"p": 1.0, "groups": [{"labels": [], "range": [0, 1]}]}, r"groups\[0\]\.labels must be"),
+            ({"p": 1.0, "groups": [{"labels": [2], "range": [0.9, 0.1]}]}, r"low <= high"),
+        ]
+        for prior, message in cases:
+            with self.assertRaisesRegex(ValueError, r"^where\.contrast_prior: .*" + message):
+                check_contrast_prior(prior, "where")
 
 
 if __name__ == "__main__":
