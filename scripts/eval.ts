@@ -24,6 +24,7 @@ import { parseArgs } from 'node:util';
 import { multiply4, type Mat4 } from '../src/core/affine.js';
 import { spacingOf, type Volume } from '../src/core/volume.js';
 import { dice, hausdorff95 } from '../src/eval/metrics.js';
+import { absentPromptOrder } from '../src/eval/absent-prompts.js';
 import { releaseGate, type MeasuredConcept } from '../src/eval/release-gate.js';
 import { readVolume } from '../src/io/read.js';
 import { answeringRow, withheldReason, type ImagingModality } from '../src/runtime/model-package.js';
@@ -373,10 +374,8 @@ function absentConcepts(dataset: string, own: TrainingConfig[], scope: ScanScope
     .flatMap((c) => c.datasets.flatMap((d) => Object.keys(conceptValues(d, c.concepts))));
   const shipped = new Set(engine.model.networks.flatMap((n) => n.concepts.map((c) => c.id)));
   const withheld = (id: string) => withheldReason(engine.model, id, modality as ImagingModality, scope) !== undefined;
-  const candidates = [...new Set([...listed, ...otherRegions])].filter(
-    (id) => shipped.has(id) && engine.vocabulary.get(id),
-  );
-  return [...candidates.filter((id) => !withheld(id)), ...candidates.filter(withheld)].slice(0, 8);
+  const candidates = [...listed, ...otherRegions].filter((id) => shipped.has(id) && engine.vocabulary.get(id));
+  return absentPromptOrder(candidates, withheld);
 }
 
 function printTables(): void {
