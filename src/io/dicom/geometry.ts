@@ -28,7 +28,7 @@ export interface StackGeometry {
 const ORIENTATION_TOLERANCE = 1e-4;
 /** Gaps may differ by 1% (or 1 micrometre) before the series counts as unevenly spaced. */
 const RELATIVE_GAP_TOLERANCE = 0.01;
-const ABSOLUTE_GAP_TOLERANCE = 1e-3;
+export const ABSOLUTE_GAP_TOLERANCE = 1e-3;
 /** Sideways drift of the stack, relative to its length, beyond which slices are sheared (tilt). */
 const SHEAR_TOLERANCE = 1e-3;
 

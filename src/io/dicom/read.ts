@@ -6,8 +6,9 @@ import type { Vec3 } from '../../core/affine.js';
 import { MedparseError } from '../../core/errors.js';
 import type { ProgressCallback } from '../../core/progress.js';
 import type { Modality, Volume, VolumeMeta } from '../../core/volume.js';
+import { chooseFrame, type FrameOptions } from '../frames.js';
 import { EncapsulationError, splitFrames } from './encapsulated.js';
-import { stackGeometry } from './geometry.js';
+import { ABSOLUTE_GAP_TOLERANCE, stackGeometry } from './geometry.js';
 import type { OutputArray, Rescale } from './pixels.js';
 import { FrameScratch, storedTypeName, writeFrame } from './pixels.js';
 import { decodeRleFrame, RleError } from './rle.js';
@@ -18,7 +19,7 @@ import type { SliceRecord } from './slice.js';
 import { frameByteLength } from './slice.js';
 import type { DicomSource } from './sources.js';
 
-export interface ReadDicomOptions {
+export interface ReadDicomOptions extends FrameOptions {
   /** SeriesInstanceUID to read when the input holds several series. */
   series?: string;
   onProgress?: ProgressCallback;
@@ -34,16 +35,65 @@ export async function readDicomSeries(input: string, options: ReadDicomOptions =
   const problem = slices.find((slice) => slice.problem)?.problem;
   if (problem) throw problem;
   checkSameGrid(slices, input);
+  const { slices: stack, frame } = oneTimePoint(slices, options, input);
   const geometry = stackGeometry(
-    placedSlices(slices),
-    commonPixelSpacing(slices, input),
-    singleSliceThickness(slices[0]),
+    placedSlices(stack),
+    commonPixelSpacing(stack, input),
+    singleSliceThickness(stack[0]),
     input,
   );
-  const ordered = geometry.order.map((i) => slices[i]);
+  const ordered = geometry.order.map((i) => stack[i]);
   const data = await readVoxels(ordered, options.onProgress);
   const { columns, rows } = ordered[0].layout;
-  return { dims: [columns, rows, ordered.length], affine: geometry.affine, data, meta: volumeMeta(ordered, input) };
+  const meta = { ...volumeMeta(ordered, input), ...(frame ? { frame } : {}) };
+  return { dims: [columns, rows, ordered.length], affine: geometry.affine, data, meta };
+}
+
+/**
+ * A series with the same number of images at every slice position (a cardiac cine, a perfusion series)
+ * holds one volume per time point: each position's images in InstanceNumber order are its time points,
+ * and `options.volume` picks one, as for a 4D NIfTI. Any other series is returned whole (repeated
+ * positions of unequal counts are then refused by the stack geometry).
+ */
+function oneTimePoint(
+  slices: SliceRecord[],
+  options: FrameOptions,
+  input: string,
+): { slices: SliceRecord[]; frame?: { index: number; count: number } } {
+  const placed = placedSlices(slices);
+  const [row, column] = [placed[0].orientation.slice(0, 3), placed[0].orientation.slice(3, 6)];
+  const normal = [
+    row[1] * column[2] - row[2] * column[1],
+    row[2] * column[0] - row[0] * column[2],
+    row[0] * column[1] - row[1] * column[0],
+  ];
+  const distance = placed.map((p) => p.position[0] * normal[0] + p.position[1] * normal[1] + p.position[2] * normal[2]);
+  const order = slices.map((_, i) => i).sort((a, b) => distance[a] - distance[b]);
+  const positions: number[][] = [];
+  for (const i of order) {
+    const current = positions[positions.length - 1];
+    if (current && distance[i] - distance[current[0]] < ABSOLUTE_GAP_TOLERANCE) current.push(i);
+    else positions.push([i]);
+  }
+  const count = positions[0].length;
+  if (count === 1 || positions.some((p) => p.length !== count)) return { slices };
+  const index = chooseTimePoint(count, positions.length, options, input);
+  const byTime = (a: number, b: number) =>
+    (slices[a].instanceNumber ?? Infinity) - (slices[b].instanceNumber ?? Infinity) ||
+    slices[a].frame - slices[b].frame;
+  return { slices: positions.map((p) => slices[[...p].sort(byTime)[index]]), frame: { index, count } };
+}
+
+function chooseTimePoint(count: number, positions: number, options: FrameOptions, input: string): number {
+  const requested = options.volume;
+  if (requested === undefined) {
+    throw new MedparseError(
+      'MULTIPLE_VOLUMES',
+      `the series holds ${count} images at each of its ${positions} slice positions (a cine or another time series); choose a time point with --volume N (0 to ${count - 1}, in InstanceNumber order)`,
+      input,
+    );
+  }
+  return chooseFrame(count, options, input);
 }
 
 /** Every series in the input, for `medparse info`: UID, modality, description, slices, grid. */

@@ -43,6 +43,8 @@ export interface SeriesSpec {
   origin?: Vec3;
   /** Number the instances from the far end of the stack (InstanceNumber 1 = highest slice). */
   reverseInstanceOrder?: boolean;
+  /** Added to every InstanceNumber (a later time point of a cine series numbers on from the first). */
+  instanceNumberOffset?: number;
   rescaleSlope?: number;
   rescaleIntercept?: number;
   signed?: boolean;
@@ -117,7 +119,7 @@ export async function writeSeries(folder: string, spec: SeriesSpec = {}): Promis
   } else {
     for (const [n, k] of kept.entries()) {
       const path = join(target, names[n]);
-      const instanceNumber = s.reverseInstanceOrder ? s.slices - k : k + 1;
+      const instanceNumber = (s.reverseInstanceOrder ? s.slices - k : k + 1) + s.instanceNumberOffset;
       const dataset = singleFrameDataset(s, k, position(k), sopInstanceUids[n], instanceNumber);
       await writeFile(path, encodeDicomFile(dataset, { transferSyntaxUid: SYNTAX_UIDS[s.syntax] }));
       files.push(path);
@@ -152,6 +154,7 @@ function withDefaults(spec: SeriesSpec): Resolved {
     sliceSpacing: 2.5,
     origin: [-120.5, -98.25, 40],
     reverseInstanceOrder: false,
+    instanceNumberOffset: 0,
     rescaleSlope: 1,
     rescaleIntercept: -1024,
     signed: false,

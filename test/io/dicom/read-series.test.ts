@@ -180,3 +180,35 @@ describe('DICOM inputs', () => {
     assert.equal(byUid.get(mr.seriesUid)?.modality, 'MR');
   });
 });
+
+describe('DICOM time series (the same number of images at every slice position)', () => {
+  it('reads one time point, chosen with volume, as a 4D NIfTI is read', async () => {
+    // a cine MR of 2 time points: the same positions, the second numbered on from the first
+    const folder = join(root.path, `series-${++counter}`);
+    const common = { orientation: 'oblique', modality: 'MR', seriesUid: '1.2.3.4.5.6', studyUid: '1.2.3.4.5' } as const;
+    const first = await writeSeries(folder, { ...common, subfolder: 't0', seed: 3 });
+    const second = await writeSeries(folder, {
+      ...common,
+      subfolder: 't1',
+      seed: 5,
+      valueOffset: 100,
+      instanceNumberOffset: first.dims[2],
+    });
+    await assert.rejects(readDicomSeries(folder), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'MULTIPLE_VOLUMES');
+      assert.match(
+        error.message,
+        /holds 2 images at each of its 4 slice positions .* --volume N \(0 to 1, in InstanceNumber order\)/,
+      );
+      return true;
+    });
+    for (const [index, series] of [first, second].entries()) {
+      const volume = await readDicomSeries(folder, { volume: index });
+      assert.deepEqual(volume.dims, series.dims);
+      assert.deepEqual(volume.meta.frame, { index, count: 2 });
+      assert.ok(maxAbsDifference(volume.data, series.expectedValues) === 0, `time point ${index} values`);
+      assert.ok(maxAbsDifference(volume.affine, series.expectedAffine) < 1e-6, `time point ${index} affine`);
+    }
+    await assert.rejects(readDicomSeries(folder, { volume: 2 }), /--volume 2 is out of range/);
+  });
+});
