@@ -61,6 +61,13 @@ export function stackGeometry(
   return { order, affine: flipRasLps(lps), sliceSpacing: Math.hypot(...step) };
 }
 
+/** Each slice's position along the series' normal (mm), its orientations checked to be one. */
+export function distancesAlongNormal(slices: readonly PlacedSlice[], seriesPath: string): number[] {
+  const { row, column } = commonOrientation(slices, seriesPath);
+  const normal = cross(row, column);
+  return slices.map((slice) => dot(slice.position, normal));
+}
+
 function commonOrientation(slices: readonly PlacedSlice[], seriesPath: string): { row: Vec3; column: Vec3 } {
   const first = slices[0];
   const differing = slices.find((slice) =>

@@ -8,7 +8,7 @@ import type { ProgressCallback } from '../../core/progress.js';
 import type { Modality, Volume, VolumeMeta } from '../../core/volume.js';
 import { chooseFrame, type FrameOptions } from '../frames.js';
 import { EncapsulationError, splitFrames } from './encapsulated.js';
-import { ABSOLUTE_GAP_TOLERANCE, stackGeometry } from './geometry.js';
+import { ABSOLUTE_GAP_TOLERANCE, distancesAlongNormal, stackGeometry } from './geometry.js';
 import type { OutputArray, Rescale } from './pixels.js';
 import { FrameScratch, storedTypeName, writeFrame } from './pixels.js';
 import { decodeRleFrame, RleError } from './rle.js';
@@ -60,14 +60,7 @@ function oneTimePoint(
   options: FrameOptions,
   input: string,
 ): { slices: SliceRecord[]; frame?: { index: number; count: number } } {
-  const placed = placedSlices(slices);
-  const [row, column] = [placed[0].orientation.slice(0, 3), placed[0].orientation.slice(3, 6)];
-  const normal = [
-    row[1] * column[2] - row[2] * column[1],
-    row[2] * column[0] - row[0] * column[2],
-    row[0] * column[1] - row[1] * column[0],
-  ];
-  const distance = placed.map((p) => p.position[0] * normal[0] + p.position[1] * normal[1] + p.position[2] * normal[2]);
+  const distance = distancesAlongNormal(placedSlices(slices), input);
   const order = slices.map((_, i) => i).sort((a, b) => distance[a] - distance[b]);
   const positions: number[][] = [];
   for (const i of order) {
