@@ -289,7 +289,8 @@ export class ParseEngine {
     for (const [network, rows] of queries) {
       const workingVoxels =
         (inputVoxels * sx * sy * sz) / (network.spacing[0] * network.spacing[1] * network.spacing[2]);
-      const maps = this.rowsToRun(network, rows).length;
+      // an orientation search holds the best run's maps, the current run's and the judge's copies
+      const maps = this.rowsToRun(network, rows).length * (network.flipSearch.length ? 3 : 1);
       bytes += inputVoxels * rows.length + workingVoxels * 4 * (maps + 3);
     }
     const neededGb = bytes / 2 ** 30;

@@ -235,6 +235,37 @@ describe('orientation search (input.flip_search)', () => {
     }
   });
 
+  it('counts the maps it holds at once in the memory estimate', async () => {
+    // large enough for the estimate (stated to 0.1 GB) to show the difference; refused before any work
+    const phantom = makePhantomCt({ dims: [256, 256, 128] });
+    const dir = writeTestModel(mkdtempSync(join(tmpdir(), 'medparse-model-')));
+    try {
+      const neededGb = async () => {
+        // a limit no request meets: the refusal states the estimate
+        const engine = ParseEngine.load(dir, { threads: 1, memoryLimitGb: 1e-9 });
+        try {
+          await engine.segment(phantom, 'kidneys, vertebral column, brain');
+          return assert.fail('refused');
+        } catch (error) {
+          const match = /needs about ([0-9.]+) GB/.exec((error as Error).message);
+          return Number(match?.[1]);
+        } finally {
+          await engine.dispose();
+        }
+      };
+      const plain = await neededGb();
+      const path = join(dir, 'model.json');
+      const manifest = JSON.parse(readFileSync(path, 'utf8')) as {
+        networks: Array<{ input: Record<string, unknown> }>;
+      };
+      manifest.networks[0].input.flip_search = ['z'];
+      writeFileSync(path, JSON.stringify(manifest));
+      assert.ok((await neededGb()) > plain, 'the search needs more');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a flip_search that names an unknown or repeated axis', () => {
     const dir = writeTestModel(mkdtempSync(join(tmpdir(), 'medparse-model-')));
     try {
