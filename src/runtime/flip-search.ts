@@ -7,7 +7,7 @@
  */
 import type { Dims3, Volume, VoxelArray } from '../core/volume.js';
 import { permuteAxes, type Axes3 } from '../ops/reorient.js';
-import type { WorkingAxis } from './model-package.js';
+import { WORKING_AXIS_NAMES, type WorkingAxis } from './model-package.js';
 import type { SlidingWindowResult } from './sliding-window.js';
 
 const IDENTITY: Axes3<number> = [0, 1, 2];
@@ -27,7 +27,7 @@ export function flipCombinations(axes: readonly WorkingAxis[]): Axes3<boolean>[]
 
 /** "as given", or the flipped working axes: "flipped x", "flipped x, z". */
 export function describeFlips(flips: Axes3<boolean>): string {
-  const axes = ['x', 'y', 'z'].filter((_, axis) => flips[axis]);
+  const axes = WORKING_AXIS_NAMES.filter((_, axis) => flips[axis]);
   return axes.length ? `flipped ${axes.join(', ')}` : 'as given';
 }
 

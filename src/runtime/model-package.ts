@@ -76,7 +76,8 @@ export interface NetworkSpec {
 
 export type SliceAxisRule = 'nearest' | 'thickest';
 export type WorkingAxis = 0 | 1 | 2;
-const WORKING_AXES = ['x', 'y', 'z'] as const;
+/** How model.json, listings and reports name the working axes 0, 1, 2. */
+export const WORKING_AXIS_NAMES = ['x', 'y', 'z'] as const;
 
 export interface ModelPackage {
   dir: string;
@@ -185,7 +186,7 @@ function parseSliceAxis(value: unknown, at: string, fail: Fail): SliceAxisRule {
 
 function parseFlipSearch(value: unknown, at: string, fail: Fail): WorkingAxis[] {
   const axes = asArray(value, at, fail).map((name) => {
-    const axis = WORKING_AXES.indexOf(name as (typeof WORKING_AXES)[number]);
+    const axis = WORKING_AXIS_NAMES.indexOf(name as (typeof WORKING_AXIS_NAMES)[number]);
     return axis >= 0 ? (axis as WorkingAxis) : fail(at, `names ${JSON.stringify(name)}; expected "x", "y" or "z"`);
   });
   if (new Set(axes).size !== axes.length) fail(at, 'names an axis twice');

@@ -230,6 +230,11 @@ describe('orientation search (input.flip_search)', () => {
         out,
         /body-ct: .*\n {4}takes a stack of thick slices with its slices along z; runs in 4 orientations \(flipped along x, z\) and keeps the surest\n {2}bright-mr/,
       );
+      let json = '';
+      await runCli(['models', '--dir', root, '--json'], { stdout: (s) => (json += s), stderr: () => undefined });
+      const [listed] = JSON.parse(json) as Array<{ networks: Array<{ sliceAxis: string; flipSearch: string[] }> }>;
+      assert.equal(listed.networks[0].sliceAxis, 'thickest');
+      assert.deepEqual(listed.networks[0].flipSearch, ['x', 'z'], 'axes named as model.json names them');
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

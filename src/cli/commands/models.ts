@@ -1,6 +1,11 @@
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { findModelPackages, loadModelPackage, type NetworkSpec } from '../../runtime/model-package.js';
+import {
+  findModelPackages,
+  loadModelPackage,
+  WORKING_AXIS_NAMES,
+  type NetworkSpec,
+} from '../../runtime/model-package.js';
 import { describeScope, SCAN_SCOPES } from '../../runtime/scan-scope.js';
 import { DEFAULT_MODEL_DIR } from '../../tasks/engine.js';
 import { EXIT, type CommandIO } from '../io.js';
@@ -22,6 +27,8 @@ export async function runModelsCommand(args: string[], io: CommandIO): Promise<n
           ...p,
           networks: p.networks.map((n) => ({
             ...n,
+            // named as model.json names them, not by index
+            flipSearch: n.flipSearch.map((axis) => WORKING_AXIS_NAMES[axis]),
             concepts: n.concepts.filter((c) => !c.withheld).map((c) => c.id),
             withheld: Object.fromEntries(n.concepts.filter((c) => c.withheld).map((c) => [c.id, c.withheld])),
             withheldOn: Object.fromEntries(
@@ -61,11 +68,11 @@ export async function runModelsCommand(args: string[], io: CommandIO): Promise<n
 }
 
 /** How a network takes slice stacks and orientations it was not trained in, when it differs from the default. */
-export function describeStackHandling(network: NetworkSpec): string | undefined {
+function describeStackHandling(network: NetworkSpec): string | undefined {
   const parts: string[] = [];
   if (network.sliceAxis === 'thickest') parts.push('takes a stack of thick slices with its slices along z');
   if (network.flipSearch.length) {
-    const axes = network.flipSearch.map((axis) => 'xyz'[axis]).join(', ');
+    const axes = network.flipSearch.map((axis) => WORKING_AXIS_NAMES[axis]).join(', ');
     parts.push(`runs in ${2 ** network.flipSearch.length} orientations (flipped along ${axes}) and keeps the surest`);
   }
   return parts.length ? parts.join('; ') : undefined;
