@@ -13,6 +13,8 @@
  * - single_component: true when keeping only the largest island raises the mean Dice on the positive
  *   cases and costs none of them more than 0.05 (nnU-Net's per-class choice); never for paired concepts
  *   (both hippocampi are "hippocampus") or lesions. Judged on the input grid, applied on the working grid.
+ * - drop_minor_islands (lesions only): true when dropping the islands under a tenth of the largest, as the
+ *   engine always does for anatomy, passes the same test.
  * - connected_groups (per network): parts of one unpaired organ (the heart's ventricles and wall) whose
  *   union is cut to its largest piece, by the same test on the parts' Dice. Samples are taken with the
  *   package's single_component and groups switched off, so both tests see the network's own answers.
@@ -35,8 +37,9 @@ import {
   connectedGroupHelps,
   fitCalibration,
   type CalibrationSample,
+  type IslandKind,
 } from '../src/tasks/calibration.js';
-import { largestUnionPiece } from '../src/tasks/mask-analysis.js';
+import { largestUnionPiece, withoutMinorIslands } from '../src/tasks/mask-analysis.js';
 import type { PromptResult } from '../src/tasks/results.js';
 import { REPO_ROOT, sharedDir } from '../test/helpers/shared.js';
 import { conceptValues, labelMask, loadTrainingConfigs, type DatasetConfig } from './training-configs.js';
@@ -110,7 +113,11 @@ const candidates = new Map(
 for (const network of engine.model.networks) {
   network.connectedGroups.splice(0);
   for (const concept of network.concepts)
-    for (const calibration of Object.values(concept.calibration)) if (calibration) calibration.singleComponent = false;
+    for (const calibration of Object.values(concept.calibration))
+      if (calibration) {
+        calibration.singleComponent = false;
+        calibration.dropMinorIslands = false;
+      }
 }
 const splits = JSON.parse(readFileSync(join(REPO_ROOT, 'training/splits.json'), 'utf8')) as {
   datasets: Record<string, { train_patients: string[] }>;
@@ -205,8 +212,9 @@ await engine.dispose();
 writeCalibration();
 
 /**
- * Dice of the answer, of its largest island alone and, for a part of a candidate group, of the answer
- * inside the group's largest piece, against the truth on the input grid.
+ * Dice of the answer, of its largest island alone, without its islands under a tenth of the largest and,
+ * for a part of a candidate group, of the answer inside the group's largest piece, against the truth on
+ * the input grid.
  */
 function islandDice(
   prompt: PromptResult,
@@ -217,11 +225,13 @@ function islandDice(
 ): CalibrationSample['dice'] {
   if (!prompt.probability) return undefined;
   const truthMask = labelMask(labels, values);
-  const largest = keepLargest({ ...grid, data: prompt.probability }, 1, { connectivity: 26 }).data as Uint8Array;
+  const mask = { ...grid, data: prompt.probability };
+  const largest = keepLargest(mask, 1, { connectivity: 26 }).data as Uint8Array;
   const inPiece = groupPiece && prompt.probability.map((p, i) => (groupPiece[i] ? p : 0));
   return {
     all: dice(prompt.probability, truthMask),
     largest: dice(largest, truthMask),
+    minor: dice(withoutMinorIslands(mask), truthMask),
     ...(inPiece ? { group: dice(inPiece, truthMask) } : {}),
   };
 }
@@ -268,10 +278,7 @@ function writeCalibration(): void {
         const positives = list.filter((s) => s.positive && s.voxels > 0);
         const negatives = list.filter((s) => !s.positive);
         if (positives.length < 2) continue;
-        // Lesions keep every island (the engine never prunes them) and paired structures have two.
-        const known = engine.vocabulary.get(concept.id);
-        const manyIslands = !known || known.category === 'lesion' || engine.vocabulary.occursOnBothSides(concept.id);
-        const calibration = fitCalibration(positives, negatives, manyIslands);
+        const calibration = fitCalibration(positives, negatives, islandKind(concept.id));
         concept.calibration = { ...(concept.calibration ?? {}), [modality]: calibration };
         const fmt = (p: number[] | undefined) => (p ? p.map((v) => v.toFixed(2)).join(', ') : 'not fitted');
         console.log(
@@ -295,6 +302,13 @@ function writeCalibration(): void {
   }
   if (!values['dry-run']) writeFileSync(manifestPath, JSON.stringify(manifest, null, 1) + '\n');
   if (values.samples) writeFileSync(values.samples, JSON.stringify(Object.fromEntries(samples), null, 1));
+}
+
+/** An unknown concept is treated as a lesion: none of its islands is dropped unless they proved false. */
+function islandKind(id: string): IslandKind {
+  const known = engine.vocabulary.get(id);
+  if (!known || known.category === 'lesion') return 'lesion';
+  return engine.vocabulary.occursOnBothSides(id) ? 'paired' : 'single';
 }
 
 function samplesOf(id: string, modalities: string[]): CalibrationSample[] {

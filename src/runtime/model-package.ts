@@ -26,6 +26,11 @@ export interface PresenceCalibration {
   maxVolumeMl?: number;
   /** One connected object on training scans: all but the largest island is dropped (calibrate decides). */
   singleComponent?: boolean;
+  /**
+   * A lesion whose islands under a tenth of the largest proved mostly false on training scans: they are
+   * dropped, as they always are for anatomy (calibrate decides).
+   */
+  dropMinorIslands?: boolean;
 }
 
 export interface NetworkConcept {
@@ -236,6 +241,10 @@ function parseConcept(value: unknown, at: string, fail: Fail): NetworkConcept {
         e.single_component === undefined
           ? undefined
           : asBoolean(e.single_component, `${at}.calibration.${modality}.single_component`, fail),
+      dropMinorIslands:
+        e.drop_minor_islands === undefined
+          ? undefined
+          : asBoolean(e.drop_minor_islands, `${at}.calibration.${modality}.drop_minor_islands`, fail),
     };
   }
   const index = asNumber(c.index, `${at}.index`, fail);

@@ -65,6 +65,8 @@ interface QueryAnswer {
   decision: PresenceDecision;
   /** What a connected group left out of this answer: mL apart from the group's largest piece, and the group. */
   setApart?: { volumeMl: number; group: string[] };
+  /** mL of a lesion's small islands left out (its calibration found them mostly false). */
+  minorIslandsMl?: number;
 }
 
 /** Below this, what a connected group leaves out is not worth a note (the stray-island rule's scale). */
@@ -245,10 +247,12 @@ export class ParseEngine {
       const concept = network.concepts.find((c) => c.index === row);
       const lesion = concept !== undefined && this.vocabulary.get(concept.id)?.category === 'lesion';
       const calibration = concept?.calibration[modality];
-      if (!this.options.keepIslands && !lesion)
-        dropStrayIslands(inference.probabilities[q], prepared.image, {
-          singleComponent: calibration?.singleComponent === true,
-        });
+      const pruned =
+        !this.options.keepIslands && (!lesion || calibration?.dropMinorIslands === true)
+          ? dropStrayIslands(inference.probabilities[q], prepared.image, {
+              singleComponent: !lesion && calibration?.singleComponent === true,
+            })
+          : 0;
       const working = { ...prepared.image, data: inference.probabilities[q] };
       const { s1, s2, emptyFraction } = maskStatistics(
         inference.probabilities[q],
@@ -270,6 +274,7 @@ export class ParseEngine {
         ...evidence,
         decision: decidePresence(evidence, calibration),
         setApart: setApart.get(row),
+        ...(lesion && pruned > 0 ? { minorIslandsMl: pruned * voxelVolumeMl(prepared.image) } : {}),
       };
     });
     timings.decode = (timings.decode ?? 0) + performance.now() - started;
@@ -344,6 +349,13 @@ export class ParseEngine {
               '(parts of one organ) and was left out; --keep-islands keeps it',
           ]
         : [];
+    // A small lesion may be real, so a reader is told what the island rule took (there is no volume floor).
+    const minorIslands = answer.minorIslandsMl
+      ? [
+          `${answer.minorIslandsMl.toFixed(2)} mL in islands under a tenth of the largest was left out: on training ` +
+            'scans such islands of this concept were mostly false; --keep-islands keeps them',
+        ]
+      : [];
     const uncalibrated = answer.decision.calibrated
       ? []
       : [
@@ -352,7 +364,7 @@ export class ParseEngine {
         ];
     return {
       ...base,
-      notes: [...base.notes, ...setApart, ...uncalibrated],
+      notes: [...base.notes, ...setApart, ...minorIslands, ...uncalibrated],
       status: present ? 'present' : 'absent',
       score: answer.decision.score,
       evidence: {
@@ -440,7 +452,9 @@ function combine(source: ConceptSource, volume: Volume, answers: Map<string, Que
   const box = unionBox(present.map((p) => p.box));
   const best = parts.reduce((a, b) => (b.decision.score > a.decision.score ? b : a));
   const setApart = parts.flatMap((p) => (p.setApart ? [p.setApart] : []));
+  const minorIslandsMl = parts.reduce((sum, p) => sum + (p.minorIslandsMl ?? 0), 0);
   return {
+    ...(minorIslandsMl > 0 ? { minorIslandsMl } : {}),
     ...(setApart.length
       ? {
           setApart: {

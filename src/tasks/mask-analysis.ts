@@ -27,7 +27,8 @@ const STRAY_ISLAND_FRACTION = 0.1;
  * Zeroes, in place, the islands (p > threshold, 26-connected) of a probability map (on `grid`) smaller
  * than STRAY_ISLAND_FRACTION of its largest, or all but the largest for a concept whose calibration found
  * it one connected object (`singleComponent`, nnU-Net's "keep the largest component" chosen per class on
- * training cases). Lesions are left alone: a small metastasis is not noise.
+ * training cases). The engine leaves lesions alone (a small metastasis is not noise) unless their
+ * calibration found their small islands mostly false (`dropMinorIslands`).
  * Returns the number of voxels dropped.
  */
 export function dropStrayIslands(
@@ -45,12 +46,13 @@ export function dropStrayIslands(
   }
   if (foreground === 0) return 0; // an absent concept costs no labelling
   const mask = { ...grid, data: binary };
-  const kept = (
-    singleComponent
-      ? keepLargest(mask, 1, { connectivity: 26 })
-      : removeMinorComponents(mask, STRAY_ISLAND_FRACTION, { connectivity: 26 })
-  ).data;
+  const kept = singleComponent ? keepLargest(mask, 1, { connectivity: 26 }).data : withoutMinorIslands(mask);
   return zeroOutside(probabilities, kept, threshold);
+}
+
+/** A binary mask without its 26-connected islands under STRAY_ISLAND_FRACTION of the largest. */
+export function withoutMinorIslands(mask: Volume): Uint8Array {
+  return removeMinorComponents(mask, STRAY_ISLAND_FRACTION, { connectivity: 26 }).data as Uint8Array;
 }
 
 /** Zeroes, in place, the voxels above `threshold` that `kept` leaves out; returns how many. */

@@ -17,13 +17,18 @@ function withCalibration(dir: string, calibration: Record<string, unknown>): voi
 }
 
 describe('model package calibration entries', () => {
-  it('reads the volume range and the single-component flag', () =>
+  it('reads the volume range and the island flags', () =>
     withTempDir(async (dir) => {
-      withCalibration(dir, { min_volume_ml: 1, max_volume_ml: 500, single_component: true });
+      withCalibration(dir, { min_volume_ml: 1, max_volume_ml: 500, single_component: true, drop_minor_islands: true });
       const calibration = loadModelPackage(dir).networks[0].concepts[0].calibration.CT;
       assert.deepEqual(
-        [calibration?.minVolumeMl, calibration?.maxVolumeMl, calibration?.singleComponent],
-        [1, 500, true],
+        [
+          calibration?.minVolumeMl,
+          calibration?.maxVolumeMl,
+          calibration?.singleComponent,
+          calibration?.dropMinorIslands,
+        ],
+        [1, 500, true, true],
       );
     }));
 
@@ -31,6 +36,7 @@ describe('model package calibration entries', () => {
     withTempDir(async (dir) => {
       for (const [entry, field] of [
         [{ single_component: 'yes' }, /single_component must be true or false/],
+        [{ drop_minor_islands: 1 }, /drop_minor_islands must be true or false/],
         [{ max_volume_ml: 'big' }, /max_volume_ml must be a finite number/],
       ] as const) {
         withCalibration(dir, entry);

@@ -26,34 +26,49 @@ describe('fitCalibration', () => {
   it('with enough positives: just above the negatives, lowered to the weakest positive', () => {
     const many = positives([9, 10, 11, 12, 13, 14, 15, 16]);
     assert.equal(many.length, MIN_POSITIVES_FOR_BETA);
-    const fit = fitCalibration(many, negatives, false);
+    const fit = fitCalibration(many, negatives, 'single');
     assert.ok(Math.abs(fit.presence_threshold - 1.601) < 1e-9);
     assert.ok(fit.probability_beta && fit.intensity_beta);
-    const overlapping = fitCalibration(positives([1.2, 10, 11, 12, 13, 14, 15, 16]), negatives, false);
+    const overlapping = fitCalibration(positives([1.2, 10, 11, 12, 13, 14, 15, 16]), negatives, 'single');
     assert.equal(overlapping.presence_threshold, 1.2);
   });
 
   it('with too few positives and separate classes: halfway between them, and no Beta test', () => {
-    const fit = fitCalibration(positives([9, 10, 11, 12]), negatives, false);
+    const fit = fitCalibration(positives([9, 10, 11, 12]), negatives, 'single');
     assert.ok(Math.abs(fit.presence_threshold - (1.601 + 9) / 2) < 1e-9);
     assert.equal(fit.probability_beta, undefined);
     // classes that overlap keep the weakest positive
-    assert.equal(fitCalibration(positives([1.2, 10, 11, 12]), negatives, false).presence_threshold, 1.2);
+    assert.equal(fitCalibration(positives([1.2, 10, 11, 12]), negatives, 'single').presence_threshold, 1.2);
   });
 
   it('gives the plausible volume range from the positive masks', () => {
-    const fit = fitCalibration(positives([9, 10, 11]), negatives, false);
+    const fit = fitCalibration(positives([9, 10, 11]), negatives, 'single');
     assert.equal(fit.min_volume_ml, 10 / 5);
     assert.equal(fit.max_volume_ml, 12 * 5);
   });
 
   it('keeps only the largest island where that helped every case enough, never for many-island concepts', () => {
     const helped = [0.8, 0.7, 0.9].map((all, n) => sample(true, 10, 10, { all, largest: all + 0.05 * n }));
-    assert.equal(fitCalibration(helped, negatives, false).single_component, true);
-    assert.equal(fitCalibration(helped, negatives, true).single_component, false);
+    assert.equal(fitCalibration(helped, negatives, 'single').single_component, true);
+    assert.equal(fitCalibration(helped, negatives, 'paired').single_component, false);
+    assert.equal(fitCalibration(helped, negatives, 'lesion').single_component, false);
     const hurtOne = [...helped, sample(true, 10, 10, { all: 0.8, largest: 0.7 })];
-    assert.equal(fitCalibration(hurtOne, negatives, false).single_component, false);
-    assert.equal(fitCalibration(helped.slice(0, 2), negatives, false).single_component, false, 'too few cases');
+    assert.equal(fitCalibration(hurtOne, negatives, 'single').single_component, false);
+    assert.equal(fitCalibration(helped.slice(0, 2), negatives, 'single').single_component, false, 'too few cases');
+  });
+
+  it("drops a lesion's small islands only where that helped every case enough; anatomy is not asked", () => {
+    const lesion = (all: number, minor: number) => sample(true, 10, 10, { all, largest: 0, minor });
+    // BraTS training scans: whole tumour 0.675 -> 0.689, 0.454 -> 0.470, 0.932 -> 0.937, 0.864 -> 0.878
+    const helped = [lesion(0.675, 0.689), lesion(0.454, 0.47), lesion(0.932, 0.937), lesion(0.864, 0.878)];
+    assert.equal(fitCalibration(helped, negatives, 'lesion').drop_minor_islands, true);
+    assert.equal(fitCalibration(helped, negatives, 'lesion').single_component, false, 'a lesion may be many');
+    const realSmallOnes = [...helped, lesion(0.8, 0.6)]; // a case whose small islands were true lesions
+    assert.equal(fitCalibration(realSmallOnes, negatives, 'lesion').drop_minor_islands, false);
+    const noGain = helped.map((s) => lesion(s.dice?.all ?? 0, (s.dice?.all ?? 0) + 0.001));
+    assert.equal(fitCalibration(noGain, negatives, 'lesion').drop_minor_islands, false);
+    assert.equal(fitCalibration(helped.slice(0, 2), negatives, 'lesion').drop_minor_islands, false, 'too few');
+    assert.equal('drop_minor_islands' in fitCalibration(helped, negatives, 'single'), false);
   });
 });
 

@@ -132,6 +132,44 @@ describe('ParseEngine with a known-answer network', () => {
     );
   });
 
+  it("keeps a lesion's small islands unless its calibration found them mostly false, and says what it dropped", async () => {
+    // The kidney band answered as "kidney tumour" (a lesion), with a 1-voxel speck beside the two kidneys.
+    const speckled = { ...volume, data: Float32Array.from(volume.data) };
+    const speck = 2 + DIMS[0] * (2 + DIMS[1] * 2);
+    speckled.data[speck] = 150;
+    const asLesion = (calibration: Record<string, unknown>) => (manifest: TestManifest) => {
+      manifest.networks[0].concepts[0] = {
+        ...manifest.networks[0].concepts[0],
+        id: 'kidney_tumor',
+        calibration: { CT: calibration },
+      };
+    };
+    let keptVoxels = 0;
+    await withEditedModel(asLesion({ presence_threshold: -50 }), async (lesions) => {
+      const [kept] = (await lesions.segment(speckled, 'kidney tumour')).prompts;
+      assert.equal(kept.concept?.id, 'kidney_tumor');
+      assert.ok((kept.probability?.[speck] ?? 0) > 0, 'a lesion keeps its small islands by default');
+      assert.doesNotMatch(kept.notes.join(' '), /islands under a tenth/);
+      keptVoxels = kept.evidence?.voxels ?? 0;
+    });
+    await withEditedModel(asLesion({ presence_threshold: -50, drop_minor_islands: true }), async (pruning) => {
+      const [pruned] = (await pruning.segment(speckled, 'kidney tumour')).prompts;
+      assert.equal(pruned.probability?.[speck], 0);
+      assert.equal(pruned.evidence?.voxels, keptVoxels - 1);
+      assert.equal(pruned.instances?.length, 2, 'the two kidney-sized islands stay');
+      // one working voxel of 2.5 x 2.5 x 4 mm
+      assert.match(pruned.notes.join(' '), /0\.03 mL in islands under a tenth of the largest was left out/);
+    });
+    await withEditedModel(
+      asLesion({ presence_threshold: -50, drop_minor_islands: true }),
+      async (raw) => {
+        const [all] = (await raw.segment(speckled, 'kidney tumour')).prompts;
+        assert.equal(all.evidence?.voxels, keptVoxels, '--keep-islands wins');
+      },
+      { keepIslands: true },
+    );
+  });
+
   describe('a connected group (kidney and spine as if parts of one organ; a bar joins the left kidney to the spine)', () => {
     const bridged = bridgeLeftKidneyToSpine(volume);
     const group = (manifest: TestManifest) => {
