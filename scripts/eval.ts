@@ -21,10 +21,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { multiply4, type Mat4 } from '../src/core/affine.js';
-import { spacingOf, type Volume } from '../src/core/volume.js';
+import { spacingOf } from '../src/core/volume.js';
 import { dice, hausdorff95 } from '../src/eval/metrics.js';
 import { absentPromptOrder } from '../src/eval/absent-prompts.js';
+import { randomRotation, turned } from '../src/eval/random-rotation.js';
 import { releaseGate, type MeasuredConcept } from '../src/eval/release-gate.js';
 import { readVolume } from '../src/io/read.js';
 import { answeringRow, withheldReason, type ImagingModality } from '../src/runtime/model-package.js';
@@ -302,51 +302,6 @@ async function evaluateCase(
   console.error(
     `${dataset}/${testCase.patient}: ${prompts.length} prompts in ${((performance.now() - caseStart) / 1000).toFixed(1)} s`,
   );
-}
-
-/**
- * A rotation drawn uniformly over all orientations (a random unit quaternion, Shoemake's method) from a
- * small seeded generator (mulberry32), as a row-major 4x4 matrix.
- */
-function randomRotation(seed: number): Mat4 {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const [u1, u2, u3] = [next(), next(), next()];
-  const [w, x, y, z] = [
-    Math.sqrt(1 - u1) * Math.sin(2 * Math.PI * u2),
-    Math.sqrt(1 - u1) * Math.cos(2 * Math.PI * u2),
-    Math.sqrt(u1) * Math.sin(2 * Math.PI * u3),
-    Math.sqrt(u1) * Math.cos(2 * Math.PI * u3),
-  ];
-  return [
-    1 - 2 * (y * y + z * z),
-    2 * (x * y - w * z),
-    2 * (x * z + w * y),
-    0,
-    2 * (x * y + w * z),
-    1 - 2 * (x * x + z * z),
-    2 * (y * z - w * x),
-    0,
-    2 * (x * z - w * y),
-    2 * (y * z + w * x),
-    1 - 2 * (x * x + y * y),
-    0,
-    0,
-    0,
-    0,
-    1,
-  ];
-}
-
-/** The volume with its affine turned by `rotation` (the voxels untouched); itself without one. */
-function turned(volume: Volume, rotation: Mat4 | undefined): Volume {
-  return rotation ? { ...volume, affine: multiply4(rotation, volume.affine) } : volume;
 }
 
 /** Whole numbers from `first` to `last`, both included. */
