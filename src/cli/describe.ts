@@ -16,7 +16,7 @@ export interface VolumeDescription {
   modality: string;
   description: string | undefined;
   volume?: { index: number; count: number };
-  dicom?: { seriesInstanceUid: string; studyInstanceUid: string; slices: number };
+  dicom?: { seriesInstanceUid: string; studyInstanceUid: string; slices: number; seriesCount: number };
 }
 
 export function describeVolume(volume: Volume): VolumeDescription {
@@ -41,6 +41,7 @@ export function describeVolume(volume: Volume): VolumeDescription {
             seriesInstanceUid: volume.meta.dicom.seriesInstanceUid,
             studyInstanceUid: volume.meta.dicom.studyInstanceUid,
             slices: volume.meta.dicom.sopInstanceUids.length,
+            seriesCount: new Set(volume.meta.dicom.sliceSeriesUids ?? [volume.meta.dicom.seriesInstanceUid]).size,
           },
         }
       : {}),
@@ -62,6 +63,10 @@ export function formatDescription(d: VolumeDescription): string {
   ];
   if (d.volume) lines.splice(3, 0, `volume       ${d.volume.index} of ${d.volume.count} (0-based)`);
   if (d.description) lines.push(`description  ${d.description}`);
-  if (d.dicom) lines.push(`series       ${d.dicom.seriesInstanceUid} (${d.dicom.slices} slices)`);
+  if (d.dicom)
+    lines.push(
+      `series       ${d.dicom.seriesInstanceUid} (${d.dicom.slices} slices` +
+        (d.dicom.seriesCount > 1 ? `; ${d.dicom.seriesCount} series, one per slice position, read as one stack)` : ')'),
+    );
   return lines.join('\n');
 }

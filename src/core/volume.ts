@@ -50,6 +50,11 @@ export interface DicomSeriesInfo {
   sopClassUid?: string;
   /** SOP instance UIDs in slice order (index k of the volume is instance k). */
   sopInstanceUids: string[];
+  /**
+   * The series of each slice, in slice order, when the volume was read from several series (a cine stored a
+   * series per slice position); `seriesInstanceUid` is then the first slice's.
+   */
+  sliceSeriesUids?: string[];
   patientId?: string;
   patientName?: string;
   studyDate?: string;

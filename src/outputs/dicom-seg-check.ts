@@ -45,8 +45,8 @@ export interface ParsedSeg {
   pixelSpacing: number[] | undefined;
   segments: ParsedSegment[];
   frames: ParsedFrame[];
-  referencedSeriesUid: string | undefined;
-  referencedInstanceUids: string[];
+  /** ReferencedSeriesSequence: each source series and the instances it names. */
+  referencedSeries: Array<{ seriesUid: string | undefined; instanceUids: string[] }>;
   /** Frame n (from 0) unpacked to one byte (0 or 1) per pixel, row by row. */
   frameMask(n: number): Uint8Array;
 }
@@ -56,7 +56,6 @@ export function parseDicomSeg(bytes: Uint8Array): ParsedSeg {
   const rows = dataset.number('Rows') ?? 0;
   const columns = dataset.number('Columns') ?? 0;
   const shared = dataset.items('SharedFunctionalGroupsSequence')[0];
-  const referencedSeries = dataset.items('ReferencedSeriesSequence')[0];
   return {
     dataset,
     sopClassUid: dataset.string('SOPClassUID'),
@@ -70,10 +69,10 @@ export function parseDicomSeg(bytes: Uint8Array): ParsedSeg {
     pixelSpacing: shared?.items('PixelMeasuresSequence')[0]?.numbers('PixelSpacing'),
     segments: dataset.items('SegmentSequence').map(parseSegment),
     frames: dataset.items('PerFrameFunctionalGroupsSequence').map(parseFrame),
-    referencedSeriesUid: referencedSeries?.string('SeriesInstanceUID'),
-    referencedInstanceUids: (referencedSeries?.items('ReferencedInstanceSequence') ?? []).map(
-      (item) => item.string('ReferencedSOPInstanceUID') ?? '',
-    ),
+    referencedSeries: dataset.items('ReferencedSeriesSequence').map((item) => ({
+      seriesUid: item.string('SeriesInstanceUID'),
+      instanceUids: item.items('ReferencedInstanceSequence').map((i) => i.string('ReferencedSOPInstanceUID') ?? ''),
+    })),
     frameMask: (n) => unpackFrame(pixelData ?? new Uint8Array(0), n, rows * columns),
   };
 }
@@ -265,14 +264,19 @@ function checkReferences(seg: ParsedSeg, source: Volume, expect: Expect): void {
   );
   if (dicom.frameOfReferenceUid)
     expect(seg.frameOfReferenceUid === dicom.frameOfReferenceUid, `FrameOfReferenceUID ${seg.frameOfReferenceUid}`);
-  expect(
-    seg.referencedSeriesUid === dicom.seriesInstanceUid,
-    `ReferencedSeriesSequence names ${seg.referencedSeriesUid}`,
+  // each source instance named once, under its own series
+  const seriesOf = new Map(
+    seg.referencedSeries.flatMap((series) => series.instanceUids.map((uid) => [uid, series.seriesUid] as const)),
   );
-  const referenced = new Set(seg.referencedInstanceUids);
+  const sourceSeries = dicom.sliceSeriesUids ?? dicom.sopInstanceUids.map(() => dicom.seriesInstanceUid);
+  const misplaced = dicom.sopInstanceUids.findIndex((uid, k) => seriesOf.get(uid) !== sourceSeries[k]);
   expect(
-    dicom.sopInstanceUids.every((uid) => referenced.has(uid)),
-    'ReferencedInstanceSequence misses source instances',
+    misplaced < 0,
+    `ReferencedSeriesSequence names source instance ${dicom.sopInstanceUids[misplaced]} under series ${seriesOf.get(dicom.sopInstanceUids[misplaced])}, not ${sourceSeries[misplaced]}`,
+  );
+  expect(
+    seg.referencedSeries.length === new Set(sourceSeries).size,
+    `ReferencedSeriesSequence has ${seg.referencedSeries.length} items for ${new Set(sourceSeries).size} source series`,
   );
   const lps = flipRasLps(source.affine);
   const positions = Array.from({ length: source.dims[2] }, (_, k) => transformPoint(lps, [0, 0, k]));

@@ -95,7 +95,7 @@ export function encodeDicomSeg(
     ...dimensions(uids.dimensionOrganization),
     SharedFunctionalGroupsSequence: [sharedGroups(geometry)],
     PerFrameFunctionalGroupsSequence: frames.map((frame) => perFrameGroups(frame, geometry, references)),
-    ...(references ? { ReferencedSeriesSequence: [referencedSeries(references)] } : {}),
+    ...(references ? { ReferencedSeriesSequence: referencedSeries(references) } : {}),
     PixelData: [packFrames(labels, segments, frames).buffer as ArrayBuffer],
     _vrMap: { PixelData: 'OB' },
   };
@@ -282,11 +282,12 @@ export function decimalString(value: number): string {
 
 interface SourceReferences {
   studyInstanceUid: string;
-  seriesInstanceUid: string;
   frameOfReferenceUid?: string;
   sopClassUid: string;
   /** SOP instance of slice k. */
   instances: readonly string[];
+  /** Series of slice k (one series for most sources; one per slice position for a cine stored so). */
+  series: readonly string[];
 }
 
 /** The source series' identifiers, when the source is DICOM and names one instance per slice. */
@@ -301,22 +302,27 @@ function sourceReferences(source: Volume): SourceReferences | undefined {
   }
   return {
     studyInstanceUid: dicom.studyInstanceUid,
-    seriesInstanceUid: dicom.seriesInstanceUid,
     frameOfReferenceUid: dicom.frameOfReferenceUid,
     sopClassUid: dicom.sopClassUid ?? IMAGE_STORAGE_BY_MODALITY[source.meta.modality] ?? IMAGE_STORAGE_BY_MODALITY.CT,
     instances: dicom.sopInstanceUids,
+    series: dicom.sliceSeriesUids ?? dicom.sopInstanceUids.map(() => dicom.seriesInstanceUid),
   };
 }
 
-function referencedSeries(references: SourceReferences): WritableDataset {
-  const unique = [...new Set(references.instances)];
-  return {
-    SeriesInstanceUID: references.seriesInstanceUid,
-    ReferencedInstanceSequence: unique.map((uid) => ({
+/** One ReferencedSeriesSequence item per source series, each naming its own instances once. */
+function referencedSeries(references: SourceReferences): WritableDataset[] {
+  const instancesOf = new Map<string, Set<string>>();
+  references.instances.forEach((uid, k) => {
+    const series = references.series[k];
+    instancesOf.set(series, (instancesOf.get(series) ?? new Set()).add(uid));
+  });
+  return [...instancesOf].map(([series, instances]) => ({
+    SeriesInstanceUID: series,
+    ReferencedInstanceSequence: [...instances].map((uid) => ({
       ReferencedSOPClassUID: references.sopClassUid,
       ReferencedSOPInstanceUID: uid,
     })),
-  };
+  }));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -181,6 +181,9 @@ function buildReport(
             dicom: {
               study_instance_uid: input.meta.dicom.studyInstanceUid,
               series_instance_uid: input.meta.dicom.seriesInstanceUid,
+              ...(input.meta.dicom.sliceSeriesUids
+                ? { slice_series_instance_uids: input.meta.dicom.sliceSeriesUids }
+                : {}),
             },
           }
         : {}),

@@ -7,6 +7,7 @@ import { runCli } from '../../src/cli/main.js';
 import { makePhantomCt } from '../../src/core/phantom.js';
 import { writeNifti } from '../../src/io/write-nifti.js';
 import { REPO_ROOT } from '../helpers/shared.js';
+import { writeSeriesPerSlice } from '../io/dicom/make-series.js';
 import { withTempDir } from '../helpers/volumes.js';
 
 const CLI = join(REPO_ROOT, 'dist/src/cli/main.js');
@@ -41,6 +42,15 @@ describe('medparse info', () => {
       const a = JSON.parse((await run(['info', source, '--json'])).out);
       const b = JSON.parse((await run(['info', target, '--json'])).out);
       assert.deepEqual({ ...b, description: undefined }, { ...a, description: undefined });
+    }));
+
+  it('says when a volume was read from a series per slice position', () =>
+    withTempDir(async (dir) => {
+      const cine = await writeSeriesPerSlice(dir, { orientation: 'oblique', modality: 'MR', slices: 3, timePoints: 2 });
+      const text = await run(['info', dir, '--volume', '1']);
+      assert.equal(text.code, 0, text.err);
+      assert.match(text.out, new RegExp(`series +${cine.seriesUids[0]} \\(3 slices; 3 series, one per slice position`));
+      assert.match(text.out, /volume +1 of 2/);
     }));
 });
 

@@ -13,7 +13,7 @@ import type { ParsedSeg } from '../../src/outputs/dicom-seg-check.js';
 import { decimalString, encodeDicomSeg, SEGMENTATION_STORAGE_UID, writeDicomSeg } from '../../src/outputs/dicom-seg.js';
 import type { SegLabelEntry } from '../../src/outputs/seg-codes.js';
 import { LOCAL_CODING_SCHEME, srgbToDicomLab } from '../../src/outputs/seg-codes.js';
-import { ORIENTATIONS, writeSeries } from '../io/dicom/make-series.js';
+import { ORIENTATIONS, writeSeries, writeSeriesPerSlice } from '../io/dicom/make-series.js';
 import type { SeriesSpec } from '../io/dicom/make-series.js';
 import { makeTempDir } from '../io/dicom/temp.js';
 
@@ -171,7 +171,7 @@ describe('DICOM SEG from a non-DICOM source (phantom)', () => {
     ]) {
       assert.match(uid ?? '', /^2\.25\.\d{1,39}$/);
     }
-    assert.equal(seg.referencedSeriesUid, undefined);
+    assert.deepEqual(seg.referencedSeries, []);
   });
 
   it('is caught by the check when a bit or a voxel is wrong', () => {
@@ -254,8 +254,9 @@ describe('DICOM SEG from a DICOM series', () => {
       const seg = parseDicomSeg(bytes);
       assert.equal(seg.studyInstanceUid, series.studyUid);
       assert.equal(seg.frameOfReferenceUid, `${series.studyUid}.1`.slice(0, 64));
-      assert.equal(seg.referencedSeriesUid, series.seriesUid);
-      assert.deepEqual([...seg.referencedInstanceUids].sort(), [...series.sopInstanceUids].sort());
+      assert.equal(seg.referencedSeries.length, 1);
+      assert.equal(seg.referencedSeries[0].seriesUid, series.seriesUid);
+      assert.deepEqual([...seg.referencedSeries[0].instanceUids].sort(), [...series.sopInstanceUids].sort());
       assert.equal(seg.dataset.string('PatientID'), 'SYNTHETIC-001');
       assert.equal(seg.dataset.string('PatientName'), 'Synthetic^Phantom');
       assert.deepEqual(
@@ -281,6 +282,32 @@ describe('DICOM SEG from a DICOM series', () => {
       assert.equal(seg.frames.length, 7 + 3);
     });
   }
+
+  it('references each slice under its own series for a cine stored a series per slice position', async () => {
+    const cine = await writeSeriesPerSlice(join(dir.path, 'per-slice'), {
+      orientation: 'oblique',
+      modality: 'MR',
+      columns: 11,
+      rows: 9,
+      slices: 5,
+      timePoints: 2,
+    });
+    const source = await readDicomSeries(join(dir.path, 'per-slice'), { volume: 1 });
+    const labels = patternLabels(source);
+    const bytes = encodeDicomSeg(source, labels, TABLE);
+    assert.deepEqual(verifyDicomSeg(bytes, source, labels, TABLE), []);
+    const seg = parseDicomSeg(bytes);
+    assert.deepEqual(
+      seg.referencedSeries.map((s) => [s.seriesUid, s.instanceUids]),
+      cine.seriesUids.map((uid, k) => [uid, [cine.sopInstanceUids[1][k]]]),
+    );
+    // the check catches a SEG that names every instance under the first series, as a one-series SEG would
+    const dicom = source.meta.dicom;
+    assert.ok(dicom);
+    const oneSeries = { ...dicom, sliceSeriesUids: undefined };
+    const flattened = encodeDicomSeg({ ...source, meta: { ...source.meta, dicom: oneSeries } }, labels, TABLE);
+    assert.match(verifyDicomSeg(flattened, source, labels, TABLE).join(' '), /under series .* not /);
+  });
 });
 
 describe('DICOM SEG edge cases', () => {

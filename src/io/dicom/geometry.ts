@@ -68,11 +68,21 @@ export function distancesAlongNormal(slices: readonly PlacedSlice[], seriesPath:
   return slices.map((slice) => dot(slice.position, normal));
 }
 
-function commonOrientation(slices: readonly PlacedSlice[], seriesPath: string): { row: Vec3; column: Vec3 } {
+/** Whether every slice has the first one's ImageOrientationPatient (up to decimal rounding). */
+export function sameOrientation(slices: readonly Pick<PlacedSlice, 'orientation'>[]): boolean {
+  return differentlyOriented(slices) === undefined;
+}
+
+function differentlyOriented<T extends Pick<PlacedSlice, 'orientation'>>(slices: readonly T[]): T | undefined {
   const first = slices[0];
-  const differing = slices.find((slice) =>
+  return slices.find((slice) =>
     slice.orientation.some((value, i) => Math.abs(value - first.orientation[i]) > ORIENTATION_TOLERANCE),
   );
+}
+
+function commonOrientation(slices: readonly PlacedSlice[], seriesPath: string): { row: Vec3; column: Vec3 } {
+  const first = slices[0];
+  const differing = differentlyOriented(slices);
   if (differing) {
     throw new MedparseError(
       'INVALID_DIMENSIONS',

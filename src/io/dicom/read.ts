@@ -249,6 +249,7 @@ class FrameReader {
 
 function volumeMeta(ordered: readonly SliceRecord[], input: string): VolumeMeta {
   const { series } = ordered[0];
+  const sliceSeries = ordered.map((slice) => slice.series.seriesInstanceUid);
   return {
     sourceFormat: 'dicom',
     sourcePath: input,
@@ -265,6 +266,7 @@ function volumeMeta(ordered: readonly SliceRecord[], input: string): VolumeMeta 
       patientName: series.patientName,
       studyDate: series.studyDate,
       seriesDescription: series.seriesDescription,
+      ...(new Set(sliceSeries).size > 1 ? { sliceSeriesUids: sliceSeries } : {}),
     },
   };
 }

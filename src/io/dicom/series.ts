@@ -1,6 +1,7 @@
 /** Grouping scanned images into series, describing them, and choosing the one to read. */
 import { MedparseError } from '../../core/errors.js';
 import type { ScannedInput } from './scan.js';
+import { largestSeriesStack, seriesAsOneStack } from './series-stack.js';
 import type { SliceRecord } from './slice.js';
 
 export interface DicomSeriesSummary {
@@ -57,23 +58,43 @@ export function formatSeriesList(list: readonly DicomSeriesSummary[]): string {
     .join('\n');
 }
 
-/** The slices of the requested series, or of the only one; explains the choice otherwise. */
-export function selectSeries(scanned: ScannedInput, requestedUid: string | undefined): SliceRecord[] {
+/**
+ * The slices of the requested series (several UIDs, comma-separated, when they are one stack stored a
+ * series per slice position), of the only one, or of all when they are such a stack; explains the
+ * choice otherwise.
+ */
+export function selectSeries(scanned: ScannedInput, requested: string | undefined): SliceRecord[] {
   const groups = groupBySeries(scanned.slices);
   const summaries = () => formatSeriesList([...groups.values()].map(summarizeSeries)).replace(/^/gm, '  ');
-  if (requestedUid !== undefined) {
-    const chosen = groups.get(requestedUid.trim());
-    if (chosen) return chosen;
+  if (requested !== undefined) {
+    const uids = requested.split(',').map((uid) => uid.trim());
+    const missing = uids.find((uid) => !groups.has(uid));
+    if (missing !== undefined)
+      throw new MedparseError(
+        'INVALID_ARGUMENT',
+        `no series with SeriesInstanceUID ${missing}; the series found are:\n${summaries()}\nchoose one with --series UID`,
+        scanned.input.path,
+      );
+    const chosen = uids.map((uid) => groups.get(uid) as SliceRecord[]);
+    if (chosen.length === 1) return chosen[0];
+    const stack = seriesAsOneStack(chosen);
+    if (stack) return stack;
     throw new MedparseError(
       'INVALID_ARGUMENT',
-      `no series with SeriesInstanceUID ${requestedUid}; the series found are:\n${summaries()}\nchoose one with --series UID`,
+      `the ${chosen.length} series given to --series are not one stack (series read together must share the study, image orientation and grid, hold the same number of images, and lie at one slice position each, no two at the same); the series found are:\n${summaries()}`,
       scanned.input.path,
     );
   }
   if (groups.size === 1) return [...groups.values()][0];
+  const all = seriesAsOneStack([...groups.values()]);
+  if (all) return all;
+  const stack = largestSeriesStack([...groups.values()]);
+  const hint = stack
+    ? `\n${stack.length} of them lie at one slice position each of one stack (a cine stored a series per slice); read them together with --series ${stack.map((group) => group[0].series.seriesInstanceUid).join(',')}`
+    : '';
   throw new MedparseError(
     'MULTIPLE_SERIES',
-    `holds ${groups.size} DICOM series:\n${summaries()}\nchoose one with --series UID`,
+    `holds ${groups.size} DICOM series:\n${summaries()}\nchoose one with --series UID${hint}`,
     scanned.input.path,
   );
 }

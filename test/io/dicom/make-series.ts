@@ -394,3 +394,60 @@ function add(a: Vec3, b: Vec3): Vec3 {
 function scale(a: Vec3, factor: number): Vec3 {
   return [a[0] * factor, a[1] * factor, a[2] * factor];
 }
+
+export interface PerSliceCine {
+  /** One series per slice position, in slice (k) order. */
+  seriesUids: string[];
+  studyUid: string;
+  dims: [number, number, number];
+  expectedAffine: number[];
+  /** Expected voxel values of each time point, i fastest, k slowest. */
+  expectedValues: Float64Array[];
+  /** SOP instance UIDs of each time point, in k order. */
+  sopInstanceUids: string[][];
+}
+
+/**
+ * A cine stored as Siemens stores one: a series per slice position, each holding that position's
+ * time points (InstanceNumber t + 1), time point t's values offset by 100 t.
+ */
+export async function writeSeriesPerSlice(
+  folder: string,
+  spec: SeriesSpec & { timePoints: number },
+): Promise<PerSliceCine> {
+  const { timePoints, ...common } = spec;
+  const slices = common.slices ?? 4;
+  const studyUid = common.studyUid ?? newUid();
+  const seriesUids = range(slices).map(() => newUid());
+  const written: GeneratedSeries[][] = range(timePoints).map(() => []);
+  for (const k of range(slices)) {
+    for (const t of range(timePoints)) {
+      written[t].push(
+        await writeSeries(folder, {
+          ...common,
+          slices,
+          studyUid,
+          seriesUid: seriesUids[k],
+          omit: range(slices).filter((other) => other !== k),
+          instanceNumberOffset: t - k, // InstanceNumber t + 1 within the position's series
+          valueOffset: 100 * t,
+          subfolder: `position${k}-time${t}`,
+          seed: 11 * k + t,
+        }),
+      );
+    }
+  }
+  const pixels = (common.columns ?? 6) * (common.rows ?? 5);
+  return {
+    seriesUids,
+    studyUid,
+    dims: [common.columns ?? 6, common.rows ?? 5, slices],
+    expectedAffine: written[0][0].expectedAffine,
+    expectedValues: written.map((perK) => {
+      const values = new Float64Array(pixels * slices);
+      perK.forEach((series, k) => values.set(series.expectedValues.subarray(0, pixels), k * pixels));
+      return values;
+    }),
+    sopInstanceUids: written.map((perK) => perK.map((series) => series.sopInstanceUids[0])),
+  };
+}

@@ -6,7 +6,7 @@ import type { ProgressEvent } from '../../../src/core/progress.js';
 import { readFileMetaInformation } from '../../../src/io/dicom/element-walker.js';
 import { listDicomSeries, readDicomSeries } from '../../../src/io/dicom/index.js';
 import type { SeriesSpec } from './make-series.js';
-import { writeSeries, zipFiles } from './make-series.js';
+import { writeSeries, writeSeriesPerSlice, zipFiles } from './make-series.js';
 import { makeTempDir, maxAbsDifference } from './temp.js';
 
 let root: { path: string; cleanup: () => Promise<void> };
@@ -210,5 +210,58 @@ describe('DICOM time series (the same number of images at every slice position)'
       assert.ok(maxAbsDifference(volume.affine, series.expectedAffine) < 1e-6, `time point ${index} affine`);
     }
     await assert.rejects(readDicomSeries(folder, { volume: 2 }), /--volume 2 is out of range/);
+  });
+});
+
+describe('a cine stored a series per slice position (as Siemens stores a short-axis cine)', () => {
+  const common = { orientation: 'oblique', modality: 'MR', slices: 4, timePoints: 2 } as const;
+
+  it('reads the series together as one stack, one time point at a time', async () => {
+    const folder = join(root.path, `series-${++counter}`);
+    const cine = await writeSeriesPerSlice(folder, common);
+    await assert.rejects(readDicomSeries(folder), /holds 2 images at each of its 4 slice positions/);
+    for (const t of [0, 1]) {
+      const volume = await readDicomSeries(folder, { volume: t });
+      assert.deepEqual(volume.dims, cine.dims);
+      assert.ok(maxAbsDifference(volume.data, cine.expectedValues[t]) === 0, `time point ${t} values`);
+      assert.ok(maxAbsDifference(volume.affine, cine.expectedAffine) < 1e-6, `time point ${t} affine`);
+      assert.deepEqual(volume.meta.dicom?.sliceSeriesUids, cine.seriesUids);
+      assert.deepEqual(volume.meta.dicom?.sopInstanceUids, cine.sopInstanceUids[t]);
+    }
+  });
+
+  it('names the stack when other series share the folder, and reads it from the UIDs it names', async () => {
+    const folder = join(root.path, `series-${++counter}`);
+    const cine = await writeSeriesPerSlice(folder, common);
+    await writeSeries(folder, {
+      orientation: 'axial',
+      modality: 'MR',
+      subfolder: 'localizer',
+      studyUid: cine.studyUid,
+    });
+    let hint = '';
+    await assert.rejects(readDicomSeries(folder), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'MULTIPLE_SERIES');
+      hint = /--series (\S+)$/.exec(error.message)?.[1] ?? '';
+      assert.match(error.message, /4 of them lie at one slice position each of one stack/);
+      return true;
+    });
+    assert.deepEqual(hint.split(','), cine.seriesUids);
+    const volume = await readDicomSeries(folder, { series: hint, volume: 1 });
+    assert.ok(maxAbsDifference(volume.data, cine.expectedValues[1]) === 0);
+  });
+
+  it('refuses series given together that are not one stack, saying what they must share', async () => {
+    const folder = join(root.path, `series-${++counter}`);
+    const cine = await writeSeriesPerSlice(folder, common);
+    const axial = await writeSeries(folder, { orientation: 'axial', modality: 'MR', subfolder: 'axial' });
+    await assert.rejects(
+      readDicomSeries(folder, { series: `${cine.seriesUids[0]},${axial.seriesUid}` }),
+      /the 2 series given to --series are not one stack \(series read together must share the study, image orientation and grid/,
+    );
+    await assert.rejects(
+      readDicomSeries(folder, { series: `${cine.seriesUids[0]},1.2.3.999` }),
+      /no series with SeriesInstanceUID 1\.2\.3\.999/,
+    );
   });
 });
