@@ -7,7 +7,7 @@ import { writeNifti } from '../../io/write-nifti.js';
 import { EXIT, type CommandIO } from '../io.js';
 import { parseVolumeIndex, UsageError } from '../usage.js';
 
-export const CONVERT_USAGE = 'medparse convert <input> <output.nii.gz> [--volume N] [--series UID] [--force]';
+export const CONVERT_USAGE = 'medparse convert <input> <output.nii.gz> [--volume N] [--series UID[,UID...]] [--force]';
 
 export async function runConvertCommand(args: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parseArgs({

@@ -5,7 +5,7 @@ import { describeVolume, formatDescription } from '../describe.js';
 import { EXIT, type CommandIO } from '../io.js';
 import { parseVolumeIndex, UsageError } from '../usage.js';
 
-export const INFO_USAGE = `medparse info <image> [--json] [--volume N] [--series UID]
+export const INFO_USAGE = `medparse info <image> [--json] [--volume N] [--series UID[,UID...]]
 medparse info --demo [--json]     describe the built-in synthetic CT`;
 
 export async function runInfoCommand(args: string[], io: CommandIO): Promise<number> {

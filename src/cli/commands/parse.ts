@@ -10,7 +10,7 @@ import { EXIT, type CommandIO } from '../io.js';
 import { parseVolumeIndex, UsageError } from '../usage.js';
 
 const COMMON =
-  '[--modality CT|MR] [--model DIR] [--threads N] [--dicom-seg] [--no-preview] [--keep-islands] [--experimental] [--force] [--volume N] [--series UID] [--json] [--quiet]';
+  '[--modality CT|MR] [--model DIR] [--threads N] [--dicom-seg] [--no-preview] [--keep-islands] [--experimental] [--force] [--volume N] [--series UID[,UID...]] [--json] [--quiet]';
 
 export const PARSE_USAGE: Record<TaskName, string> = {
   segment: `medparse segment <image|--demo> -p "<prompts>" -o <dir> ${COMMON}`,
