@@ -452,7 +452,7 @@ function combine(source: ConceptSource, volume: Volume, answers: Map<string, Que
   const box = unionBox(present.map((p) => p.box));
   const best = parts.reduce((a, b) => (b.decision.score > a.decision.score ? b : a));
   const setApart = parts.flatMap((p) => (p.setApart ? [p.setApart] : []));
-  const minorIslandsMl = parts.reduce((sum, p) => sum + (p.minorIslandsMl ?? 0), 0);
+  const minorIslandsMl = present.reduce((sum, p) => sum + (p.minorIslandsMl ?? 0), 0);
   return {
     ...(minorIslandsMl > 0 ? { minorIslandsMl } : {}),
     ...(setApart.length
