@@ -3,12 +3,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
+import { readDicomSeries } from '../../src/io/dicom/index.js';
 import { readVolume } from '../../src/io/read.js';
+import { parseDicomSeg } from '../../src/outputs/dicom-seg-check.js';
 import { ParseEngine } from '../../src/tasks/engine.js';
 import { writeResults } from '../../src/tasks/output-folder.js';
 import { sharedDir, SHARED_MISSING } from '../helpers/shared.js';
 import { writeTestModel } from '../helpers/test-model.js';
 import { withTempDir } from '../helpers/volumes.js';
+import { writeSeriesPerSlice } from '../io/dicom/make-series.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
@@ -76,4 +79,41 @@ describe('outputs keep the input grid and affine exactly', { skip: shared ? fals
           assert.equal(prompt.evidence.calibrated, false);
       }));
   }
+});
+
+describe('results of a cine read a series per slice position', () => {
+  it('list the series of every slice in report.json and reference each in the DICOM SEG', () =>
+    withTempDir(async (dir) => {
+      const modelDir = writeTestModel(join(dir, 'model'));
+      const cine = await writeSeriesPerSlice(join(dir, 'dicom'), {
+        columns: 24,
+        rows: 20,
+        slices: 3,
+        timePoints: 2,
+        pixelSpacing: [2, 2],
+      });
+      const volume = await readDicomSeries(join(dir, 'dicom'), { volume: 1 });
+      const engine = ParseEngine.load(modelDir, { threads: 1, keepIslands: true });
+      try {
+        // the generator's pattern (-900 to 272 HU here) crosses the test network's kidney band (110-190 HU)
+        const result = await engine.segment(volume, 'kidney');
+        assert.equal(result.prompts[0].status, 'present');
+        const out = join(dir, 'out');
+        const written = await writeResults(out, result, engine.vocabulary, {
+          task: 'segment',
+          medparseVersion: 'test',
+          preview: false,
+        });
+        assert.ok(written.includes('segmentation.dcm'));
+        const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+        assert.deepEqual(report.input.dicom.slice_series_instance_uids, cine.seriesUids);
+        const seg = parseDicomSeg(new Uint8Array(readFileSync(join(out, 'segmentation.dcm'))));
+        assert.deepEqual(
+          seg.referencedSeries.map((s) => s.seriesUid),
+          cine.seriesUids,
+        );
+      } finally {
+        await engine.dispose();
+      }
+    }));
 });
