@@ -67,6 +67,43 @@ export function releaseGate(
   return [...verdicts, ...inheritedByParts(judged, verdicts, partsOf, failing)];
 }
 
+/** How a training-scan verdict's reason begins after its Dice: only such a mark may a training scan clear. */
+const TRAINED_ON_REASON = / on the \d+ scans? it was trained on \(/;
+
+/** Whether a `withheld` reason was written by `trainingScanGate` (and so may be lifted by it). */
+export function isTrainingScanReason(reason: string | undefined): boolean {
+  return reason !== undefined && reason.startsWith('Dice ') && TRAINED_ON_REASON.test(reason);
+}
+
+/**
+ * The gate's use of scans a network TRAINED on, for concepts without any held-out scan (body-ct's abdominal
+ * organs have one real CT, and it is a training scan): a concept below `floor` even there cannot be trusted
+ * on new scans and is withheld. Passing there proves little, so a passing verdict (withheld undefined) may
+ * lift only a mark this gate wrote (`isTrainingScanReason`), e.g. after retraining, never a held-out one.
+ * Concepts in `measuredHeldOut` ("network|concept") are left to the held-out gate.
+ */
+export function trainingScanGate(
+  measured: MeasuredConcept[],
+  measuredHeldOut: ReadonlySet<string>,
+  floor: number,
+  modelVersion: string,
+  datasetNames: Readonly<Record<string, string>> = {},
+): GateVerdict[] {
+  return poolByConcept(measured)
+    .filter((m) => m.dice.length > 0 && !measuredHeldOut.has(`${m.networkId}|${m.conceptId}`))
+    .map((m) => ({
+      networkId: m.networkId,
+      conceptId: m.conceptId,
+      meanDice: mean(m.dice),
+      withheld:
+        mean(m.dice) < floor
+          ? `Dice ${mean(m.dice).toFixed(2)} on the ${scans(m.dice.length)} it was trained on (${perDataset(m, datasetNames)}) ` +
+            `and no held-out scan to show better; below the ${floor.toFixed(2)} that model ${modelVersion} must reach to answer it`
+          : undefined,
+      withheldOn: {},
+    }));
+}
+
 /**
  * Carries a whole's verdict on a kind of scan to the parts of it that were not measured on that kind:
  * withheld there when the whole is withheld there alone, answered (null) otherwise. Returns the verdicts

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { releaseGate } from '../../src/eval/release-gate.js';
+import { isTrainingScanReason, releaseGate, trainingScanGate } from '../../src/eval/release-gate.js';
 
 describe('release gate', () => {
   it('withholds a concept below the floor with its measurement, answers one at or above it, skips unmeasured', () => {
@@ -139,5 +139,48 @@ describe('release gate', () => {
       'its own whole-scan measurement rules; on crops its whole passes',
     );
     assert.deepEqual(byId.thalamus_left.withheldOn, { whole: null });
+  });
+});
+
+describe('training-scan gate (concepts with no held-out scan)', () => {
+  const onTrainingCt = (conceptId: string, dice: number) => ({
+    networkId: 'body-ct',
+    conceptId,
+    dice: [dice],
+    datasets: ['totalseg_ct'],
+    scopes: ['whole' as const],
+  });
+
+  it('withholds a concept that fails even on a scan it trained on; a pass may lift only its own mark', () => {
+    const verdicts = trainingScanGate(
+      [onTrainingCt('spleen', 0.47), onTrainingCt('liver', 0.92), onTrainingCt('pancreas', 0)],
+      new Set(),
+      0.5,
+      '9.9.9',
+      { totalseg_ct: 'TotalSegmentator abdominal CT' },
+    );
+    assert.deepEqual(
+      verdicts.map((v) => [v.conceptId, v.withheld]),
+      [
+        [
+          'spleen',
+          'Dice 0.47 on the 1 scan it was trained on (TotalSegmentator abdominal CT: 1 at 0.47) and no held-out scan to show better; below the 0.50 that model 9.9.9 must reach to answer it',
+        ],
+        ['liver', undefined],
+        [
+          'pancreas',
+          'Dice 0.00 on the 1 scan it was trained on (TotalSegmentator abdominal CT: 1 at 0.00) and no held-out scan to show better; below the 0.50 that model 9.9.9 must reach to answer it',
+        ],
+      ],
+    );
+    assert.equal(isTrainingScanReason(verdicts[0].withheld), true);
+    const heldOut = releaseGate([{ ...onTrainingCt('larynx', 0.1), datasets: ['openkbp'] }], 0.5, '9.9.9');
+    assert.equal(isTrainingScanReason(heldOut[0].withheld), false, 'a held-out mark is never lifted by it');
+    assert.equal(isTrainingScanReason(undefined), false);
+  });
+
+  it('leaves concepts measured on held-out scans to the held-out gate', () => {
+    const verdicts = trainingScanGate([onTrainingCt('aorta', 0.1)], new Set(['body-ct|aorta']), 0.5, '9.9.9');
+    assert.deepEqual(verdicts, []);
   });
 });
