@@ -277,7 +277,10 @@ function writeCalibration(): void {
         if (!list) continue;
         const positives = list.filter((s) => s.positive && s.voxels > 0);
         const negatives = list.filter((s) => !s.positive);
-        if (positives.length < 2) continue;
+        // One real positive is enough to place the threshold above the negatives (and no higher than it):
+        // body-ct's abdominal organs have one real CT, and uncalibrated they took any positive logit
+        // (held-out head-and-neck CTs: "kidney" accepted in 5 of 10). Without negatives it places nothing.
+        if (positives.length < (negatives.length ? 1 : 2)) continue;
         const calibration = fitCalibration(positives, negatives, islandKind(concept.id));
         concept.calibration = { ...(concept.calibration ?? {}), [modality]: calibration };
         const fmt = (p: number[] | undefined) => (p ? p.map((v) => v.toFixed(2)).join(', ') : 'not fitted');
