@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { toNested } from '../core/affine.js';
 import { MedparseError } from '../core/errors.js';
@@ -87,8 +87,27 @@ export async function writeResults(
 function moveIntoPlace(staging: string, dir: string): string[] {
   const names = readdirSync(staging).filter((n) => RESULT_FILES.test(n));
   const ordered = [...names.filter((n) => n !== 'report.json'), 'report.json'];
+  // a replaced run's masks of prompts this run found absent would otherwise sit beside the new report
+  for (const stale of filesOfEarlierRun(dir).filter((n) => !names.includes(n)))
+    rmSync(join(dir, stale), { force: true });
   for (const name of ordered) renameSync(join(staging, name), join(dir, name));
   return ordered;
+}
+
+/** The files an earlier run's report.json says it wrote (only those: nothing else in the folder is touched). */
+function filesOfEarlierRun(dir: string): string[] {
+  const path = join(dir, 'report.json');
+  if (!existsSync(path)) return [];
+  try {
+    const report = JSON.parse(readFileSync(path, 'utf8')) as {
+      files?: Record<string, unknown>;
+      prompts?: Array<{ mask_file?: unknown }>;
+    };
+    const listed = [...Object.values(report.files ?? {}), ...(report.prompts ?? []).map((p) => p.mask_file)];
+    return listed.filter((n): n is string => typeof n === 'string' && RESULT_FILES.test(n) && n !== 'report.json');
+  } catch {
+    return []; // not a report we wrote: leave the folder as it is
+  }
 }
 
 /**

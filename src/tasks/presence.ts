@@ -54,10 +54,12 @@ export function decidePresence(
     reasons.push(`presence logit ${evidence.presenceLogit.toFixed(2)} is below the threshold ${threshold.toFixed(2)}`);
   const minVolume = calibration?.minVolumeMl ?? 0;
   if (evidence.voxels > 0 && evidence.volumeMl < minVolume)
-    reasons.push(`volume ${evidence.volumeMl.toFixed(2)} mL is below the smallest plausible ${minVolume} mL`);
+    reasons.push(
+      `volume ${evidence.volumeMl.toFixed(2)} mL is below the smallest plausible ${minVolume.toFixed(2)} mL`,
+    );
   const maxVolume = calibration?.maxVolumeMl ?? Infinity;
   if (evidence.volumeMl > maxVolume)
-    reasons.push(`volume ${evidence.volumeMl.toFixed(2)} mL is above the largest plausible ${maxVolume} mL`);
+    reasons.push(`volume ${evidence.volumeMl.toFixed(2)} mL is above the largest plausible ${maxVolume.toFixed(2)} mL`);
   if (evidence.voxels > 0 && (evidence.emptyFraction ?? 0) > MAX_EMPTY_FRACTION)
     reasons.push(
       `${Math.round(100 * (evidence.emptyFraction ?? 0))} % of the mask lies where the image has no signal (value 0)`,

@@ -106,6 +106,23 @@ describe('medparse segment / detect / recognize', () => {
       assert.match(nothing.out, /absent/);
     }));
 
+  it("--force replaces an earlier run's files, removing its masks this run has no answer for, and nothing else", () =>
+    withTempDir(async (dir) => {
+      const first = await segmentDemo(['kidney'], dir, '--quiet', '--dicom-seg');
+      assert.equal(first.code, 0, first.err);
+      assert.ok(existsSync(join(dir, 'kidney.nii.gz')) && existsSync(join(dir, 'segmentation.dcm')));
+      writeFileSync(join(dir, 'my-notes.txt'), 'mine');
+      writeFileSync(join(dir, 'liver.nii.gz'), 'a file of mine that the earlier report does not list');
+      const second = await segmentDemo(['brain'], dir, '--quiet', '--force');
+      assert.equal(second.code, 0, second.err);
+      assert.match(second.out, /absent/);
+      assert.equal(existsSync(join(dir, 'kidney.nii.gz')), false, 'a stale mask beside a report saying absent');
+      assert.equal(existsSync(join(dir, 'segmentation.dcm')), false);
+      assert.equal(readFileSync(join(dir, 'my-notes.txt'), 'utf8'), 'mine');
+      assert.ok(existsSync(join(dir, 'liver.nii.gz')), 'files the earlier report did not list are left alone');
+      assert.ok(existsSync(join(dir, 'labels.nii.gz')) && existsSync(join(dir, 'report.json')));
+    }));
+
   it('refuses to overwrite results, and errors are clear', () =>
     withTempDir(async (dir) => {
       writeFileSync(join(dir, 'report.json'), '{"mine": true}');

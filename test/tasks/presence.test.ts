@@ -83,8 +83,8 @@ describe('decidePresence', () => {
       [{ meanIntensity: 0.2 }, /unlike validation masks/],
       [{ meanIntensity: 0.8 }, /unlike validation masks/],
       [{ presenceLogit: 0.5 }, /below the threshold 1\.00/],
-      [{ volumeMl: 0.5 }, /below the smallest plausible 2 mL/],
-      [{ volumeMl: 600 }, /above the largest plausible 500 mL/],
+      [{ volumeMl: 0.5 }, /below the smallest plausible 2.00 mL/],
+      [{ volumeMl: 600 }, /above the largest plausible 500.00 mL/],
       [{ voxels: 0 }, /empty/],
     ];
     for (const [change, reason] of cases) {
