@@ -33,6 +33,7 @@ import { readVolume } from '../src/io/read.js';
 import { keepLargest } from '../src/ops/index.js';
 import { DEFAULT_MODEL_DIR, ParseEngine } from '../src/tasks/engine.js';
 import {
+  canCalibrate,
   candidateGroups,
   connectedGroupHelps,
   fitCalibration,
@@ -277,10 +278,7 @@ function writeCalibration(): void {
         if (!list) continue;
         const positives = list.filter((s) => s.positive && s.voxels > 0);
         const negatives = list.filter((s) => !s.positive);
-        // One real positive is enough to place the threshold above the negatives (and no higher than it):
-        // body-ct's abdominal organs have one real CT, and uncalibrated they took any positive logit
-        // (held-out head-and-neck CTs: "kidney" accepted in 5 of 10). Without negatives it places nothing.
-        if (positives.length < (negatives.length ? 1 : 2)) continue;
+        if (!canCalibrate(positives, negatives)) continue;
         const calibration = fitCalibration(positives, negatives, islandKind(concept.id));
         concept.calibration = { ...(concept.calibration ?? {}), [modality]: calibration };
         const fmt = (p: number[] | undefined) => (p ? p.map((v) => v.toFixed(2)).join(', ') : 'not fitted');

@@ -46,6 +46,19 @@ export interface FittedCalibration {
 export const MIN_POSITIVES_FOR_BETA = 8;
 
 /**
+ * Whether a concept's samples can place a calibration: one real positive is enough when there are
+ * negatives to put the threshold above (body-ct's abdominal organs have one real CT, and uncalibrated they
+ * took any positive logit: "kidney" was accepted in 5 of 10 held-out head-and-neck CTs); without
+ * negatives it takes two positives.
+ */
+export function canCalibrate(
+  positives: readonly CalibrationSample[],
+  negatives: readonly CalibrationSample[],
+): boolean {
+  return positives.length >= (negatives.length ? 1 : 2);
+}
+
+/**
  * positives: cases with the concept and a non-empty mask; negatives: cases certainly without it;
  * islands: only a 'single' concept may be reduced to its largest island, only a lesion keeps its small
  * islands unless they proved mostly false.

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  canCalibrate,
   candidateGroups,
   connectedGroupHelps,
   fitCalibration,
@@ -39,6 +40,16 @@ describe('fitCalibration', () => {
     assert.equal(fit.probability_beta, undefined);
     // classes that overlap keep the weakest positive
     assert.equal(fitCalibration(positives([1.2, 10, 11, 12]), negatives, 'single').presence_threshold, 1.2);
+  });
+
+  it('is fitted from one real positive when there are negatives, from two without', () => {
+    const one = positives([12]);
+    assert.equal(canCalibrate(one, negatives), true);
+    assert.equal(canCalibrate(one, []), false);
+    assert.equal(canCalibrate(positives([9, 10]), []), true);
+    assert.equal(canCalibrate([], negatives), false);
+    // one positive, above every negative: the threshold sits halfway up to it
+    assert.ok(Math.abs(fitCalibration(one, negatives, 'single').presence_threshold - (1.601 + 12) / 2) < 1e-9);
   });
 
   it('gives the plausible volume range from the positive masks', () => {

@@ -67,7 +67,16 @@ export function selectSeries(scanned: ScannedInput, requested: string | undefine
   const groups = groupBySeries(scanned.slices);
   const summaries = () => formatSeriesList([...groups.values()].map(summarizeSeries)).replace(/^/gm, '  ');
   if (requested !== undefined) {
-    const uids = requested.split(',').map((uid) => uid.trim());
+    const uids = requested
+      .split(',')
+      .map((uid) => uid.trim())
+      .filter((uid) => uid !== '');
+    if (uids.length === 0)
+      throw new MedparseError(
+        'INVALID_ARGUMENT',
+        `--series names no SeriesInstanceUID; the series found are:\n${summaries()}\nchoose one with --series UID`,
+        scanned.input.path,
+      );
     const missing = uids.find((uid) => !groups.has(uid));
     if (missing !== undefined)
       throw new MedparseError(

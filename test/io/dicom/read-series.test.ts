@@ -263,5 +263,9 @@ describe('a cine stored a series per slice position (as Siemens stores a short-a
       readDicomSeries(folder, { series: `${cine.seriesUids[0]},1.2.3.999` }),
       /no series with SeriesInstanceUID 1\.2\.3\.999/,
     );
+    await assert.rejects(readDicomSeries(folder, { series: ' , ' }), /--series names no SeriesInstanceUID/);
+    // a trailing comma is not a series of its own
+    const one = await readDicomSeries(folder, { series: `${axial.seriesUid},` });
+    assert.deepEqual(one.dims, axial.dims);
   });
 });
