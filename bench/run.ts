@@ -5,6 +5,7 @@
 import { benchEngine } from './engine.js';
 import { benchIo } from './io.js';
 import { benchOperations } from './ops.js';
+import { benchService } from './service.js';
 import { benchVocabulary } from './vocab.js';
 
 export interface BenchRow {
@@ -18,6 +19,7 @@ const AREAS: Array<[string, () => Promise<BenchRow[]>]> = [
   ['volume operations', benchOperations],
   ['vocabulary', benchVocabulary],
   ['engine (512x512x300 CT-like volume)', benchEngine],
+  ['service (medparse serve against the CLI)', benchService],
 ];
 
 function printTable(title: string, rows: BenchRow[]): void {

@@ -6,6 +6,7 @@ import { runConvertCommand, CONVERT_USAGE } from './commands/convert.js';
 import { runInfoCommand, INFO_USAGE } from './commands/info.js';
 import { runModelsCommand, MODELS_USAGE } from './commands/models.js';
 import { parseCommand, PARSE_USAGE } from './commands/parse.js';
+import { runServeCommand, runWorkerCommand, SERVE_USAGE, WORKER_USAGE } from './commands/serve.js';
 import { runVocabCommand, VOCAB_USAGE } from './commands/vocab.js';
 import { EXIT, processIO, type CommandIO } from './io.js';
 import { UsageError } from './usage.js';
@@ -44,6 +45,12 @@ const COMMANDS: Record<string, Command> = {
     usage: VOCAB_USAGE,
     run: runVocabCommand,
   },
+  serve: {
+    summary: 'HTTP service: submit images, follow jobs, fetch results',
+    usage: SERVE_USAGE,
+    run: runServeCommand,
+  },
+  worker: { summary: 'run the jobs of a service started with --redis', usage: WORKER_USAGE, run: runWorkerCommand },
 };
 
 export function helpText(): string {

@@ -88,14 +88,17 @@ function moveIntoPlace(staging: string, dir: string): string[] {
   const names = readdirSync(staging).filter((n) => RESULT_FILES.test(n));
   const ordered = [...names.filter((n) => n !== 'report.json'), 'report.json'];
   // a replaced run's masks of prompts this run found absent would otherwise sit beside the new report
-  for (const stale of filesOfEarlierRun(dir).filter((n) => !names.includes(n)))
+  for (const stale of filesListedInReport(dir).filter((n) => !names.includes(n)))
     rmSync(join(dir, stale), { force: true });
   for (const name of ordered) renameSync(join(staging, name), join(dir, name));
   return ordered;
 }
 
-/** The files an earlier run's report.json says it wrote (only those: nothing else in the folder is touched). */
-function filesOfEarlierRun(dir: string): string[] {
+/**
+ * The files a results folder's report.json says it wrote, report.json left out: what a new run may
+ * replace, and all that the service lets a client fetch. Empty without a readable report.
+ */
+export function filesListedInReport(dir: string): string[] {
   const path = join(dir, 'report.json');
   if (!existsSync(path)) return [];
   try {

@@ -1,0 +1,474 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { runCli } from '../../src/cli/main.js';
+import { writeTestModel } from '../helpers/test-model.js';
+import {
+  fileUpload,
+  getJob,
+  niftiVoxels,
+  startService,
+  submit,
+  waitForState,
+  writePhantom,
+  type JobJson,
+  type RunningService,
+} from './helpers.js';
+
+describe('medparse serve: the API over real HTTP (embedded queue, test model)', () => {
+  let root: string;
+  let model: string;
+  let phantom: string;
+  let running: RunningService;
+  let url: string;
+  const jobsDir = () => join(root, 'data', 'jobs');
+
+  before(async () => {
+    root = mkdtempSync(join(tmpdir(), 'medparse-serve-'));
+    model = writeTestModel(join(root, 'model'));
+    phantom = await writePhantom(join(root, 'phantom.nii.gz'));
+    running = await startService({ dataDir: join(root, 'data'), modelDir: model, workers: 1, maxAttempts: 2 });
+    url = running.url;
+  });
+  after(async () => {
+    await running.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('runs an upload to done; the report and every file it lists are served and equal the CLI run', async () => {
+    const response = await submit(url, { task: 'segment', prompts: 'kidneys, spine, banana' }, [
+      fileUpload(phantom, '../../../etc/passwd.nii.gz'),
+    ]);
+    assert.equal(response.status, 202, await response.clone().text());
+    const submitted = (await response.json()) as { id: string; url: string; state: string };
+    assert.equal(submitted.url, `/v1/jobs/${submitted.id}`);
+    assert.equal(response.headers.get('location'), submitted.url);
+    // the client's name is not used: the upload is stored under a name the server chose
+    assert.deepEqual(readdirSync(join(jobsDir(), submitted.id, 'input')), ['image.nii.gz']);
+
+    const events = await fetch(`${url}${submitted.url}/events`).then((r) => r.text());
+    const names = [...events.matchAll(/^event: (\w+)$/gm)].map((m) => m[1]);
+    assert.equal(names.at(-1), 'done', events);
+    const stages = [...events.matchAll(/^data: (.*)$/gm)]
+      .map((m) => JSON.parse(m[1]) as { stage?: string })
+      .map((d) => d.stage);
+    assert.ok(stages.includes('inference'), `the CLI's inference stage is streamed: ${stages}`);
+
+    const job = await getJob(url, submitted.id);
+    assert.equal(job.state, 'done');
+    assert.equal(job.attempts, 1);
+    const report = (await fetch(`${url}${job.links.report}`).then((r) => r.json())) as {
+      prompts: Array<{ text: string; status: string; mask_file: string | null }>;
+      files: Record<string, string>;
+    };
+    assert.deepEqual(
+      report.prompts.map((p) => [p.text, p.status]),
+      [
+        ['kidneys', 'present'],
+        ['spine', 'present'],
+        ['banana', 'unknown'],
+      ],
+    );
+    const served = job.links.files.map((f) => f.split('/').pop());
+    for (const name of ['report.json', 'labels.nii.gz', 'labels.json', 'preview.png', 'kidney.nii.gz'])
+      assert.ok(served.includes(name), `${name} in ${served}`);
+    for (const link of job.links.files) assert.equal((await fetch(url + link)).status, 200, link);
+
+    // the same input through the CLI gives the same label map and the same answers
+    const cliDir = join(root, 'cli-out');
+    const code = await runCli(
+      ['segment', phantom, '-p', 'kidneys, spine, banana', '-o', cliDir, '--model', model, '--quiet'],
+      {
+        stdout: () => {},
+        stderr: () => {},
+      },
+    );
+    assert.equal(code, 0);
+    const servedLabels = Buffer.from(await (await fetch(`${url}${job.url}/files/labels.nii.gz`)).arrayBuffer());
+    const cliLabels = niftiVoxels(readFileSync(join(cliDir, 'labels.nii.gz')));
+    const serviceLabels = niftiVoxels(servedLabels);
+    assert.deepEqual(serviceLabels.dims, cliLabels.dims);
+    assert.deepEqual(serviceLabels.affine, cliLabels.affine);
+    assert.deepEqual(Buffer.from(serviceLabels.data.buffer), Buffer.from(cliLabels.data.buffer));
+    const cliReport = JSON.parse(readFileSync(join(cliDir, 'report.json'), 'utf8'));
+    assert.deepEqual(report.prompts, cliReport.prompts);
+    assert.deepEqual(report.files, cliReport.files);
+  });
+
+  it('answers schema errors with 400 and a message that names the field, and keeps nothing of them', async () => {
+    const before = readdirSync(jobsDir()).sort();
+    const file = [fileUpload(phantom)];
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ task: 'sgment', prompts: 'liver' }, /"task".*one of: segment, detect, recognize/],
+      [{ task: 'segment' }, /segment needs prompts/],
+      [{ task: 'recognize', prompts: 'liver' }, /recognize .* takes no prompts/],
+      [{ task: 'segment', prompts: 'liver', modality: 'PET' }, /"modality".*one of: CT, MR/],
+      [{ task: 'segment', prompts: 'liver', volume: '-1' }, /"volume"/],
+      [{ task: 'segment', prompts: 'liver', colour: 'red' }, /unknown field "colour"/],
+      [{ prompts: 'liver' }, /"task" is required/],
+    ];
+    for (const [fields, message] of cases) {
+      const response = await submit(url, fields, file);
+      const body = (await response.json()) as { error: { code: string; message: string } };
+      assert.equal(response.status, 400, JSON.stringify(body));
+      assert.match(body.error.message, message);
+    }
+    const noFile = await submit(url, { task: 'segment', prompts: 'liver' }, []);
+    assert.equal(noFile.status, 400);
+    assert.match(((await noFile.json()) as { error: { message: string } }).error.message, /"file" is required/);
+    const form = new FormData();
+    form.append('task', 'recognize');
+    form.append('image', new Blob([new Uint8Array(10)]), 'x.nii');
+    const wrongField = await fetch(`${url}/v1/jobs`, { method: 'POST', body: form });
+    assert.equal(wrongField.status, 400);
+    assert.match(
+      ((await wrongField.json()) as { error: { message: string } }).error.message,
+      /"file" field, not "image"/,
+    );
+    const notMultipart = await fetch(`${url}/v1/jobs`, {
+      method: 'POST',
+      body: '{"task":"recognize"}',
+      headers: { 'content-type': 'application/json' },
+    });
+    assert.equal(notMultipart.status, 400);
+    assert.deepEqual(readdirSync(jobsDir()).sort(), before, 'a refused upload leaves no folder');
+  });
+
+  it('serves only the files the report lists: anything else, traversal included, is 404', async () => {
+    const [done] = await listJobs('done');
+    const base = `${url}/v1/jobs/${done.id}/files/`;
+    for (const name of [
+      'job.json',
+      '..%2Fjob.json',
+      '..%2F..%2F..%2Fetc%2Fpasswd',
+      'input',
+      '%2Fetc%2Fpasswd',
+      'brain.nii.gz',
+    ]) {
+      const response = await fetch(base + name);
+      assert.equal(response.status, 404, name);
+      assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'NO_SUCH_FILE');
+    }
+    assert.equal((await fetch(`${url}/v1/jobs/00000000-0000-4000-8000-000000000000`)).status, 404);
+    assert.equal(
+      (await fetch(`${url}/v1/jobs/..%2F..%2Fetc`)).status,
+      400,
+      'an id that is not a uuid never reaches the disk',
+    );
+  });
+
+  it("fails a job whose upload is not an image, with the reader's message and no server path", async () => {
+    const response = await submit(url, { task: 'recognize' }, [
+      { name: 'scan.nii.gz', bytes: new TextEncoder().encode('not an image at all') },
+    ]);
+    assert.equal(response.status, 202);
+    const { id } = (await response.json()) as { id: string };
+    const job = await waitForState(url, id, ['done', 'failed']);
+    assert.equal(job.state, 'failed');
+    assert.equal(job.attempts, 1, 'a bad input is not retried');
+    assert.ok(job.error);
+    assert.match(job.error.code, /CORRUPT_FILE|UNSUPPORTED_FORMAT|TRUNCATED_FILE/);
+    assert.ok(!job.error.message.includes(root), job.error.message);
+    const report = await fetch(`${url}/v1/jobs/${id}/report`);
+    assert.equal(report.status, 409);
+  });
+
+  it('DELETE cancels a running job (its worker process is ended) and removes a finished one', async () => {
+    const response = await submit(url, { task: 'recognize' }, [fileUpload(phantom)]);
+    const { id } = (await response.json()) as { id: string };
+    await waitForState(url, id, ['running'], 60_000, 10);
+    const pid = await waitForPid(id);
+    const cancelled = await fetch(`${url}/v1/jobs/${id}`, { method: 'DELETE' });
+    assert.equal(cancelled.status, 200);
+    assert.equal(((await cancelled.json()) as JobJson).state, 'cancelled');
+    const job = await waitForState(url, id, ['cancelled', 'done']);
+    assert.equal(job.state, 'cancelled');
+    await waitUntil(() => !isAlive(pid), "the cancelled job's worker process ends");
+    assert.equal((await fetch(`${url}/v1/jobs/${id}/report`)).status, 409);
+    // the pool has a fresh worker: the next job runs
+    const next = (await (await submit(url, { task: 'segment', prompts: 'kidney' }, [fileUpload(phantom)])).json()) as {
+      id: string;
+    };
+    assert.equal((await waitForState(url, next.id, ['done', 'failed'])).state, 'done');
+    const removed = await fetch(`${url}/v1/jobs/${next.id}`, { method: 'DELETE' });
+    assert.equal(removed.status, 204);
+    assert.equal((await fetch(`${url}/v1/jobs/${next.id}`)).status, 404);
+    assert.ok(!readdirSync(jobsDir()).includes(next.id));
+  });
+
+  it('a worker that crashes mid-job is replaced: the job runs again, and fails with the reason after its last attempt; the server lives', async () => {
+    const response = await submit(url, { task: 'segment', prompts: 'kidney' }, [fileUpload(phantom)]);
+    const { id } = (await response.json()) as { id: string };
+    await waitForState(url, id, ['running'], 60_000, 10);
+    process.kill(await waitForPid(id), 'SIGKILL');
+    // attempt 2 of 2 runs; crash it too
+    await waitUntil(
+      async () => (await getJob(url, id)).attempts === 2 && pidOf(id) !== undefined,
+      'a second attempt starts',
+    );
+    process.kill(await waitForPid(id), 'SIGKILL');
+    const job = await waitForState(url, id, ['failed', 'done']);
+    assert.equal(job.state, 'failed');
+    assert.equal(job.error?.code, 'WORKER_CRASHED');
+    assert.match(job.error?.message ?? '', /gave up after 2 attempts; last: worker process killed by SIGKILL/);
+    assert.equal((await fetch(`${url}/healthz`)).status, 200);
+    // one crash, then success: the job is done on its second attempt
+    const again = (await (await submit(url, { task: 'segment', prompts: 'kidney' }, [fileUpload(phantom)])).json()) as {
+      id: string;
+    };
+    await waitForState(url, again.id, ['running'], 60_000, 10);
+    process.kill(await waitForPid(again.id), 'SIGKILL');
+    const recovered = await waitForState(url, again.id, ['done', 'failed']);
+    assert.equal(recovered.state, 'done');
+    assert.equal(recovered.attempts, 2);
+  });
+
+  it('lists jobs in pages, newest first', async () => {
+    const all = (await fetch(`${url}/v1/jobs?limit=100`).then((r) => r.json())) as { jobs: JobJson[]; total: number };
+    assert.ok(all.total >= 4);
+    const first = (await fetch(`${url}/v1/jobs?limit=2`).then((r) => r.json())) as { jobs: JobJson[]; next: string };
+    assert.deepEqual(
+      first.jobs.map((j) => j.id),
+      all.jobs.slice(0, 2).map((j) => j.id),
+    );
+    const second = (await fetch(url + first.next).then((r) => r.json())) as { jobs: JobJson[] };
+    assert.deepEqual(
+      second.jobs.map((j) => j.id),
+      all.jobs.slice(2, 4).map((j) => j.id),
+    );
+    assert.equal((await fetch(`${url}/v1/jobs?limit=0`)).status, 400);
+  });
+
+  it('models, vocabulary, health and Prometheus metrics', async () => {
+    const models = (await fetch(`${url}/v1/models`).then((r) => r.json())) as {
+      models: Array<{ name: string; networks: Array<{ concepts: string[] }> }>;
+    };
+    assert.equal(models.models[0].name, 'test-bands');
+    assert.ok(models.models[0].networks[0].concepts.includes('kidney'));
+    const resolved = (await fetch(
+      `${url}/v1/vocabulary/resolve?text=${encodeURIComponent('both kidneys and the lvier')}`,
+    ).then((r) => r.json())) as { prompts: Array<{ status: string; concepts: Array<{ id: string }> }> };
+    assert.equal(resolved.prompts.length, 2);
+    assert.equal(resolved.prompts[1].concepts[0].id, 'liver');
+    assert.equal((await fetch(`${url}/v1/vocabulary/resolve`)).status, 400);
+    const health = (await fetch(`${url}/healthz`).then((r) => r.json())) as { status: string; queue: string };
+    assert.deepEqual([health.status, health.queue], ['ok', 'embedded']);
+    const metrics = await fetch(`${url}/metrics`).then((r) => r.text());
+    const done = listJobsSync().filter((r) => r === 'done').length;
+    assert.match(metrics, new RegExp(`^medparse_jobs\\{state="done"\\} ${done}$`, 'm'));
+    assert.match(metrics, /^medparse_jobs\{state="failed"\} [1-9]/m);
+    assert.match(metrics, /^medparse_job_duration_seconds_count [1-9]/m);
+    assert.match(metrics, /^medparse_queue_depth 0$/m);
+  });
+
+  it('GET /openapi.json is a valid OpenAPI 3.1 document that covers every route', async () => {
+    const document = (await fetch(`${url}/openapi.json`).then((r) => r.json())) as {
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+    };
+    assert.equal(document.openapi, '3.1.0');
+    const result = await new Validator().validate(document as never);
+    assert.equal(result.valid, true, JSON.stringify(result.errors));
+    const routes: Array<[string, string]> = [
+      ['post', '/v1/jobs'],
+      ['get', '/v1/jobs'],
+      ['get', '/v1/jobs/{id}'],
+      ['delete', '/v1/jobs/{id}'],
+      ['get', '/v1/jobs/{id}/events'],
+      ['get', '/v1/jobs/{id}/report'],
+      ['get', '/v1/jobs/{id}/files/{name}'],
+      ['get', '/v1/models'],
+      ['get', '/v1/vocabulary/resolve'],
+      ['get', '/healthz'],
+      ['get', '/metrics'],
+      ['get', '/info/'],
+      ['post', '/infer/{model}'],
+    ];
+    for (const [method, path] of routes) assert.ok(document.paths[path]?.[method], `${method} ${path}`);
+    const post = document.paths['/v1/jobs'].post as { requestBody: { content: Record<string, unknown> } };
+    assert.ok(post.requestBody.content['multipart/form-data'], 'the upload is documented as multipart');
+  });
+
+  it("MONAI Label: /info/ lists the model's concepts as labels; /infer answers multipart params + label map", async () => {
+    const info = (await fetch(`${url}/info/`).then((r) => r.json())) as {
+      name: string;
+      labels: string[];
+      models: Record<string, { type: string; labels: Record<string, number>; dimension: number }>;
+    };
+    assert.ok(info.labels.includes('kidney'));
+    const entry = info.models['test-bands'];
+    assert.equal(entry.type, 'segmentation');
+    assert.equal(entry.dimension, 3);
+    assert.equal(entry.labels.kidney, 1);
+
+    const form = new FormData();
+    form.append('params', JSON.stringify({ prompts: ['kidney', 'spine'] }));
+    form.append('file', new Blob([readFileSync(phantom)]), 'image.nii.gz');
+    const response = await fetch(`${url}/infer/test-bands`, { method: 'POST', body: form });
+    assert.equal(response.status, 200, await response.clone().text());
+    assert.match(response.headers.get('content-type') ?? '', /^multipart\/form-data; boundary=/);
+    const parts = await response.formData();
+    const params = JSON.parse(String(parts.get('params'))) as { label_names: Record<string, number> };
+    assert.deepEqual(Object.keys(params.label_names).sort(), ['kidney', 'vertebral column']);
+    const image = parts.get('image') as File;
+    assert.equal(image.name, 'labels.nii.gz');
+    const labels = niftiVoxels(new Uint8Array(await image.arrayBuffer()));
+    assert.deepEqual(labels.dims, [128, 128, 64]);
+    assert.deepEqual(new Set(labels.data), new Set([0, ...Object.values(params.label_names)]));
+
+    const json = new FormData();
+    json.append('file', new Blob([readFileSync(phantom)]), 'image.nii.gz');
+    const jsonOnly = await fetch(`${url}/infer/test-bands?output=json`, { method: 'POST', body: json });
+    assert.equal(jsonOnly.status, 200);
+    const recognized = (await jsonOnly.json()) as { label_names: Record<string, number> };
+    assert.deepEqual(Object.keys(recognized.label_names).sort(), ['kidney', 'vertebral column']);
+    const unknown = new FormData();
+    unknown.append('file', new Blob([readFileSync(phantom)]), 'image.nii.gz');
+    assert.equal((await fetch(`${url}/infer/no-such-model`, { method: 'POST', body: unknown })).status, 404);
+  });
+
+  function pidOf(id: string): number | undefined {
+    const queue = running.service.context.queue as { pool?: { pidOf(id: string): number | undefined } };
+    return queue.pool?.pidOf(id);
+  }
+
+  async function waitForPid(id: string): Promise<number> {
+    let pid: number | undefined;
+    await waitUntil(() => (pid = pidOf(id)) !== undefined, `job ${id} is on a worker`);
+    return pid as number;
+  }
+
+  async function listJobs(state: string): Promise<JobJson[]> {
+    return ((await fetch(`${url}/v1/jobs?state=${state}&limit=100`).then((r) => r.json())) as { jobs: JobJson[] }).jobs;
+  }
+
+  function listJobsSync(): string[] {
+    return readdirSync(jobsDir()).map((id) => {
+      try {
+        return (JSON.parse(readFileSync(join(jobsDir(), id, 'job.json'), 'utf8')) as { state: string }).state;
+      } catch {
+        return 'none';
+      }
+    });
+  }
+});
+
+describe('medparse serve: limits and keys', () => {
+  let root: string;
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), 'medparse-serve-limits-'));
+    writeTestModel(join(root, 'model'));
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('refuses an upload over --max-upload-mb with 413 and keeps nothing of it', async () => {
+    const running = await startService({ dataDir: join(root, 'small'), modelDir: join(root, 'model'), maxUploadMb: 1 });
+    try {
+      const big = { name: 'big.nii.gz', bytes: new Uint8Array(3 * 2 ** 20) };
+      const response = await submit(running.url, { task: 'recognize' }, [big]);
+      assert.equal(response.status, 413);
+      assert.deepEqual(readdirSync(join(root, 'small', 'jobs')), []);
+      const many = await submit(running.url, { task: 'recognize' }, [
+        { name: 'a.dcm', bytes: new Uint8Array(600_000) },
+        { name: 'b.dcm', bytes: new Uint8Array(600_000) },
+      ]);
+      assert.equal(many.status, 413, 'the limit is on the whole upload, not each file');
+      assert.deepEqual(readdirSync(join(root, 'small', 'jobs')), []);
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('refuses more files than --max-files with 413', async () => {
+    const running = await startService({ dataDir: join(root, 'files'), modelDir: join(root, 'model'), maxFiles: 2 });
+    try {
+      const files = [1, 2, 3].map((n) => ({ name: `${n}.dcm`, bytes: new Uint8Array(100) }));
+      const response = await submit(running.url, { task: 'recognize' }, files);
+      assert.equal(response.status, 413);
+      assert.deepEqual(readdirSync(join(root, 'files', 'jobs')), []);
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('answers 503 with Retry-After when the queue is full', async () => {
+    const running = await startService({ dataDir: join(root, 'full'), modelDir: join(root, 'model'), maxQueue: 0 });
+    try {
+      const response = await submit(running.url, { task: 'recognize' }, [
+        { name: 'a.nii', bytes: new Uint8Array(400) },
+      ]);
+      assert.equal(response.status, 503);
+      assert.ok(Number(response.headers.get('retry-after')) > 0);
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('with an API key, every route but /healthz needs the bearer token', async () => {
+    const running = await startService({
+      dataDir: join(root, 'key'),
+      modelDir: join(root, 'model'),
+      apiKey: 's3cret-key',
+    });
+    try {
+      assert.equal((await fetch(`${running.url}/healthz`)).status, 200);
+      for (const path of ['/v1/models', '/v1/jobs', '/metrics', '/openapi.json', '/info/']) {
+        const refused = await fetch(running.url + path);
+        assert.equal(refused.status, 401, path);
+        assert.equal(refused.headers.get('www-authenticate'), 'Bearer');
+        assert.equal(
+          (await fetch(running.url + path, { headers: { authorization: 'Bearer wrong-key!' } })).status,
+          401,
+        );
+      }
+      const ok = await fetch(`${running.url}/v1/models`, { headers: { authorization: 'Bearer s3cret-key' } });
+      assert.equal(ok.status, 200);
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('a multi-file upload is stored as one DICOM folder under names the server chose', async () => {
+    const running = await startService({ dataDir: join(root, 'dicom'), modelDir: join(root, 'model') });
+    try {
+      const files = ['../../a', 'IM0002', 'c.dcm'].map((name) => ({
+        name,
+        bytes: new TextEncoder().encode(`not dicom ${name}`),
+      }));
+      const response = await submit(running.url, { task: 'recognize' }, files);
+      assert.equal(response.status, 202);
+      const { id } = (await response.json()) as { id: string };
+      const folder = join(root, 'dicom', 'jobs', id, 'input', 'dicom');
+      assert.deepEqual(readdirSync(folder).sort(), ['00001.dcm', '00002.dcm', '00003.dcm']);
+      const job = await waitForState(running.url, id, ['failed', 'done']);
+      assert.equal(job.state, 'failed', 'the readers decide: these bytes are no DICOM');
+      const mixed = await submit(running.url, { task: 'recognize' }, [
+        files[0],
+        { name: 'x.nii.gz', bytes: new Uint8Array(10) },
+      ]);
+      assert.equal(mixed.status, 400);
+    } finally {
+      await running.close();
+    }
+  });
+});
+
+async function waitUntil(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
