@@ -14,7 +14,13 @@ export type ChildMessage =
   | { type: 'progress'; jobId: string; event: ProgressEvent }
   | { type: 'outcome'; jobId: string; outcome: RunJobOutcome };
 
+/**
+ * Reports to the parent; with the parent gone this process stops here, before the job writes any
+ * result (runJob reports the write stage first), so an orphan never writes beside the worker that
+ * took its job over.
+ */
 function send(message: ChildMessage): void {
+  if (!process.connected) process.exit(0);
   process.send?.(message);
 }
 
