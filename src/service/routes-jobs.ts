@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import multipart, { type MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { FINISHED_STATES, type JobRecord, type JobRequest } from './job-store.js';
+import { FINISHED_STATES, type JobInput, type JobRecord, type JobRequest } from './job-store.js';
 import { contentTypeOf, jobUrl, jobView, reportedFiles } from './job-view.js';
 import {
   errorSchema,
@@ -21,7 +21,7 @@ import { HttpError, UploadStaging } from './upload.js';
 const EVENTS_POLL_MS = 200;
 const EVENTS_KEEPALIVE_MS = 15_000;
 
-interface SubmitBody {
+export interface SubmitBody {
   task: JobRequest['task'];
   prompts?: string;
   modality?: 'CT' | 'MR';
@@ -38,13 +38,38 @@ declare module 'fastify' {
   }
 }
 
+/** Where an upload of a route goes: a job folder, or a MONAI Label session. */
+export interface UploadTarget {
+  /** The multipart field that holds the files. */
+  field: string;
+  /** A fresh folder with an empty input/ for the upload. */
+  reserve(): { id: string; dir: string };
+  /** Whether the upload became what it was for (else its folder is removed after the response). */
+  kept(id: string): boolean;
+  discard(id: string): void;
+}
+
+export function jobUploads(context: ServiceContext): UploadTarget {
+  const { store } = context;
+  return {
+    field: 'file',
+    reserve: () => store.reserve(),
+    kept: (id) => store.read(id) !== undefined,
+    discard: (id) => store.remove(id),
+  };
+}
+
 /**
- * Multipart parsing for the routes of `scope` that take uploads: files stream to a job folder
- * reserved on the first file, the other fields become the body that the route's schema validates.
- * An upload that does not become a job leaves nothing behind.
+ * Multipart parsing for the routes of `scope` that take uploads: files stream to a folder reserved
+ * on the first file, the other fields become the body that the route's schema validates. An upload
+ * that does not become a job (or session) leaves nothing behind.
  */
-export async function acceptUploads(scope: FastifyInstance, context: ServiceContext): Promise<void> {
-  const { config, store } = context;
+export async function acceptUploads(
+  scope: FastifyInstance,
+  context: ServiceContext,
+  target: UploadTarget = jobUploads(context),
+): Promise<void> {
+  const { config } = context;
   const maxBytes = config.maxUploadMb * 2 ** 20;
   scope.decorateRequest('staging', null);
   await scope.register(multipart, {
@@ -57,12 +82,12 @@ export async function acceptUploads(scope: FastifyInstance, context: ServiceCont
       parts: config.maxFiles + 20,
     },
     onFile: async function (this: FastifyRequest, part: MultipartFile) {
-      if (part.fieldname !== 'file') {
+      if (part.fieldname !== target.field) {
         part.file.resume();
-        throw new HttpError(400, 'UNEXPECTED_FILE', `files go in the "file" field, not "${part.fieldname}"`);
+        throw new HttpError(400, 'UNEXPECTED_FILE', `files go in the "${target.field}" field, not "${part.fieldname}"`);
       }
       if (!this.staging) {
-        const { id, dir } = store.reserve();
+        const { id, dir } = target.reserve();
         this.staging = new UploadStaging(id, dir, maxBytes);
       }
       (part as MultipartFile & { value: string }).value = await this.staging.accept(part.file, part.filename);
@@ -73,18 +98,12 @@ export async function acceptUploads(scope: FastifyInstance, context: ServiceCont
       throw new HttpError(503, 'QUEUE_FULL', `${config.maxQueue} jobs are waiting (--max-queue); try again later`);
   });
   scope.addHook('onResponse', async (request) => {
-    if (request.staging && !store.read(request.staging.jobId)) store.remove(request.staging.jobId);
+    if (request.staging && !target.kept(request.staging.jobId)) target.discard(request.staging.jobId);
   });
 }
 
-/** Validates the options the schema cannot (prompts by task) and writes the job; returns it queued. */
-export async function submitJob(
-  context: ServiceContext,
-  request: FastifyRequest,
-  body: SubmitBody,
-): Promise<JobRecord> {
-  const staging = request.staging;
-  if (!staging) throw new HttpError(400, 'NO_FILE', 'the upload holds no file: send the image in the "file" field');
+/** The job a request asks for, after the checks the schema cannot make (prompts by task). */
+export function jobRequest(body: SubmitBody): JobRequest {
   const prompts = body.prompts?.trim();
   if (body.task !== 'recognize' && !prompts)
     throw new HttpError(400, 'MISSING_PROMPTS', `${body.task} needs prompts: prompts="liver, spleen"`);
@@ -94,21 +113,38 @@ export async function submitJob(
       'UNEXPECTED_PROMPTS',
       'recognize looks for everything the model knows and takes no prompts: use task=segment',
     );
-  const input = staging.arrange();
-  const record = await context.store.create(
-    staging.jobId,
-    {
-      task: body.task,
-      ...(prompts ? { prompts } : {}),
-      ...(body.modality ? { modality: body.modality } : {}),
-      ...(body.series ? { series: body.series } : {}),
-      ...(body.volume !== undefined ? { volume: body.volume } : {}),
-      experimental: body.experimental ?? false,
-      keepIslands: body.keep_islands ?? false,
-      dicomSeg: body.dicom_seg ?? false,
-    },
-    input,
-  );
+  return {
+    task: body.task,
+    ...(prompts ? { prompts } : {}),
+    ...(body.modality ? { modality: body.modality } : {}),
+    ...(body.series ? { series: body.series } : {}),
+    ...(body.volume !== undefined ? { volume: body.volume } : {}),
+    experimental: body.experimental ?? false,
+    keepIslands: body.keep_islands ?? false,
+    dicomSeg: body.dicom_seg ?? false,
+  };
+}
+
+/** Writes the job of an upload and queues it. */
+export async function submitJob(
+  context: ServiceContext,
+  request: FastifyRequest,
+  body: SubmitBody,
+): Promise<JobRecord> {
+  const staging = request.staging;
+  if (!staging) throw new HttpError(400, 'NO_FILE', 'the upload holds no file: send the image in the "file" field');
+  const job = jobRequest(body);
+  return queueJob(context, request, staging.jobId, job, staging.arrange());
+}
+
+export async function queueJob(
+  context: ServiceContext,
+  request: FastifyRequest,
+  id: string,
+  job: JobRequest,
+  input: JobInput,
+): Promise<JobRecord> {
+  const record = await context.store.create(id, job, input);
   await context.queue.enqueue(record.id);
   request.log.info({ job: record.id, files: input.files, bytes: input.bytes }, 'job queued');
   return record;

@@ -10,10 +10,11 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { LabelTable } from '../io/label-table.js';
-import { FINISHED_STATES, type JobRecord } from './job-store.js';
-import { acceptUploads, submitJob } from './routes-jobs.js';
+import { FINISHED_STATES, type JobRecord, type JobRequest } from './job-store.js';
+import { acceptUploads, jobRequest, queueJob } from './routes-jobs.js';
+import { SESSION_EXPIRY_S, SessionStore, type SessionRecord } from './session-store.js';
 import { errorSchema } from './schemas.js';
 import type { ServiceContext } from './server.js';
 import { HttpError } from './upload.js';
@@ -103,11 +104,14 @@ export async function registerMonaiRoutes(scope: FastifyInstance, context: Servi
     },
   );
 
+  const sessions = new SessionStore(context.config.dataDir);
+  await scope.register(async (uploads) => registerSessionRoutes(uploads, context, sessions));
+
   await scope.register(async (uploads) => {
     await acceptUploads(uploads, context);
     uploads.post<{
       Params: { model: string };
-      Querystring: { output?: string; image?: string };
+      Querystring: { output?: string; image?: string; session_id?: string };
       Body: { params?: string };
     }>(
       '/infer/:model',
@@ -122,12 +126,11 @@ export async function registerMonaiRoutes(scope: FastifyInstance, context: Servi
             properties: {
               output: { type: 'string', enum: ['image', 'json', 'all', 'dicom_seg'] },
               image: { type: 'string', description: 'a datastore image id: medparse has no datastore, send "file"' },
-              session_id: { type: 'string' },
+              session_id: { type: 'string', description: 'the image of a session (PUT /session/) instead of "file"' },
             },
           },
           body: {
             type: 'object',
-            required: ['file'],
             properties: {
               file: { type: 'array', items: { type: 'string', format: 'binary' } },
               params: { type: 'string', description: 'JSON: {"prompts": "liver, spleen", "modality": "CT"}' },
@@ -156,13 +159,16 @@ export async function registerMonaiRoutes(scope: FastifyInstance, context: Servi
             'NO_SUCH_MODEL',
             `no model "${request.params.model}"; this server runs "${context.model.name}"`,
           );
-        const params = parseParams(request.body.params);
+        const params = parseParams(request.body?.params);
         const prompts = Array.isArray(params.prompts) ? params.prompts.join(', ') : params.prompts;
-        const record = await submitJob(context, request, {
+        const job = jobRequest({
           task: prompts ? 'segment' : 'recognize',
           ...(prompts ? { prompts } : {}),
           ...(params.modality ? { modality: params.modality } : {}),
         });
+        const record = request.staging
+          ? await queueJob(context, request, request.staging.jobId, job, request.staging.arrange())
+          : await jobFromSession(context, sessions, request, request.query.session_id, job);
         const finished = await waitForJob(context, record.id, reply.raw);
         if (finished.state !== 'done') {
           const error = finished.error ?? { code: 'CANCELLED', message: 'the job was cancelled' };
@@ -192,6 +198,136 @@ export async function registerMonaiRoutes(scope: FastifyInstance, context: Servi
       },
     );
   });
+}
+
+const sessionSchema = {
+  type: 'object',
+  properties: {
+    session_id: { type: 'string' },
+    session_info: {
+      type: 'object',
+      properties: {
+        created: { type: 'string' },
+        last_used: { type: 'string' },
+        expiry: { type: 'integer', description: 'seconds after its last use' },
+        files: { type: 'integer' },
+        bytes: { type: 'integer' },
+      },
+    },
+  },
+} as const;
+
+function sessionView(record: SessionRecord) {
+  return {
+    session_id: record.id,
+    session_info: {
+      created: record.createdAt,
+      last_used: record.lastUsedAt,
+      expiry: SESSION_EXPIRY_S,
+      files: record.input.files,
+      bytes: record.input.bytes,
+    },
+  };
+}
+
+/** PUT /session/ (the image in "files"), GET and DELETE /session/{id}: what Slicer uses for a volume it shows. */
+async function registerSessionRoutes(scope: FastifyInstance, context: ServiceContext, sessions: SessionStore) {
+  await acceptUploads(scope, context, {
+    field: 'files',
+    reserve: () => sessions.reserve(),
+    kept: (id) => sessions.read(id) !== undefined,
+    discard: (id) => sessions.remove(id),
+  });
+  const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } as const;
+  scope.put(
+    '/session/',
+    {
+      schema: {
+        summary: 'MONAI Label: upload an image once, for inference by session_id',
+        tags: ['MONAI Label'],
+        consumes: ['multipart/form-data'],
+        body: {
+          type: 'object',
+          required: ['files'],
+          properties: {
+            files: { type: 'array', items: { type: 'string', format: 'binary' } },
+            params: { type: 'string' },
+          },
+        },
+        response: { 200: sessionSchema, 400: errorSchema, 413: errorSchema },
+      },
+    },
+    async (request) => {
+      const staging = request.staging;
+      if (!staging) throw new HttpError(400, 'NO_FILE', 'the upload holds no file: send the image in "files"');
+      sessions.sweep();
+      return sessionView(await sessions.create(staging.jobId, staging.arrange()));
+    },
+  );
+  scope.get<{ Params: { id: string } }>(
+    '/session/:id',
+    {
+      schema: {
+        summary: 'MONAI Label: a session',
+        tags: ['MONAI Label'],
+        params: idParams,
+        response: { 200: sessionSchema, 404: errorSchema },
+      },
+    },
+    async (request) => sessionView(requireSession(sessions, request.params.id)),
+  );
+  scope.delete<{ Params: { id: string } }>(
+    '/session/:id',
+    {
+      schema: {
+        summary: 'MONAI Label: remove a session',
+        tags: ['MONAI Label'],
+        params: idParams,
+        response: { 200: sessionSchema, 404: errorSchema },
+      },
+    },
+    async (request) => {
+      const view = sessionView(requireSession(sessions, request.params.id));
+      sessions.remove(request.params.id);
+      return view;
+    },
+  );
+}
+
+function requireSession(sessions: SessionStore, id: string): SessionRecord {
+  const record = sessions.read(id);
+  if (!record)
+    throw new HttpError(
+      404,
+      'NO_SUCH_SESSION',
+      `no session ${id} (sessions expire ${SESSION_EXPIRY_S} s after their last use)`,
+    );
+  return record;
+}
+
+/** A job on a copy of a session's image (the session stays for the next inference). */
+async function jobFromSession(
+  context: ServiceContext,
+  sessions: SessionStore,
+  request: FastifyRequest,
+  sessionId: string | undefined,
+  job: JobRequest,
+): Promise<JobRecord> {
+  if (!sessionId)
+    throw new HttpError(
+      400,
+      'NO_IMAGE',
+      'medparse keeps no datastore: send the image in "file", or upload it with PUT /session/ and pass session_id',
+    );
+  requireSession(sessions, sessionId);
+  const { id, dir } = context.store.reserve();
+  try {
+    const input = await sessions.copyInto(sessionId, dir);
+    return await queueJob(context, request, id, job, input);
+  } catch (error) {
+    if (!context.store.read(id)) context.store.remove(id);
+    throw error;
+  }
 }
 
 function parseParams(text: string | undefined): InferParams {

@@ -286,6 +286,8 @@ describe('medparse serve: the API over real HTTP (embedded queue, test model)', 
       ['get', '/metrics'],
       ['get', '/info/'],
       ['post', '/infer/{model}'],
+      ['put', '/session/'],
+      ['get', '/session/{id}'],
     ];
     for (const [method, path] of routes) assert.ok(document.paths[path]?.[method], `${method} ${path}`);
     const post = document.paths['/v1/jobs'].post as { requestBody: { content: Record<string, unknown> } };
@@ -325,6 +327,29 @@ describe('medparse serve: the API over real HTTP (embedded queue, test model)', 
     assert.equal(jsonOnly.status, 200);
     const recognized = (await jsonOnly.json()) as { label_names: Record<string, number> };
     assert.deepEqual(Object.keys(recognized.label_names).sort(), ['kidney', 'vertebral column']);
+    // Slicer's way for a volume it shows: PUT /session/ once ("files"), then infer by session_id
+    const upload = new FormData();
+    upload.append('files', new Blob([readFileSync(phantom)]), 'volume.nii.gz');
+    const created = await fetch(`${url}/session/`, { method: 'PUT', body: upload });
+    assert.equal(created.status, 200, await created.clone().text());
+    const session = ((await created.json()) as { session_id: string }).session_id;
+    assert.equal((await fetch(`${url}/session/${session}`)).status, 200);
+    const bySession = new FormData();
+    bySession.append('params', JSON.stringify({ prompts: 'kidney' }));
+    const inferred = await fetch(`${url}/infer/test-bands?image=volume&session_id=${session}&output=json`, {
+      method: 'POST',
+      body: bySession,
+    });
+    assert.equal(inferred.status, 200, await inferred.clone().text());
+    assert.deepEqual(Object.keys(((await inferred.json()) as { label_names: object }).label_names), ['kidney']);
+    const noImage = new FormData();
+    noImage.append('params', '{}');
+    const refused = await fetch(`${url}/infer/test-bands?image=volume`, { method: 'POST', body: noImage });
+    assert.equal(refused.status, 400);
+    assert.match(((await refused.json()) as { error: { message: string } }).error.message, /PUT \/session\//);
+    assert.equal((await fetch(`${url}/session/${session}`, { method: 'DELETE' })).status, 200);
+    assert.equal((await fetch(`${url}/session/${session}`)).status, 404);
+
     const unknown = new FormData();
     unknown.append('file', new Blob([readFileSync(phantom)]), 'image.nii.gz');
     assert.equal((await fetch(`${url}/infer/no-such-model`, { method: 'POST', body: unknown })).status, 404);
