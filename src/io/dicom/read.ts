@@ -11,6 +11,7 @@ import { EncapsulationError, splitFrames } from './encapsulated.js';
 import { ABSOLUTE_GAP_TOLERANCE, distancesAlongNormal, stackGeometry } from './geometry.js';
 import type { OutputArray, Rescale } from './pixels.js';
 import { FrameScratch, storedTypeName, writeFrame } from './pixels.js';
+import { decodeCompressedFrame, FrameDecodeError } from './codecs/decode-frame.js';
 import { decodeRleFrame, RleError } from './rle.js';
 import { scanInput } from './scan.js';
 import type { DicomSeriesSummary } from './series.js';
@@ -212,17 +213,7 @@ class FrameReader {
       return this.scratch.hostOrder(bytesPerSample, slice.syntax.littleEndian);
     }
     const frame = await this.encapsulatedFrame(slice);
-    try {
-      decodeRleFrame(frame, bytesPerSample, target);
-    } catch (error) {
-      if (error instanceof RleError)
-        throw new MedparseError(
-          'CORRUPT_FILE',
-          `cannot decode RLE frame ${slice.frame + 1}: ${error.message}`,
-          slice.source.name,
-        );
-      throw error;
-    }
+    await decodeFrameInto(slice, frame, target);
     return this.scratch.hostOrder(bytesPerSample, true);
   }
 
@@ -244,6 +235,28 @@ class FrameReader {
       this.cachedSource = slice.source;
     }
     return this.cachedFrames[slice.frame];
+  }
+}
+
+/** Decodes one compressed frame into `target` as little-endian samples of BitsAllocated bits. */
+async function decodeFrameInto(slice: SliceRecord, frame: Uint8Array, target: Uint8Array): Promise<void> {
+  const { codec, name } = slice.syntax;
+  const where = slice.frameCount > 1 ? ` frame ${slice.frame + 1}` : '';
+  try {
+    if (codec === 'RLE') decodeRleFrame(frame, slice.layout.bitsAllocated / 8, target);
+    else if (codec) await decodeCompressedFrame(codec, frame, slice.layout, target);
+    else throw new FrameDecodeError(`no decoder for ${name}`, true);
+  } catch (error) {
+    if (error instanceof RleError || error instanceof FrameDecodeError) {
+      const unsupported = error instanceof FrameDecodeError && error.unsupported;
+      throw new MedparseError(
+        unsupported ? 'UNSUPPORTED_FORMAT' : 'CORRUPT_FILE',
+        `cannot decode the ${name} pixel data${where}: ${error.message}` +
+          (unsupported ? '; convert the series to uncompressed DICOM first (gdcmconv --raw IN OUT, or dcmdjpeg)' : ''),
+        slice.source.name,
+      );
+    }
+    throw error;
   }
 }
 

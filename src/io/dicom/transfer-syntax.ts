@@ -10,7 +10,12 @@ export interface TransferSyntax {
   deflated: boolean;
   /** Whether medparse can turn this syntax's pixel data into voxels. */
   decodable: boolean;
+  /** The decoder family of a compressed syntax medparse decodes. */
+  codec?: CodecFamily;
 }
+
+/** Decoder families: RLE is decoded in ./rle.ts, the others by the libraries in ./codecs/. */
+export type CodecFamily = 'RLE' | 'JPEG' | 'JPEG-LS' | 'JPEG 2000' | 'HTJ2K';
 
 export const IMPLICIT_LITTLE_ENDIAN = '1.2.840.10008.1.2';
 export const EXPLICIT_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
@@ -25,21 +30,21 @@ const NATIVE = new Map<string, string>([
   [EXPLICIT_BIG_ENDIAN, 'Explicit VR Big Endian'],
 ]);
 
-const COMPRESSED = new Map<string, string>([
-  [RLE_LOSSLESS, 'RLE Lossless'],
-  ['1.2.840.10008.1.2.4.50', 'JPEG Baseline (Process 1)'],
-  ['1.2.840.10008.1.2.4.51', 'JPEG Extended (Process 2 & 4)'],
-  ['1.2.840.10008.1.2.4.57', 'JPEG Lossless (Process 14)'],
-  ['1.2.840.10008.1.2.4.70', 'JPEG Lossless (Process 14, Selection Value 1)'],
-  ['1.2.840.10008.1.2.4.80', 'JPEG-LS Lossless'],
-  ['1.2.840.10008.1.2.4.81', 'JPEG-LS Near-Lossless'],
-  ['1.2.840.10008.1.2.4.90', 'JPEG 2000 (Lossless Only)'],
-  ['1.2.840.10008.1.2.4.91', 'JPEG 2000'],
-  ['1.2.840.10008.1.2.4.201', 'High-Throughput JPEG 2000 (Lossless Only)'],
-  ['1.2.840.10008.1.2.4.202', 'High-Throughput JPEG 2000 with RPCL Options (Lossless Only)'],
-  ['1.2.840.10008.1.2.4.203', 'High-Throughput JPEG 2000'],
-  ['1.2.840.10008.1.2.4.100', 'MPEG2 Main Profile @ Main Level'],
-  ['1.2.840.10008.1.2.4.102', 'MPEG-4 AVC/H.264 High Profile'],
+const COMPRESSED = new Map<string, { name: string; codec?: CodecFamily }>([
+  [RLE_LOSSLESS, { name: 'RLE Lossless', codec: 'RLE' }],
+  ['1.2.840.10008.1.2.4.50', { name: 'JPEG Baseline (Process 1)', codec: 'JPEG' }],
+  ['1.2.840.10008.1.2.4.51', { name: 'JPEG Extended (Process 2 & 4)', codec: 'JPEG' }],
+  ['1.2.840.10008.1.2.4.57', { name: 'JPEG Lossless (Process 14)', codec: 'JPEG' }],
+  ['1.2.840.10008.1.2.4.70', { name: 'JPEG Lossless (Process 14, Selection Value 1)', codec: 'JPEG' }],
+  ['1.2.840.10008.1.2.4.80', { name: 'JPEG-LS Lossless', codec: 'JPEG-LS' }],
+  ['1.2.840.10008.1.2.4.81', { name: 'JPEG-LS Near-Lossless', codec: 'JPEG-LS' }],
+  ['1.2.840.10008.1.2.4.90', { name: 'JPEG 2000 (Lossless Only)', codec: 'JPEG 2000' }],
+  ['1.2.840.10008.1.2.4.91', { name: 'JPEG 2000', codec: 'JPEG 2000' }],
+  ['1.2.840.10008.1.2.4.201', { name: 'High-Throughput JPEG 2000 (Lossless Only)', codec: 'HTJ2K' }],
+  ['1.2.840.10008.1.2.4.202', { name: 'High-Throughput JPEG 2000 with RPCL Options (Lossless Only)', codec: 'HTJ2K' }],
+  ['1.2.840.10008.1.2.4.203', { name: 'High-Throughput JPEG 2000', codec: 'HTJ2K' }],
+  ['1.2.840.10008.1.2.4.100', { name: 'MPEG2 Main Profile @ Main Level' }],
+  ['1.2.840.10008.1.2.4.102', { name: 'MPEG-4 AVC/H.264 High Profile' }],
 ]);
 
 /**
@@ -60,13 +65,15 @@ export function transferSyntax(uid: string): TransferSyntax {
       decodable: true,
     };
   }
+  const compressed = COMPRESSED.get(clean);
   return {
     uid: clean,
-    name: COMPRESSED.get(clean) ?? 'unknown transfer syntax',
+    name: compressed?.name ?? 'unknown transfer syntax',
     explicitVr: true,
     littleEndian: true,
     encapsulated: true,
     deflated: false,
-    decodable: clean === RLE_LOSSLESS,
+    decodable: compressed?.codec !== undefined,
+    ...(compressed?.codec ? { codec: compressed.codec } : {}),
   };
 }

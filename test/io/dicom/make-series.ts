@@ -11,15 +11,15 @@ import { encodeDicomFile } from '../../../src/io/dicom/dcmjs.js';
 import type { WritableDataset } from '../../../src/io/dicom/dcmjs.js';
 
 export type OrientationName = 'axial' | 'sagittal' | 'coronal' | 'oblique';
-/** 'jpeg-lossless' writes the native samples in JPEG's encapsulation: only for unsupported-syntax errors. */
-export type SyntaxName = 'explicit-le' | 'implicit-le' | 'explicit-be' | 'rle' | 'jpeg-lossless';
+/** 'mpeg2' writes the native samples in MPEG-2's encapsulation: only for unsupported-syntax errors. */
+export type SyntaxName = 'explicit-le' | 'implicit-le' | 'explicit-be' | 'rle' | 'mpeg2';
 
 const SYNTAX_UIDS: Record<SyntaxName, string> = {
   'explicit-le': '1.2.840.10008.1.2.1',
   'implicit-le': '1.2.840.10008.1.2',
   'explicit-be': '1.2.840.10008.1.2.2',
   rle: '1.2.840.10008.1.2.5',
-  'jpeg-lossless': '1.2.840.10008.1.2.4.70',
+  mpeg2: '1.2.840.10008.1.2.4.100',
 };
 
 /** Row cosine then column cosine (LPS), as ImageOrientationPatient. */
@@ -64,6 +64,8 @@ export interface SeriesSpec {
   omit?: number[];
   /** Added to the HU pattern (to push values beyond int16). */
   valueOffset?: number;
+  /** Amplitude of a fixed pseudo-random texture added to the pattern (so that lossy codecs lose something). */
+  noise?: number;
   /** Seed for the file-name shuffle. */
   seed?: number;
   /** Sub-folder of the target folder to write into. */
@@ -170,6 +172,7 @@ function withDefaults(spec: SeriesSpec): Resolved {
     omit: [],
     seed: 7,
     valueOffset: 0,
+    noise: 0,
     ...spec,
     cosines: typeof orientation === 'string' ? ORIENTATIONS[orientation] : orientation,
     bitsStored: spec.bitsStored ?? bitsAllocated,
@@ -192,10 +195,18 @@ function expectedValues(s: Resolved, kept: number[]): Float64Array {
   for (const k of kept) {
     for (let j = 0; j < s.rows; j++) {
       for (let i = 0; i < s.columns; i++)
-        out[at++] = representable(huPattern(i, j, k) + s.valueOffset, s) * s.rescaleSlope + s.rescaleIntercept;
+        out[at++] = representable(patternAt(i, j, k, s), s) * s.rescaleSlope + s.rescaleIntercept;
     }
   }
   return out;
+}
+
+/** The HU value written at (i, j, k): the pattern, shifted, plus the texture if any. */
+function patternAt(i: number, j: number, k: number, s: Resolved): number {
+  if (s.noise === 0) return huPattern(i, j, k) + s.valueOffset;
+  // A small multiplicative hash: fixed for a given voxel, so expected values can be recomputed.
+  const hash = (Math.imul(i * 73856093 + j * 19349663 + k * 83492791, 2654435761) >>> 0) / 2 ** 32;
+  return huPattern(i, j, k) + s.valueOffset + Math.round((hash - 0.5) * 2 * s.noise);
 }
 
 /** The stored value nearest to a HU value (before any MONOCHROME1 inversion). */
@@ -218,7 +229,7 @@ function sliceSamples(s: Resolved, k: number): ArrayBuffer {
   for (let j = 0; j < s.rows; j++) {
     for (let i = 0; i < s.columns; i++) {
       const index = i + s.columns * j;
-      const value = storedValue(huPattern(i, j, k) + s.valueOffset, s);
+      const value = storedValue(patternAt(i, j, k, s), s);
       if (s.bitsAllocated === 8) view.setUint8(index, value & 0xff);
       else if (s.bitsAllocated === 16) view.setUint16(index * 2, value & 0xffff, littleEndian);
       else view.setUint32(index * 4, value >>> 0, littleEndian);
