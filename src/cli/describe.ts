@@ -17,6 +17,8 @@ export interface VolumeDescription {
   description: string | undefined;
   volume?: { index: number; count: number };
   dicom?: { seriesInstanceUid: string; studyInstanceUid: string; slices: number; seriesCount: number };
+  /** What the reader did that the user should know (files skipped, a series UID derived). */
+  notes?: string[];
 }
 
 export function describeVolume(volume: Volume): VolumeDescription {
@@ -45,6 +47,7 @@ export function describeVolume(volume: Volume): VolumeDescription {
           },
         }
       : {}),
+    ...(volume.meta.notes?.length ? { notes: volume.meta.notes } : {}),
   };
 }
 
@@ -68,5 +71,6 @@ export function formatDescription(d: VolumeDescription): string {
       `series       ${d.dicom.seriesInstanceUid} (${d.dicom.slices} slices` +
         (d.dicom.seriesCount > 1 ? `; ${d.dicom.seriesCount} series, one per slice position, read as one stack)` : ')'),
     );
+  for (const note of d.notes ?? []) lines.push(`note         ${note}`);
   return lines.join('\n');
 }

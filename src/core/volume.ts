@@ -41,6 +41,8 @@ export interface VolumeMeta {
   dicom?: DicomSeriesInfo;
   /** Number of volumes in the source file when it held more than one (4D); which one this is. */
   frame?: { index: number; count: number };
+  /** What the reader did that the user should know (files skipped, a series UID derived), one line each. */
+  notes?: string[];
 }
 
 export interface DicomSeriesInfo {

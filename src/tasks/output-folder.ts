@@ -198,6 +198,7 @@ function buildReport(
       orientation: orientationOf(input),
       modality: result.modality,
       modality_source: result.modalitySource,
+      ...(input.meta.notes?.length ? { notes: input.meta.notes } : {}),
       ...(input.meta.dicom
         ? {
             dicom: {

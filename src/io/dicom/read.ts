@@ -46,7 +46,11 @@ export async function readDicomSeries(input: string, options: ReadDicomOptions =
   const ordered = geometry.order.map((i) => stack[i]);
   const data = await readVoxels(ordered, options.onProgress);
   const { columns, rows } = ordered[0].layout;
-  const meta = { ...volumeMeta(ordered, input), ...(frame ? { frame } : {}) };
+  const meta = {
+    ...volumeMeta(ordered, input),
+    ...(frame ? { frame } : {}),
+    ...(scanned.notes.length ? { notes: scanned.notes } : {}),
+  };
   return { dims: [columns, rows, ordered.length], affine: geometry.affine, data, meta };
 }
 

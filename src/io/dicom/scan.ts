@@ -20,6 +20,7 @@ import {
 import type { PixelLayout, SeriesAttributes, SliceRecord } from './slice.js';
 import { frameByteLength } from './slice.js';
 import type { DicomInput, DicomSource } from './sources.js';
+import { assignMissingSeriesUids } from './missing-series-uid.js';
 import { MemorySource, openDicomInput } from './sources.js';
 import type { TransferSyntax } from './transfer-syntax.js';
 import { EXPLICIT_LITTLE_ENDIAN, IMPLICIT_LITTLE_ENDIAN, transferSyntax } from './transfer-syntax.js';
@@ -36,6 +37,8 @@ export interface ScannedInput {
   /** DICOM files without pixel data (DICOMDIR, reports, presentation states). */
   nonImageCount: number;
   notDicomCount: number;
+  /** What the reader did that the user should know: skipped files, derived series UIDs. */
+  notes: string[];
 }
 
 export async function scanInput(path: string, onProgress?: ProgressCallback): Promise<ScannedInput> {
@@ -48,9 +51,18 @@ export async function scanInput(path: string, onProgress?: ProgressCallback): Pr
   });
   const slices = outcomes.flatMap((outcome) => (outcome.kind === 'image' ? outcome.slices : []));
   const nonImageCount = outcomes.filter((outcome) => outcome.kind === 'no-pixel-data').length;
-  const notDicomCount = outcomes.filter((outcome) => outcome.kind === 'not-dicom').length;
-  if (slices.length === 0) throw noImagesError(input, nonImageCount, notDicomCount);
-  return { input, slices, nonImageCount, notDicomCount };
+  const notDicom = input.sources.filter((_, i) => outcomes[i].kind === 'not-dicom');
+  if (slices.length === 0) throw noImagesError(input, nonImageCount, notDicom.length);
+  const notes = [notDicomNote(notDicom), assignMissingSeriesUids(slices)].filter((note) => note !== undefined);
+  return { input, slices, nonImageCount, notDicomCount: notDicom.length, notes };
+}
+
+/** Stray files (a README, a checksum list, a .DS_Store) are skipped, and said to be. */
+function notDicomNote(skipped: readonly DicomSource[]): string | undefined {
+  if (skipped.length === 0) return undefined;
+  const shown = skipped.slice(0, 3).map((source) => source.name);
+  const more = skipped.length > shown.length ? ` and ${skipped.length - shown.length} more` : '';
+  return `skipped ${skipped.length} file(s) that are not DICOM: ${shown.join(', ')}${more}`;
 }
 
 function noImagesError(input: DicomInput, nonImageCount: number, notDicomCount: number): MedparseError {
@@ -102,7 +114,7 @@ function detectFileLayout(source: DicomSource, head: Uint8Array): FileLayout | u
   }
   // Files written without the 128-byte preamble: a bare meta group, or a bare dataset.
   if (head.length >= 2 && head[0] === 0x02 && head[1] === 0x00) {
-    const meta = readFileMetaInformation(head, 0);
+    const meta = bareFileMetaInformation(head);
     if (!meta?.transferSyntaxUid) return undefined;
     return {
       source,
@@ -115,6 +127,16 @@ function detectFileLayout(source: DicomSource, head: Uint8Array): FileLayout | u
   const encoding = guessRawDatasetEncoding(head);
   if (!encoding) return undefined;
   return { source, head, datasetStart: 0, syntax: transferSyntax(syntaxUidOf(encoding)), certain: false };
+}
+
+/** A meta group without preamble is only a guess: a stray file that starts 02 00 is not DICOM, not damaged. */
+function bareFileMetaInformation(head: Uint8Array): ReturnType<typeof readFileMetaInformation> {
+  try {
+    return readFileMetaInformation(head, 0);
+  } catch (error) {
+    if (error instanceof MalformedDataset) return undefined;
+    throw error;
+  }
 }
 
 function guessedSyntaxUid(head: Uint8Array, datasetStart: number): string {
@@ -203,7 +225,7 @@ function sliceRecords(
   syntax: TransferSyntax,
   pixelData: PixelDataPosition,
 ): SliceRecord[] {
-  const series = seriesAttributes(source, dataset);
+  const series = seriesAttributes(dataset);
   const layout = pixelLayout(dataset);
   const frameCount = Math.max(1, Math.round(dataset.number('NumberOfFrames') ?? 1));
   const sopInstanceUid = dataset.string('SOPInstanceUID') ?? source.name;
@@ -225,17 +247,10 @@ function sliceRecords(
   }));
 }
 
-function seriesAttributes(source: DicomSource, dataset: DicomDataset): SeriesAttributes {
-  const seriesInstanceUid = dataset.string('SeriesInstanceUID');
-  if (!seriesInstanceUid) {
-    throw new MedparseError(
-      'CORRUPT_FILE',
-      'the DICOM image has no SeriesInstanceUID (0020,000E), so it cannot be grouped with its series; re-export it from the PACS or scanner',
-      source.name,
-    );
-  }
+function seriesAttributes(dataset: DicomDataset): SeriesAttributes {
   return {
-    seriesInstanceUid,
+    // Absent: grouped with the images it shares a series' attributes with, after the scan.
+    seriesInstanceUid: dataset.string('SeriesInstanceUID') ?? '',
     studyInstanceUid: dataset.string('StudyInstanceUID') ?? '',
     frameOfReferenceUid: dataset.string('FrameOfReferenceUID'),
     sopClassUid: dataset.string('SOPClassUID'),

@@ -6,6 +6,8 @@ import type { SliceRecord } from './slice.js';
 
 export interface DicomSeriesSummary {
   seriesInstanceUid: string;
+  /** The files have no SeriesInstanceUID: `seriesInstanceUid` was derived by medparse from what they share. */
+  derivedUid?: boolean;
   studyInstanceUid: string;
   /** Modality as written in the files (CT, MR, PT, SEG, ...); empty when absent. */
   modality: string;
@@ -36,6 +38,7 @@ export function summarizeSeries(slices: readonly SliceRecord[]): DicomSeriesSumm
   const { series, layout } = slices[0];
   return {
     seriesInstanceUid: series.seriesInstanceUid,
+    ...(series.derivedUid ? { derivedUid: true } : {}),
     studyInstanceUid: series.studyInstanceUid,
     modality: series.modality ?? '',
     description: series.seriesDescription ?? '',
@@ -53,7 +56,8 @@ export function formatSeriesList(list: readonly DicomSeriesSummary[]): string {
     .map((s) => {
       const description = s.description ? `"${s.description}"` : '(no description)';
       const problem = s.problem ? ` [unreadable: ${s.problem}]` : '';
-      return `${s.seriesInstanceUid}  ${s.modality || '??'}  ${description}  ${s.sliceCount} slice(s), ${s.dims.join('x')}${problem}`;
+      const derived = s.derivedUid ? ' (no SeriesInstanceUID in the files; UID derived by medparse)' : '';
+      return `${s.seriesInstanceUid}${derived}  ${s.modality || '??'}  ${description}  ${s.sliceCount} slice(s), ${s.dims.join('x')}${problem}`;
     })
     .join('\n');
 }

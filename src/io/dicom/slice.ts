@@ -5,7 +5,10 @@ import type { TransferSyntax } from './transfer-syntax.js';
 
 /** Attributes shared by every image of a series (taken from its first file). */
 export interface SeriesAttributes {
+  /** As written; '' while absent, then the UID derived for its group (see missing-series-uid.ts). */
   seriesInstanceUid: string;
+  /** The file had no SeriesInstanceUID: `seriesInstanceUid` was derived by medparse. */
+  derivedUid?: boolean;
   studyInstanceUid: string;
   frameOfReferenceUid?: string;
   sopClassUid?: string;

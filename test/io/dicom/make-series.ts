@@ -56,8 +56,10 @@ export interface SeriesSpec {
   multiFrame?: boolean;
   modality?: string;
   description?: string;
+  /** '' writes the series without a SeriesInstanceUID (as anonymisers leave some). */
   seriesUid?: string;
   studyUid?: string;
+  seriesNumber?: number;
   /** Give file names a .dcm extension (default) or none. */
   extension?: boolean;
   /** Slice indices (k) not to write, to make a gap. */
@@ -168,6 +170,7 @@ function withDefaults(spec: SeriesSpec): Resolved {
     description: 'synthetic CT',
     seriesUid: newUid(),
     studyUid: newUid(),
+    seriesNumber: 3,
     extension: true,
     omit: [],
     seed: 7,
@@ -242,11 +245,11 @@ function commonAttributes(s: Resolved): WritableDataset {
   return {
     SOPClassUID: s.multiFrame ? '1.2.840.10008.5.1.4.1.1.2.1' : '1.2.840.10008.5.1.4.1.1.2',
     StudyInstanceUID: s.studyUid,
-    SeriesInstanceUID: s.seriesUid,
+    ...(s.seriesUid ? { SeriesInstanceUID: s.seriesUid } : {}),
     FrameOfReferenceUID: `${s.studyUid}.1`.slice(0, 64),
     Modality: s.modality,
     SeriesDescription: s.description,
-    SeriesNumber: '3',
+    SeriesNumber: String(s.seriesNumber),
     PatientID: 'SYNTHETIC-001',
     PatientName: 'Synthetic^Phantom',
     StudyDate: '20240102',
