@@ -84,7 +84,9 @@ function parseHeader(bytes: Uint8Array, file: string): { fields: Map<string, str
     while (end < bytes.length && bytes[end] !== 0x0a) end++;
     const line = new TextDecoder('latin1').decode(bytes.subarray(position, end)).replace(/\r$/, '');
     position = end + 1;
-    const match = /^\s*(\w+)\s*=\s*(.*?)\s*$/.exec(line);
+    // Keys are whatever precedes the first "=": ITK writes its metadata dictionary into the header,
+    // and an image it read from NIfTI carries keys such as "dim[0]" and "pixdim[1]".
+    const match = /^\s*([^=\s][^=]*?)\s*=\s*(.*?)\s*$/.exec(line);
     if (!match) {
       if (line.trim() === '') continue;
       throw new MedparseError(
