@@ -8,6 +8,8 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { MedparseError } from '../../../src/core/errors.js';
@@ -71,6 +73,19 @@ describe('compressed DICOM decodes like the native series', () => {
       }
     });
   }
+});
+
+describe('the codecs keep quiet', () => {
+  it('decoding JPEG 2000 writes nothing to stdout (OpenJPEG logs every header it reads)', () => {
+    const reader = join(REPO_ROOT, 'dist/src/io/dicom/index.js');
+    const script = `const { readDicomSeries } = await import(${JSON.stringify(pathToFileURL(reader).href)});
+      const volume = await readDicomSeries(${JSON.stringify(join(FIXTURES, 'ct-int16/j2k'))});
+      process.stderr.write(String(volume.dims));`;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stderr, '24,20,3');
+    assert.equal(run.stdout, '');
+  });
 });
 
 describe('a damaged compressed frame is a clear error', () => {
