@@ -66,9 +66,67 @@ export function sliceStackMapping(affine: Mat4): AxisMapping {
   return { worldAxis, sign };
 }
 
+/**
+ * The orientation code as nibabel's `aff2axcodes` gives it, which is what users compare with: the
+ * direction cosines are first replaced by the nearest rotation (polar decomposition, nibabel's SVD step),
+ * then each voxel axis in turn takes its largest remaining world axis. On a strongly oblique stack this
+ * can differ from `axisMapping`, which takes the strongest alignments first and is the model contract's
+ * working-grid mapping (trained that way): only the description follows nibabel.
+ */
 export function orientationCode(affine: Mat4): OrientationCode {
-  const { worldAxis, sign } = axisMapping(affine);
-  return worldAxis.map((w, i) => (sign[i] > 0 ? POSITIVE[w] : NEGATIVE[w])).join('');
+  const rotation = nearestRotation(unitColumns(affine));
+  const usedWorld = new Set<number>();
+  const letters: string[] = [];
+  // an axis without direction (a zero column) takes whatever world axis the others leave
+  const hasDirection = (voxel: number): boolean => rotation.some((row) => row[voxel] !== 0);
+  const order = [0, 1, 2].sort((a, b) => Number(hasDirection(b)) - Number(hasDirection(a)));
+  for (const voxel of order) {
+    let best = -1;
+    for (let world = 0; world < 3; world++) {
+      if (usedWorld.has(world)) continue;
+      if (best < 0 || Math.abs(rotation[world][voxel]) > Math.abs(rotation[best][voxel])) best = world;
+    }
+    usedWorld.add(best);
+    letters[voxel] = rotation[best][voxel] < 0 ? NEGATIVE[best] : POSITIVE[best];
+  }
+  return letters.join('');
+}
+
+/** The affine's 3x3 part as rows of a matrix whose columns have unit length (a zero column stays zero). */
+function unitColumns(affine: Mat4): number[][] {
+  const norms = [0, 1, 2].map((c) => Math.hypot(affine[c], affine[4 + c], affine[8 + c]) || 1);
+  return [0, 1, 2].map((r) => [0, 1, 2].map((c) => affine[r * 4 + c] / norms[c]));
+}
+
+/**
+ * The rotation nearest to m (its polar factor), by Newton's iteration X <- (X + X^-T) / 2, which
+ * converges quadratically for a non-singular m; a singular m (a zero column) is returned as it is.
+ */
+function nearestRotation(m: number[][]): number[][] {
+  let x = m.map((row) => [...row]);
+  for (let iteration = 0; iteration < 50; iteration++) {
+    const inverseTranspose = invertTranspose3(x);
+    if (!inverseTranspose) return m;
+    const next = x.map((row, r) => row.map((v, c) => (v + inverseTranspose[r][c]) / 2));
+    const change = Math.max(...next.flatMap((row, r) => row.map((v, c) => Math.abs(v - x[r][c]))));
+    x = next;
+    if (change < 1e-12) break;
+  }
+  return x;
+}
+
+/** (m^-1)^T of a 3x3 matrix: its cofactor matrix over the determinant; null when m is singular. */
+function invertTranspose3(m: number[][]): number[][] | null {
+  const cofactor = (r: number, c: number): number => {
+    const rows = [0, 1, 2].filter((i) => i !== r);
+    const cols = [0, 1, 2].filter((i) => i !== c);
+    const minor = m[rows[0]][cols[0]] * m[rows[1]][cols[1]] - m[rows[0]][cols[1]] * m[rows[1]][cols[0]];
+    return (r + c) % 2 === 0 ? minor : -minor;
+  };
+  const cofactors = [0, 1, 2].map((r) => [0, 1, 2].map((c) => cofactor(r, c)));
+  const det = m[0][0] * cofactors[0][0] + m[0][1] * cofactors[0][1] + m[0][2] * cofactors[0][2];
+  if (Math.abs(det) < 1e-9) return null;
+  return cofactors.map((row) => row.map((v) => v / det));
 }
 
 /** Parses a code like "LPS" into the mapping it denotes; throws on anything that is not a valid code. */

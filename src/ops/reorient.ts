@@ -48,7 +48,7 @@ export interface ReorientPlan {
 /**
  * Works out the permutation and flips that take `grid` to orientation `code` (any valid code, e.g.
  * "RAS", "LPS", "LIA"), and the resulting grid. Oblique affines use `axisMapping` (nearest world
- * axis per voxel axis), so the result's `orientationCode` equals `code`; another mapping (a slice
+ * axis per voxel axis, strongest alignments first), so the result is `code` on its nearest axes; another mapping (a slice
  * stack's, `sliceStackMapping`) says which world axis each voxel axis stands for instead.
  */
 export function planReorientation(

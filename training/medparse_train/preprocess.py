@@ -5,7 +5,8 @@ that the TypeScript test compares against.
 
 Steps:
 1. reorient to RAS by exact axis permutation and flips (axis order chosen from the affine, strongest
-   alignments first, as `axisMapping` in src/core/orientation.ts / nibabel's io_orientation);
+   alignments first, as `axisMapping` in src/core/orientation.ts; nibabel's io_orientation takes the voxel
+   axes in order instead, which differs on strongly oblique stacks: the contract is this one);
 2. trilinear resampling to the working spacing keeping the field of view centred
    (new size = max(1, round(n * spacing / target)); target voxel i maps to source coordinate
    s * i + (n - 1) / 2 - s * (m - 1) / 2 with s = target / spacing; coordinates in [-0.5, n - 0.5] are
