@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { runCli } from '../../src/cli/main.js';
+import { affinesClose } from '../../src/core/affine.js';
+import { writeSeries } from '../io/dicom/make-series.js';
 import { writeTestModel } from '../helpers/test-model.js';
 import {
   fileUpload,
@@ -353,6 +355,34 @@ describe('medparse serve: the API over real HTTP (embedded queue, test model)', 
     const unknown = new FormData();
     unknown.append('file', new Blob([readFileSync(phantom)]), 'image.nii.gz');
     assert.equal((await fetch(`${url}/infer/no-such-model`, { method: 'POST', body: unknown })).status, 404);
+  });
+
+  it('several DICOM files of one series (names and order as the client likes) run as one volume on its grid', async () => {
+    const series = await writeSeries(join(root, 'dicom-series'), {
+      columns: 40,
+      rows: 36,
+      slices: 10,
+      extension: false,
+    });
+    const files = [...series.files]
+      .reverse()
+      .map((path, n) => fileUpload(path, n % 2 ? `IM${n}` : `../slice ${n}.dcm`));
+    const response = await submit(url, { task: 'segment', prompts: 'kidney, spine' }, files);
+    assert.equal(response.status, 202, await response.clone().text());
+    const { id } = (await response.json()) as { id: string };
+    const job = await waitForState(url, id, ['done', 'failed']);
+    assert.equal(job.state, 'done', JSON.stringify(job.error));
+    const report = (await (await fetch(`${url}/v1/jobs/${id}/report`)).json()) as {
+      input: { format: string; dims: number[]; dicom?: { series_instance_uid: string } };
+    };
+    assert.equal(report.input.format, 'dicom');
+    assert.deepEqual(report.input.dims, series.dims);
+    assert.equal(report.input.dicom?.series_instance_uid, series.seriesUid);
+    const labels = niftiVoxels(
+      new Uint8Array(await (await fetch(`${url}/v1/jobs/${id}/files/labels.nii.gz`)).arrayBuffer()),
+    );
+    assert.deepEqual(labels.dims, series.dims);
+    assert.ok(affinesClose(labels.affine, series.expectedAffine, 1e-4), 'the series affine');
   });
 
   function pidOf(id: string): number | undefined {

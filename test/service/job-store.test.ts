@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isJobId, JobStore, type JobRequest } from '../../src/service/job-store.js';
+import { SESSION_EXPIRY_S, SessionStore } from '../../src/service/session-store.js';
 
 const REQUEST: JobRequest = { task: 'recognize', experimental: false, keepIslands: false, dicomSeg: false };
 const INPUT = { path: 'input/image.nii.gz', files: 1, bytes: 10 };
@@ -58,5 +59,28 @@ describe('JobStore: job folders in the data folder', () => {
     assert.deepEqual(removed.sort(), [old, abandoned].sort());
     for (const id of [recent, queued, uploading]) assert.ok(existsSync(store.dir(id)), id);
     assert.ok(existsSync(join(root, 'jobs', 'not-a-job')), 'folders that are not jobs are left alone');
+  });
+});
+
+describe('SessionStore: MONAI Label sessions expire an hour after their last use', () => {
+  let root: string;
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), 'medparse-sessions-'));
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('reads a fresh session, not an expired one, and sweeps only the expired', async () => {
+    const sessions = new SessionStore(root);
+    const fresh = sessions.reserve().id;
+    await sessions.create(fresh, INPUT);
+    const later = Date.now() + (SESSION_EXPIRY_S + 60) * 1000;
+    assert.ok(sessions.read(fresh));
+    assert.equal(sessions.read(fresh, later), undefined);
+    assert.equal(sessions.read('../jobs'), undefined);
+    const uploading = sessions.reserve().id;
+    sessions.sweep();
+    assert.ok(existsSync(join(root, 'sessions', fresh)) && existsSync(join(root, 'sessions', uploading)));
+    sessions.sweep(later);
+    assert.equal(existsSync(join(root, 'sessions', fresh)), false);
   });
 });
