@@ -43,7 +43,14 @@ import {
 import { largestUnionPiece, withoutMinorIslands } from '../src/tasks/mask-analysis.js';
 import type { PromptResult } from '../src/tasks/results.js';
 import { REPO_ROOT, sharedDir } from '../test/helpers/shared.js';
-import { conceptValues, labelMask, loadTrainingConfigs, type DatasetConfig } from './training-configs.js';
+import {
+  asHounsfield,
+  conceptValues,
+  labelMask,
+  loadTrainingConfigs,
+  regionsTouch,
+  type DatasetConfig,
+} from './training-configs.js';
 
 /** Where a training patient's image and labels are, for the data sets with real images. */
 const TRAINING_CASES: Record<string, (patient: string) => Array<{ image: string; labels: string }>> = {
@@ -59,6 +66,9 @@ const TRAINING_CASES: Record<string, (patient: string) => Array<{ image: string;
     { image: `brats2015/train/${p}/T1c_subtrMeanDivStd.nii.gz`, labels: `brats2015/train/${p}/OTMultiClass.nii.gz` },
   ],
   openkbp: (p) => [{ image: `openkbp/${p}_ct.nii.gz`, labels: `openkbp/${p}_oars.nii.gz` }],
+  btcv_ct_half: (p) => [{ image: `btcv_ct_half/${p}_img.nii.gz`, labels: `btcv_ct_half/${p}_label.nii.gz` }],
+  mscmr_bssfp: (p) => [{ image: `mscmr_bssfp/${p}_img.nii.gz`, labels: `mscmr_bssfp/${p}_label.nii.gz` }],
+  chaos_mr: (p) => [{ image: `chaos_mr/${p}_img.nii.gz`, labels: `chaos_mr/${p}_label.nii.gz` }],
   totalseg_ct: () => [
     {
       image: 'totalsegmentator/ct/example_ct.nii.gz',
@@ -121,7 +131,7 @@ for (const network of engine.model.networks) {
       }
 }
 const splits = JSON.parse(readFileSync(join(REPO_ROOT, 'training/splits.json'), 'utf8')) as {
-  datasets: Record<string, { train_patients: string[] }>;
+  datasets: Record<string, { train_patients: string[]; image_to_hu?: number[] }>;
 };
 const samples = new Map<string, CalibrationSample[]>(
   values['from-samples']
@@ -149,7 +159,10 @@ for (const config of values['from-samples'] ? [] : shippedConfigs) {
   }
   // Scans of another region-specific network's data certainly lack this network's concepts
   // (no hippocampus in a cardiac stack, no ventricle of the heart in a head).
-  for (const other of shippedConfigs.filter((c) => c !== config && c.modalities.includes(modality))) {
+  const otherRegions = shippedConfigs.filter(
+    (c) => c !== config && c.modalities.includes(modality) && !regionsTouch(c, config),
+  );
+  for (const other of otherRegions) {
     // Data sets this network's own config already lists are not counted twice.
     const own = new Set(config.datasets.map((d) => d.name));
     const labelledSets = other.datasets.filter(
@@ -175,7 +188,7 @@ async function calibrateOn(
   if (!locate || labelledIds.length + absent.length === 0) return;
   const cases = (splits.datasets[dataset]?.train_patients ?? []).flatMap(locate).slice(0, limit);
   for (const c of cases) {
-    const image = await readVolume(join(sharedData(), c.image));
+    const image = asHounsfield(await readVolume(join(sharedData(), c.image)), splits.datasets[dataset]?.image_to_hu);
     const network = engine.model.networks.find((n) => n.id === networkId);
     const [sx, sy, sz] = spacingOf(image);
     const working = network

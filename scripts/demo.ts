@@ -1,22 +1,25 @@
 /**
- * npm start: the main job on the built-in input. Describes the synthetic CT phantom, then parses it
- * with the shipped model, writing a results folder to out/demo (replaced on every run).
+ * npm start: the main job on a real scan shipped in the repository (data/demo/example_ct.nii.gz, an abdominal
+ * CT from TotalSegmentator's examples; licence and attribution in data/demo/README.md). Describes it, then
+ * parses it with the shipped model, writing a results folder to out/demo (replaced on every run) whose
+ * preview shows the organs found. The synthetic phantom (`--demo`) stays for tests.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../src/cli/main.js';
 import { DEFAULT_MODEL_DIR } from '../src/tasks/engine.js';
 
-const DEMO_PROMPTS =
-  'liver, spleen, both kidneys, the left kidney, vertebral column, left ventricle, hippocampus, banana';
+const DEMO_SCAN = join('data', 'demo', 'example_ct.nii.gz');
+// organs in the scan, one that is not (a brain in an abdominal CT) and one that is no anatomy at all
+const DEMO_PROMPTS = 'liver, spleen, both kidneys, stomach, aorta, pancreas, gallbladder, brain, banana';
 const OUTPUT = join('out', 'demo');
 
-console.log('$ medparse info --demo');
-let code = await runCli(['info', '--demo']);
+console.log(`$ medparse info ${DEMO_SCAN}`);
+let code = await runCli(['info', DEMO_SCAN]);
 if (code === 0) {
   if (existsSync(join(DEFAULT_MODEL_DIR, 'model.json'))) {
-    console.log(`\n$ medparse segment --demo -p "${DEMO_PROMPTS}" -o ${OUTPUT} --force`);
-    code = await runCli(['segment', '--demo', '-p', DEMO_PROMPTS, '-o', OUTPUT, '--force']);
+    console.log(`\n$ medparse segment ${DEMO_SCAN} -p "${DEMO_PROMPTS}" -o ${OUTPUT} --force`);
+    code = await runCli(['segment', DEMO_SCAN, '-p', DEMO_PROMPTS, '-o', OUTPUT, '--force']);
     if (code === 0)
       console.log(`\nopen ${join(OUTPUT, 'preview.png')} and ${join(OUTPUT, 'report.json')} to see the result`);
   } else {

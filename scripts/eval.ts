@@ -37,6 +37,8 @@ import {
   conceptValues,
   labelMask,
   loadTrainingConfigs,
+  asHounsfield,
+  regionsTouch,
   type DatasetConfig,
   type TrainingConfig,
 } from './training-configs.js';
@@ -107,7 +109,7 @@ if (!existsSync(join(values.model, 'model.json'))) {
 const engine = ParseEngine.load(values.model, { experimental: true });
 const configs = loadTrainingConfigs(new Set(engine.model.networks.map((n) => n.id)));
 const splits = JSON.parse(readFileSync(join(REPO_ROOT, 'training/splits.json'), 'utf8')) as {
-  datasets: Record<string, { held_out: SplitCase[] }>;
+  datasets: Record<string, { held_out: SplitCase[]; image_to_hu?: number[] }>;
 };
 /**
  * Real scans that no network trained on and splits.json does not list (no training config names them),
@@ -180,6 +182,9 @@ const DATASET_NAMES: Record<string, string> = {
   cta_aorta: 'TotalSegmentator CT angiography crop',
   sarcoma_ct: 'limb CT',
   totalseg_ct: 'TotalSegmentator abdominal CT',
+  btcv_ct_half: 'BTCV abdominal CT',
+  mscmr_bssfp: 'MS-CMRSeg cardiac cine MR',
+  chaos_mr: 'CHAOS abdominal T2 MR',
 };
 const maxCases = Number(values['max-cases']);
 /** Cases evaluated so far: each --rotate case draws its own rotation. */
@@ -251,7 +256,8 @@ async function evaluateCase(
 ): Promise<void> {
   const root = join(shared as string, 'data');
   const turn = rotateSeed === undefined ? undefined : randomRotation(rotateSeed * 100_003 + caseCount++);
-  const image = turned(await readVolume(join(root, testCase.image as string)), turn);
+  const read = await readVolume(join(root, testCase.image as string));
+  const image = turned(asHounsfield(read, splits.datasets[dataset]?.image_to_hu), turn);
   const [sx, sy, sz] = spacingOf(image);
   const scope = scanScope(image);
   // Concepts whose network would run on more working voxels than the budget are left out of this case.
@@ -362,6 +368,7 @@ function absentConcepts(dataset: string, own: TrainingConfig[], scope: ScanScope
   const modality = own[0].modalities[0];
   const otherRegions = configs
     .filter((c) => !own.includes(c) && c.modalities.includes(modality) && c.network_id.endsWith('-mr'))
+    .filter((c) => !own.some((o) => regionsTouch(o, c)))
     .flatMap((c) => c.datasets.flatMap((d) => Object.keys(conceptValues(d, c.concepts))));
   const shipped = new Set(engine.model.networks.flatMap((n) => n.concepts.map((c) => c.id)));
   const withheld = (id: string) => withheldReason(engine.model, id, modality as ImagingModality, scope) !== undefined;

@@ -19,6 +19,12 @@ export interface DatasetConfig {
 
 export interface TrainingConfig {
   network_id: string;
+  /**
+   * Networks of the same modality whose region borders this one's (abdomen-mr and heart-mr: a cardiac
+   * stack's lowest slices may hold the liver). Their scans are not taken as certainly lacking each
+   * other's concepts, by eval's absent prompts or calibrate's negatives. Either side may name the other.
+   */
+  adjacent_regions?: string[];
   modalities: string[];
   concepts: string[];
   datasets: DatasetConfig[];
@@ -65,4 +71,24 @@ export function labelMask(labels: Volume, values: readonly number[]): Uint8Array
   const out = new Uint8Array(labels.data.length);
   for (let i = 0; i < out.length; i++) out[i] = values.includes(labels.data[i]) ? 1 : 0;
   return out;
+}
+
+/** Whether two networks' regions border each other (either config names the other in adjacent_regions). */
+export function regionsTouch(a: TrainingConfig, b: TrainingConfig): boolean {
+  return (a.adjacent_regions ?? []).includes(b.network_id) || (b.adjacent_regions ?? []).includes(a.network_id);
+}
+
+/**
+ * A data set's image as the engine takes it. training/splits.json gives `image_to_hu` [scale, offset] for
+ * a data set stored as a window of the HU scale (btcv_ct_half: 8-bit, HU = v * 400 / 255 - 125), the map the
+ * trainer applies too (training/medparse_train/preprocess.py window_to_hu); other images are returned as read.
+ */
+export function asHounsfield(volume: Volume, imageToHu: readonly number[] | undefined): Volume {
+  if (!imageToHu) return volume;
+  const [scale, offset] = imageToHu;
+  if (imageToHu.length !== 2 || !Number.isFinite(scale) || !Number.isFinite(offset) || scale <= 0)
+    throw new Error(`training/splits.json: image_to_hu is ${JSON.stringify(imageToHu)}; expected [scale > 0, offset]`);
+  const data = new Float32Array(volume.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = volume.data[i] * scale + offset;
+  return { ...volume, data };
 }

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { readVolume } from '../../src/io/read.js';
 import type { NetworkSpec, NormalizationSpec } from '../../src/runtime/model-package.js';
 import { prepareInput } from '../../src/runtime/preprocess.js';
+import { asHounsfield } from '../../scripts/training-configs.js';
 import { REPO_ROOT, sharedDir, SHARED_MISSING } from '../helpers/shared.js';
 
 /** What the Python trainer's preprocessing produced for real volumes (training/medparse_train/parity_fixture.py). */
@@ -18,6 +19,8 @@ interface ParityCase {
     patch_size: [number, number, number];
     normalization: Record<string, Record<string, number | string | boolean>>;
   };
+  /** [scale, offset] to HU for an image stored as a window of HU (8-bit BTCV), applied before preprocessing. */
+  image_to_hu?: number[];
   resampled: { shape: number[] };
   output: { shape: number[]; mean: number; std: number; min: number; max: number; samples: Record<string, number> };
 }
@@ -67,7 +70,7 @@ describe('TypeScript preprocessing matches the Python trainer (parity fixture)',
   const cases: ParityCase[] = skip ? [] : (JSON.parse(readFileSync(FIXTURE, 'utf8')) as { cases: ParityCase[] }).cases;
   for (const c of cases) {
     it(`${c.volume} -> ${c.network}`, async () => {
-      const volume = await readVolume(join(shared ?? '', 'data', c.volume));
+      const volume = asHounsfield(await readVolume(join(shared ?? '', 'data', c.volume)), c.image_to_hu);
       const { image } = prepareInput(volume, networkOf(c), c.modality);
       assert.deepEqual(image.dims, c.resampled.shape, 'working grid shape');
       assert.deepEqual([...image.dims].reverse(), c.output.shape, 'tensor shape [Z, Y, X]');

@@ -26,7 +26,9 @@ def DATASET_LABELS():
 
 
 def _cache_path(cache_dir, case, net_input):
-    key = json_key = repr((case["image"], case["labels"], net_input["spacing"], net_input["normalization"]))
+    key = repr((case["image"], case["labels"], net_input["spacing"], net_input["normalization"]))
+    if case.get("image_to_hu"):
+        key += repr(case["image_to_hu"])
     h = hashlib.sha1(key.encode()).hexdigest()[:16]
     return os.path.join(cache_dir, f"{case['case_id'].replace('/', '_')}_{h}.npz")
 
@@ -47,6 +49,8 @@ def load_case(case, net_input, cache_dir=None):
     image = None
     if case["image"]:
         data, iaff, izooms = pp.load_nifti(case["image"])
+        if case.get("image_to_hu"):
+            data = pp.window_to_hu(data, case["image_to_hu"])
         img, _, _ = pp.preprocess_image(data, iaff, izooms, net_input, case["modality"])
         image = pp.to_network_layout(img)
         assert image.shape == labels.shape, (case, image.shape, labels.shape)
@@ -213,7 +217,8 @@ class PatchSampler:
             centre = np.array([rng.uniform(0, s - 1) for s in shape])
         img_t, lab_t = self._spatial(c["image"], lab, centre, d["cfg"])
         if c["image"] is None:
-            img_t = synthesize(lab_t, d["cfg"].get("synth", {}), c["case"]["synthetic"], rng, self.spacing)
+            img_t = synthesize(lab_t, d["cfg"].get("synth", {}), c["case"]["synthetic"], rng, self.spacing,
+                               self.cfg["input"]["normalization"].get("CT"))
         img_t = self._intensity(img_t, d["cfg"])
         labels = lab_t.clamp(0, c["lut"].shape[1] - 1).to(torch.int16)
         return img_t[None], labels, c["lut"], d["known"].copy(), d["absent"].copy()
@@ -331,9 +336,10 @@ SYNTH_MR_NORMALIZATION = {"type": "percentile_zscore", "lower_percentile": 0.5, 
                           "nonzero_only": True}
 
 
-def synthesize(lab_t, scfg, kind, rng, spacing_zyx):
+def synthesize(lab_t, scfg, kind, rng, spacing_zyx, ct_normalization=None):
     """Image from a label patch: random intensity per label (Gaussian), blur, bias field, noise, resolution
-    loss; normalised like the contract (MR: percentile z-score of nonzero voxels; CT: ct_clip)."""
+    loss; normalised like the contract (MR: percentile z-score of nonzero voxels; CT: the network's
+    `ct_normalization`, the ct_clip of its config)."""
     lab = lab_t.long()
     labels = torch.unique(lab)
     n = int(labels.max()) + 1
@@ -350,7 +356,9 @@ def synthesize(lab_t, scfg, kind, rng, spacing_zyx):
             torch.randn(lab.shape, generator=torch.Generator().manual_seed(int(rng.integers(1 << 31))))
         img = gaussian_blur(img[None, None], rng.uniform(0.3, 1.0, 3))[0, 0]
         img = img + torch.randn(img.shape, generator=torch.Generator().manual_seed(int(rng.integers(1 << 31)))) * rng.uniform(0, 20)
-        return ((img.clamp(-1000, 1000) - 0) / 300).float()
+        if ct_normalization is None:
+            raise ValueError("a synthetic CT needs the network's CT normalisation (its config's input.normalization.CT)")
+        return torch.from_numpy(pp.normalize(img.numpy(), ct_normalization))
     # MR-like
     means = rng.uniform(0, 1, n)
     stds = rng.uniform(0, 0.08, n)

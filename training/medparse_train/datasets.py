@@ -18,6 +18,10 @@ import re
 DATA_ROOT_DEFAULT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data"))
 
 
+# btcv_ct_half stores a fixed 8-bit window of the HU scale (its README): HU = v * 400 / 255 - 125
+BTCV_TO_HU = [400.0 / 255.0, -125.0]
+
+
 def data_root() -> str:
     return os.environ.get("MEDPARSE_DATA", DATA_ROOT_DEFAULT)
 
@@ -41,6 +45,7 @@ def _case(dataset, patient, image, labels, modality, held_out, synthetic=None, l
         "modality": modality,
         "held_out": held_out,
         "synthetic": synthetic,
+        "image_to_hu": None,  # [scale, offset] for images stored as a window of HU (8-bit BTCV), else None
     }
 
 
@@ -86,6 +91,15 @@ def list_cases(name: str):
         d = os.path.join(root, "totalsegmentator", "ct")
         out.append(_case(name, "example_ct", None, os.path.join(d, "example_seg_fast_force_split.nii.gz"), "CT",
                          False, synthetic="ct"))
+    elif name in ("btcv_ct_half", "mscmr_bssfp", "chaos_mr"):
+        # <prefix>_NN_img.nii.gz with <prefix>_NN_label.nii.gz; NN is the patient number (one scan each)
+        modality = "CT" if name.startswith("btcv") else "MR"
+        for img in sorted(glob.glob(os.path.join(root, name, "*_img.nii.gz"))):
+            patient = os.path.basename(img).replace("_img.nii.gz", "")
+            c = _case(name, patient, img, img.replace("_img.", "_label."), modality, held_out_by_number(patient))
+            if name == "btcv_ct_half":
+                c["image_to_hu"] = BTCV_TO_HU
+            out.append(c)
     elif name in ("kits19", "kits23", "panorama_pancreas", "uls23_lesions", "msd_prostate"):
         for lab in sorted(glob.glob(os.path.join(root, "labels-only", name, "**", "*.nii*"), recursive=True)):
             patient = os.path.basename(lab).split(".")[0]
@@ -117,10 +131,14 @@ def write_splits(path: str, names):
         cases = list_cases(n)
         root = data_root()
         rel = lambda p: None if p is None else os.path.relpath(p, root)
-        splits["datasets"][n] = {
+        entry = splits["datasets"][n] = {
             "held_out": [{"patient": c["patient"], "image": rel(c["image"]), "labels": rel(c["labels"])}
                          for c in cases if c["held_out"]],
             "train_patients": sorted({c["patient"] for c in cases if not c["held_out"]}),
         }
+        to_hu = {tuple(c["image_to_hu"]) for c in cases if c.get("image_to_hu")}
+        if to_hu:
+            # eval and calibrate (scripts/) read the images through the engine, which takes HU: they map first
+            entry["image_to_hu"] = list(to_hu.pop())
     with open(path, "w") as f:
         json.dump(splits, f, indent=1)

@@ -8,6 +8,8 @@ model.json: spacing x,y,z, normalization), then per step:
 - `reoriented`: shape [X,Y,Z] after RAS reorientation, `spacing` (pixdim permuted), `code` of the source;
 - `resampled`: shape [X,Y,Z] on the working grid, mean/min/max of the resampled (unnormalised) values;
 - `normalization`: low/high clip values (percentiles or fixed), mean, std used;
+- `image_to_hu` (only for a data set stored as a window of HU, datasets.py): [scale, offset] applied to the
+  read values before step 1, as eval and calibrate do (scripts/training-configs.ts asHounsfield);
 - `output`: shape [Z,Y,X] (the ONNX layout), mean, std, min, max, sum, and `samples`: {flat index: value}
   for 200 flat indices (network layout, x fastest) spread evenly through the array plus the first 64.
 Values are float32 rounded to 6 significant digits; compare with atol ~1e-4 (+1e-5 * |value|).
@@ -20,7 +22,7 @@ import os
 import numpy as np
 
 from . import preprocess as pp
-from .datasets import data_root
+from .datasets import BTCV_TO_HU, data_root
 
 CASES = [
     ("acdc/patient001/patient001_frame01.nii.gz", "MR", "heart_mr"),
@@ -28,6 +30,10 @@ CASES = [
     ("brats2015/validation/brats_2013_pat0003_1/Flair_subtrMeanDivStd.nii.gz", "MR", "brain_mr"),
     ("openkbp/pt_10_ct.nii.gz", "CT", "body_ct"),
     ("freesurfer/norm.mgz", "MR", "brain_mr"),
+    # the soft-tissue window on a real HU scan and on an 8-bit windowed one (image_to_hu first, both sides)
+    ("totalsegmentator/ct/example_ct.nii.gz", "CT", "body_ct"),
+    ("btcv_ct_half/btcv_05_img.nii.gz", "CT", "body_ct"),
+    ("chaos_mr/chaos_05_img.nii.gz", "MR", "abdomen_mr"),
 ]
 
 HERE = os.path.dirname(__file__)
@@ -50,6 +56,9 @@ def main():
         if modality not in net_input["normalization"]:
             continue
         data, aff, zooms = pp.load_nifti(path)
+        to_hu = BTCV_TO_HU if rel.startswith("btcv_ct_half/") else None
+        if to_hu:
+            data = pp.window_to_hu(data, to_hu)
         ras, raff, spacing = pp.reorient_to_ras(np.asarray(data, np.float32), aff, zooms)
         res = pp.resample_linear(ras, spacing, net_input["spacing"])
         spec = net_input["normalization"][modality]
@@ -67,6 +76,7 @@ def main():
         idx = sorted(set(list(range(64)) + np.linspace(0, flat.size - 1, 200).astype(int).tolist()))
         out["cases"].append({
             "volume": rel, "modality": modality, "network": cfg["network_id"], "input": net_input,
+            **({"image_to_hu": to_hu} if to_hu else {}),
             "source": {"shape": list(np.asarray(data).shape[:3]), "zooms": [r(z) for z in zooms], "code": pp.orientation_code(aff)},
             "reoriented": {"shape": list(ras.shape), "spacing": [r(s) for s in spacing]},
             "resampled": {"shape": list(res.shape), "mean": r(res.astype(np.float64).mean()), "min": r(res.min()), "max": r(res.max())},

@@ -193,6 +193,15 @@ def normalize(data: np.ndarray, spec: dict) -> np.ndarray:
     raise ValueError(f"unknown normalization {kind}")
 
 
+def window_to_hu(data, scale_offset) -> np.ndarray:
+    """HU of an image stored as a fixed window of the HU scale (btcv_ct_half: 8-bit, HU = v * 400 / 255 - 125).
+    Values at the window's ends stand for "that far or beyond"; the network's soft-tissue window
+    (configs/body_ct.json, the same [-125, 275] HU) clips them exactly there, so such an image and a real HU
+    scan give the network the same input (docs/model-contract.md)."""
+    scale, offset = scale_offset
+    return (np.asarray(data, dtype=np.float64) * scale + offset).astype(np.float32)
+
+
 def load_nifti(path: str):
     """(data [X,Y,Z] float32 or labels, affine, zooms) with nibabel; scaling applied."""
     import nibabel as nib

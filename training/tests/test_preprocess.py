@@ -43,3 +43,30 @@ class SliceStackTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class SoftTissueWindowTest(unittest.TestCase):
+    """body-ct's input (configs/body_ct.json) is the window btcv_ct_half was stored in, so an 8-bit BTCV
+    image and a real HU scan of the same tissue give the network the same values."""
+
+    def setUp(self):
+        import json
+        import os
+
+        with open(os.path.join(os.path.dirname(__file__), "..", "configs", "body_ct.json")) as f:
+            self.spec = json.load(f)["input"]["normalization"]["CT"]
+
+    def test_an_8_bit_windowed_image_and_real_hu_coincide_after_normalisation(self):
+        from medparse_train.datasets import BTCV_TO_HU
+
+        hu = np.linspace(-1100, 1500, 5000).astype(np.float32)
+        stored = np.clip(np.rint((hu + 125) * 255 / 400), 0, 255).astype(np.uint8)  # how BTCV was written
+        from_btcv = pp.normalize(pp.window_to_hu(stored, BTCV_TO_HU), self.spec)
+        from_hu = pp.normalize(hu, self.spec)
+        step = 400 / 255 / self.spec["std"]  # one 8-bit level, normalised
+        self.assertLessEqual(float(np.abs(from_btcv - from_hu).max()), step / 2 + 1e-6)
+
+    def test_the_window_ends_are_air_and_bone_and_map_to_plus_minus_one(self):
+        out = pp.normalize(np.array([-1000, -125, 75, 275, 1200], np.float32), self.spec)
+        np.testing.assert_allclose(out, [-1, -1, 0, 1, 1], atol=1e-6)
+        self.assertEqual(pp.background_value(self.spec), -1.0)
