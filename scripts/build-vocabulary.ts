@@ -24,6 +24,14 @@ import type {
   Modality,
   VocabularyFile,
 } from '../src/vocab/types.js';
+import {
+  assignColours,
+  colourProblems,
+  loadLabelNeighbours,
+  touchingPairs,
+  type LabelNeighbour,
+  type ProposedColour,
+} from '../src/vocab/colours.js';
 import { Vocabulary, validateVocabularyFile } from '../src/vocab/vocabulary.js';
 import {
   AMBIGUOUS_TERMS,
@@ -121,7 +129,6 @@ function main(): void {
 // ---------------------------------------------------------------- concepts
 
 function buildConcepts(draft: DraftConcept[], shared: string): Concept[] {
-  const colours = readColourTables(shared);
   const byId = new Map<string, Concept>();
   for (const entry of draft) {
     if (REMOVED_IDS.has(entry.id)) continue;
@@ -143,8 +150,8 @@ function buildConcepts(draft: DraftConcept[], shared: string): Concept[] {
     dropDanglingLinks(concept, byId);
     cleanTerms(concept);
     completeDicom(concept, byId);
-    concept.color = pickColour(concept, colours);
   }
+  colourConcepts(concepts, shared);
   resolveCollisions(concepts);
   return concepts.sort((a, b) => a.id.localeCompare(b.id));
 }
@@ -472,57 +479,180 @@ function completeDicom(concept: Concept, byId: Map<string, Concept>): void {
 
 // ---------------------------------------------------------------- colours
 
+/**
+ * Established colour tables, surest match first (ProposedColour.rank): TotalSegmentator's own colour
+ * for its class name (SlicerTotalSegmentator's mapping table, Apache-2.0), then by SNOMED type and
+ * modifier the TotalSegmentator terminology (Apache-2.0), 3D Slicer's General Anatomy list (dcmqi,
+ * BSD-3-Clause) and the DICOM master list, then FreeSurfer's colour LUT for aseg structures, and last
+ * any of those tables by type code alone. Rows without a colour are skipped (an empty cell once read as
+ * 0 and made 244 concepts black); the final choice, visible and distinct from touching structures, is
+ * assignColours's.
+ */
 interface ColourTables {
-  byCode: Map<string, [number, number, number]>;
-  byFreeSurferName: Map<string, [number, number, number]>;
+  byTotalSegmentatorName: Map<string, Rgb>;
+  byCode: Array<Map<string, Rgb>>;
+  byFreeSurferName: Map<string, Rgb>;
 }
+
+type Rgb = [number, number, number];
 
 function readColourTables(shared: string): ColourTables {
-  const byCode = new Map<string, [number, number, number]>();
-  const csv = readFileSync(
-    join(shared, 'vocab/sources/slicer_totalsegmentator/totalsegmentator_snomed_mapping.csv'),
-    'utf8',
+  const sources = join(shared, 'vocab/sources');
+  const byTotalSegmentatorName = new Map<string, Rgb>();
+  const csv = parseCsv(
+    readFileSync(join(sources, 'slicer_totalsegmentator/totalsegmentator_snomed_mapping.csv'), 'utf8'),
   );
-  for (const line of csv.split('\n').slice(1)) {
-    const cells = line.split(',');
-    if (cells.length < 19) continue;
-    const rgb = [Number(cells[16]), Number(cells[17]), Number(cells[18])];
-    if (rgb.every((v) => Number.isInteger(v) && v >= 0 && v <= 255)) {
-      byCode.set(`${cells[5]}|${cells[8]}`, rgb as [number, number, number]);
-      if (!byCode.has(`${cells[5]}|`)) byCode.set(`${cells[5]}|`, rgb as [number, number, number]);
+  const header = csv[0];
+  const column = (name: string) => header.indexOf(name);
+  for (const row of csv.slice(1)) {
+    const rgb = rgbOf([row[column('Color_R')], row[column('Color_G')], row[column('Color_B')]]);
+    if (rgb) byTotalSegmentatorName.set(row[column('Name')], rgb);
+  }
+  const byCode = [
+    'slicer_totalsegmentator/SegmentationCategoryTypeModifier-TotalSegmentator.term.json',
+    'dicom_seg_terminology/SegmentationCategoryTypeModifier-SlicerGeneralAnatomy.json',
+    'dicom_seg_terminology/SegmentationCategoryTypeModifier-DICOM-Master.json',
+  ].map((file) => terminologyColours(join(sources, file)));
+  const lut = readJson<{ entries: Array<{ name: string; rgba: number[] }> }>(
+    join(sources, 'brain_atlases/FreeSurferColorLUT.json'),
+  );
+  const byFreeSurferName = new Map<string, Rgb>();
+  for (const entry of lut.entries) {
+    const rgb = rgbOf(entry.rgba.slice(0, 3));
+    if (rgb && entry.name !== 'Unknown') byFreeSurferName.set(entry.name.toLowerCase(), rgb);
+  }
+  return { byTotalSegmentatorName, byCode, byFreeSurferName };
+}
+
+interface TerminologyType {
+  CodeValue: string;
+  recommendedDisplayRGBValue?: number[];
+  Modifier?: Array<{ CodeValue: string; recommendedDisplayRGBValue?: number[] }>;
+}
+
+/** A dcmqi segment-context file's colours, keyed "type|modifier" ("64033007|7771000", "10200004|"). */
+function terminologyColours(path: string): Map<string, Rgb> {
+  const file = readJson<{ SegmentationCodes: { Category: Array<{ Type?: TerminologyType[] }> } }>(path);
+  const colours = new Map<string, Rgb>();
+  for (const category of file.SegmentationCodes.Category) {
+    for (const type of category.Type ?? []) {
+      const own = rgbOf(type.recommendedDisplayRGBValue);
+      if (own && !colours.has(`${type.CodeValue}|`)) colours.set(`${type.CodeValue}|`, own);
+      for (const modifier of type.Modifier ?? []) {
+        const rgb = rgbOf(modifier.recommendedDisplayRGBValue);
+        if (!rgb) continue;
+        colours.set(`${type.CodeValue}|${modifier.CodeValue}`, rgb);
+        if (!colours.has(`${type.CodeValue}|`)) colours.set(`${type.CodeValue}|`, rgb);
+      }
     }
   }
-  const lut = readJson<{ entries: Array<{ name: string; rgba: number[] }> }>(
-    join(shared, 'vocab/sources/brain_atlases/FreeSurferColorLUT.json'),
-  );
-  const byFreeSurferName = new Map(
-    lut.entries.map((e) => [e.name.toLowerCase(), [e.rgba[0], e.rgba[1], e.rgba[2]] as [number, number, number]]),
-  );
-  return { byCode, byFreeSurferName };
+  return colours;
 }
 
-function pickColour(concept: Concept, tables: ColourTables): [number, number, number] {
+/** Three whole numbers 0..255 from table cells, or undefined for a missing or empty colour. */
+function rgbOf(cells: ReadonlyArray<string | number> | undefined): Rgb | undefined {
+  if (!cells || cells.length < 3) return undefined;
+  if (cells.some((cell) => typeof cell === 'string' && cell.trim() === '')) return undefined;
+  const rgb = cells.slice(0, 3).map(Number);
+  return rgb.every((v) => Number.isInteger(v) && v >= 0 && v <= 255) ? (rgb as Rgb) : undefined;
+}
+
+/** RFC 4180 CSV: quoted fields may hold commas, quotes ("") and line breaks. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let at = 0; at < text.length; at++) {
+    const char = text[at];
+    if (quoted) {
+      if (char === '"' && text[at + 1] === '"') {
+        field += '"';
+        at++;
+      } else if (char === '"') quoted = false;
+      else field += char;
+    } else if (char === '"') quoted = true;
+    else if (char === ',') {
+      row.push(field);
+      field = '';
+    } else if (char === '\n' || char === '\r') {
+      if (char === '\r' && text[at + 1] === '\n') at++;
+      row.push(field);
+      if (row.some((cell) => cell !== '')) rows.push(row);
+      row = [];
+      field = '';
+    } else field += char;
+  }
+  row.push(field);
+  if (row.some((cell) => cell !== '')) rows.push(row);
+  return rows;
+}
+
+/** The established tables' colour for a concept, with the rank of the match; undefined when none has one. */
+function proposeColour(concept: Concept, tables: ColourTables): ProposedColour | undefined {
+  for (const [source, names] of Object.entries(concept.sourceLabels)) {
+    if (!source.startsWith('TotalSegmentator')) continue;
+    for (const name of names) {
+      const colour = tables.byTotalSegmentatorName.get(name);
+      if (colour) return { colour, rank: 0 };
+    }
+  }
   const type = concept.dicom?.type.code ?? concept.snomed?.code;
   const modifier = concept.dicom?.typeModifier?.code ?? '';
-  const fromCode = type ? (tables.byCode.get(`${type}|${modifier}`) ?? tables.byCode.get(`${type}|`)) : undefined;
-  if (fromCode) return fromCode;
+  if (type) {
+    for (const [n, table] of tables.byCode.entries()) {
+      const colour = table.get(`${type}|${modifier}`);
+      if (colour) return { colour, rank: 1 + n };
+    }
+  }
   for (const name of concept.sourceLabels['FreeSurfer-aseg'] ?? []) {
     const colour = tables.byFreeSurferName.get(name.toLowerCase());
-    if (colour) return colour;
+    if (colour) return { colour, rank: 4 };
   }
-  return hashColour(concept.id);
+  if (type && modifier) {
+    for (const table of tables.byCode) {
+      const colour = table.get(`${type}|`);
+      if (colour) return { colour, rank: 5 };
+    }
+  }
+  return undefined;
 }
 
-/** A stable, mid-brightness colour from the id, for concepts no table colours. */
-function hashColour(id: string): [number, number, number] {
-  let hash = 2166136261;
-  for (const char of id) hash = Math.imul(hash ^ char.charCodeAt(0), 16777619) >>> 0;
-  const hue = (hash % 360) / 360;
-  const [r, g, b] = [0, 1 / 3, 2 / 3].map((offset) => {
-    const t = (hue + offset) % 1;
-    return 0.5 + 0.35 * Math.cos(2 * Math.PI * t);
-  });
-  return [Math.round(r * 255), Math.round(g * 255), Math.round(b * 255)];
+/** Colours for every concept: the tables' where visible and distinct from touching structures (src/vocab/colours.ts). */
+function colourConcepts(concepts: Concept[], shared: string): void {
+  const tables = readColourTables(shared);
+  const proposed = new Map<string, ProposedColour>();
+  for (const concept of concepts) {
+    const proposal = proposeColour(concept, tables);
+    if (proposal) proposed.set(concept.id, proposal);
+  }
+  const pairs = touchingPairs(concepts, readLabelNeighbours());
+  const colours = assignColours(
+    concepts.map((c) => c.id),
+    proposed,
+    pairs,
+  );
+  let kept = 0;
+  for (const concept of concepts) {
+    concept.color = colours.get(concept.id) ?? fail(`no colour for ${concept.id}`);
+    const table = proposed.get(concept.id)?.colour;
+    if (table && table.every((v, n) => v === concept.color[n])) kept++;
+  }
+  const problems = colourProblems(new Map(concepts.map((c) => [c.id, c.color])), pairs);
+  if (problems.length > 0)
+    throw new Error(
+      `colours break the rule:\n  ${problems.map((p) => p.problem + ': ' + p.ids.join(', ')).join('\n  ')}`,
+    );
+  console.log(
+    `colours: ${kept} from tables as they are, ${proposed.size - kept} moved off a touching structure's or invisible colour, ` +
+      `${concepts.length - proposed.size} generated; ${pairs.length} touching pairs`,
+  );
+}
+
+/** data/label-neighbours.json's pairs (scripts/label-neighbours.ts); none when it was not written yet. */
+function readLabelNeighbours(): LabelNeighbour[] {
+  const path = join(REPO_ROOT, 'data', 'label-neighbours.json');
+  return existsSync(path) ? loadLabelNeighbours(path) : [];
 }
 
 // ---------------------------------------------------------------- dataset labels

@@ -2,6 +2,7 @@
  * Coded concepts of a DICOM SEG segment: category, type, laterality, and the display colour in
  * DICOM's scaled CIELab. Kept apart from the encoder so the reader-side check uses the same rules.
  */
+import { srgbToLab } from '../core/colour.js';
 import type { LabelEntry } from '../io/label-table.js';
 import type { WritableDataset } from '../io/dicom/dcmjs.js';
 
@@ -95,26 +96,7 @@ export function truncate(text: string, length: number): string {
  * scaled linearly to 0..65535. XYZ relative to the D65 white point, as dcmtk and dcmjs do.
  */
 export function srgbToDicomLab(rgb: readonly [number, number, number]): [number, number, number] {
-  const linear = rgb.map((c) => srgbToLinear(c / 255));
-  const [x, y, z] = SRGB_TO_XYZ.map((row) => row[0] * linear[0] + row[1] * linear[1] + row[2] * linear[2]);
-  const [fx, fy, fz] = [x / D65_WHITE[0], y / D65_WHITE[1], z / D65_WHITE[2]].map(labF);
-  const lab = [116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)];
+  const lab = srgbToLab(rgb);
   const scaled = [(lab[0] * 65535) / 100, ((lab[1] + 128) * 65535) / 255, ((lab[2] + 128) * 65535) / 255];
   return scaled.map((v) => Math.min(65535, Math.max(0, Math.round(v)))) as [number, number, number];
-}
-
-const SRGB_TO_XYZ = [
-  [0.4123955889674142, 0.3575834307637148, 0.1804926473817016],
-  [0.2125862307855956, 0.7151703037034108, 0.0722004986433362],
-  [0.0192972154917469, 0.1191838645808485, 0.9504971251315798],
-];
-/** D65 as the XYZ of sRGB white (the matrix's row sums), so white maps to exactly L* 100, a* = b* = 0. */
-const D65_WHITE = SRGB_TO_XYZ.map((row) => row[0] + row[1] + row[2]);
-
-function srgbToLinear(c: number): number {
-  return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-}
-
-function labF(t: number): number {
-  return t > 216 / 24389 ? Math.cbrt(t) : (841 / 108) * t + 4 / 29;
 }

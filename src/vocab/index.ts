@@ -29,3 +29,13 @@ export {
 } from './vocabulary.js';
 export { parsePrompts, resolvePrompt, type ParseOptions } from './parser.js';
 export { editDistance, normalizeTokens, termKey } from './normalize.js';
+export {
+  MIN_TOUCHING_DELTA_E,
+  assignColours,
+  colourProblems,
+  isVisibleColour,
+  loadLabelNeighbours,
+  touchingPairs,
+  type LabelNeighbour,
+  type TouchingPair,
+} from './colours.js';

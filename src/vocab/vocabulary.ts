@@ -34,6 +34,8 @@ function dataFileUrl(name: string): URL {
 
 export const VOCABULARY_PATH = fileURLToPath(dataFileUrl('vocabulary.json'));
 export const DATASET_LABELS_PATH = fileURLToPath(dataFileUrl('dataset-labels.json'));
+/** Concepts that lie side by side in reference label maps (scripts/label-neighbours.ts). */
+export const LABEL_NEIGHBOURS_PATH = fileURLToPath(dataFileUrl('label-neighbours.json'));
 
 export class Vocabulary {
   readonly concepts: readonly Concept[];
