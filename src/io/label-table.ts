@@ -6,6 +6,20 @@ export interface LabelEntry {
   id?: string;
   color: [number, number, number];
   snomed?: { code: string; meaning: string };
+  /** Side of a sided structure (left kidney), as the vocabulary gives it. */
+  laterality?: 'left' | 'right' | 'bilateral';
+  /** The SNOMED laterality modifier of the DICOM SEG segment (Left 7771000, Right 24028007). */
+  modifier?: { code: string; meaning: string };
+  /** For a label of a results folder: how the answer's mask sits in the label map (src/tasks/label-map.ts). */
+  answer?: {
+    label_voxels: number;
+    label_volume_ml: number;
+    mask_voxels: number;
+    mask_volume_ml: number;
+    /** Mask voxels that carry another answer's label (a part or a lesion inside this one). */
+    mask_in_other_labels: Array<{ value: number; name: string; voxels: number; volume_ml: number }>;
+    note: string;
+  };
 }
 
 export interface LabelTable {

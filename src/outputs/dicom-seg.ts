@@ -1,6 +1,8 @@
 /**
  * segmentation.dcm: a DICOM Segmentation (SOP class 1.2.840.10008.5.1.4.1.1.66.4), BINARY, one
- * segment per label-table entry that has voxels, on the label map's own grid.
+ * segment per mask (or per label-table entry of a label map) that has voxels, on the source's grid.
+ * Segments may overlap (a kidney and its left side, a lesion in its organ): SegmentsOverlap says
+ * whether they do, as PS3.3 C.8.20.2 allows for BINARY segmentations.
  *
  * Frames: one per (segment, slice k) pair where the segment has at least one voxel on slice k;
  * empty frames are left out, as is standard practice (highdicom, dcmqi), which keeps a SEG of a few
@@ -17,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 import type { Mat4, Vec3 } from '../core/affine.js';
 import { flipRasLps, transformPoint } from '../core/affine.js';
 import { MedparseError } from '../core/errors.js';
-import type { Volume } from '../core/volume.js';
+import type { Dims3, Volume } from '../core/volume.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { encodeDicomFile } from '../io/dicom/dcmjs.js';
 import type { WritableDataset } from '../io/dicom/dcmjs.js';
@@ -68,7 +70,7 @@ export async function writeDicomSeg(
   await writeFileAtomic(path, encodeDicomSeg(source, labels, table, options));
 }
 
-/** Encodes the label map as a DICOM SEG Part 10 file (explicit VR little endian). */
+/** Encodes the label map as a DICOM SEG Part 10 file (explicit VR little endian): one segment per entry. */
 export function encodeDicomSeg(
   source: Volume,
   labels: Volume,
@@ -76,9 +78,40 @@ export function encodeDicomSeg(
   options: DicomSegOptions = {},
 ): Uint8Array {
   checkSameGrid(source, labels);
-  const segments = planSegments(labels, table);
-  const frames = planFrames(segments, labels.dims[0] * labels.dims[1]);
-  const geometry = segGeometry(labels.affine);
+  const masks = table.labels.map((entry) => ({ entry, data: labels.data, value: entry.value }));
+  return encodeDicomSegMasks(source, masks, options);
+}
+
+/**
+ * One segment's voxels: those of `data` equal to `value`, or nonzero when there is no value (a mask or a
+ * probability map); `box` (voxel indices, inclusive), when given, bounds where they can be.
+ */
+export interface SegmentMask {
+  entry: SegLabelEntry;
+  data: ArrayLike<number>;
+  value?: number;
+  box?: readonly [number, number, number, number, number, number];
+}
+
+/**
+ * Encodes masks on `source`'s grid as a DICOM SEG, one segment each; masks may overlap, and the SEG
+ * then says so (SegmentsOverlap YES).
+ */
+export function encodeDicomSegMasks(
+  source: Volume,
+  masks: readonly SegmentMask[],
+  options: DicomSegOptions = {},
+): Uint8Array {
+  for (const mask of masks) {
+    if (mask.data.length !== source.data.length)
+      throw new MedparseError(
+        'INVALID_DIMENSIONS',
+        `the mask of ${mask.entry.name} holds ${mask.data.length} voxels, the source image ${source.data.length}, so a DICOM SEG of it would not line up`,
+      );
+  }
+  const segments = planSegments(source.dims, masks);
+  const frames = planFrames(segments, source.dims[0] * source.dims[1]);
+  const geometry = segGeometry(source.affine);
   const references = sourceReferences(source);
   const uids = {
     study: references?.studyInstanceUid ?? newDicomUid(),
@@ -87,20 +120,30 @@ export function encodeDicomSeg(
     instance: newDicomUid(),
     dimensionOrganization: newDicomUid(),
   };
+  const overlap = segmentsOverlap(source.dims, segments);
   const dataset: WritableDataset = {
     ...sopCommon(uids.instance),
     ...patientAndStudy(source, uids.study),
     ...seriesAndEquipment(uids.series, uids.frameOfReference, options),
-    ...segmentationImage(labels, segments, frames.length, options),
+    ...segmentationImage(source.dims, segments, frames.length, overlap, options),
     ...dimensions(uids.dimensionOrganization),
     SharedFunctionalGroupsSequence: [sharedGroups(geometry)],
     PerFrameFunctionalGroupsSequence: frames.map((frame) => perFrameGroups(frame, geometry, references)),
-    ...(references ? { ReferencedSeriesSequence: referencedSeries(references) } : {}),
-    PixelData: [packFrames(labels, segments, frames).buffer as ArrayBuffer],
+    ...(references
+      ? { ReferencedSeriesSequence: referencedSeries(references) }
+      : {
+          ImageComments:
+            'Made by medparse from an image file that is not DICOM: it names no patient, study or series, so this ' +
+            'SEG starts a study of its own and attaches to no images; match it to them by geometry only.',
+        }),
+    PixelData: [packFrames(source.dims, frames).buffer as ArrayBuffer],
     _vrMap: { PixelData: 'OB' },
   };
   return encodeDicomFile(dataset);
 }
+
+/** What a SEG made from a file without DICOM identifiers says in its description, and the report repeats. */
+export const NO_PATIENT_DESCRIPTION = 'made from a non-DICOM file: no patient or study to attach to';
 
 /** A UID in the 2.25 arc: "2.25." and a random UUID as one decimal number (PS3.5 B.2). */
 export function newDicomUid(): string {
@@ -126,54 +169,72 @@ export interface PlannedSegment {
   /** SegmentNumber, from 1. */
   number: number;
   entry: SegLabelEntry;
+  mask: SegmentMask;
   /** Slices (k) on which the segment has voxels, ascending. */
   slices: number[];
 }
 
 /**
- * The segments to write: table entries with at least one voxel, numbered in table order. When no
- * entry has a voxel (a run that found nothing), every entry is kept so the SEG still says what was
- * looked for; it then holds a single empty frame, since a SEG must have at least one.
+ * The segments to write: masks with at least one voxel, numbered in order. When no mask has a voxel
+ * (a run that found nothing), every one is kept so the SEG still says what was looked for; it then
+ * holds a single empty frame, since a SEG must have at least one.
  */
-export function planSegments(labels: Volume, table: SegLabelTable): PlannedSegment[] {
-  if (table.labels.length === 0) {
+export function planSegments(dims: Dims3, masks: readonly SegmentMask[]): PlannedSegment[] {
+  if (masks.length === 0) {
     throw new MedparseError(
       'EMPTY_INPUT',
       'the label table is empty, so a DICOM SEG would have no segment; there is nothing to encode',
     );
   }
-  const nz = labels.dims[2];
-  const presence = slicePresence(labels, valueLookup(table.labels), table.labels.length);
-  const all = table.labels.map((entry, s) => ({ entry, slices: range(nz).filter((k) => presence[s * nz + k] === 1) }));
+  const all = masks.map((mask) => ({ entry: mask.entry, mask, slices: slicesWithVoxels(dims, mask) }));
   const found = all.filter((segment) => segment.slices.length > 0);
   if (found.length === 0) return all.map((segment, n) => ({ ...segment, number: n + 1, slices: n === 0 ? [0] : [] }));
   return found.map((segment, n) => ({ ...segment, number: n + 1 }));
 }
 
-/** Label value -> index of its table entry (or -1), as an array indexed by value for the voxel loops. */
-function valueLookup(entries: readonly SegLabelEntry[]): Int32Array {
-  const size = Math.max(...entries.map((entry) => entry.value)) + 1;
-  const lookup = new Int32Array(size).fill(-1);
-  entries.forEach((entry, index) => (lookup[entry.value] = index));
-  return lookup;
-}
-
-/** presence[entry * nz + k] = 1 when the entry's value occurs on slice k. One pass over the map. */
-function slicePresence(labels: Volume, lookup: Int32Array, entryCount: number): Uint8Array {
-  const [nx, ny, nz] = labels.dims;
-  const sliceVoxels = nx * ny;
-  const presence = new Uint8Array(entryCount * nz);
-  const data = labels.data;
-  for (let k = 0; k < nz; k++) {
-    const base = k * sliceVoxels;
-    for (let p = 0; p < sliceVoxels; p++) {
-      const value = data[base + p];
-      if (value === 0) continue;
-      const entry = lookup[value];
-      if (entry >= 0) presence[entry * nz + k] = 1;
+/** Calls `visit(index, p)` for every voxel of slice k inside the mask (p: index within the slice). */
+function forEachInSlice(dims: Dims3, mask: SegmentMask, k: number, visit: (p: number) => void): void {
+  const [nx, ny] = dims;
+  const box = mask.box ?? [0, 0, 0, nx - 1, ny - 1, dims[2] - 1];
+  if (k < box[2] || k > box[5]) return;
+  const { data, value } = mask;
+  for (let j = box[1]; j <= box[4]; j++) {
+    const row = nx * (j + ny * k);
+    for (let i = box[0]; i <= box[3]; i++) {
+      const v = data[row + i];
+      if (value === undefined ? v !== 0 : v === value) visit(i + nx * j);
     }
   }
-  return presence;
+}
+
+function slicesWithVoxels(dims: Dims3, mask: SegmentMask): number[] {
+  const slices: number[] = [];
+  for (let k = 0; k < dims[2]; k++) {
+    let any = false;
+    forEachInSlice(dims, mask, k, () => (any = true));
+    if (any) slices.push(k);
+  }
+  return slices;
+}
+
+/** Whether any voxel lies in two segments. */
+function segmentsOverlap(dims: Dims3, segments: readonly PlannedSegment[]): boolean {
+  if (segments.length < 2) return false;
+  const sliceVoxels = dims[0] * dims[1];
+  const claimed = new Uint8Array(sliceVoxels);
+  for (let k = 0; k < dims[2]; k++) {
+    const here = segments.filter((segment) => segment.slices.includes(k));
+    if (here.length < 2) continue;
+    claimed.fill(0);
+    let overlap = false;
+    for (const segment of here)
+      forEachInSlice(dims, segment.mask, k, (p) => {
+        if (claimed[p]) overlap = true;
+        claimed[p] = 1;
+      });
+    if (overlap) return true;
+  }
+  return false;
 }
 
 interface Frame {
@@ -196,32 +257,21 @@ function planFrames(segments: readonly PlannedSegment[], sliceVoxels: number): F
  * BINARY pixel data (PS3.5 8.1.1, PS3.3 C.8.20.2): one bit per pixel, the first pixel in the least
  * significant bit, and frames concatenated bit after bit, not padded to a byte. When a frame's
  * pixel count is not a multiple of 8 the next frame starts inside the same byte; only the end of
- * the whole value is padded (to an even length). One pass over the label map sets every bit.
+ * the whole value is padded (to an even length).
  */
-function packFrames(labels: Volume, segments: readonly PlannedSegment[], frames: readonly Frame[]): Uint8Array {
-  const [nx, ny, nz] = labels.dims;
-  const sliceVoxels = nx * ny;
+function packFrames(dims: Dims3, frames: readonly Frame[]): Uint8Array {
+  const sliceVoxels = dims[0] * dims[1];
   const byteLength = Math.ceil((frames.length * sliceVoxels) / 8);
   const bits = new Uint8Array(byteLength + (byteLength % 2));
-  const lookup = valueLookup(segments.map((segment) => segment.entry));
-  const frameOf = new Int32Array(segments.length * nz).fill(-1);
-  frames.forEach((frame, f) => (frameOf[(frame.segment.number - 1) * nz + frame.k] = f));
-  // Start of each frame as (byte, bit), so the voxel loop stays in small integers.
-  const frameByte = frames.map((_, f) => Math.floor((f * sliceVoxels) / 8));
-  const frameBit = frames.map((_, f) => (f * sliceVoxels) % 8);
-  const data = labels.data;
-  for (let k = 0; k < nz; k++) {
-    const base = k * sliceVoxels;
-    for (let p = 0; p < sliceVoxels; p++) {
-      const value = data[base + p];
-      if (value === 0) continue;
-      const segment = lookup[value];
-      if (!(segment >= 0)) continue;
-      const f = frameOf[segment * nz + k];
-      const bit = frameBit[f] + p;
-      bits[frameByte[f] + (bit >>> 3)] |= 1 << (bit & 7);
-    }
-  }
+  frames.forEach((frame, f) => {
+    // Start of the frame as (byte, bit), so the voxel loop stays in small integers.
+    const byte = Math.floor((f * sliceVoxels) / 8);
+    const first = (f * sliceVoxels) % 8;
+    forEachInSlice(dims, frame.segment.mask, frame.k, (p) => {
+      const bit = first + p;
+      bits[byte + (bit >>> 3)] |= 1 << (bit & 7);
+    });
+  });
   return bits;
 }
 
@@ -378,9 +428,10 @@ function seriesAndEquipment(seriesUid: string, frameOfReferenceUid: string, opti
 }
 
 function segmentationImage(
-  labels: Volume,
+  dims: Dims3,
   segments: readonly PlannedSegment[],
   frameCount: number,
+  overlap: boolean,
   options: DicomSegOptions,
 ): WritableDataset {
   return {
@@ -390,16 +441,15 @@ function segmentationImage(
     ContentCreatorName: '',
     SamplesPerPixel: 1,
     PhotometricInterpretation: 'MONOCHROME2',
-    Rows: labels.dims[1],
-    Columns: labels.dims[0],
+    Rows: dims[1],
+    Columns: dims[0],
     BitsAllocated: 1,
     BitsStored: 1,
     HighBit: 0,
     PixelRepresentation: 0,
     LossyImageCompression: '00',
     SegmentationType: 'BINARY',
-    // One label map: a voxel has one label, so segments never overlap.
-    SegmentsOverlap: 'NO',
+    SegmentsOverlap: overlap ? 'YES' : 'NO',
     NumberOfFrames: String(frameCount),
     SegmentSequence: segments.map((segment) => segmentItem(segment, options)),
     ...(segments.some((segment) => typeCodeOf(segment.entry).scheme === LOCAL_CODING_SCHEME)
@@ -506,8 +556,4 @@ function dicomDateTime(now: Date): { date: string; time: string } {
     date: `${now.getFullYear()}${two(now.getMonth() + 1)}${two(now.getDate())}`,
     time: `${two(now.getHours())}${two(now.getMinutes())}${two(now.getSeconds())}`,
   };
-}
-
-function range(count: number): number[] {
-  return Array.from({ length: count }, (_, i) => i);
 }

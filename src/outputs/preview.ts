@@ -1,8 +1,10 @@
 /**
- * preview.png: axial, coronal and sagittal planes side by side, through the centroid of the largest
- * labelled structure, with the labels blended in their table colours and outlined.
+ * preview.png: axial, coronal and sagittal planes side by side on one millimetre scale, cropped to the
+ * body, each plane placed to show as many of the labelled structures as it can (together, all of them
+ * where three planes can), the labels blended in their table colours and outlined; above each panel its
+ * name, on its edges the patient directions, and below a legend: each structure's colour, name and volume.
  *
- * Display convention (there is no caption, so it is fixed here): RADIOLOGICAL.
+ * Display convention: RADIOLOGICAL.
  *   axial    - seen from the feet: patient's right on the image left, anterior up;
  *   coronal  - seen from the front: patient's right on the image left, superior up;
  *   sagittal - seen from the patient's left: anterior on the image left, superior up.
@@ -12,22 +14,26 @@
  */
 import type { Mat4, Vec3 } from '../core/affine.js';
 import { invert4, transformPoint } from '../core/affine.js';
+import { axisMapping } from '../core/orientation.js';
 import type { Volume, VoxelArray } from '../core/volume.js';
 import { spacingOf } from '../core/volume.js';
 import type { LabelTable } from '../io/label-table.js';
 import { defaultLabelColor } from '../io/label-table.js';
+import { drawText, fillRect, textHeight, textWidth } from './bitmap-font.js';
 import type { RgbImage } from './png.js';
 import { encodePng } from './png.js';
 
 export type PlaneName = 'axial' | 'coronal' | 'sagittal';
 
 export interface PreviewOptions {
-  /** Voxel (i, j, k) the three planes pass through; default: centroid of the largest label. */
+  /** Voxel (i, j, k) the three planes pass through; default: planes chosen to show every structure. */
   centre?: [number, number, number];
   /** Greyscale window [low, high] in image units; default: CT soft tissue or 1st-99th percentile. */
   window?: [number, number];
-  /** Height of each panel in pixels (default 256). */
-  panelHeight?: number;
+  /** Pixels across the longest side of the shown region, the same millimetre scale for all panels (default 360). */
+  panelSize?: number;
+  /** Crop to the body and the labels (default true); false shows the whole grid. */
+  cropToBody?: boolean;
 }
 
 /** Where one plane landed in the preview and which world point each of its pixels shows. */
@@ -44,6 +50,16 @@ export interface PreviewPanel {
   /** World step (mm) of one pixel to the right and one pixel down. */
   right: Vec3;
   down: Vec3;
+  /** Label values with at least one pixel on the panel. */
+  labels: number[];
+}
+
+/** A legend line: a label's colour, name and volume, and whether any panel shows it. */
+export interface LegendEntry {
+  value: number;
+  name: string;
+  volumeMl: number;
+  shown: boolean;
 }
 
 export interface PreviewRender {
@@ -52,14 +68,22 @@ export interface PreviewRender {
   /** Voxel the planes pass through. */
   centre: Vec3;
   window: [number, number];
+  legend: LegendEntry[];
 }
 
 const CT_WINDOW: [number, number] = [-160, 240];
 const LABEL_ALPHA = 0.5;
 const PANEL_GAP = 4;
 const GAP_GREY = 48;
-/** A panel is at most this many times wider than tall (a 3-slice volume would otherwise be a strip). */
-const MAX_ASPECT = 4;
+const DEFAULT_PANEL_SIZE = 360;
+/** Millimetres kept around the body and the labels when cropping. */
+const CROP_MARGIN_MM = 10;
+const TEXT_SCALE = 2;
+const TITLE_HEIGHT = 24;
+const LEGEND_ROW = 22;
+const LEGEND_SWATCH = 14;
+const TEXT_COLOUR: [number, number, number] = [235, 235, 235];
+const LETTER_COLOUR: [number, number, number] = [255, 230, 90];
 
 /** preview.png bytes; see the module comment for the display convention. */
 export function renderPreview(
@@ -80,19 +104,37 @@ export function renderPreviewImage(
 ): PreviewRender {
   checkSameGrid(image, labels);
   const affine = displayAffine(image);
-  const centre = options.centre ?? largestLabelCentroid(labels) ?? volumeCentre(image);
+  const toVoxel = invert4(affine);
   const window = options.window ?? defaultWindow(image);
-  const centreWorld = transformPoint(affine, centre);
-  const bounds = worldBounds(affine, image.dims);
-  const panelHeight = options.panelHeight ?? 256;
+  const census = labelCensus(labels);
+  const centreWorld = options.centre
+    ? transformPoint(affine, options.centre)
+    : (choosePlanes(census, affine, image.dims) ?? transformPoint(affine, volumeCentre(image)));
+  const full = worldBounds(affine, image.dims);
+  const bounds = options.cropToBody === false ? full : cropBounds(image, labels, affine, window, full);
   const colours = new LabelColours(table);
   const planes: PlaneName[] = ['axial', 'coronal', 'sagittal'];
+  const mmPerPixel =
+    Math.max(...[0, 1, 2].map((a) => bounds.max[a] - bounds.min[a])) / (options.panelSize ?? DEFAULT_PANEL_SIZE);
   const rendered = planes.map((plane) => {
-    const geometry = planeGeometry(plane, centreWorld, bounds, panelHeight);
-    const samples = samplePlane(image, labels, invert4(affine), geometry);
-    return { geometry, pixels: paintPanel(samples, geometry, window, colours) };
+    const geometry = planeGeometry(plane, centreWorld, bounds, mmPerPixel);
+    const samples = samplePlane(image, labels, toVoxel, geometry);
+    return { geometry, samples, pixels: paintPanel(samples, geometry, window, colours) };
   });
-  return { ...compose(rendered), centre: [...centre] as Vec3, window: [...window] as [number, number] };
+  const voxelMl = (Math.abs(det3(affine)) || 1) / 1000;
+  const legend = table.labels.map((entry) => ({
+    value: entry.value,
+    name: entry.name,
+    volumeMl: entry.answer?.mask_volume_ml ?? (census.voxels[entry.value] ?? 0) * voxelMl,
+    shown: rendered.some((r) => r.samples.labels.includes(entry.value)),
+  }));
+  const composed = compose(rendered, legend, colours);
+  return {
+    ...composed,
+    centre: transformPoint(toVoxel, centreWorld),
+    window: [...window] as [number, number],
+    legend,
+  };
 }
 
 function checkSameGrid(image: Volume, labels: Volume): void {
@@ -126,42 +168,180 @@ function volumeCentre(volume: Volume): Vec3 {
   return [(volume.dims[0] - 1) / 2, (volume.dims[1] - 1) / 2, (volume.dims[2] - 1) / 2];
 }
 
-/**
- * Centroid (voxel) of the label value with the most voxels, or undefined when nothing is labelled.
- * One pass over the label map; accumulators are indexed by value, which label maps keep small.
- */
-export function largestLabelCentroid(labels: Volume): Vec3 | undefined {
+/** Where the labels are: voxels per value, and per voxel axis and slice the values present and their centroid. */
+interface LabelCensus {
+  dims: readonly number[];
+  voxels: Float64Array;
+  /** perSlice[axis][slice]: label value -> voxel count on that slice. */
+  perSlice: Array<Array<Map<number, number>>>;
+  /** Sums of (i, j, k) of the labelled voxels on each slice of each axis, for their centroid. */
+  sums: Float64Array[];
+}
+
+function labelCensus(labels: Volume): LabelCensus {
   const [nx, ny, nz] = labels.dims;
   const data = labels.data;
   const size = maxLabelValue(data) + 1;
-  const count = new Float64Array(size);
-  const sumI = new Float64Array(size);
-  const sumJ = new Float64Array(size);
-  const sumK = new Float64Array(size);
+  const voxels = new Float64Array(size);
+  const perSlice = [nx, ny, nz].map((n) => Array.from({ length: n }, () => new Map<number, number>()));
+  const sums = [nx, ny, nz].map((n) => new Float64Array(n * 4));
   let at = 0;
   for (let k = 0; k < nz; k++) {
     for (let j = 0; j < ny; j++) {
       for (let i = 0; i < nx; i++, at++) {
         const value = data[at];
-        if (value > 0 && value < size && value === Math.floor(value)) {
-          count[value]++;
-          sumI[value] += i;
-          sumJ[value] += j;
-          sumK[value] += k;
+        if (!(value > 0 && value < size && value === Math.floor(value))) continue;
+        voxels[value]++;
+        const index = [i, j, k];
+        for (let axis = 0; axis < 3; axis++) {
+          const slice = perSlice[axis][index[axis]];
+          slice.set(value, (slice.get(value) ?? 0) + 1);
+          const s = sums[axis];
+          const b = index[axis] * 4;
+          s[b] += 1;
+          s[b + 1] += i;
+          s[b + 2] += j;
+          s[b + 3] += k;
         }
       }
     }
   }
+  return { dims: labels.dims, voxels, perSlice, sums };
+}
+
+/**
+ * World point whose axial, coronal and sagittal planes show the most structures: the axial plane on the
+ * slice with the most label values, the coronal one on the slice with the most values the axial plane
+ * missed, then the sagittal likewise (ties: more values, then more labelled voxels). Undefined when
+ * nothing is labelled.
+ */
+function choosePlanes(census: LabelCensus, affine: Mat4, dims: readonly number[]): Vec3 | undefined {
+  if (!census.voxels.some((n) => n > 0)) return undefined;
+  const { worldAxis } = axisMapping(affine);
+  const shown = new Set<number>();
+  const point: Vec3 = [0, 0, 0];
+  // world axis fixed by each plane: axial z, coronal y, sagittal x
+  for (const worldFixed of [2, 1, 0]) {
+    const axis = worldAxis.indexOf(worldFixed);
+    const slices = census.perSlice[axis];
+    // the best slices by (new values, values, voxels); of equally good ones, the middle one
+    let bestKey = [-1, -1, -1];
+    let tied: number[] = [];
+    slices.forEach((values, slice) => {
+      if (values.size === 0) return;
+      const fresh = [...values.keys()].filter((v) => !shown.has(v)).length;
+      const total = [...values.values()].reduce((a, b) => a + b, 0);
+      const key = [fresh, values.size, total];
+      const order = key[0] - bestKey[0] || key[1] - bestKey[1] || key[2] - bestKey[2];
+      if (order > 0) {
+        bestKey = key;
+        tied = [slice];
+      } else if (order === 0) tied.push(slice);
+    });
+    const best = tied.length ? tied[Math.floor((tied.length - 1) / 2)] : -1;
+    if (best < 0) {
+      point[worldFixed] = transformPoint(
+        affine,
+        dims.map((n) => (n - 1) / 2),
+      )[worldFixed];
+      continue;
+    }
+    for (const value of slices[best].keys()) shown.add(value);
+    const s = census.sums[axis];
+    const n = s[best * 4];
+    point[worldFixed] = transformPoint(affine, [s[best * 4 + 1] / n, s[best * 4 + 2] / n, s[best * 4 + 3] / n])[
+      worldFixed
+    ];
+  }
+  return point;
+}
+
+/**
+ * Centroid (voxel) of the label value with the most voxels, or undefined when nothing is labelled.
+ */
+export function largestLabelCentroid(labels: Volume): Vec3 | undefined {
+  const census = labelCensus(labels);
   let best = 0;
-  for (let value = 1; value < size; value++) if (count[value] > count[best]) best = value;
+  for (let value = 1; value < census.voxels.length; value++)
+    if (census.voxels[value] > census.voxels[best]) best = value;
   if (best === 0) return undefined;
-  return [sumI[best] / count[best], sumJ[best] / count[best], sumK[best] / count[best]];
+  const sum: Vec3 = [0, 0, 0];
+  census.perSlice[0].forEach((values, i) => {
+    const n = values.get(best) ?? 0;
+    sum[0] += n * i;
+  });
+  census.perSlice[1].forEach((values, j) => (sum[1] += (values.get(best) ?? 0) * j));
+  census.perSlice[2].forEach((values, k) => (sum[2] += (values.get(best) ?? 0) * k));
+  const n = census.voxels[best];
+  return [sum[0] / n, sum[1] / n, sum[2] / n];
 }
 
 /** Largest label value the accumulators must hold: the type's range for 8/16-bit maps, else 65535. */
 function maxLabelValue(data: VoxelArray): number {
   if (data instanceof Uint8Array || data instanceof Int8Array) return 255;
   return 65535;
+}
+
+/**
+ * The world box of the body and the labels, CROP_MARGIN_MM wider, within the grid: body voxels are
+ * those brighter than air for CT (above -500 HU) and, for other images, those that differ from the
+ * corners' value (the background) by more than 5 % of the window. Sampled on a stride, so it costs
+ * about a million voxels whatever the scan.
+ */
+function cropBounds(image: Volume, labels: Volume, affine: Mat4, window: [number, number], full: Bounds): Bounds {
+  const [nx, ny, nz] = image.dims;
+  const stride = Math.max(1, Math.round(Math.cbrt((nx * ny * nz) / 1_000_000)));
+  const ct = window[0] === CT_WINDOW[0] && window[1] === CT_WINDOW[1];
+  const background = cornerValue(image);
+  const tolerance = 0.05 * Math.abs(window[1] - window[0]);
+  const isBody = (v: number) => (ct ? v > -500 : Math.abs(v - background) > tolerance);
+  const lo = [Infinity, Infinity, Infinity];
+  const hi = [-Infinity, -Infinity, -Infinity];
+  const include = (i: number, j: number, k: number) => {
+    const index = [i, j, k];
+    for (let a = 0; a < 3; a++) {
+      lo[a] = Math.min(lo[a], index[a]);
+      hi[a] = Math.max(hi[a], index[a]);
+    }
+  };
+  for (let k = 0; k < nz; k += stride)
+    for (let j = 0; j < ny; j += stride)
+      for (let i = 0; i < nx; i += stride) if (isBody(image.data[i + nx * (j + ny * k)])) include(i, j, k);
+  // every labelled voxel counts, not only those on the stride
+  const data = labels.data;
+  for (let at = 0; at < data.length; at++)
+    if (data[at]) include(at % nx, Math.floor(at / nx) % ny, Math.floor(at / (nx * ny)));
+  if (lo[0] === Infinity) return full;
+  const min: Vec3 = [Infinity, Infinity, Infinity];
+  const max: Vec3 = [-Infinity, -Infinity, -Infinity];
+  for (let corner = 0; corner < 8; corner++) {
+    const voxel = [0, 1, 2].map((a) => ((corner >> a) & 1 ? hi[a] + stride - 0.5 : lo[a] - 0.5));
+    const world = transformPoint(affine, voxel);
+    for (let a = 0; a < 3; a++) {
+      min[a] = Math.min(min[a], world[a]);
+      max[a] = Math.max(max[a], world[a]);
+    }
+  }
+  return {
+    min: [0, 1, 2].map((a) => Math.max(full.min[a], min[a] - CROP_MARGIN_MM)) as Vec3,
+    max: [0, 1, 2].map((a) => Math.min(full.max[a], max[a] + CROP_MARGIN_MM)) as Vec3,
+  };
+}
+
+/** The median of the eight corner voxels: the background of a scan. */
+function cornerValue(image: Volume): number {
+  const [nx, ny, nz] = image.dims;
+  const values: number[] = [];
+  for (let corner = 0; corner < 8; corner++) {
+    const [i, j, k] = [corner & 1 ? nx - 1 : 0, corner & 2 ? ny - 1 : 0, corner & 4 ? nz - 1 : 0];
+    values.push(Number(image.data[i + nx * (j + ny * k)]));
+  }
+  values.sort((a, b) => a - b);
+  return (values[3] + values[4]) / 2;
+}
+
+function det3(m: Mat4): number {
+  return m[0] * (m[5] * m[10] - m[6] * m[9]) - m[1] * (m[4] * m[10] - m[6] * m[8]) + m[2] * (m[4] * m[9] - m[5] * m[8]);
 }
 
 /**
@@ -236,19 +416,13 @@ interface PlaneGeometry {
   down: Vec3;
 }
 
-/** Pixel grid of one plane: square pixels covering the volume's world extent on the plane's axes. */
-function planeGeometry(plane: PlaneName, centreWorld: Vec3, bounds: Bounds, panelHeight: number): PlaneGeometry {
+/** Pixel grid of one plane: square pixels of `mmPerPixel` covering `bounds` on the plane's axes. */
+function planeGeometry(plane: PlaneName, centreWorld: Vec3, bounds: Bounds, mmPerPixel: number): PlaneGeometry {
   const axes = PLANE_AXES[plane];
   const extentAcross = bounds.max[axes.across] - bounds.min[axes.across];
   const extentDown = bounds.max[axes.down] - bounds.min[axes.down];
-  let height = panelHeight;
-  let mmPerPixel = extentDown / height;
-  let width = Math.max(1, Math.round(extentAcross / mmPerPixel));
-  if (width > MAX_ASPECT * panelHeight) {
-    width = MAX_ASPECT * panelHeight;
-    mmPerPixel = extentAcross / width;
-    height = Math.max(1, Math.round(extentDown / mmPerPixel));
-  }
+  const width = Math.max(1, Math.round(extentAcross / mmPerPixel));
+  const height = Math.max(1, Math.round(extentDown / mmPerPixel));
   const right: Vec3 = [0, 0, 0];
   const down: Vec3 = [0, 0, 0];
   right[axes.across] = -mmPerPixel;
@@ -384,29 +558,92 @@ function isEdge(labels: Int32Array, width: number, height: number, u: number, v:
   );
 }
 
-/** Puts the panels side by side, vertically centred, separated by a thin grey gap. */
-function compose(rendered: Array<{ geometry: PlaneGeometry; pixels: Uint8Array }>): {
-  image: RgbImage;
-  panels: PreviewPanel[];
-} {
-  const height = Math.max(...rendered.map((r) => r.geometry.height));
-  const width = rendered.reduce((sum, r) => sum + r.geometry.width, 0) + PANEL_GAP * (rendered.length - 1);
-  const pixels = new Uint8Array(width * height * 3);
+/** Patient directions at the left, right, top and bottom edges of each plane (radiological convention). */
+export const ORIENTATION_LETTERS: Record<PlaneName, { left: string; right: string; top: string; bottom: string }> = {
+  axial: { left: 'R', right: 'L', top: 'A', bottom: 'P' },
+  coronal: { left: 'R', right: 'L', top: 'S', bottom: 'I' },
+  sagittal: { left: 'A', right: 'P', top: 'S', bottom: 'I' },
+};
+
+/**
+ * The panels side by side under their names, top-aligned and separated by a thin grey gap, with the
+ * patient directions on their edges, and the legend below in as many columns as fit.
+ */
+function compose(
+  rendered: Array<{ geometry: PlaneGeometry; samples: PlaneSamples; pixels: Uint8Array }>,
+  legend: LegendEntry[],
+  colours: LabelColours,
+): { image: RgbImage; panels: PreviewPanel[] } {
+  const texts = legend.map(legendText);
+  const columnWidth = LEGEND_SWATCH + 8 + Math.max(0, ...texts.map((t) => textWidth(t, TEXT_SCALE))) + 24;
+  const panelsWidth = rendered.reduce((sum, r) => sum + r.geometry.width, 0) + PANEL_GAP * (rendered.length - 1);
+  const width = Math.max(panelsWidth, legend.length ? columnWidth : 0, textWidth('SAGITTAL', TEXT_SCALE) * 3);
+  const panelsHeight = Math.max(...rendered.map((r) => r.geometry.height));
+  const columns = Math.max(1, Math.floor(width / columnWidth));
+  const legendRows = Math.ceil(legend.length / columns);
+  const legendTop = TITLE_HEIGHT + panelsHeight + 8;
+  const height = legendTop + legendRows * LEGEND_ROW + (legendRows ? 6 : 0);
+  const image: RgbImage = { width, height, pixels: new Uint8Array(width * height * 3).fill(24), channels: 3 };
   const panels: PreviewPanel[] = [];
   let x = 0;
-  for (const [n, { geometry, pixels: panel }] of rendered.entries()) {
-    const y = Math.floor((height - geometry.height) / 2);
-    for (let row = 0; row < geometry.height; row++) {
-      pixels.set(panel.subarray(row * geometry.width * 3, (row + 1) * geometry.width * 3), ((y + row) * width + x) * 3);
-    }
+  for (const [n, { geometry, samples, pixels: panel }] of rendered.entries()) {
+    const y = TITLE_HEIGHT;
+    for (let row = 0; row < geometry.height; row++)
+      image.pixels.set(
+        panel.subarray(row * geometry.width * 3, (row + 1) * geometry.width * 3),
+        ((y + row) * width + x) * 3,
+      );
+    drawText(image, geometry.plane, x + 2, Math.floor((TITLE_HEIGHT - textHeight(TEXT_SCALE)) / 2), TEXT_COLOUR, {
+      scale: TEXT_SCALE,
+    });
+    drawLetters(image, geometry, x, y);
     const { plane, mmPerPixel, origin, right, down } = geometry;
-    panels.push({ plane, x, y, width: geometry.width, height: geometry.height, mmPerPixel, origin, right, down });
+    const shown = [...new Set(samples.labels)].filter((v) => v !== 0).sort((a, b) => a - b);
+    panels.push({
+      plane,
+      x,
+      y,
+      width: geometry.width,
+      height: geometry.height,
+      mmPerPixel,
+      origin,
+      right,
+      down,
+      labels: shown,
+    });
     x += geometry.width;
     if (n < rendered.length - 1) {
-      for (let row = 0; row < height; row++)
-        pixels.fill(GAP_GREY, (row * width + x) * 3, (row * width + x + PANEL_GAP) * 3);
+      fillRect(image, x, y, PANEL_GAP, panelsHeight, [GAP_GREY, GAP_GREY, GAP_GREY]);
       x += PANEL_GAP;
     }
   }
-  return { image: { width, height, pixels, channels: 3 }, panels };
+  legend.forEach((entry, n) => {
+    const left = (n % columns) * columnWidth + 6;
+    const top = legendTop + Math.floor(n / columns) * LEGEND_ROW;
+    fillRect(image, left, top, LEGEND_SWATCH, LEGEND_SWATCH, colours.of(entry.value));
+    drawText(image, texts[n], left + LEGEND_SWATCH + 8, top, TEXT_COLOUR, { scale: TEXT_SCALE });
+  });
+  return { image, panels };
+}
+
+function legendText(entry: LegendEntry): string {
+  const volume = entry.volumeMl >= 10 ? entry.volumeMl.toFixed(0) : entry.volumeMl.toFixed(entry.volumeMl >= 1 ? 1 : 2);
+  return `${entry.name} ${volume} mL${entry.shown ? '' : ' (not in these planes)'}`;
+}
+
+/** R/L, A/P, S/I at the middle of each edge of a panel placed at (x, y), where the panel is big enough. */
+function drawLetters(image: RgbImage, g: PlaneGeometry, x: number, y: number): void {
+  const letters = ORIENTATION_LETTERS[g.plane];
+  const w = textWidth('M', TEXT_SCALE);
+  const h = textHeight(TEXT_SCALE);
+  if (g.width < 3 * w || g.height < h + 4) return;
+  const midY = y + Math.floor((g.height - h) / 2);
+  const midX = x + Math.floor((g.width - w) / 2);
+  const style = { scale: TEXT_SCALE, shadow: true };
+  drawText(image, letters.left, x + 3, midY, LETTER_COLOUR, style);
+  drawText(image, letters.right, x + g.width - w - 5, midY, LETTER_COLOUR, style);
+  if (g.height >= 3 * h) {
+    drawText(image, letters.top, midX, y + 3, LETTER_COLOUR, style);
+    drawText(image, letters.bottom, midX, y + g.height - h - 5, LETTER_COLOUR, style);
+  }
 }

@@ -70,11 +70,16 @@ function localConceptId(entry: LabelEntry): string {
   return slug || `label_${entry.value}`;
 }
 
-/** Left/Right modifier for concepts whose id ends in _left/_right. */
+/**
+ * The laterality modifier of a segment: the label's own SNOMED modifier, else its laterality, else an id
+ * ending in _left/_right (label tables written before labels carried laterality).
+ */
 export function lateralityOf(entry: LabelEntry): Code | undefined {
+  if (entry.modifier) return { value: entry.modifier.code, scheme: 'SCT', meaning: entry.modifier.meaning };
   const id = entry.id ?? '';
-  if (id.endsWith('_left')) return LATERALITY_CODES.left;
-  if (id.endsWith('_right')) return LATERALITY_CODES.right;
+  const side = entry.laterality ?? (id.endsWith('_left') ? 'left' : id.endsWith('_right') ? 'right' : undefined);
+  if (side === 'left') return LATERALITY_CODES.left;
+  if (side === 'right') return LATERALITY_CODES.right;
   return undefined;
 }
 

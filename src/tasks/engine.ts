@@ -12,7 +12,7 @@ import {
   type ModelPackage,
   type NetworkSpec,
 } from '../runtime/model-package.js';
-import { scanScope } from '../runtime/scan-scope.js';
+import { scanScope, type ScanScope } from '../runtime/scan-scope.js';
 import { openNetwork, type NetworkSession, type RuntimeOptions } from '../runtime/onnx-session.js';
 import { prepareInput, probabilityOnOriginalGrid, withPhysicalAffine, type Box } from '../runtime/preprocess.js';
 import { describeFlips, maskConfidence, searchFlips } from '../runtime/flip-search.js';
@@ -22,12 +22,16 @@ import { resolveModality } from './modality.js';
 import { networkQueries, planPrompts, type ConceptSource, type PromptPlan } from './plan.js';
 import { decidePresence, sigmoid, type PresenceDecision } from './presence.js';
 import {
+  MIN_INSTANCE_VOXELS,
   describeMask,
   dropStrayIslands,
   forEachRowInBox,
   keepLargestGroupPiece,
   splitBySide,
+  withoutSpecks,
 } from './mask-analysis.js';
+import { settleOverlaps } from './overlaps.js';
+import { checkAnatomy, type OrganAnswer } from './sanity.js';
 import type { OrientationSearchReport, ParseResult, PromptResult } from './results.js';
 
 /** The model package shipped with medparse: <repo>/models/medparse-default. */
@@ -133,20 +137,28 @@ export class ParseEngine {
 
   /** Answers vocabulary concept ids directly (no text parsing): for recognition and evaluation. */
   async segmentConcepts(volume: Volume, ids: string[], options: ParseOptions = {}): Promise<ParseResult> {
-    const prompts: ParsedPrompt[] = ids.map((id) => {
-      const ref = this.vocabulary.ref(id);
-      return {
-        text: ref.name,
-        status: 'resolved',
-        concepts: [ref],
-        confidence: 1,
-        matchedBy: 'exact',
-        laterality: ref.laterality,
-        suggestions: [],
-        notes: [],
-      };
-    });
+    const prompts = ids.map((id) => conceptPrompt(this.vocabulary, id));
     return this.run(volume, prompts, options);
+  }
+
+  /** Plans for the organs the planned lesions lie in, by organ id, where the model answers the organ. */
+  private organPlans(plans: PromptPlan[], modality: ImagingModality, scope: ScanScope): Map<string, PromptPlan> {
+    const organIds = new Set(
+      plans.flatMap((plan) =>
+        plan.status === 'planned' && plan.concept?.category === 'lesion' && plan.concept.locatedIn
+          ? [plan.concept.locatedIn]
+          : [],
+      ),
+    );
+    const organPlans = new Map<string, PromptPlan>();
+    for (const organId of organIds) {
+      const [plan] = planPrompts([conceptPrompt(this.vocabulary, organId)], this.vocabulary, this.model, modality, {
+        scope,
+        experimental: this.options.experimental,
+      });
+      if (plan.status === 'planned') organPlans.set(organId, plan);
+    }
+    return organPlans;
   }
 
   async dispose(): Promise<void> {
@@ -158,19 +170,34 @@ export class ParseEngine {
     const timings: Record<string, number> = {};
     const orientationSearch: OrientationSearchReport[] = [];
     const { modality, source: modalitySource } = resolveModality(volume, options.modality);
+    const scope = scanScope(volume);
     const plans = planPrompts(prompts, this.vocabulary, this.model, modality, {
-      scope: scanScope(volume),
+      scope,
       experimental: this.options.experimental,
     });
-    this.checkMemory(volume, networkQueries(plans));
+    // Lesions are checked against their organ's mask: the organs run too, unless prompted already.
+    const organPlans = this.organPlans(plans, modality, scope);
+    const queries = networkQueries([...plans, ...organPlans.values()]);
+    this.checkMemory(volume, queries);
     const physical = withPhysicalAffine(volume);
     const answers = new Map<string, QueryAnswer>();
-    for (const [network, rows] of networkQueries(plans)) {
+    for (const [network, rows] of queries) {
       const networkAnswers = await this.runNetwork(physical, network, rows, modality, timings, orientationSearch);
       rows.forEach((row, q) => answers.set(`${network.id}#${row}`, networkAnswers[q]));
     }
     const started = performance.now();
-    const results = plans.map((plan) => this.answerPrompt(plan, physical, answers));
+    const answered = plans.map((plan) => this.answerPrompt(plan, physical, answers));
+    const organs = new Map<string, OrganAnswer>();
+    for (const [organId, plan] of organPlans)
+      organs.set(organId, {
+        name: this.vocabulary.ref(organId).name,
+        result: this.answerPrompt(plan, physical, answers),
+      });
+    const checked = checkAnatomy(answered, organs, physical, this.vocabulary, {
+      // a crop shows one side of the body or none, so its centre says nothing of left and right
+      checkSides: scope === 'whole',
+    });
+    const results = settleOverlaps(checked, physical, this.vocabulary);
     timings.postprocess = (timings.postprocess ?? 0) + performance.now() - started;
     return {
       input: volume,
@@ -179,7 +206,7 @@ export class ParseEngine {
       model: {
         name: this.model.name,
         version: this.model.version,
-        networks: [...networkQueries(plans).keys()].map((n) => n.id),
+        networks: [...queries.keys()].map((n) => n.id),
       },
       prompts: results,
       orientationSearch,
@@ -339,8 +366,20 @@ export class ParseEngine {
     if (plan.status !== 'planned' || !plan.source)
       return { ...base, status: plan.status === 'planned' ? 'unsupported' : plan.status, score: null };
     const answer = combine(plan.source, volume, answers);
-    const evidenceBase = describeMask(answer.probability, answer.box, volume);
-    const present = answer.decision.status === 'present' && answer.voxels > 0;
+    // Islands too small to be an object are no part of any answer (raw masks keep them with --keep-islands),
+    // and an answer made only of them is absent: a present answer has an instance.
+    const cleaned = withoutSpecks(answer.probability, answer.box, volume);
+    const { probability } = this.options.keepIslands ? answer : cleaned;
+    const removed = this.options.keepIslands ? 0 : cleaned.removed;
+    const evidenceBase = describeMask(probability, answer.box, volume);
+    const specksOnly =
+      answer.decision.status === 'present' && answer.voxels > 0 && cleaned.removed === answer.voxels
+        ? [
+            `its mask is ${answer.voxels} voxel${answer.voxels === 1 ? '' : 's'} in islands under ` +
+              `${MIN_INSTANCE_VOXELS} voxels each, too small to be an object`,
+          ]
+        : [];
+    const present = answer.decision.status === 'present' && answer.voxels - removed > 0 && specksOnly.length === 0;
     const setApart =
       answer.setApart && answer.setApart.volumeMl >= SET_APART_NOTE_ML
         ? [
@@ -377,13 +416,26 @@ export class ParseEngine {
         calibrated: answer.decision.calibrated,
         boxVoxels: evidenceBase.statistics?.boxVoxels ?? null,
         bestSlice: evidenceBase.bestSlice,
-        reasons: answer.decision.reasons,
+        reasons: [...answer.decision.reasons, ...specksOnly],
       },
-      ...(present
-        ? { probability: answer.probability, statistics: evidenceBase.statistics, instances: evidenceBase.instances }
-        : {}),
+      ...(present ? { probability, statistics: evidenceBase.statistics, instances: evidenceBase.instances } : {}),
     };
   }
+}
+
+/** A prompt that names one concept exactly, as recognition and evaluation ask. */
+function conceptPrompt(vocabulary: Vocabulary, id: string): ParsedPrompt {
+  const ref = vocabulary.ref(id);
+  return {
+    text: ref.name,
+    status: 'resolved',
+    concepts: [ref],
+    confidence: 1,
+    matchedBy: 'exact',
+    laterality: ref.laterality,
+    suggestions: [],
+    notes: [],
+  };
 }
 
 /** The network's connected groups (as rows) that hold at least one of the prompted rows. */

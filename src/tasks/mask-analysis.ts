@@ -6,6 +6,7 @@ import {
   cropToBox,
   keepLargest,
   labelStatistics,
+  removeSmall,
   removeMinorComponents,
   type LabelStatistics,
   type VoxelBox,
@@ -13,8 +14,8 @@ import {
 import type { Box } from '../runtime/preprocess.js';
 import type { Instance } from './results.js';
 
-/** Components smaller than this are noise, not instances (and are left out of the instance list). */
-const MIN_INSTANCE_VOXELS = 10;
+/** Components smaller than this are noise, not instances: they are taken out of answers (withoutSpecks). */
+export const MIN_INSTANCE_VOXELS = 10;
 
 /**
  * Islands of an anatomical structure under this share of its largest island are the network's stray
@@ -154,6 +155,32 @@ function shiftBox(b: VoxelBox, by: Box): VoxelBox {
 
 function shiftPoint(p: Vec3, by: Box): Vec3 {
   return [p[0] + by[0], p[1] + by[1], p[2] + by[2]];
+}
+
+/**
+ * The mask without its 26-connected islands under MIN_INSTANCE_VOXELS (a copy when there are any), and
+ * how many voxels went: what is left is exactly the union of the instances describeMask lists.
+ */
+export function withoutSpecks(
+  probability: Uint8Array,
+  box: Box | null,
+  volume: Volume,
+): { probability: Uint8Array; removed: number } {
+  if (!box) return { probability, removed: 0 };
+  const crop = cropToBox({ ...volume, data: probability }, box);
+  const binary = toBinary(crop.data as Uint8Array);
+  const kept = removeSmall({ ...crop, data: binary }, MIN_INSTANCE_VOXELS, { connectivity: 26 }).data;
+  let removed = 0;
+  for (let i = 0; i < binary.length; i++) if (binary[i] && !kept[i]) removed++;
+  if (removed === 0) return { probability, removed };
+  const out = probability.slice();
+  const [nx, ny] = crop.dims;
+  for (let i = 0; i < binary.length; i++) {
+    if (!binary[i] || kept[i]) continue;
+    const [ci, cj, ck] = [i % nx, Math.floor(i / nx) % ny, Math.floor(i / (nx * ny))];
+    out[box[0] + ci + volume.dims[0] * (box[1] + cj + volume.dims[1] * (box[2] + ck))] = 0;
+  }
+  return { probability: out, removed };
 }
 
 /** Calls `visit(from, to)` for the flat index range of each row of `box` (nothing when null). */

@@ -3,14 +3,17 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } 
 import { join } from 'node:path';
 import { toNested } from '../core/affine.js';
 import { MedparseError } from '../core/errors.js';
-import { orientationOf, spacingOf, volumeLike, type Volume } from '../core/volume.js';
-import { makeLabelTable, type LabelEntry, type LabelTable } from '../io/label-table.js';
+import { orientationOf, spacingOf, volumeLike } from '../core/volume.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
+import type { LabelEntry } from '../io/label-table.js';
 import { writeNifti } from '../io/write-nifti.js';
-import { encodeDicomSeg } from '../outputs/dicom-seg.js';
+import { encodeDicomSegMasks, NO_PATIENT_DESCRIPTION, type SegmentMask } from '../outputs/dicom-seg.js';
 import { renderPreview } from '../outputs/preview.js';
 import type { Vocabulary } from '../vocab/index.js';
+import { mergeLabels, type LabelMapShare } from './label-map.js';
 import type { ParseResult, PromptResult } from './results.js';
+
+export { mergeLabels } from './label-map.js';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -58,7 +61,7 @@ export async function writeResults(
   const staging = join(dir, `.medparse-staging-${randomBytes(4).toString('hex')}`);
   mkdirSync(staging);
   try {
-    const { labels, table, values } = mergeLabels(result, vocabulary);
+    const { labels, table, values, shares } = mergeLabels(result, vocabulary);
     const files: Record<string, string> = { labels: 'labels.nii.gz', label_table: 'labels.json' };
     await writeNifti(join(staging, 'labels.nii.gz'), labels, { labelTable: table, compressionLevel: 4 });
     const maskFiles = await writeMasks(staging, result);
@@ -67,16 +70,21 @@ export async function writeResults(
       files.preview = 'preview.png';
     }
     // A SEG needs at least one segment; with nothing present the report says so instead.
+    let dicomSeg: DicomSegReport | undefined;
     if ((options.dicomSeg || result.input.meta.sourceFormat === 'dicom') && table.labels.length > 0) {
+      const masks = segmentMasks(result, table.labels, values);
+      const attached = result.input.meta.dicom !== undefined;
       await writeFileAtomic(
         join(staging, 'segmentation.dcm'),
-        encodeDicomSeg(result.input, labels, table, {
+        encodeDicomSegMasks(result.input, masks, {
           algorithmVersion: `${result.model.name} ${result.model.version}`,
+          ...(attached ? {} : { seriesDescription: NO_PATIENT_DESCRIPTION }),
         }),
       );
       files.dicom_seg = 'segmentation.dcm';
+      dicomSeg = describeDicomSeg(result, masks, shares);
     }
-    const report = buildReport(result, options, files, maskFiles, values);
+    const report = buildReport(result, options, files, maskFiles, shares, dicomSeg);
     await writeFileAtomic(join(staging, 'report.json'), JSON.stringify(report, null, 2) + '\n');
     return moveIntoPlace(staging, dir);
   } finally {
@@ -113,52 +121,6 @@ export function filesListedInReport(dir: string): string[] {
   }
 }
 
-/**
- * One label map of every present prompt. Where prompts overlap, the voxel goes to the prompt with
- * the higher voxel probability, then the higher overall score, so no voxel has two labels.
- */
-export function mergeLabels(
-  result: ParseResult,
-  vocabulary: Vocabulary,
-): { labels: Volume; table: LabelTable; values: Map<PromptResult, number> } {
-  const present = result.prompts.filter((p) => p.status === 'present' && p.probability && p.concept);
-  const values = new Map<PromptResult, number>();
-  const entries: LabelEntry[] = [];
-  const seen = new Map<string, number>();
-  for (const prompt of present) {
-    const id = prompt.concept?.id ?? '';
-    let value = seen.get(id);
-    if (value === undefined) {
-      value = entries.length + 1;
-      seen.set(id, value);
-      const concept = vocabulary.require(id);
-      entries.push({
-        value,
-        name: concept.name,
-        id,
-        color: concept.color,
-        ...(concept.snomed ? { snomed: { code: concept.snomed.code, meaning: concept.snomed.meaning } } : {}),
-      });
-    }
-    values.set(prompt, value);
-  }
-  const n = result.input.data.length;
-  const data = entries.length < 256 ? new Uint8Array(n) : new Uint16Array(n);
-  const winner = new Uint8Array(n);
-  const order = [...present].sort((a, b) => (a.score ?? 0) - (b.score ?? 0));
-  for (const prompt of order) {
-    const probability = prompt.probability as Uint8Array;
-    const value = values.get(prompt) as number;
-    for (let i = 0; i < n; i++) {
-      if (probability[i] && probability[i] >= winner[i]) {
-        winner[i] = probability[i];
-        data[i] = value;
-      }
-    }
-  }
-  return { labels: volumeLike(result.input, data), table: makeLabelTable(entries), values };
-}
-
 async function writeMasks(staging: string, result: ParseResult): Promise<Map<PromptResult, string>> {
   const files = new Map<PromptResult, string>();
   const written = new Set<string>();
@@ -180,7 +142,8 @@ function buildReport(
   options: WriteResultsOptions,
   files: Record<string, string>,
   maskFiles: Map<PromptResult, string>,
-  values: Map<PromptResult, number>,
+  shares: Map<PromptResult, LabelMapShare>,
+  dicomSeg: DicomSegReport | undefined,
 ): Record<string, unknown> {
   const input = result.input;
   const intensityUnit = result.modality === 'CT' ? 'HU' : 'image units';
@@ -222,7 +185,8 @@ function buildReport(
         }
       : {}),
     files,
-    prompts: result.prompts.map((p) => promptReport(p, maskFiles.get(p), values.get(p), intensityUnit)),
+    ...(dicomSeg ? { dicom_seg: dicomSeg } : {}),
+    prompts: result.prompts.map((p) => promptReport(p, maskFiles.get(p), shares.get(p), intensityUnit)),
     timings_ms: Object.fromEntries(Object.entries(result.timings).map(([k, v]) => [k, Math.round(v)])),
   };
 }
@@ -230,7 +194,7 @@ function buildReport(
 function promptReport(
   p: PromptResult,
   maskFile: string | undefined,
-  labelValue: number | undefined,
+  share: LabelMapShare | undefined,
   unit: string,
 ): Record<string, unknown> {
   const s = p.statistics;
@@ -240,7 +204,21 @@ function promptReport(
     score: p.score === null ? null : round(p.score, 4),
     concept: p.concept ?? null,
     mask_file: maskFile ?? null,
-    label_value: labelValue ?? null,
+    label_value: share?.value ?? null,
+    label_map: share
+      ? {
+          value: share.value,
+          label_voxels: share.labelVoxels,
+          label_volume_ml: round(share.labelVolumeMl, 3),
+          mask_in_other_labels: share.inOtherLabels.map((o) => ({
+            value: o.value,
+            name: o.name,
+            voxels: o.voxels,
+            volume_ml: round(o.volumeMl, 3),
+          })),
+          note: share.note,
+        }
+      : null,
     statistics: s
       ? {
           voxels: s.voxels,
@@ -284,6 +262,52 @@ function promptReport(
       : null,
     suggestions: p.suggestions,
     notes: p.notes,
+  };
+}
+
+/** What report.json says of segmentation.dcm: its segments, whether they overlap, what it is attached to. */
+interface DicomSegReport {
+  segments: Array<{ number: number; label_value: number; name: string; laterality: string | null }>;
+  segments_overlap: boolean;
+  study_instance_uid: string | null;
+  note: string;
+}
+
+/** One segment per label value: the first present answer's own mask (so parts and wholes overlap, as they do). */
+function segmentMasks(
+  result: ParseResult,
+  entries: readonly LabelEntry[],
+  values: Map<PromptResult, number>,
+): SegmentMask[] {
+  return entries.flatMap((entry) => {
+    const prompt = result.prompts.find((p) => values.get(p) === entry.value && p.probability);
+    if (!prompt?.probability) return [];
+    const box = prompt.statistics?.boxVoxels;
+    return [{ entry, data: prompt.probability, ...(box ? { box } : {}) }];
+  });
+}
+
+function describeDicomSeg(
+  result: ParseResult,
+  masks: readonly SegmentMask[],
+  shares: Map<PromptResult, LabelMapShare>,
+): DicomSegReport {
+  const dicom = result.input.meta.dicom;
+  const overlapping = [...shares.values()].some((share) => share.inOtherLabels.length > 0);
+  return {
+    segments: masks.map((mask, n) => ({
+      number: n + 1,
+      label_value: mask.entry.value,
+      name: mask.entry.name,
+      laterality: mask.entry.laterality ?? null,
+    })),
+    segments_overlap: overlapping,
+    study_instance_uid: dicom?.studyInstanceUid ?? null,
+    note: dicom
+      ? `joins the source study ${dicom.studyInstanceUid} and references its series; each segment is an answer's whole mask` +
+        (overlapping ? ' (segments overlap where one answer lies within another)' : '')
+      : `the input was a ${result.input.meta.sourceFormat} file, not DICOM: the SEG has no patient or study to attach to ` +
+        '(empty patient name and id, a new study UID); import it alongside the images only by matching the geometry',
   };
 }
 

@@ -79,7 +79,13 @@ function planPrompt(prompt: ParsedPrompt, context: PlanContext): PromptPlan {
       .filter((n) => n.concepts.some((c) => c.id === concept.id))
       .flatMap((n) => n.modalities);
     // A withheld row's note already says why there is no answer.
-    if (withheld.length === 0)
+    if (withheld.length === 0 && uncalibratedRow(concept.id, context))
+      notes.push(
+        `the model has no presence calibration for ${concept.name} in ${modality} images (no real scan with it was ` +
+          `among its calibration cases), so it cannot tell whether ${concept.name} is there; --experimental answers ` +
+          "it from the network's raw output",
+      );
+    else if (withheld.length === 0)
       notes.push(
         elsewhere.length
           ? `the model segments ${concept.name} only in ${[...new Set(elsewhere)].join('/')} images, not ${modality}`
@@ -115,7 +121,27 @@ function findSource(id: string, context: PlanContext, depth: number): ConceptSou
 
 function networkFor(id: string, context: PlanContext): ConceptSource | undefined {
   const found = answeringRow(context.model, id, context.modality, context.scope, context.experimental);
-  return found && { kind: 'network', conceptId: id, network: found.network, row: found.entry.index };
+  // Without a presence calibration the raw network says "present" to any positive logit (a 546 mL
+  // "kidney tumour" on bladder, spleen and kidney): such a row answers only experimentally.
+  if (!found || (!context.experimental && !hasPresenceCalibration(found.entry, context.modality))) return undefined;
+  return { kind: 'network', conceptId: id, network: found.network, row: found.entry.index };
+}
+
+/** Whether calibration checked a row's presence answers on real scans of this modality. */
+export function hasPresenceCalibration(entry: NetworkConcept, modality: ImagingModality): boolean {
+  const calibration = entry.calibration[modality];
+  return (
+    calibration !== undefined &&
+    (calibration.presenceThreshold !== undefined ||
+      calibration.probabilityBeta !== undefined ||
+      calibration.intensityBeta !== undefined)
+  );
+}
+
+/** The concept's row in a network for this modality that is not withheld but has no presence calibration. */
+function uncalibratedRow(id: string, context: PlanContext): NetworkConcept | undefined {
+  const found = answeringRow(context.model, id, context.modality, context.scope, false);
+  return found && !hasPresenceCalibration(found.entry, context.modality) ? found.entry : undefined;
 }
 
 /**
@@ -138,14 +164,31 @@ function withheldNotes(id: string, source: ConceptSource | undefined, context: P
   const own = ownRowAnswers ? undefined : reasonFor(id);
   // The concept's own withheld row says why; its withheld parts and sides would only repeat it.
   if (own && !source) return [note(id, own)];
-  const candidates = [
-    ...(ownRowAnswers ? [] : [id]),
-    ...(source ? missingParts(source) : relatedIds(id, context.vocabulary)),
+  // Answered another way (one side of the whole, the union of parts): the note must not read as a refusal.
+  const ownNote =
+    own && source
+      ? [`answered ${howAnswered(source, name)} instead of from its own row, which the model withholds (${own})`]
+      : [];
+  const parts = source ? missingParts(source) : relatedIds(id, context.vocabulary);
+  return [
+    ...ownNote,
+    ...[...new Set(parts)].flatMap((conceptId) => {
+      const reason = reasonFor(conceptId);
+      if (!reason) return [];
+      return source
+        ? [
+            `${name(conceptId)} is left out of this answer: the model withholds it (${reason}); --experimental includes it`,
+          ]
+        : [note(conceptId, reason)];
+    }),
   ];
-  return [...new Set(candidates)].flatMap((conceptId) => {
-    const reason = reasonFor(conceptId);
-    return reason ? [note(conceptId, reason)] : [];
-  });
+}
+
+/** "as the left side of the hippocampus's mask", "as the union of ...": how a source builds its answer. */
+function howAnswered(source: ConceptSource, name: (id: string) => string): string {
+  if (source.kind === 'side') return `as the ${source.side} side of the ${name(source.of.conceptId)} mask`;
+  if (source.kind === 'union') return `as the union of ${source.parts.map((p) => name(p.conceptId)).join(', ')}`;
+  return `from the ${name(source.conceptId)} row`;
 }
 
 /** Parts a union answer had to do without. */

@@ -67,3 +67,22 @@ export interface ParseResult {
   /** Milliseconds per stage. */
   timings: Record<string, number>;
 }
+
+/**
+ * An answer turned absent by a check after presence (a lesion outside its organ, a contradiction settled
+ * against it): no mask, statistics or instances, its score capped at 0.5, and `reason` in its evidence
+ * and its notes.
+ */
+export function overruled(result: PromptResult, reason: string): PromptResult {
+  const answer: PromptResult = {
+    ...result,
+    status: 'absent',
+    score: Math.min(result.score ?? 0, 0.5),
+    notes: [...result.notes, `not answered present: ${reason}`],
+    ...(result.evidence ? { evidence: { ...result.evidence, reasons: [...result.evidence.reasons, reason] } } : {}),
+  };
+  delete answer.probability;
+  delete answer.statistics;
+  delete answer.instances;
+  return answer;
+}

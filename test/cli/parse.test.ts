@@ -72,10 +72,23 @@ describe('medparse segment / detect / recognize', () => {
       const values = new Set(labels.data);
       assert.deepEqual([...values].sort(), [0, byText.kidneys.label_value, byText.spine.label_value].sort());
       assert.equal(readFileSync(join(dir, 'preview.png')).subarray(1, 4).toString(), 'PNG');
-      // --quiet holds back progress, not the answers; a present answer's notes follow its line
-      const kidneysLine = r.out.split('\n').findIndex((line) => line.startsWith('  "kidneys": present'));
-      assert.ok(kidneysLine >= 0, r.out);
-      assert.match(r.out.split('\n')[kidneysLine + 1], /^ {4}note: presence is uncalibrated/);
+      // --quiet holds back progress, not the answers
+      assert.ok(
+        r.out.split('\n').some((line) => line.startsWith('  "kidneys": present')),
+        r.out,
+      );
+    }));
+
+  it("prints a present answer's notes under its line, and the words the parser dropped", () =>
+    withTempDir(async (dir) => {
+      const r = await segmentDemo(['right kidney', 'left kidney lesions'], dir, '--quiet');
+      assert.equal(r.code, 0, r.err);
+      const lines = r.out.split('\n');
+      const right = lines.findIndex((line) => line.startsWith('  "right kidney": present'));
+      assert.ok(right >= 0, r.out);
+      assert.match(lines[right + 1], /^ {4}note: right kidney is the right side \(in world coordinates\)/);
+      const lesions = lines.find((line) => line.startsWith('  "left kidney lesions"'));
+      assert.match(lesions ?? '', /"left" ignored: kidney lesion has no left variant/, r.out);
     }));
 
   it('detect prints instances; recognize reports what the model finds', () =>

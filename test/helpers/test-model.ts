@@ -16,7 +16,11 @@ const CT_STD = 300;
  * Writes a model package whose one CT network finds intensity bands (known answers on the phantom),
  * obeying docs/model-contract.md. `spacing` is the working spacing (by default the phantom's own, so answers are exact).
  */
-export function writeTestModel(dir: string, spacing: [number, number, number] = [2.5, 2.5, 4]): string {
+export function writeTestModel(
+  dir: string,
+  spacing: [number, number, number] = [2.5, 2.5, 4],
+  { uncalibrated = [] }: { uncalibrated?: readonly string[] } = {},
+): string {
   mkdirSync(dir, { recursive: true });
   const centre = TEST_CONCEPTS.map((c) => (c.lowHu + c.highHu) / 2 / CT_STD);
   const halfWidth = TEST_CONCEPTS.map((c) => (c.highHu - c.lowHu) / 2 / CT_STD);
@@ -42,7 +46,7 @@ export function writeTestModel(dir: string, spacing: [number, number, number] = 
           normalization: { CT: { type: 'ct_clip', lower: -1000, upper: 1000, mean: 0, std: CT_STD } },
         },
         output: { feature_channels: 1 },
-        concepts: TEST_CONCEPTS.map((c, index) => ({ id: c.id, index })),
+        concepts: TEST_CONCEPTS.map((c, index) => ({ id: c.id, index, ...calibrated(c.id, 'CT', uncalibrated) })),
       },
       {
         id: 'bright-mr',
@@ -58,10 +62,18 @@ export function writeTestModel(dir: string, spacing: [number, number, number] = 
           },
         },
         output: { feature_channels: 1 },
-        concepts: [{ id: 'hippocampus', index: 0 }],
+        concepts: [{ id: 'hippocampus', index: 0, ...calibrated('hippocampus', 'MR', uncalibrated) }],
       },
     ],
   };
   writeFileSync(join(dir, 'model.json'), JSON.stringify(manifest, null, 2));
   return dir;
+}
+
+/**
+ * A calibration that changes no answer (the contract's default threshold 0) but says presence was checked:
+ * medparse answers an uncalibrated row only with --experimental. Concepts in `uncalibrated` get none.
+ */
+function calibrated(id: string, modality: string, uncalibrated: readonly string[]): { calibration?: object } {
+  return uncalibrated.includes(id) ? {} : { calibration: { [modality]: { presence_threshold: 0 } } };
 }

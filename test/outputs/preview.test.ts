@@ -6,7 +6,7 @@ import { makePhantomCt, phantomLabelAt } from '../../src/core/phantom.js';
 import type { Volume } from '../../src/core/volume.js';
 import { makeLabelTable } from '../../src/io/label-table.js';
 import type { PreviewPanel } from '../../src/outputs/preview.js';
-import { defaultWindow, renderPreview, renderPreviewImage } from '../../src/outputs/preview.js';
+import { defaultWindow, ORIENTATION_LETTERS, renderPreview, renderPreviewImage } from '../../src/outputs/preview.js';
 import { decodePng, pixelAt } from './png-decode.js';
 
 type Matrix3 = number[][];
@@ -88,23 +88,24 @@ const RED_OVER_GREY: [number, number, number] = [
 ];
 
 describe('preview: layout', () => {
-  it('sizes panels by physical extent: thick slices make coronal and sagittal panels narrower', () => {
+  it('draws every panel on one millimetre scale, the longest side of the region 360 px', () => {
     const dims: Vec3 = [40, 40, 20];
     for (const directions of [IDENTITY, LPS]) {
       const image = constantVolume(dims, centredAffine(directions, [1, 1, 4], dims), 40);
-      const png = decodePng(renderPreview(image, ballLabels(image, [0, 0, 0], 5), RED_TABLE));
-      // 40 x 40 x 80 mm: axial square, coronal and sagittal half as wide as tall.
-      const { panels } = renderPreviewImage(image, ballLabels(image, [0, 0, 0], 5), RED_TABLE);
+      const render = renderPreviewImage(image, ballLabels(image, [0, 0, 0], 5), RED_TABLE);
+      // 40 x 40 x 80 mm of body: axial 40 x 40 mm, coronal and sagittal 40 x 80 mm, at 80 / 360 mm a pixel
       assert.deepEqual(
-        panels.map((p) => [p.plane, p.width, p.height]),
+        render.panels.map((p) => [p.plane, p.width, p.height]),
         [
-          ['axial', 256, 256],
-          ['coronal', 128, 256],
-          ['sagittal', 128, 256],
+          ['axial', 180, 180],
+          ['coronal', 180, 360],
+          ['sagittal', 180, 360],
         ],
       );
-      assert.equal(png.width, 256 + 4 + 128 + 4 + 128);
-      assert.equal(png.height, 256);
+      assert.ok(render.panels.every((p) => Math.abs(p.mmPerPixel - 80 / 360) < 1e-9));
+      const png = decodePng(renderPreview(image, ballLabels(image, [0, 0, 0], 5), RED_TABLE));
+      assert.equal(png.width, 180 * 3 + 8);
+      assert.ok(png.height > 360, 'the panels, their names above and the legend below');
     }
   });
 
@@ -113,8 +114,12 @@ describe('preview: layout', () => {
     const image: Volume = { ...constantVolume(dims, centredAffine(IDENTITY, [1, 1, 1], dims), 40), spacing: [1, 1, 4] };
     const { panels } = renderPreviewImage(image, constantVolume(dims, image.affine, 0), RED_TABLE);
     assert.deepEqual(
-      panels.map((p) => p.width),
-      [256, 128, 128],
+      panels.map((p) => [p.width, p.height]),
+      [
+        [180, 180],
+        [180, 360],
+        [180, 360],
+      ],
     );
   });
 
@@ -122,18 +127,130 @@ describe('preview: layout', () => {
     const dims: Vec3 = [40, 40, 20];
     const image = constantVolume(dims, centredAffine(rotation(0.3, -0.2), [1, 1, 4], dims), 40);
     const { panels, image: rgb } = renderPreviewImage(image, ballLabels(image, [0, 0, 0], 5), RED_TABLE);
-    assert.ok(panels.every((p) => p.height === 256));
-    assert.ok(panels[1].width < 200 && panels[2].width < 200, JSON.stringify(panels.map((p) => p.width)));
+    assert.ok(panels[1].height > panels[1].width && panels[2].height > panels[2].width, JSON.stringify(panels));
     for (const p of panels) assert.ok(Math.abs(Math.hypot(...p.right) - Math.hypot(...p.down)) < 1e-9);
     assert.equal(rgb.width, panels.reduce((sum, p) => sum + p.width, 0) + 8);
   });
 
-  it('caps extreme aspect ratios instead of drawing a strip', () => {
-    const dims: Vec3 = [200, 200, 2];
-    const image = constantVolume(dims, centredAffine(IDENTITY, [1, 1, 1], dims), 40);
-    const { panels } = renderPreviewImage(image, constantVolume(dims, image.affine, 0), RED_TABLE);
-    assert.equal(panels[1].width, 1024);
-    assert.ok(panels[1].height >= 1 && panels[1].height < 256);
+  it('gives a 9-slice cardiac stack panels in proportion, not a strip', () => {
+    // ACDC-like: 216 x 216 x 9 at 1.5 x 1.5 x 10 mm, a body filling the field
+    const dims: Vec3 = [216, 216, 9];
+    const image = constantVolume(dims, centredAffine(IDENTITY, [1.5, 1.5, 10], dims), 300, 'MR');
+    for (let n = 0; n < image.data.length; n += 7) image.data[n] = 0;
+    const labels = ballLabels(image, [0, 0, 0], 25);
+    const { panels, image: rgb } = renderPreviewImage(image, labels, RED_TABLE);
+    assert.equal(panels[0].width, 360, 'the short-axis (axial) view gets the full panel size');
+    assert.equal(panels[1].height, 100, '90 mm of stack on the same scale');
+    assert.ok(rgb.width <= 3 * 360 + 8, `${rgb.width} px wide`);
+  });
+
+  it('crops to the body and the labels, with a 10 mm margin', () => {
+    const dims: Vec3 = [100, 100, 40];
+    const image = constantVolume(dims, centredAffine(IDENTITY, [2, 2, 2], dims), -1000);
+    // a 40 x 40 x 40 mm body in the middle of 200 x 200 x 80 mm of air
+    for (let k = 10; k < 30; k++)
+      for (let j = 40; j < 60; j++) for (let i = 40; i < 60; i++) image.data[i + 100 * (j + 100 * k)] = 40;
+    const labels = ballLabels(image, [0, 0, 0], 6);
+    const { panels } = renderPreviewImage(image, labels, RED_TABLE);
+    const axial = panels[0];
+    const extent = axial.width * axial.mmPerPixel;
+    assert.ok(Math.abs(extent - 60) < 2, `axial shows ${extent} mm across: the 40 mm body + 2 x 10 mm`);
+    const whole = renderPreviewImage(image, labels, RED_TABLE, { cropToBody: false }).panels[0];
+    assert.ok(Math.abs(whole.width * whole.mmPerPixel - 200) < 2);
+  });
+});
+
+describe('preview: legend, letters and planes', () => {
+  const dims: Vec3 = [60, 60, 30];
+  const twoBalls = (image: Volume) => {
+    // a big ball and a small one that no plane through the big one's centre touches
+    const big = ballLabels(image, [10, 10, 10], 12);
+    const small = ballLabels(image, [-25, -25, -20], 4);
+    const data = new Uint8Array(big.data.length);
+    for (let n = 0; n < data.length; n++) data[n] = big.data[n] ? 1 : small.data[n] ? 2 : 0;
+    return { ...big, data };
+  };
+  const table = makeLabelTable([
+    { value: 1, name: 'Liver', id: 'liver', color: [255, 0, 0] },
+    { value: 2, name: 'Left kidney', id: 'kidney_left', color: [0, 0, 255] },
+  ]);
+
+  it('places the planes so that every structure shows in one of them', () => {
+    const image = constantVolume(dims, centredAffine(IDENTITY, [2, 2, 2], dims), 40);
+    const labels = twoBalls(image);
+    const render = renderPreviewImage(image, labels, table);
+    const shown = new Set(render.panels.flatMap((p) => p.labels));
+    assert.deepEqual([...shown].sort(), [1, 2]);
+    assert.ok(render.legend.every((entry) => entry.shown));
+    // through the big ball's centre alone, the small one was missed
+    const centred = renderPreviewImage(image, labels, table, { centre: [34.5, 34.5, 19.5] });
+    assert.deepEqual([...new Set(centred.panels.flatMap((p) => p.labels))], [1]);
+    assert.equal(centred.legend.find((e) => e.value === 2)?.shown, false);
+  });
+
+  it('lists each structure with its colour and volume below the panels', () => {
+    const image = constantVolume(dims, centredAffine(IDENTITY, [2, 2, 2], dims), 40);
+    const labels = twoBalls(image);
+    const render = renderPreviewImage(image, labels, table);
+    const count = (value: number) => labels.data.reduce((n, v) => n + (v === value ? 1 : 0), 0);
+    assert.deepEqual(
+      render.legend.map((e) => [e.name, Number(e.volumeMl.toFixed(3))]),
+      [
+        ['Liver', Number(((count(1) * 8) / 1000).toFixed(3))],
+        ['Left kidney', Number(((count(2) * 8) / 1000).toFixed(3))],
+      ],
+    );
+    // a swatch of each colour below the panels
+    const png = decodePng(renderPreview(image, labels, table));
+    const below = Math.max(...render.panels.map((p) => p.y + p.height));
+    for (const colour of [
+      [255, 0, 0],
+      [0, 0, 255],
+    ]) {
+      let found = 0;
+      for (let y = below; y < png.height; y++)
+        for (let x = 0; x < png.width; x++) if (pixelAt(png, x, y).every((c, n) => c === colour[n])) found++;
+      assert.ok(found >= 14 * 14, `swatch of ${colour}: ${found} pixels`);
+    }
+    // the volume a results folder gives (the whole mask) is what the legend says
+    const withAnswer = makeLabelTable([
+      {
+        ...table.labels[0],
+        answer: {
+          label_voxels: 1,
+          label_volume_ml: 0.008,
+          mask_voxels: 2,
+          mask_volume_ml: 123.4,
+          mask_in_other_labels: [],
+          note: '',
+        },
+      },
+      table.labels[1],
+    ]);
+    assert.equal(renderPreviewImage(image, labels, withAnswer).legend[0].volumeMl, 123.4);
+  });
+
+  it('writes the patient directions on the edges of each panel', () => {
+    assert.deepEqual(ORIENTATION_LETTERS.axial, { left: 'R', right: 'L', top: 'A', bottom: 'P' });
+    assert.deepEqual(ORIENTATION_LETTERS.sagittal, { left: 'A', right: 'P', top: 'S', bottom: 'I' });
+    const image = constantVolume(dims, centredAffine(IDENTITY, [2, 2, 2], dims), 40);
+    const render = renderPreviewImage(image, constantVolume(dims, image.affine, 0), RED_TABLE);
+    const axial = render.panels[0];
+    // letters are yellow on the grey tissue near the middle of each edge
+    const yellow = (x0: number, y0: number, w: number, h: number) => {
+      let n = 0;
+      for (let y = y0; y < y0 + h; y++)
+        for (let x = x0; x < x0 + w; x++) {
+          const at = (y * render.image.width + x) * 3;
+          if (render.image.pixels[at] === 255 && render.image.pixels[at + 1] === 230) n++;
+        }
+      return n;
+    };
+    const midY = axial.y + axial.height / 2 - 10;
+    assert.ok(yellow(axial.x, midY, 16, 20) > 10, 'R on the left edge');
+    assert.ok(yellow(axial.x + axial.width - 16, midY, 16, 20) > 10, 'L on the right edge');
+    assert.ok(yellow(axial.x + axial.width / 2 - 10, axial.y, 20, 18) > 10, 'A at the top');
+    assert.equal(yellow(axial.x + 30, axial.y + 30, 40, 40), 0, 'nothing drawn over the image inside');
   });
 });
 
@@ -179,7 +296,8 @@ describe('preview: orientation and colours', () => {
     const png = decodePng(renderPreview(image, labels, RED_TABLE));
     const row = axial.y + Math.floor(axial.height / 2);
     const colours = Array.from({ length: axial.width }, (_, u) => pixelAt(png, axial.x + u, row));
-    const firstRed = colours.findIndex((c) => c[0] > 128 + 10);
+    // (the first pixels of the row hold the orientation letter R in yellow)
+    const firstRed = colours.findIndex((c) => c[0] > 128 + 10 && c[1] < 100);
     assert.deepEqual(colours[firstRed], [255, 0, 0], 'outline pixel');
     assert.deepEqual(colours[firstRed - 1], [128, 128, 128], 'grey just outside');
     assert.deepEqual(colours[firstRed + 3], RED_OVER_GREY, 'blended inside');
@@ -220,16 +338,19 @@ describe('preview: the phantom', () => {
 });
 
 describe('preview: centre and window', () => {
-  it('passes through the centroid of the largest label, or the volume centre when nothing is labelled', () => {
+  it('passes through the labels, or the volume centre when nothing is labelled', () => {
     const dims: Vec3 = [30, 20, 10];
     const image = constantVolume(dims, centredAffine(IDENTITY, [1, 1, 1], dims), 40);
     const labels = constantVolume(dims, image.affine, 0);
     assert.deepEqual(renderPreviewImage(image, labels, RED_TABLE).centre, [14.5, 9.5, 4.5]);
     const data = labels.data;
     for (let i = 2; i <= 4; i++) data[i + 30 * (3 + 20 * 5)] = 2; // three voxels of label 2
-    data[20 + 30 * (10 + 20 * 1)] = 1; // one voxel of label 1
-    assert.deepEqual(renderPreviewImage(image, labels, RED_TABLE).centre, [3, 3, 5]);
-    assert.deepEqual(renderPreviewImage(image, labels, RED_TABLE, { centre: [1, 2, 3] }).centre, [1, 2, 3]);
+    const centre = renderPreviewImage(image, labels, RED_TABLE).centre.map((v) => Number(v.toFixed(6)));
+    assert.deepEqual(centre, [3, 3, 5]);
+    assert.deepEqual(
+      renderPreviewImage(image, labels, RED_TABLE, { centre: [1, 2, 3] }).centre.map((v) => Number(v.toFixed(6))),
+      [1, 2, 3],
+    );
   });
 
   it('windows CT (stated or recognised by its values) at [-160, 240] and anything else at its 1st-99th percentile', () => {

@@ -67,9 +67,31 @@ describe('ParseEngine with a known-answer network', () => {
     assert.ok(d > 0.98, `Dice ${d}`);
     assert.equal(result.modality, 'CT');
     assert.equal(result.modalitySource, 'metadata');
-    // the test model has no calibration: the answer says so
-    assert.equal(kidneys.evidence?.calibrated, false);
-    assert.match(kidneys.notes.join(' '), /uncalibrated/);
+    // the test model calibrates presence (threshold 0): nothing to warn about
+    assert.equal(kidneys.evidence?.calibrated, true);
+    assert.doesNotMatch(kidneys.notes.join(' '), /uncalibrated/);
+    assert.equal(kidneys.instances?.length, 2);
+  });
+
+  it('answers a concept without presence calibration "unsupported", and only --experimental answers it', async () => {
+    const dir = writeTestModel(mkdtempSync(join(tmpdir(), 'medparse-model-')), undefined, { uncalibrated: ['kidney'] });
+    const plain = ParseEngine.load(dir, { threads: 1 });
+    const experimental = ParseEngine.load(dir, { threads: 1, experimental: true });
+    try {
+      const [kidneys, spine] = (await plain.segment(volume, 'kidneys, spine')).prompts;
+      assert.equal(kidneys.status, 'unsupported');
+      assert.equal(kidneys.probability, undefined);
+      assert.match(kidneys.notes.join(' '), /no presence calibration for kidney in CT images.*--experimental/);
+      assert.equal(spine.status, 'present', 'calibrated concepts are answered as before');
+      const [raw] = (await experimental.segment(volume, 'kidneys')).prompts;
+      assert.equal(raw.status, 'present');
+      assert.equal(raw.evidence?.calibrated, false);
+      assert.match(raw.notes.join(' '), /presence is uncalibrated/);
+    } finally {
+      await plain.dispose();
+      await experimental.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('drops a stray island from an organ unless asked to keep islands', async () => {
@@ -88,6 +110,31 @@ describe('ParseEngine with a known-answer network', () => {
     } finally {
       await raw.dispose();
     }
+  });
+
+  it('never answers present with no instance: a mask of specks only is absent, and specks leave every mask', async () => {
+    // no kidneys, three single voxels of kidney HU far apart: islands too small to be an object
+    const specks = { ...volume, data: Float32Array.from(volume.data, (v) => (v >= 110 && v <= 190 ? 40 : v)) };
+    for (const [i, j, k] of [
+      [20, 20, 10],
+      [40, 30, 12],
+      [30, 45, 20],
+    ])
+      specks.data[i + DIMS[0] * (j + DIMS[1] * k)] = 150;
+    const [kidneys] = (await engine.segment(specks, 'kidneys')).prompts;
+    assert.equal(kidneys.status, 'absent');
+    assert.equal(kidneys.probability, undefined);
+    assert.match(
+      kidneys.evidence?.reasons.join(' ') ?? '',
+      /in islands under 10 voxels each, too small to be an object/,
+    );
+    // beside real kidneys, a speck is no part of the answer, so the instances make up the whole mask
+    const speckled = { ...volume, data: Float32Array.from(volume.data) };
+    speckled.data[20 + DIMS[0] * (20 + DIMS[1] * 10)] = 150;
+    const [present] = (await engine.segment(speckled, 'kidneys')).prompts;
+    assert.equal(present.status, 'present');
+    const instanceVoxels = (present.instances ?? []).reduce((n, i) => n + i.voxels, 0);
+    assert.equal(present.statistics?.voxels, instanceVoxels);
   });
 
   /** Runs `use` with an engine on a copy of the test model whose model.json `edit` changed. */
@@ -133,10 +180,12 @@ describe('ParseEngine with a known-answer network', () => {
   });
 
   it("keeps a lesion's small islands unless its calibration found them mostly false, and says what it dropped", async () => {
-    // The kidney band answered as "kidney tumour" (a lesion), with a 1-voxel speck beside the two kidneys.
+    // The kidney band answered as "kidney tumour" (a lesion), with a 12-voxel island beside the two kidneys of
+    // 121 voxels each (under a tenth of them; islands under 10 voxels are specks, no part of any answer).
     const speckled = { ...volume, data: Float32Array.from(volume.data) };
     const speck = 2 + DIMS[0] * (2 + DIMS[1] * 2);
-    speckled.data[speck] = 150;
+    for (let k = 2; k < 5; k++)
+      for (let j = 2; j < 4; j++) for (let i = 2; i < 4; i++) speckled.data[i + DIMS[0] * (j + DIMS[1] * k)] = 150;
     const asLesion = (calibration: Record<string, unknown>) => (manifest: TestManifest) => {
       manifest.networks[0].concepts[0] = {
         ...manifest.networks[0].concepts[0],
@@ -155,10 +204,10 @@ describe('ParseEngine with a known-answer network', () => {
     await withEditedModel(asLesion({ presence_threshold: -50, drop_minor_islands: true }), async (pruning) => {
       const [pruned] = (await pruning.segment(speckled, 'kidney tumour')).prompts;
       assert.equal(pruned.probability?.[speck], 0);
-      assert.equal(pruned.evidence?.voxels, keptVoxels - 1);
+      assert.equal(pruned.evidence?.voxels, keptVoxels - 12);
       assert.equal(pruned.instances?.length, 2, 'the two kidney-sized islands stay');
-      // one working voxel of 2.5 x 2.5 x 4 mm
-      assert.match(pruned.notes.join(' '), /0\.03 mL in islands under a tenth of the largest was left out/);
+      // 12 working voxels of 2.5 x 2.5 x 4 mm
+      assert.match(pruned.notes.join(' '), /0\.30 mL in islands under a tenth of the largest was left out/);
     });
     await withEditedModel(
       asLesion({ presence_threshold: -50, drop_minor_islands: true }),

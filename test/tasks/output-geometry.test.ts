@@ -74,9 +74,9 @@ describe('outputs keep the input grid and affine exactly', { skip: shared ? fals
         const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
         assert.deepEqual(report.input.dims, volume.dims);
         assert.equal(report.schema_version, 1);
-        // the test model is uncalibrated, and the report says so for every answered prompt
+        // the test model calibrates presence, and the report says so for every answered prompt
         for (const prompt of report.prompts.filter((p: { evidence: unknown }) => p.evidence))
-          assert.equal(prompt.evidence.calibrated, false);
+          assert.equal(prompt.evidence.calibrated, true);
       }));
   }
 });

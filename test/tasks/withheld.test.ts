@@ -109,7 +109,11 @@ describe('withheld concepts', () => {
       withWithheldKidney(dir);
       const path = join(dir, 'model.json');
       const manifest = JSON.parse(readFileSync(path, 'utf8'));
-      manifest.networks.push({ ...manifest.networks[0], id: 'body-ct-2', concepts: [{ id: 'kidney', index: 0 }] });
+      manifest.networks.push({
+        ...manifest.networks[0],
+        id: 'body-ct-2',
+        concepts: [{ id: 'kidney', index: 0, calibration: { CT: { presence_threshold: 0 } } }],
+      });
       writeFileSync(path, JSON.stringify(manifest));
       const loaded = loadModelPackage(dir);
       assert.equal(answeringRow(loaded, 'kidney', 'CT', 'whole', false)?.network.id, 'body-ct-2');
@@ -124,6 +128,29 @@ describe('withheld concepts', () => {
         const answer = byText((await engine.segment(volume, 'kidneys')).prompts).kidneys;
         assert.equal(answer.status, 'present');
         assert.ok(!answer.notes.some((note) => /withholds/.test(note)), answer.notes.join(' | '));
+      } finally {
+        await engine.dispose();
+      }
+    }));
+
+  it('never say "withholds" as a refusal on an answer built another way (one side of the whole)', () =>
+    withTempDir(async (dir) => {
+      // the third row (brain) becomes a withheld "left kidney": "left kidney" is then the left side of "kidney"
+      writeTestModel(dir);
+      const path = join(dir, 'model.json');
+      const manifest = JSON.parse(readFileSync(path, 'utf8'));
+      Object.assign(manifest.networks[0].concepts[2], { id: 'kidney_left', withheld: REASON });
+      writeFileSync(path, JSON.stringify(manifest));
+      const engine = ParseEngine.load(dir);
+      try {
+        const left = byText((await engine.segment(volume, 'left kidney')).prompts)['left kidney'];
+        assert.equal(left.status, 'present');
+        const notes = left.notes.join(' | ');
+        assert.doesNotMatch(notes, /--experimental answers it anyway/, notes);
+        assert.match(
+          notes,
+          /answered as the left side of the kidney mask instead of from its own row, which the model withholds/,
+        );
       } finally {
         await engine.dispose();
       }

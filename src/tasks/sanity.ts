@@ -1,0 +1,144 @@
+/**
+ * Anatomical sanity of present answers, checked after presence and before anything is written:
+ *   - a lesion lies in its organ: its islands with less than half their voxels within LESION_MARGIN_MM of
+ *     the organ's mask are left out, and a lesion with nothing left, or whose organ is absent, is absent;
+ *   - a sided structure of a pair lies on its side: a left parotid whose mask is centred right of the
+ *     body's midline is absent.
+ * Each failure is a reason on the answer, so the report says why a confident network was overruled.
+ */
+import { transformPoint } from '../core/affine.js';
+import { spacingOf, voxelVolumeMl, type Volume } from '../core/volume.js';
+import { squaredDistanceTransform } from '../ops/distance.js';
+import { connectedComponents, cropToBox, type VoxelBox } from '../ops/index.js';
+import type { Vocabulary } from '../vocab/index.js';
+import { bodyMidlineX, describeMask } from './mask-analysis.js';
+import { overruled as overrule, type PromptResult } from './results.js';
+
+/** A lesion island counts as in its organ when most of it lies within this distance of the organ's mask. */
+export const LESION_MARGIN_MM = 10;
+
+/** Share of a lesion island that must lie within the margin. */
+const INSIDE_SHARE = 0.5;
+
+/** The organ answer a lesion is checked against: present (with its mask) or not, and its name. */
+export interface OrganAnswer {
+  name: string;
+  result: PromptResult;
+}
+
+/**
+ * Checks every present lesion against its organ (`organs` by organ concept id: answers the engine ran for
+ * the purpose, or prompted ones) and every present paired structure against its side; returns new results.
+ */
+export function checkAnatomy(
+  results: PromptResult[],
+  organs: ReadonlyMap<string, OrganAnswer>,
+  volume: Volume,
+  vocabulary: Vocabulary,
+  { checkSides = true }: { checkSides?: boolean } = {},
+): PromptResult[] {
+  return results.map((result) => {
+    if (result.status !== 'present' || !result.probability || !result.concept) return result;
+    const concept = vocabulary.require(result.concept.id);
+    if (concept.category === 'lesion' && concept.locatedIn) {
+      const organ = organs.get(concept.locatedIn);
+      if (organ) return checkLesionInOrgan(result, organ, volume);
+      const name = vocabulary.require(concept.locatedIn).name;
+      return {
+        ...result,
+        notes: [
+          ...result.notes,
+          `not checked against the ${name}: the model does not answer the ${name} for this scan`,
+        ],
+      };
+    }
+    if (checkSides && (concept.laterality === 'left' || concept.laterality === 'right') && concept.unsided)
+      return checkSide(result, concept.laterality, volume);
+    return result;
+  });
+}
+
+function checkLesionInOrgan(lesion: PromptResult, organ: OrganAnswer, volume: Volume): PromptResult {
+  const organProbability = organ.result.probability;
+  const organBox = organ.result.statistics?.boxVoxels;
+  const lesionBox = lesion.statistics?.boxVoxels;
+  if (organ.result.status !== 'present' || !organProbability || !organBox || !lesionBox) {
+    const why = organ.result.evidence?.reasons.length ? ` (${organ.result.evidence.reasons.join('; ')})` : '';
+    return overrule(lesion, `the ${organ.name}, which it lies in, is not present in the scan${why}`);
+  }
+  const box = unionBox(lesionBox, organBox);
+  const lesionCrop = cropToBox({ ...volume, data: lesion.probability as Uint8Array }, box);
+  const organCrop = cropToBox({ ...volume, data: organProbability }, box);
+  const isOrgan = Uint8Array.from(organCrop.data as Uint8Array, (v) => (v ? 1 : 0));
+  const distance = squaredDistanceTransform(isOrgan, organCrop.dims, spacingOf(volume));
+  const binary = Uint8Array.from(lesionCrop.data as Uint8Array, (v) => (v ? 1 : 0));
+  const components = connectedComponents({ ...lesionCrop, data: binary }, { connectivity: 26 });
+  const size = new Float64Array(components.count + 1);
+  const near = new Float64Array(components.count + 1);
+  const limit = LESION_MARGIN_MM ** 2;
+  for (let i = 0; i < binary.length; i++) {
+    const id = components.labels[i];
+    if (!id) continue;
+    size[id]++;
+    if (distance[i] <= limit) near[id]++;
+  }
+  const kept = Array.from(size, (n, id) => id > 0 && n > 0 && near[id] >= INSIDE_SHARE * n);
+  const total = size.reduce((a, b) => a + b, 0);
+  const inside = size.reduce((sum, n, id) => sum + (kept[id] ? n : 0), 0);
+  if (inside === total) return lesion;
+  const share = Math.round((100 * near.reduce((a, b) => a + b, 0)) / Math.max(1, total));
+  if (inside === 0)
+    return overrule(
+      lesion,
+      `its mask lies outside the ${organ.name}: ${share} % of it is within ${LESION_MARGIN_MM} mm of the ${organ.name}'s mask`,
+    );
+  const probability = (lesion.probability as Uint8Array).slice();
+  const [nx, ny] = lesionCrop.dims;
+  for (let i = 0; i < binary.length; i++) {
+    if (!binary[i] || kept[components.labels[i]]) continue;
+    const [ci, cj, ck] = [i % nx, Math.floor(i / nx) % ny, Math.floor(i / (nx * ny))];
+    probability[box[0] + ci + volume.dims[0] * (box[1] + cj + volume.dims[1] * (box[2] + ck))] = 0;
+  }
+  const leftOut = (total - inside) * voxelVolumeMl(volume);
+  return redescribe(lesion, probability, volume, [
+    `${leftOut.toFixed(2)} mL of its mask lay outside the ${organ.name} (islands mostly farther than ` +
+      `${LESION_MARGIN_MM} mm from the ${organ.name}'s mask) and was left out`,
+  ]);
+}
+
+function checkSide(result: PromptResult, side: 'left' | 'right', volume: Volume): PromptResult {
+  const centroid = result.statistics?.centroidVoxel;
+  if (!centroid) return result;
+  const x = transformPoint(volume.affine, centroid)[0];
+  const midline = bodyMidlineX(volume);
+  // RAS+: +x points to the patient's right.
+  const onLeft = x < midline;
+  if ((side === 'left') === onLeft) return result;
+  return overrule(
+    result,
+    `its mask is centred ${Math.abs(x - midline).toFixed(0)} mm to the patient's ${onLeft ? 'left' : 'right'} of the body's midline, not on the ${side}`,
+  );
+}
+
+function redescribe(result: PromptResult, probability: Uint8Array, volume: Volume, notes: string[]): PromptResult {
+  const description = describeMask(probability, result.statistics?.boxVoxels ?? null, volume);
+  if (!description.statistics) return overrule(result, notes.join('; '));
+  return {
+    ...result,
+    probability,
+    statistics: description.statistics,
+    instances: description.instances,
+    notes: [...result.notes, ...notes],
+  };
+}
+
+function unionBox(a: VoxelBox, b: VoxelBox): VoxelBox {
+  return [
+    Math.min(a[0], b[0]),
+    Math.min(a[1], b[1]),
+    Math.min(a[2], b[2]),
+    Math.max(a[3], b[3]),
+    Math.max(a[4], b[4]),
+    Math.max(a[5], b[5]),
+  ];
+}
