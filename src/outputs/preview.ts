@@ -60,6 +60,8 @@ export interface LegendEntry {
   name: string;
   volumeMl: number;
   shown: boolean;
+  /** Names of the labels inside it that its whole mask is drawn as, when none of it carries its own label. */
+  drawnAs: string[];
 }
 
 export interface PreviewRender {
@@ -127,6 +129,9 @@ export function renderPreviewImage(
     name: entry.name,
     volumeMl: entry.answer?.mask_volume_ml ?? (census.voxels[entry.value] ?? 0) * voxelMl,
     shown: rendered.some((r) => r.samples.labels.includes(entry.value)),
+    // a whole answered as the union of its parts has no voxel of its own label: its parts show it
+    drawnAs:
+      entry.answer && entry.answer.label_voxels === 0 ? entry.answer.mask_in_other_labels.map((o) => o.name) : [],
   }));
   const composed = compose(rendered, legend, colours);
   return {
@@ -628,7 +633,12 @@ function compose(
 
 function legendText(entry: LegendEntry): string {
   const volume = entry.volumeMl >= 10 ? entry.volumeMl.toFixed(0) : entry.volumeMl.toFixed(entry.volumeMl >= 1 ? 1 : 2);
-  return `${entry.name} ${volume} mL${entry.shown ? '' : ' (not in these planes)'}`;
+  const where = entry.drawnAs.length
+    ? ` (drawn as ${entry.drawnAs.join(' + ')})`
+    : entry.shown
+      ? ''
+      : ' (not in these planes)';
+  return `${entry.name} ${volume} mL${where}`;
 }
 
 /** R/L, A/P, S/I at the middle of each edge of a panel placed at (x, y), where the panel is big enough. */

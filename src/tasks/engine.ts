@@ -194,8 +194,9 @@ export class ParseEngine {
         result: this.answerPrompt(plan, physical, answers),
       });
     const checked = checkAnatomy(answered, organs, physical, this.vocabulary, {
-      // a crop shows one side of the body or none, so its centre says nothing of left and right
-      checkSides: scope === 'whole',
+      // A crop shows one side of the body or none, so its centre says nothing of left and right; a network
+      // that searches orientations (cardiac stacks whose files carry none) leaves left and right unknown.
+      checkSides: plans.map((plan) => scope === 'whole' && !readsFlipSearch(plan.source)),
     });
     const results = settleOverlaps(checked, physical, this.vocabulary);
     timings.postprocess = (timings.postprocess ?? 0) + performance.now() - started;
@@ -421,6 +422,13 @@ export class ParseEngine {
       ...(present ? { probability, statistics: evidenceBase.statistics, instances: evidenceBase.instances } : {}),
     };
   }
+}
+
+/** Whether a source reads a network that searches orientations (its answers' left and right are not the file's). */
+function readsFlipSearch(source: ConceptSource | undefined): boolean {
+  if (!source) return false;
+  if (source.kind === 'network') return source.network.flipSearch.length > 0;
+  return source.kind === 'union' ? source.parts.some(readsFlipSearch) : readsFlipSearch(source.of);
 }
 
 /** A prompt that names one concept exactly, as recognition and evaluation ask. */

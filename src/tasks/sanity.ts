@@ -28,16 +28,17 @@ export interface OrganAnswer {
 
 /**
  * Checks every present lesion against its organ (`organs` by organ concept id: answers the engine ran for
- * the purpose, or prompted ones) and every present paired structure against its side; returns new results.
+ * the purpose, or prompted ones) and every present sided structure against its side where `checkSides`
+ * (for all results, or per result) says the image's left and right can be trusted; returns new results.
  */
 export function checkAnatomy(
   results: PromptResult[],
   organs: ReadonlyMap<string, OrganAnswer>,
   volume: Volume,
   vocabulary: Vocabulary,
-  { checkSides = true }: { checkSides?: boolean } = {},
+  { checkSides = true }: { checkSides?: boolean | readonly boolean[] } = {},
 ): PromptResult[] {
-  return results.map((result) => {
+  return results.map((result, index) => {
     if (result.status !== 'present' || !result.probability || !result.concept) return result;
     const concept = vocabulary.require(result.concept.id);
     if (concept.category === 'lesion' && concept.locatedIn) {
@@ -52,7 +53,8 @@ export function checkAnatomy(
         ],
       };
     }
-    if (checkSides && (concept.laterality === 'left' || concept.laterality === 'right') && concept.unsided)
+    const sides = typeof checkSides === 'boolean' ? checkSides : checkSides[index] === true;
+    if (sides && (concept.laterality === 'left' || concept.laterality === 'right') && concept.unsided)
       return checkSide(result, concept.laterality, volume);
     return result;
   });

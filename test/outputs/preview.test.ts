@@ -228,6 +228,26 @@ describe('preview: legend, letters and planes', () => {
       table.labels[1],
     ]);
     assert.equal(renderPreviewImage(image, labels, withAnswer).legend[0].volumeMl, 123.4);
+    // a whole with no voxel of its own label says which labels draw it
+    const union = makeLabelTable([
+      {
+        value: 3,
+        name: 'Kidney',
+        id: 'kidney',
+        color: [0, 200, 0],
+        answer: {
+          label_voxels: 0,
+          label_volume_ml: 0,
+          mask_voxels: 5,
+          mask_volume_ml: 0.04,
+          mask_in_other_labels: [{ value: 2, name: 'Left kidney', voxels: 5, volume_ml: 0.04 }],
+          note: '',
+        },
+      },
+      ...table.labels,
+    ]);
+    const kidney = renderPreviewImage(image, labels, union).legend.find((e) => e.value === 3);
+    assert.deepEqual(kidney?.drawnAs, ['Left kidney']);
   });
 
   it('writes the patient directions on the edges of each panel', () => {

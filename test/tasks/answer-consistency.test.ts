@@ -275,5 +275,10 @@ describe('anatomical sanity', () => {
     assert.match(moved.notes.join(' '), /centred \d+ mm to the patient's right of the body's midline, not on the left/);
     const [unchecked] = checkAnatomy([onRight], new Map(), volume, vocabulary, { checkSides: false });
     assert.equal(unchecked.status, 'present', 'a crop has no midline to check against');
+    // per answer: an answer from a network that searched orientations (cardiac stacks) is not checked
+    const [fromSearch, fromFile] = checkAnatomy([onRight, onRight], new Map(), volume, vocabulary, {
+      checkSides: [false, true],
+    });
+    assert.deepEqual([fromSearch.status, fromFile.status], ['present', 'absent']);
   });
 });
