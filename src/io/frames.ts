@@ -46,3 +46,21 @@ export function checkDimensions(dims: readonly number[], file: string): void {
     );
   }
 }
+
+/**
+ * An affine a reader hands on must place every voxel somewhere: finite, and invertible (a zero
+ * column would put a whole axis on one point and every later resampling would divide by zero).
+ */
+export function checkAffine(affine: number[], source: string, file: string): number[] {
+  if (affine.some((v) => !Number.isFinite(v)))
+    throw new MedparseError('CORRUPT_FILE', `${source} holds values that are not numbers (NaN or infinite)`, file);
+  const [a, b, c, , d, e, f, , g, h, i] = affine;
+  const determinant = a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g);
+  if (!(Math.abs(determinant) > 1e-12))
+    throw new MedparseError(
+      'CORRUPT_FILE',
+      `${source} maps the voxel grid onto a plane or a line (its 3x3 part is singular), so voxels have no positions`,
+      file,
+    );
+  return affine;
+}

@@ -1,12 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { inflateSync } from 'node:zlib';
 import { MedparseError } from '../core/errors.js';
 import { flipRasLps } from '../core/affine.js';
 import type { DataType, Dims3, Volume } from '../core/volume.js';
 import { bytesPerVoxel } from '../core/volume.js';
 import { decodeVoxels } from './binary.js';
-import { checkDimensions, chooseFrame, type FrameOptions } from './frames.js';
+import { resolveDetachedFile } from './detached-file.js';
+import { checkAffine, checkDimensions, chooseFrame, type FrameOptions } from './frames.js';
 import { parseNumberList } from './text-header.js';
 
 const MET_TYPES: Record<string, DataType> = {
@@ -22,11 +20,26 @@ const MET_TYPES: Record<string, DataType> = {
   MET_DOUBLE: 'float64',
 };
 
+/** A parsed MetaImage header: what the voxels are and where they are, before any of them is read. */
+export interface MetaImageHeader {
+  fields: Map<string, string>;
+  nDims: number;
+  dims: Dims3;
+  frames: number;
+  type: DataType;
+  compressed: boolean;
+  /** Where LOCAL data starts in the header's file; undefined when the data is in a data file. */
+  dataStart: number | undefined;
+  /** The data file ElementDataFile names, resolved safely (see resolveDetachedFile). */
+  dataFile: string | undefined;
+}
+
 /**
- * Decodes MetaImage (.mha with data inline, .mhd with a data file). World space in MetaImage/ITK is
- * LPS; TransformMatrix lists each voxel axis's direction cosines in turn (ITK's convention).
+ * Parses a MetaImage header (.mha with data inline, .mhd with a data file) from the file's first
+ * bytes. World space in MetaImage/ITK is LPS; TransformMatrix lists each voxel axis's direction
+ * cosines in turn (ITK's convention).
  */
-export function decodeMetaImage(bytes: Uint8Array, file: string, options: FrameOptions = {}): Volume {
+export function parseMetaImageHeader(bytes: Uint8Array, file: string): MetaImageHeader {
   const { fields, dataStart } = parseHeader(bytes, file);
   const nDims = Number(fields.get('NDims'));
   const sizes = parseNumberList(fields.get('DimSize') ?? '');
@@ -52,10 +65,46 @@ export function decodeMetaImage(bytes: Uint8Array, file: string, options: FrameO
       `MetaImage ElementType "${fields.get('ElementType') ?? 'missing'}" is not supported`,
       file,
     );
-  const dims: Dims3 = [sizes[0], sizes[1], sizes[2] ?? 1];
-  const frames = sizes[3] ?? 1;
+  const dataFileName = fields.get('ElementDataFile') ?? '';
+  const local = dataFileName.toUpperCase() === 'LOCAL';
+  if (!local && /^LIST|%/i.test(dataFileName))
+    throw new MedparseError(
+      'UNSUPPORTED_FORMAT',
+      `MetaImage ElementDataFile "${dataFileName}" names several files; only one data file is supported`,
+      file,
+    );
+  return {
+    fields,
+    nDims,
+    dims: [sizes[0], sizes[1], sizes[2] ?? 1],
+    frames: sizes[3] ?? 1,
+    type,
+    compressed: /^true$/i.test(fields.get('CompressedData') ?? 'False'),
+    dataStart: local ? dataStart : undefined,
+    dataFile: local ? undefined : resolveDetachedFile(file, dataFileName, 'MetaImage ElementDataFile'),
+  };
+}
+
+/**
+ * How many payload bytes the header needs (after decompression). With "HeaderSize = -1" (the data
+ * are the last bytes) the payload may be larger by what is skipped: reported as `tail`.
+ */
+export function metaImagePayloadBytes(header: MetaImageHeader): { keep: number; tail: boolean } {
+  const total = header.dims[0] * header.dims[1] * header.dims[2] * header.frames * bytesPerVoxel(header.type);
+  const headerSize = Number(header.fields.get('HeaderSize') ?? 0);
+  if (headerSize === -1) return { keep: total, tail: true };
+  return { keep: Math.max(0, headerSize) + total, tail: false };
+}
+
+/** Decodes the chosen frame from the payload (decompressed, from the data's first byte). */
+export function decodeMetaImagePayload(
+  header: MetaImageHeader,
+  payload: Uint8Array,
+  file: string,
+  options: FrameOptions = {},
+): Volume {
+  const { fields, dims, frames, type } = header;
   const frame = chooseFrame(frames, options, file);
-  const payload = loadPayload(fields, bytes, dataStart, file);
   const msb = /^true$/i.test(fields.get('BinaryDataByteOrderMSB') ?? fields.get('ElementByteOrderMSB') ?? 'False');
   const perFrame = dims[0] * dims[1] * dims[2];
   const headerSize = Number(fields.get('HeaderSize') ?? 0);
@@ -63,7 +112,7 @@ export function decodeMetaImage(bytes: Uint8Array, file: string, options: FrameO
   const data = decodeVoxels(payload, offset + frame * perFrame * bytesPerVoxel(type), type, perFrame, !msb, file);
   return {
     dims,
-    affine: buildAffine(fields, nDims, file),
+    affine: buildAffine(fields, header.nDims, file),
     data,
     meta: {
       sourceFormat: 'metaimage',
@@ -106,40 +155,6 @@ function parseHeader(bytes: Uint8Array, file: string): { fields: Map<string, str
   );
 }
 
-function loadPayload(fields: Map<string, string>, bytes: Uint8Array, dataStart: number, file: string): Uint8Array {
-  const dataFile = fields.get('ElementDataFile') ?? '';
-  let payload: Uint8Array;
-  if (dataFile.toUpperCase() === 'LOCAL') {
-    payload = bytes.subarray(dataStart);
-  } else {
-    if (/^LIST|%/i.test(dataFile))
-      throw new MedparseError(
-        'UNSUPPORTED_FORMAT',
-        `MetaImage ElementDataFile "${dataFile}" names several files; only one data file is supported`,
-        file,
-      );
-    const path = resolve(dirname(file), dataFile);
-    if (!existsSync(path))
-      throw new MedparseError(
-        'FILE_NOT_FOUND',
-        `the data file "${dataFile}" named by ElementDataFile does not exist (looked for ${path})`,
-        file,
-      );
-    payload = readFileSync(path);
-  }
-  if (!/^true$/i.test(fields.get('CompressedData') ?? 'False')) return payload;
-  try {
-    return inflateSync(payload);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new MedparseError(
-      'CORRUPT_FILE',
-      `MetaImage compressed data cannot be inflated (${reason}); the file is damaged or incomplete`,
-      file,
-    );
-  }
-}
-
 function buildAffine(fields: Map<string, string>, nDims: number, file: string): number[] {
   const spatial = Math.min(nDims, 3);
   const spacing = parseNumberList(fields.get('ElementSpacing') ?? fields.get('ElementSize') ?? '1 1 1');
@@ -161,7 +176,7 @@ function buildAffine(fields: Map<string, string>, nDims: number, file: string): 
       'MetaImage spacing, offset or transform holds values that are not numbers',
       file,
     );
-  return flipRasLps(affine);
+  return checkAffine(flipRasLps(affine), 'MetaImage spacing and TransformMatrix', file);
 }
 
 function modalityOf(value: string | undefined): Volume['meta']['modality'] {

@@ -2,14 +2,58 @@ import { MedparseError } from '../core/errors.js';
 import type { DataType, Dims3, Volume } from '../core/volume.js';
 import { bytesPerVoxel, statedSpacing } from '../core/volume.js';
 import { decodeVoxels } from './binary.js';
-import { checkDimensions, chooseFrame, type FrameOptions } from './frames.js';
+import { checkAffine, checkDimensions, chooseFrame, type FrameOptions } from './frames.js';
 
 /** FreeSurfer MGH type codes; all data in MGH files is big-endian. */
 const MGH_TYPES: Record<number, DataType> = { 0: 'uint8', 1: 'int32', 3: 'float32', 4: 'int16' };
 const HEADER_BYTES = 284;
 
+/**
+ * Where one frame's voxels end and where all frames end in an (inflated) MGH file, from its header:
+ * how much a reader needs. Checks the header on the way.
+ */
+export function mghDataExtent(
+  head: Uint8Array,
+  file: string,
+  options: FrameOptions = {},
+): { frameEnd: number; dataEnd: number; dims: Dims3; bytesPerVoxel: number } {
+  const { dims, frames, type } = parseMghHeader(head, file);
+  const frame = chooseFrame(frames, options, file);
+  const perFrame = dims[0] * dims[1] * dims[2] * bytesPerVoxel(type);
+  return {
+    frameEnd: HEADER_BYTES + (frame + 1) * perFrame,
+    dataEnd: HEADER_BYTES + frames * perFrame,
+    dims,
+    bytesPerVoxel: bytesPerVoxel(type),
+  };
+}
+
 /** Decodes an (already gunzipped) MGH image, with the affine as nibabel's MGHHeader.get_affine. */
 export function decodeMgh(bytes: Uint8Array, file: string, options: FrameOptions = {}): Volume {
+  const { dims, frames, type, view } = parseMghHeader(bytes, file);
+  const frame = chooseFrame(frames, options, file);
+  const perFrame = dims[0] * dims[1] * dims[2];
+  const data = decodeVoxels(bytes, HEADER_BYTES + frame * perFrame * bytesPerVoxel(type), type, perFrame, false, file);
+  const affine = checkAffine(mghAffine(view, dims), 'the MGH direction cosines and voxel sizes', file);
+  return {
+    dims,
+    affine,
+    data,
+    ...statedSpacing(mghVoxelSize(view)),
+    meta: {
+      sourceFormat: 'mgh',
+      sourcePath: file,
+      modality: 'unknown',
+      storedType: type,
+      ...(frames > 1 ? { frame: { index: frame, count: frames } } : {}),
+    },
+  };
+}
+
+function parseMghHeader(
+  bytes: Uint8Array,
+  file: string,
+): { dims: Dims3; frames: number; type: DataType; view: DataView } {
   if (bytes.length < HEADER_BYTES) {
     throw new MedparseError(
       'TRUNCATED_FILE',
@@ -36,23 +80,7 @@ export function decodeMgh(bytes: Uint8Array, file: string, options: FrameOptions
       `MGH data type code ${typeCode} is not supported (0 uchar, 1 int, 3 float, 4 short)`,
       file,
     );
-  const frame = chooseFrame(frames, options, file);
-  const perFrame = dims[0] * dims[1] * dims[2];
-  const data = decodeVoxels(bytes, HEADER_BYTES + frame * perFrame * bytesPerVoxel(type), type, perFrame, false, file);
-  const affine = mghAffine(view, dims);
-  return {
-    dims,
-    affine,
-    data,
-    ...statedSpacing(mghVoxelSize(view)),
-    meta: {
-      sourceFormat: 'mgh',
-      sourcePath: file,
-      modality: 'unknown',
-      storedType: type,
-      ...(frames > 1 ? { frame: { index: frame, count: frames } } : {}),
-    },
-  };
+  return { dims, frames, type, view };
 }
 
 function mghVoxelSize(view: DataView): number[] {

@@ -2,7 +2,7 @@ import { MedparseError } from '../core/errors.js';
 import type { DataType, Dims3, NiftiGeometry, Volume, VoxelArray } from '../core/volume.js';
 import { bytesPerVoxel, statedSpacing } from '../core/volume.js';
 import { applyScaling, decodeVoxels, readAscii } from './binary.js';
-import { checkDimensions, chooseFrame, type FrameOptions } from './frames.js';
+import { checkAffine, checkDimensions, chooseFrame, type FrameOptions } from './frames.js';
 import { bestAffine } from './nifti-geometry.js';
 
 export interface NiftiHeader {
@@ -60,11 +60,11 @@ export function parseNiftiHeader(bytes: Uint8Array, file: string): NiftiHeader {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (const littleEndian of [true, false]) {
     const size = view.getInt32(0, littleEndian);
-    if (size === 348) return parseNifti1(view, bytes, littleEndian, file);
+    if (size === 348) return validated(parseNifti1(view, bytes, littleEndian, file), file);
     if (size === 540) {
       if (bytes.length < 540)
         throw new MedparseError('TRUNCATED_FILE', 'file is too short to hold a NIfTI-2 header (540 bytes)', file);
-      return parseNifti2(view, bytes, littleEndian, file);
+      return validated(parseNifti2(view, bytes, littleEndian, file), file);
     }
   }
   throw new MedparseError(
@@ -72,6 +72,80 @@ export function parseNiftiHeader(bytes: Uint8Array, file: string): NiftiHeader {
     'not a NIfTI file: the header size field is neither 348 (NIfTI-1) nor 540 (NIfTI-2)',
     file,
   );
+}
+
+/**
+ * The header checks nibabel makes on load (Nifti1Header.check_fix), with its fixes: a voxel offset
+ * that is not a number, negative, or inside the header of a single file is refused (nibabel raises);
+ * zero spatial pixdims become 1 and negative ones their absolute value (nibabel's _chk_pixdims), so a
+ * qform with a zero pixdim no longer gives an all-zero affine.
+ */
+function validated(header: NiftiHeader, file: string): NiftiHeader {
+  const offset = header.voxOffset;
+  if (!Number.isFinite(offset) || offset < 0 || offset > Number.MAX_SAFE_INTEGER) {
+    throw new MedparseError('CORRUPT_FILE', `vox_offset is ${offset}, not a byte offset: the header is damaged`, file);
+  }
+  const single = header.magic === 'n+1' || header.magic === 'n+2';
+  const minimum = header.version === 1 ? 352 : 544;
+  if (single && offset < minimum) {
+    throw new MedparseError(
+      'CORRUPT_FILE',
+      `vox_offset ${offset} lies inside the header (a single-file NIfTI-${header.version} stores voxels from byte ${minimum} on): the header is damaged`,
+      file,
+    );
+  }
+  const spatial = header.geometry.pixdim.map((v) => (v === 0 ? 1 : Math.abs(v))) as [number, number, number];
+  return {
+    ...header,
+    // nibabel reads the offset as int(vox_offset)
+    voxOffset: Math.trunc(offset),
+    pixdim: [header.pixdim[0], ...spatial, ...header.pixdim.slice(4)],
+    geometry: { ...header.geometry, pixdim: spatial },
+  };
+}
+
+/**
+ * Where the voxels of one frame of the image end, and where all frames end: how much of the (inflated)
+ * file a reader needs, known from the header alone.
+ */
+export function niftiDataExtent(
+  header: NiftiHeader,
+  file: string,
+  options: FrameOptions = {},
+): { frameEnd: number; dataEnd: number; dims: Dims3; bytesPerVoxel: number } {
+  const entry = datatypeEntry(header, file);
+  const { spatial, frames } = niftiShape(header, file);
+  const frame = chooseFrame(frames, options, file);
+  const perFrame = spatial[0] * spatial[1] * spatial[2];
+  const size = storedBytesPerVoxel(entry.source);
+  return {
+    frameEnd: header.voxOffset + (frame + 1) * perFrame * size,
+    dataEnd: header.voxOffset + frames * perFrame * size,
+    dims: spatial,
+    bytesPerVoxel: size,
+  };
+}
+
+function storedBytesPerVoxel(source: string): number {
+  return source === 'int64' || source === 'uint64' ? 8 : bytesPerVoxel(source as DataType);
+}
+
+function datatypeEntry(header: NiftiHeader, file: string): { type: DataType; source: string } {
+  const entry = DATATYPES[header.datatype];
+  if (!entry)
+    throw new MedparseError(
+      'UNSUPPORTED_DATATYPE',
+      `NIfTI datatype code ${header.datatype} is not defined by the standard`,
+      file,
+    );
+  if ('unsupported' in entry) {
+    throw new MedparseError(
+      'UNSUPPORTED_DATATYPE',
+      `NIfTI datatype ${entry.unsupported} is not a scalar image medparse can segment; convert it to a greyscale scalar type first`,
+      file,
+    );
+  }
+  return entry;
 }
 
 function parseNifti1(view: DataView, bytes: Uint8Array, le: boolean, file: string): NiftiHeader {
@@ -165,25 +239,12 @@ export function decodeNifti(
   file: string,
   options: FrameOptions = {},
 ): Volume {
-  const entry = DATATYPES[header.datatype];
-  if (!entry)
-    throw new MedparseError(
-      'UNSUPPORTED_DATATYPE',
-      `NIfTI datatype code ${header.datatype} is not defined by the standard`,
-      file,
-    );
-  if ('unsupported' in entry) {
-    throw new MedparseError(
-      'UNSUPPORTED_DATATYPE',
-      `NIfTI datatype ${entry.unsupported} is not a scalar image medparse can segment; convert it to a greyscale scalar type first`,
-      file,
-    );
-  }
+  const entry = datatypeEntry(header, file);
   const { spatial, frames } = niftiShape(header, file);
   const frame = chooseFrame(frames, options, file);
   const perFrame = spatial[0] * spatial[1] * spatial[2];
   const raw = readFrame(entry.source, data, dataOffset, perFrame, frame, header.littleEndian, file);
-  const affine = bestAffine(header.geometry, spatial);
+  const affine = checkAffine(bestAffine(header.geometry, spatial), 'the qform/sform', file);
   const { slope, intercept } = effectiveScaling(header);
   return {
     dims: spatial,

@@ -1,11 +1,10 @@
-import { readFileSync, existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { MedparseError } from '../core/errors.js';
 import { flipRasLps } from '../core/affine.js';
 import type { DataType, Dims3, Volume, VoxelArray } from '../core/volume.js';
 import { allocate, bytesPerVoxel } from '../core/volume.js';
-import { decodeVoxels, gunzipOrThrow } from './binary.js';
-import { checkDimensions, chooseFrame, type FrameOptions } from './frames.js';
+import { decodeVoxels } from './binary.js';
+import { resolveDetachedFile } from './detached-file.js';
+import { checkAffine, checkDimensions, chooseFrame, type FrameOptions } from './frames.js';
 import { findBlankLine, parseNumberList } from './text-header.js';
 
 const NRRD_TYPES: Record<string, DataType> = {
@@ -51,7 +50,20 @@ const SPACES: Record<string, 'RAS' | 'LPS'> = {
 
 type Fields = Map<string, string>;
 
-export function decodeNrrd(bytes: Uint8Array, file: string, options: FrameOptions = {}): Volume {
+/** A parsed NRRD header: what the voxels are and where they are, before any of them is read. */
+export interface NrrdHeader {
+  fields: Fields;
+  geometry: NrrdGeometry;
+  type: DataType;
+  encoding: 'raw' | 'gzip' | 'text';
+  /** Where attached data starts in the header's file; undefined when the data is in a detached file. */
+  dataStart: number | undefined;
+  /** The detached data file, resolved safely (see resolveDetachedFile). */
+  dataFile: string | undefined;
+}
+
+/** Parses the header at the start of `bytes` (the first bytes of the file are enough). */
+export function parseNrrdHeader(bytes: Uint8Array, file: string): NrrdHeader {
   const text = new TextDecoder('latin1').decode(bytes.subarray(0, Math.min(bytes.length, 8)));
   if (!text.startsWith('NRRD000'))
     throw new MedparseError('CORRUPT_FILE', 'not a NRRD file: it does not begin with "NRRD000"', file);
@@ -65,7 +77,60 @@ export function decodeNrrd(bytes: Uint8Array, file: string, options: FrameOption
   const type = NRRD_TYPES[(fields.get('type') ?? '').toLowerCase()];
   if (!type)
     throw new MedparseError('UNSUPPORTED_DATATYPE', `NRRD type "${fields.get('type') ?? ''}" is not supported`, file);
-  const payload = loadPayload(fields, bytes, blank?.dataStart ?? bytes.length, file);
+  const dataFileName = fields.get('data file') ?? fields.get('datafile');
+  if (dataFileName && /^list|%/i.test(dataFileName))
+    throw new MedparseError(
+      'UNSUPPORTED_FORMAT',
+      `NRRD data file "${dataFileName}" names several files; only one detached data file is supported`,
+      file,
+    );
+  const dataFile = dataFileName ? resolveDetachedFile(file, dataFileName, 'NRRD "data file:"') : undefined;
+  return {
+    fields,
+    geometry,
+    type,
+    encoding: encodingOf(fields, file),
+    dataStart: dataFile ? undefined : (blank?.dataStart ?? bytes.length),
+    dataFile,
+  };
+}
+
+function encodingOf(fields: Fields, file: string): NrrdHeader['encoding'] {
+  const encoding = (fields.get('encoding') ?? 'raw').toLowerCase();
+  if (encoding === 'gzip' || encoding === 'gz') return 'gzip';
+  if (encoding === 'raw') return 'raw';
+  if (encoding === 'text' || encoding === 'ascii' || encoding === 'txt') return 'text';
+  throw new MedparseError(
+    'UNSUPPORTED_FORMAT',
+    `NRRD encoding "${encoding}" is not supported (raw, gzip and text are); re-save with gzip encoding`,
+    file,
+  );
+}
+
+/** Longest text a voxel value may take in text encoding (digits, sign, exponent, separator). */
+const TEXT_BYTES_PER_VALUE = 32;
+
+/**
+ * How many payload bytes the header needs (after decompression): every frame's voxels after the
+ * byte skip. With "byte skip: -1" (the data are the payload's last bytes) nothing can be skipped,
+ * so the payload may be larger by the allowance for a trailer.
+ */
+export function nrrdPayloadBytes(header: NrrdHeader): { keep: number; tail: boolean } {
+  const total = header.geometry.dims[0] * header.geometry.dims[1] * header.geometry.dims[2] * header.geometry.frames;
+  if (header.encoding === 'text') return { keep: total * TEXT_BYTES_PER_VALUE, tail: false };
+  const byteSkip = Number(header.fields.get('byte skip') ?? 0);
+  if (byteSkip === -1) return { keep: total * bytesPerVoxel(header.type), tail: true };
+  return { keep: Math.max(0, byteSkip) + total * bytesPerVoxel(header.type), tail: false };
+}
+
+/** Decodes the voxels of the chosen frame from the payload (decompressed, starting at the data). */
+export function decodeNrrdPayload(
+  header: NrrdHeader,
+  payload: Uint8Array,
+  file: string,
+  options: FrameOptions = {},
+): Volume {
+  const { geometry, fields, type } = header;
   const frame = chooseFrame(geometry.frames, options, file);
   const data = decodePayload(payload, fields, type, geometry, frame, file);
   return {
@@ -173,41 +238,12 @@ function buildAffine(
   if (spatialAxes.length === 2) affine[10] = 1;
   if (affine.some((v) => !Number.isFinite(v)))
     throw new MedparseError('CORRUPT_FILE', 'NRRD space directions or origin hold values that are not numbers', file);
-  return space === 'LPS' ? flipRasLps(affine) : affine;
+  return checkAffine(space === 'LPS' ? flipRasLps(affine) : affine, 'NRRD space directions', file);
 }
 
 function unitAxis(column: number, spacing: number | undefined): number[] {
   const s = Number.isFinite(spacing) && spacing ? spacing : 1;
   return [0, 1, 2].map((row) => (row === column ? s : 0));
-}
-
-function loadPayload(fields: Fields, bytes: Uint8Array, dataStart: number, file: string): Uint8Array {
-  const dataFile = fields.get('data file') ?? fields.get('datafile');
-  let payload = bytes.subarray(dataStart);
-  if (dataFile) {
-    if (/^list|%/i.test(dataFile))
-      throw new MedparseError(
-        'UNSUPPORTED_FORMAT',
-        `NRRD data file "${dataFile}" names several files; only one detached data file is supported`,
-        file,
-      );
-    const path = resolve(dirname(file), dataFile);
-    if (!existsSync(path))
-      throw new MedparseError(
-        'FILE_NOT_FOUND',
-        `the detached data file "${dataFile}" named by the header does not exist (looked for ${path})`,
-        file,
-      );
-    payload = readFileSync(path);
-  }
-  const encoding = (fields.get('encoding') ?? 'raw').toLowerCase();
-  if (encoding === 'gzip' || encoding === 'gz') return gunzipOrThrow(payload, file);
-  if (encoding === 'raw' || encoding === 'text' || encoding === 'ascii' || encoding === 'txt') return payload;
-  throw new MedparseError(
-    'UNSUPPORTED_FORMAT',
-    `NRRD encoding "${encoding}" is not supported (raw, gzip and text are); re-save with gzip encoding`,
-    file,
-  );
 }
 
 function decodePayload(

@@ -1,17 +1,22 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { MedparseError } from '../core/errors.js';
 import type { ProgressCallback } from '../core/progress.js';
 import type { Volume } from '../core/volume.js';
-import { gunzipOrThrow, isGzip } from './binary.js';
+import { bytesPerVoxel } from '../core/volume.js';
+import { admitVolume, type AdmitOptions } from './admit.js';
+import { isGzip } from './binary.js';
+import { readBounded, TRAILER_ALLOWANCE, type Compression } from './bounded-read.js';
 import { readDicomSeries } from './dicom/index.js';
-import type { FrameOptions } from './frames.js';
-import { decodeMetaImage } from './metaimage.js';
-import { decodeMgh } from './mgh.js';
-import { decodeNifti, parseNiftiHeader } from './nifti.js';
-import { decodeNrrd } from './nrrd.js';
+import { chooseFrame, type FrameOptions } from './frames.js';
+import { decodeMetaImagePayload, metaImagePayloadBytes, parseMetaImageHeader } from './metaimage.js';
+import { decodeMgh, mghDataExtent } from './mgh.js';
+import { decodeNifti, niftiDataExtent, parseNiftiHeader } from './nifti.js';
+import { decodeNrrdPayload, nrrdPayloadBytes, parseNrrdHeader } from './nrrd.js';
 
-export interface ReadOptions extends FrameOptions {
+export type { VolumeHeader } from './admit.js';
+
+export interface ReadOptions extends FrameOptions, AdmitOptions {
   /** SeriesInstanceUID to read from a DICOM folder or zip that holds several series. */
   series?: string;
   onProgress?: ProgressCallback;
@@ -30,20 +35,31 @@ const EXTENSIONS: Array<[RegExp, ImageFormat]> = [
 export const SUPPORTED_INPUTS =
   'NIfTI (.nii, .nii.gz, .hdr/.img), MGH (.mgh, .mgz), NRRD (.nrrd, .nhdr), MetaImage (.mha, .mhd), or DICOM (a folder or .zip of one series)';
 
+/** Enough of a file's first bytes for any header medparse reads (text headers must end within it). */
+const HEADER_PROBE_BYTES = 1 << 20;
+
 /**
  * Reads one 3D volume from any supported format. The format comes from the extension and is
- * confirmed by the file's content, so a mislabelled file is reported instead of misread.
+ * confirmed by the file's content, so a mislabelled file is reported instead of misread. Nothing
+ * in a header is trusted: the header is parsed first, checked (`checkHeader`, `maxVoxelBytes`),
+ * and only then are the voxel bytes it needs read, inflating compressed data no further than that.
  */
 export async function readVolume(path: string, options: ReadOptions = {}): Promise<Volume> {
   const stat = statOrThrow(path);
   if (stat.isDirectory()) return readDicomSeries(path, options);
+  if (!stat.isFile())
+    throw new MedparseError(
+      'UNSUPPORTED_FORMAT',
+      'is not a regular file (a FIFO, device or socket); give an image file, a DICOM folder or a .zip',
+      path,
+    );
   if (stat.size === 0) throw new MedparseError('EMPTY_INPUT', 'file is empty (0 bytes)', path);
   const byExtension = formatFromExtension(path);
   if (byExtension === 'dicom') return readDicomSeries(path, options);
   options.onProgress?.({ stage: 'read', fraction: 0, message: `reading ${path}` });
-  const raw = readFileSync(path);
-  const bytes = isGzip(raw) ? gunzipOrThrow(raw, path) : raw;
-  const byContent = formatFromContent(bytes);
+  const fileGzip = await isGzipFile(path);
+  const head = await readBounded(path, { fileGzip, keep: HEADER_PROBE_BYTES });
+  const byContent = formatFromContent(head);
   if (!byExtension) {
     throw new MedparseError(
       'UNSUPPORTED_FORMAT',
@@ -58,31 +74,42 @@ export async function readVolume(path: string, options: ReadOptions = {}): Promi
       path,
     );
   }
-  const volume = decodeByFormat(byExtension, bytes, path, options);
+  const volume = await readByFormat(byExtension, { path, fileGzip, head }, options);
   options.onProgress?.({ stage: 'read', fraction: 1 });
   return volume;
 }
 
-function decodeByFormat(format: ImageFormat, bytes: Uint8Array, path: string, options: ReadOptions): Volume {
+/** The file being read: its path, whether it is gzip as a whole, and its first (inflated) bytes. */
+interface OpenedFile {
+  path: string;
+  fileGzip: boolean;
+  head: Uint8Array;
+}
+
+function readByFormat(format: ImageFormat, file: OpenedFile, options: ReadOptions): Promise<Volume> {
   switch (format) {
     case 'nifti':
-      return decodeNiftiFile(bytes, path, options);
+      return readNifti(file, options);
     case 'mgh':
-      return decodeMgh(bytes, path, options);
+      return readMgh(file, options);
     case 'nrrd':
-      return decodeNrrd(bytes, path, options);
+      return readNrrd(file, options);
     case 'metaimage':
-      return decodeMetaImage(bytes, path, options);
+      return readMetaImage(file, options);
     case 'dicom':
       throw new Error('DICOM is read from its folder or zip, not decoded from bytes');
   }
 }
 
 /** Single .nii files hold their voxels after the header; Analyze-style pairs keep them in .img. */
-function decodeNiftiFile(bytes: Uint8Array, path: string, options: FrameOptions): Volume {
-  const header = parseNiftiHeader(bytes, path);
-  if (header.magic === 'n+1' || header.magic === 'n+2')
+async function readNifti({ path, fileGzip, head }: OpenedFile, options: ReadOptions): Promise<Volume> {
+  const header = parseNiftiHeader(head, path);
+  const extent = niftiDataExtent(header, path, options);
+  admitVolume({ file: path, format: 'nifti', dims: extent.dims, bytesPerVoxel: extent.bytesPerVoxel }, options);
+  if (header.magic === 'n+1' || header.magic === 'n+2') {
+    const bytes = await readBounded(path, { fileGzip, ...voxelBounds(extent, fileGzip) });
     return decodeNifti(header, bytes, header.voxOffset, path, options);
+  }
   const imagePath = path.replace(/\.hdr(\.gz)?$/i, '.img$1');
   if (imagePath === path)
     throw new MedparseError(
@@ -91,9 +118,78 @@ function decodeNiftiFile(bytes: Uint8Array, path: string, options: FrameOptions)
       path,
     );
   statOrThrow(imagePath);
-  const imageRaw = readFileSync(imagePath);
-  const image = isGzip(imageRaw) ? gunzipOrThrow(imageRaw, imagePath) : imageRaw;
+  const imageGzip = await isGzipFile(imagePath);
+  const image = await readBounded(imagePath, { fileGzip: imageGzip, ...voxelBounds(extent, imageGzip) });
   return decodeNifti(header, image, header.voxOffset, imagePath, options);
+}
+
+async function readMgh({ path, fileGzip, head }: OpenedFile, options: ReadOptions): Promise<Volume> {
+  const extent = mghDataExtent(head, path, options);
+  admitVolume({ file: path, format: 'mgh', dims: extent.dims, bytesPerVoxel: extent.bytesPerVoxel }, options);
+  return decodeMgh(await readBounded(path, { fileGzip, ...voxelBounds(extent, fileGzip) }), path, options);
+}
+
+/**
+ * Keep what the chosen frame needs; a compressed file may inflate to all frames plus a trailer
+ * (MGH's tags) and no further.
+ */
+function voxelBounds(extent: { frameEnd: number; dataEnd: number }, compressed: boolean) {
+  return { keep: extent.frameEnd, ceiling: compressed ? extent.dataEnd + TRAILER_ALLOWANCE : undefined };
+}
+
+async function readNrrd(file: OpenedFile, options: ReadOptions): Promise<Volume> {
+  const header = parseNrrdHeader(file.head, file.path);
+  const { dims, frames } = header.geometry;
+  chooseFrame(frames, options, file.path);
+  admitVolume({ file: file.path, format: 'nrrd', dims, bytesPerVoxel: bytesPerVoxel(header.type) }, options);
+  const compression = header.encoding === 'gzip' ? 'gzip' : 'none';
+  const payload = await readPayload(file, header, compression, nrrdPayloadBytes(header));
+  return decodeNrrdPayload(header, payload, file.path, options);
+}
+
+async function readMetaImage(file: OpenedFile, options: ReadOptions): Promise<Volume> {
+  const header = parseMetaImageHeader(file.head, file.path);
+  chooseFrame(header.frames, options, file.path);
+  admitVolume(
+    { file: file.path, format: 'metaimage', dims: header.dims, bytesPerVoxel: bytesPerVoxel(header.type) },
+    options,
+  );
+  const compression = header.compressed ? 'zlib' : 'none';
+  const payload = await readPayload(file, header, compression, metaImagePayloadBytes(header));
+  return decodeMetaImagePayload(header, payload, file.path, options);
+}
+
+/**
+ * The payload of a text-header format: attached after the header (in the same, possibly gzipped,
+ * file) or in its checked data file; read and inflated no further than the header needs.
+ */
+async function readPayload(
+  file: OpenedFile,
+  header: { dataFile: string | undefined; dataStart: number | undefined },
+  compression: Compression,
+  need: { keep: number; tail: boolean },
+): Promise<Uint8Array> {
+  const path = header.dataFile ?? file.path;
+  const fileGzip = header.dataFile ? false : file.fileGzip;
+  let skip = header.dataStart ?? 0;
+  const compressed = fileGzip || compression !== 'none';
+  if (!compressed && need.tail) {
+    // the data are the file's last bytes: start there instead of reading what comes before
+    skip = Math.max(skip, statOrThrow(path).size - need.keep);
+    return readBounded(path, { skip, keep: need.keep });
+  }
+  const keep = need.tail ? need.keep + TRAILER_ALLOWANCE : need.keep;
+  return readBounded(path, {
+    fileGzip,
+    skip,
+    compression,
+    keep,
+    ceiling: compressed ? need.keep + TRAILER_ALLOWANCE : undefined,
+  });
+}
+
+async function isGzipFile(path: string): Promise<boolean> {
+  return isGzip(await readBounded(path, { keep: 2 }));
 }
 
 export function formatFromExtension(path: string): ImageFormat | undefined {

@@ -30,9 +30,10 @@ export interface WriteNiftiOptions {
 }
 
 /**
- * Writes a volume as NIfTI-1 (.nii or .nii.gz by extension). When the volume came from NIfTI and its
- * grid is unchanged, the input's own qform/sform fields are written back untouched, so the output's
- * geometry is bit-for-bit the input's.
+ * Writes a volume as NIfTI (.nii or .nii.gz by extension): NIfTI-1, or NIfTI-2 when an axis is longer
+ * than NIfTI-1's 16-bit dim fields hold (32767). When the volume came from NIfTI and its grid is
+ * unchanged, the input's own qform/sform fields are written back untouched, so the output's geometry
+ * is bit-for-bit the input's.
  */
 export async function writeNifti(path: string, volume: Volume, options: WriteNiftiOptions = {}): Promise<void> {
   const bytes = encodeNifti(volume, options);
@@ -44,16 +45,28 @@ export async function writeNifti(path: string, volume: Volume, options: WriteNif
   }
 }
 
+/** The longest axis a NIfTI-1 header can state: its dim fields are signed 16-bit. */
+export const NIFTI1_MAX_DIM = 32767;
+
+/** The NIfTI version a volume is written as: 2 only when NIfTI-1 cannot hold its dimensions. */
+export function niftiVersionFor(dims: readonly number[]): 1 | 2 {
+  return dims.some((n) => n > NIFTI1_MAX_DIM) ? 2 : 1;
+}
+
 export function encodeNifti(volume: Volume, options: WriteNiftiOptions = {}): Uint8Array {
   const type = dataTypeOf(volume.data);
   const geometry = geometryToWrite(volume);
+  const version = niftiVersionFor(volume.dims);
+  const headerEnd = version === 1 ? 348 : 540;
   const extension = options.labelTable ? encodeExtension(JSON.stringify(options.labelTable)) : new Uint8Array(0);
-  const voxOffset = 352 + extension.length;
+  const voxOffset = headerEnd + 4 + extension.length;
   const out = new Uint8Array(voxOffset + volume.data.length * bytesPerVoxel(type));
   const view = new DataView(out.buffer);
-  writeHeader(view, out, volume, type, geometry, voxOffset, options.description ?? volume.meta.description ?? '');
-  if (extension.length > 0) out[348] = 1;
-  out.set(extension, 352);
+  const description = options.description ?? volume.meta.description ?? '';
+  if (version === 1) writeHeader(view, out, volume, type, geometry, voxOffset, description);
+  else writeHeader2(view, out, volume, type, geometry, voxOffset, description);
+  if (extension.length > 0) out[headerEnd] = 1;
+  out.set(extension, headerEnd + 4);
   out.set(new Uint8Array(volume.data.buffer, volume.data.byteOffset, volume.data.byteLength), voxOffset);
   return out;
 }
@@ -94,6 +107,37 @@ function writeHeader(
   bytes.set(new TextEncoder().encode('n+1\0'), 344);
 }
 
+/** The NIfTI-2 header (540 bytes, little endian): the fields of NIfTI-1 widened to 64 bits. */
+function writeHeader2(
+  view: DataView,
+  bytes: Uint8Array,
+  volume: Volume,
+  type: DataType,
+  g: NiftiGeometry,
+  voxOffset: number,
+  description: string,
+): void {
+  const le = true;
+  view.setInt32(0, 540, le);
+  bytes.set([0x6e, 0x2b, 0x32, 0x00, 0x0d, 0x0a, 0x1a, 0x0a], 4); // "n+2\0\r\n\032\n"
+  view.setInt16(12, DATATYPE_CODES[type], le);
+  view.setInt16(14, bytesPerVoxel(type) * 8, le);
+  const dim = [3, volume.dims[0], volume.dims[1], volume.dims[2], 1, 1, 1, 1];
+  dim.forEach((v, i) => view.setBigInt64(16 + 8 * i, BigInt(v), le));
+  const pixdim = [g.qfac, g.pixdim[0], g.pixdim[1], g.pixdim[2], 1, 1, 1, 1];
+  pixdim.forEach((v, i) => view.setFloat64(104 + 8 * i, v, le));
+  view.setBigInt64(168, BigInt(voxOffset), le);
+  view.setFloat64(176, 1, le);
+  view.setFloat64(184, 0, le);
+  bytes.set(new TextEncoder().encode(description.slice(0, 79)), 240);
+  view.setInt32(344, g.qformCode, le);
+  view.setInt32(348, g.sformCode, le);
+  g.quatern.forEach((v, i) => view.setFloat64(352 + 8 * i, v, le));
+  g.qoffset.forEach((v, i) => view.setFloat64(376 + 8 * i, v, le));
+  g.srow.forEach((row, r) => row.forEach((v, c) => view.setFloat64(400 + 32 * r + 8 * c, v, le)));
+  view.setInt32(500, g.xyztUnits || 10, le);
+}
+
 /** One NIfTI-1 extension: esize (a multiple of 16, header included), ecode, then the padded text. */
 function encodeExtension(text: string): Uint8Array {
   const content = new TextEncoder().encode(text);
@@ -106,12 +150,15 @@ function encodeExtension(text: string): Uint8Array {
   return out;
 }
 
-/** Reads the label table medparse stored in a NIfTI-1 file's extensions, if there is one. */
+/** Reads the label table medparse stored in a NIfTI-1 or NIfTI-2 file's extensions, if there is one. */
 export function readLabelTableExtension(bytes: Uint8Array, littleEndian = true): LabelTable | undefined {
-  if (bytes.length < 352 || bytes[348] === 0) return undefined;
+  if (bytes.length < 352) return undefined;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const voxOffset = view.getFloat32(108, littleEndian);
-  for (let offset = 352; offset + 8 <= Math.min(voxOffset, bytes.length);) {
+  const version2 = view.getInt32(0, littleEndian) === 540;
+  const headerEnd = version2 ? 540 : 348;
+  if (bytes.length < headerEnd + 4 || bytes[headerEnd] === 0) return undefined;
+  const voxOffset = version2 ? Number(view.getBigInt64(168, littleEndian)) : view.getFloat32(108, littleEndian);
+  for (let offset = headerEnd + 4; offset + 8 <= Math.min(voxOffset, bytes.length);) {
     const size = view.getInt32(offset, littleEndian);
     const code = view.getInt32(offset + 4, littleEndian);
     if (size < 16 || offset + size > bytes.length) return undefined;

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MedparseError } from '../core/errors.js';
 import type { ProgressCallback } from '../core/progress.js';
+import type { VolumeHeader } from '../io/admit.js';
 import { spacingOf, voxelVolumeMl, type Dims3, type Volume } from '../core/volume.js';
 import {
   loadModelPackage,
@@ -71,6 +72,11 @@ interface QueryAnswer {
   setApart?: { volumeMl: number; group: string[] };
   /** mL of a lesion's small islands left out (its calibration found them mostly false). */
   minorIslandsMl?: number;
+}
+
+/** The input's voxels and a 4-byte working copy of each: what any request on an image needs at least. */
+function inputBytes(voxels: number, bytesPerVoxel: number): number {
+  return voxels * (bytesPerVoxel + 4);
 }
 
 /** Below this, what a connected group leaves out is not worth a note (the stray-island rule's scale). */
@@ -315,10 +321,9 @@ export class ParseEngine {
    * maps on each network's grid.
    */
   private checkMemory(volume: Volume, queries: Map<NetworkSpec, number[]>): void {
-    const limitGb = this.options.memoryLimitGb ?? (0.75 * totalmem()) / 2 ** 30;
     const inputVoxels = volume.data.length;
     const [sx, sy, sz] = spacingOf(volume);
-    let bytes = inputVoxels * (volume.data.BYTES_PER_ELEMENT + 4);
+    let bytes = inputBytes(inputVoxels, volume.data.BYTES_PER_ELEMENT);
     for (const [network, rows] of queries) {
       const workingVoxels =
         (inputVoxels * sx * sy * sz) / (network.spacing[0] * network.spacing[1] * network.spacing[2]);
@@ -326,12 +331,27 @@ export class ParseEngine {
       const maps = this.rowsToRun(network, rows).length * (network.flipSearch.length ? 3 : 1);
       bytes += inputVoxels * rows.length + workingVoxels * 4 * (maps + 3);
     }
+    this.refuseOverLimit(bytes, volume.meta.sourcePath);
+  }
+
+  /**
+   * The memory check made from an image's header, before its voxels are read (pass it to readVolume
+   * as `checkHeader`): the input alone, a lower bound of what any request on it needs, so a header
+   * declaring a volume too large for the limit is refused before the volume is read or inflated.
+   */
+  readonly checkHeader = (header: VolumeHeader): void => {
+    const voxels = header.dims[0] * header.dims[1] * header.dims[2];
+    this.refuseOverLimit(inputBytes(voxels, header.bytesPerVoxel), header.file);
+  };
+
+  private refuseOverLimit(bytes: number, file: string | undefined): void {
+    const limitGb = this.options.memoryLimitGb ?? (0.75 * totalmem()) / 2 ** 30;
     const neededGb = bytes / 2 ** 30;
     if (neededGb > limitGb) {
       throw new MedparseError(
         'INVALID_ARGUMENT',
         `the request needs about ${neededGb.toFixed(1)} GB of memory, more than the limit of ${limitGb.toFixed(1)} GB; pass --memory-limit-gb ${Math.ceil(neededGb)} if the machine has it, ask for fewer prompts at once, or crop the image`,
-        volume.meta.sourcePath,
+        file,
       );
     }
   }

@@ -78,7 +78,12 @@ export function parseCommand(task: TaskName) {
       progress?.({ stage: 'read', fraction: 0 });
       const volume = values.demo
         ? makePhantomCt()
-        : await readVolume(positionals[0], { volume: parseVolumeIndex(values.volume), series: values.series });
+        : await readVolume(positionals[0], {
+            volume: parseVolumeIndex(values.volume),
+            series: values.series,
+            // --memory-limit-gb is checked from the header, before the voxels are read
+            checkHeader: engine.checkHeader,
+          });
       const options = { modality: values.modality };
       const result =
         task === 'recognize' ? await engine.recognize(volume, options) : await engine.segment(volume, prompts, options);

@@ -107,34 +107,98 @@ function readElementHeader(cursor: Cursor, encoding: DatasetEncoding): ElementHe
   return { tag, vr, length, valueOffset: cursor.offset };
 }
 
-function skipValue(cursor: Cursor, header: ElementHeader, encoding: DatasetEncoding): void {
+/**
+ * Deepest nesting of sequences medparse walks. Real datasets nest a handful of levels; a file nesting
+ * thousands would otherwise exhaust the stack here or in dcmjs.
+ */
+export const MAX_SEQUENCE_DEPTH = 64;
+
+/** Sequences nested deeper than MAX_SEQUENCE_DEPTH. */
+export class NestingTooDeep extends MalformedDataset {}
+
+function skipValue(cursor: Cursor, header: ElementHeader, encoding: DatasetEncoding, depth: number): void {
   if (header.length !== UNDEFINED_LENGTH) {
+    if (header.vr === 'SQ') checkDefinedLengthSequence(cursor.bytes, header, encoding, depth + 1);
     cursor.offset = header.valueOffset + header.length;
     return;
   }
   // An undefined-length UN holds implicit little endian content (PS3.5 6.2.2).
   const inner = header.vr === 'UN' ? IMPLICIT_LE : encoding;
-  skipUndefinedLengthSequence(cursor, inner);
+  skipUndefinedLengthSequence(cursor, inner, depth + 1);
 }
 
-function skipUndefinedLengthSequence(cursor: Cursor, encoding: DatasetEncoding): void {
+function checkDepth(depth: number, offset: number): void {
+  if (depth > MAX_SEQUENCE_DEPTH)
+    throw new NestingTooDeep(
+      `sequences are nested more than ${MAX_SEQUENCE_DEPTH} deep (at byte ${offset}); no real image nests so deep`,
+    );
+}
+
+/**
+ * A defined-length sequence is skipped by its length, but dcmjs will descend into it: walk its items
+ * to bound their nesting. Anything else odd inside is left for dcmjs to judge, as before.
+ */
+function checkDefinedLengthSequence(
+  bytes: Uint8Array,
+  header: ElementHeader,
+  encoding: DatasetEncoding,
+  depth: number,
+): void {
+  checkDepth(depth, header.valueOffset);
+  const end = Math.min(bytes.length, header.valueOffset + header.length);
+  const cursor = new Cursor(bytes.subarray(0, end), header.valueOffset);
+  try {
+    while (cursor.offset + 8 <= end) {
+      const item = readElementHeader(cursor, encoding);
+      if (item.tag !== ITEM_TAG) return;
+      if (item.length === UNDEFINED_LENGTH) {
+        skipItemUntilDelimiter(cursor, encoding, depth);
+        continue;
+      }
+      checkDefinedLengthItem(bytes, item, encoding, depth);
+      cursor.offset = item.valueOffset + item.length;
+    }
+  } catch (error) {
+    if (error instanceof NestingTooDeep) throw error;
+  }
+}
+
+/** Walks the elements of a defined-length item only to bound the nesting below it. */
+function checkDefinedLengthItem(
+  bytes: Uint8Array,
+  item: ElementHeader,
+  encoding: DatasetEncoding,
+  depth: number,
+): void {
+  const itemEnd = Math.min(bytes.length, item.valueOffset + item.length);
+  const inner = new Cursor(bytes.subarray(0, itemEnd), item.valueOffset);
+  try {
+    while (inner.offset < itemEnd) skipValue(inner, readElementHeader(inner, encoding), encoding, depth);
+  } catch (error) {
+    if (error instanceof NestingTooDeep) throw error;
+  }
+}
+
+function skipUndefinedLengthSequence(cursor: Cursor, encoding: DatasetEncoding, depth: number): void {
+  checkDepth(depth, cursor.offset);
   for (;;) {
     const item = readElementHeader(cursor, encoding);
     if (item.tag === SEQUENCE_DELIMITER_TAG) return;
     if (item.tag !== ITEM_TAG) throw new MalformedDataset(`expected a sequence item at byte ${item.valueOffset - 8}`);
     if (item.length !== UNDEFINED_LENGTH) {
+      checkDefinedLengthItem(cursor.bytes, item, encoding, depth);
       cursor.offset = item.valueOffset + item.length;
       continue;
     }
-    skipItemUntilDelimiter(cursor, encoding);
+    skipItemUntilDelimiter(cursor, encoding, depth);
   }
 }
 
-function skipItemUntilDelimiter(cursor: Cursor, encoding: DatasetEncoding): void {
+function skipItemUntilDelimiter(cursor: Cursor, encoding: DatasetEncoding, depth: number): void {
   for (;;) {
     const header = readElementHeader(cursor, encoding);
     if (header.tag === ITEM_DELIMITER_TAG) return;
-    skipValue(cursor, header, encoding);
+    skipValue(cursor, header, encoding, depth);
   }
 }
 
@@ -152,7 +216,7 @@ export function findPixelData(bytes: Uint8Array, start: number, encoding: Datase
         const length = header.length === UNDEFINED_LENGTH ? undefined : header.length;
         return { kind: 'found', tagOffset, valueOffset: header.valueOffset, length, vr: header.vr };
       }
-      skipValue(cursor, header, encoding);
+      skipValue(cursor, header, encoding, 0);
     }
     // A skipped value can end past the bytes we have: that is a shortage, not the end of the dataset.
     if (cursor.offset > bytes.length) return { kind: 'incomplete', needBytes: cursor.offset };

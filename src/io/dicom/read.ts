@@ -6,6 +6,7 @@ import type { Vec3 } from '../../core/affine.js';
 import { MedparseError } from '../../core/errors.js';
 import type { ProgressCallback } from '../../core/progress.js';
 import type { Modality, Volume, VolumeMeta } from '../../core/volume.js';
+import { admitVolume, type AdmitOptions } from '../admit.js';
 import { chooseFrame, type FrameOptions } from '../frames.js';
 import { EncapsulationError, splitFrames } from './encapsulated.js';
 import { ABSOLUTE_GAP_TOLERANCE, distancesAlongNormal, stackGeometry } from './geometry.js';
@@ -20,7 +21,7 @@ import type { SliceRecord } from './slice.js';
 import { frameByteLength } from './slice.js';
 import type { DicomSource } from './sources.js';
 
-export interface ReadDicomOptions extends FrameOptions {
+export interface ReadDicomOptions extends FrameOptions, AdmitOptions {
   /** SeriesInstanceUID to read when the input holds several series. */
   series?: string;
   onProgress?: ProgressCallback;
@@ -44,8 +45,17 @@ export async function readDicomSeries(input: string, options: ReadDicomOptions =
     input,
   );
   const ordered = geometry.order.map((i) => stack[i]);
-  const data = await readVoxels(ordered, options.onProgress);
   const { columns, rows } = ordered[0].layout;
+  admitVolume(
+    {
+      file: input,
+      format: 'dicom',
+      dims: [columns, rows, ordered.length],
+      bytesPerVoxel: outputBytesPerVoxel(ordered),
+    },
+    options,
+  );
+  const data = await readVoxels(ordered, options.onProgress);
   const meta = {
     ...volumeMeta(ordered, input),
     ...(frame ? { frame } : {}),
@@ -174,7 +184,7 @@ async function readVoxels(
 ): Promise<OutputArray> {
   const { rows, columns } = ordered[0].layout;
   const sliceVoxels = rows * columns;
-  const canBeInt16 = ordered.every((slice) => slice.rescaleSlope === 1 && Number.isInteger(slice.rescaleIntercept));
+  const canBeInt16 = outputBytesPerVoxel(ordered) === 2;
   let data: OutputArray = canBeInt16
     ? new Int16Array(sliceVoxels * ordered.length)
     : new Float32Array(sliceVoxels * ordered.length);
@@ -193,6 +203,11 @@ async function readVoxels(
     });
   }
   return data;
+}
+
+/** Int16 (2 bytes) when every slice's rescaled values can be whole numbers, else Float32 (4). */
+function outputBytesPerVoxel(ordered: readonly SliceRecord[]): 2 | 4 {
+  return ordered.every((slice) => slice.rescaleSlope === 1 && Number.isInteger(slice.rescaleIntercept)) ? 2 : 4;
 }
 
 /** Reads frames one at a time, keeping only the current frame (and, for compressed files, the current file). */

@@ -2,7 +2,7 @@
  * First pass over the input: reads each file's header (never its pixels), decodes it with dcmjs and
  * turns it into slice records that say where each frame's pixels are.
  */
-import { inflateSync } from 'fflate';
+import { inflateRawSync } from 'node:zlib';
 import type { Vec3 } from '../../core/affine.js';
 import { MedparseError } from '../../core/errors.js';
 import type { ProgressCallback } from '../../core/progress.js';
@@ -148,16 +148,22 @@ function syntaxUidOf(encoding: DatasetEncoding): string {
   return encoding.explicitVr ? EXPLICIT_LITTLE_ENDIAN : IMPLICIT_LITTLE_ENDIAN;
 }
 
-/** A deflated dataset cannot be walked in place: inflate it once and read it from memory. */
+/** Most a deflated dataset may inflate to: no header says how large it is, so a fixed bound stops a bomb. */
+export const MAX_INFLATED_DATASET_BYTES = 2 ** 30;
+
+/** A deflated dataset cannot be walked in place: inflate it once (bounded) and read it from memory. */
 async function inflateDataset(layout: FileLayout): Promise<FileLayout> {
   const whole = await layout.source.read(0, layout.source.size);
   let inflated: Uint8Array;
   try {
-    inflated = inflateSync(whole.subarray(layout.datasetStart));
+    inflated = inflateRawSync(whole.subarray(layout.datasetStart), { maxOutputLength: MAX_INFLATED_DATASET_BYTES });
   } catch (error) {
+    const tooLarge = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
     throw new MedparseError(
       'CORRUPT_FILE',
-      `cannot inflate the deflated dataset (${(error as Error).message})`,
+      tooLarge
+        ? `the deflated dataset inflates to more than ${MAX_INFLATED_DATASET_BYTES / 2 ** 30} GiB (a decompression bomb?); refused`
+        : `cannot inflate the deflated dataset (${(error as Error).message})`,
       layout.source.name,
     );
   }
@@ -206,11 +212,12 @@ function decodeHeader(source: DicomSource, bytes: Uint8Array, syntax: TransferSy
   try {
     return decodeDataset(bytes, headerSyntax);
   } catch (error) {
-    throw new MedparseError(
-      'CORRUPT_FILE',
-      `the DICOM header cannot be decoded (${(error as Error).message})`,
-      source.name,
-    );
+    // implicit VR sequences of defined length are nested beyond what the walker can see
+    const reason =
+      error instanceof RangeError && /call stack/i.test(error.message)
+        ? 'its sequences are nested too deeply to read'
+        : (error as Error).message;
+    throw new MedparseError('CORRUPT_FILE', `the DICOM header cannot be decoded (${reason})`, source.name);
   }
 }
 
@@ -230,9 +237,19 @@ function sliceRecords(
   const frameCount = Math.max(1, Math.round(dataset.number('NumberOfFrames') ?? 1));
   const sopInstanceUid = dataset.string('SOPInstanceUID') ?? source.name;
   const instanceNumber = dataset.number('InstanceNumber');
-  const problem = fileProblem(source, dataset, syntax, layout, frameCount, pixelData);
+  const fit = framesThatFit(source, syntax, layout, pixelData);
+  // one record per declared frame would let a 34 KB file declaring 50 million frames fill the heap
+  const problem =
+    frameCount > fit
+      ? new MedparseError(
+          'CORRUPT_FILE',
+          `NumberOfFrames says ${frameCount} but the file's pixel data can hold at most ${fit}; the header is damaged`,
+          source.name,
+        )
+      : fileProblem(source, dataset, syntax, layout, frameCount, pixelData);
+  const recordCount = frameCount > fit ? 1 : frameCount;
   const position = { valueOffset: pixelData.valueOffset, length: pixelData.length };
-  return Array.from({ length: frameCount }, (_, frame) => ({
+  return Array.from({ length: recordCount }, (_, frame) => ({
     source,
     series,
     sopInstanceUid,
@@ -245,6 +262,23 @@ function sliceRecords(
     problem,
     ...frameGeometryAndScaling(dataset, frame, frameCount),
   }));
+}
+
+/**
+ * The most frames the bytes present can hold: native frames need their full size each, compressed
+ * ones at least an 8-byte fragment item each.
+ */
+function framesThatFit(
+  source: DicomSource,
+  syntax: TransferSyntax,
+  layout: PixelLayout,
+  pixelData: PixelDataPosition,
+): number {
+  const present = Math.max(0, source.size - pixelData.valueOffset);
+  if (syntax.encapsulated) return Math.max(1, Math.floor(present / 8));
+  const frameBytes = frameByteLength(layout);
+  if (!(frameBytes > 0)) return 1;
+  return Math.max(1, Math.floor(Math.min(present, pixelData.length ?? present) / frameBytes));
 }
 
 function seriesAttributes(dataset: DicomDataset): SeriesAttributes {

@@ -1,12 +1,13 @@
 /**
- * Where DICOM files come from: a folder (scanned recursively), a .zip (unzipped in memory), or a
+ * Where DICOM files come from: a folder (scanned recursively), a .zip (read lazily, entry by entry), or a
  * single file. Each file is a `DicomSource` that can be read by byte range, so the scan reads only
  * headers and the pixel pass reads only pixels.
  */
-import { open, readdir, readFile, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { unzipSync } from 'fflate';
 import { MedparseError } from '../../core/errors.js';
+import { ZipArchive, type ZipEntry } from '../zip-archive.js';
 
 export interface DicomSource {
   /** Path (or "archive.zip/entry") used in messages. */
@@ -38,7 +39,8 @@ class FileSource implements DicomSource {
   }
 
   async readInto(offset: number, target: Uint8Array): Promise<number> {
-    const handle = await open(this.name, 'r');
+    // O_NONBLOCK: a file swapped for a FIFO after the folder scan must not block the read
+    const handle = await open(this.name, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
       let done = 0;
       while (done < target.length) {
@@ -79,7 +81,7 @@ export async function openDicomInput(path: string): Promise<DicomInput> {
     throw new MedparseError('FILE_NOT_FOUND', 'no such file or folder; check the path', path);
   });
   if (info.isDirectory()) return { path, kind: 'folder', sources: await folderSources(path) };
-  if (/\.zip$/i.test(path)) return { path, kind: 'zip', sources: zipSources(path, await readFile(path)) };
+  if (/\.zip$/i.test(path)) return { path, kind: 'zip', sources: await zipSources(path) };
   return { path, kind: 'file', sources: [new FileSource(path, info.size)] };
 }
 
@@ -100,19 +102,57 @@ async function folderSources(folder: string): Promise<DicomSource[]> {
   return sources;
 }
 
-function zipSources(path: string, zip: Uint8Array): DicomSource[] {
-  let entries: Record<string, Uint8Array>;
-  try {
-    // macOS archives carry resource forks under __MACOSX/ that look like files but are not.
-    entries = unzipSync(zip, { filter: (file) => !file.name.endsWith('/') && !file.name.startsWith('__MACOSX/') });
-  } catch (error) {
-    throw new MedparseError(
-      'CORRUPT_FILE',
-      `cannot unzip (${(error as Error).message}); check that the archive is complete and is a plain .zip`,
-      path,
-    );
+/** Header reads of a zip entry up to this size inflate only a prefix; larger or later reads inflate it whole. */
+const ZIP_PREFIX_READ_BYTES = 1 << 20;
+
+/**
+ * One entry of a zip, read lazily: the scan's header reads inflate only the entry's first bytes; other
+ * reads inflate the whole entry once (checking its size and CRC-32) and keep it until the archive's
+ * next entry is read, so at most one entry per archive is held in memory.
+ */
+class ZipEntrySource implements DicomSource {
+  constructor(
+    readonly name: string,
+    private readonly archive: ZipArchive,
+    private readonly entry: ZipEntry,
+    private readonly cache: { entry?: ZipEntry; bytes?: Uint8Array },
+  ) {}
+
+  get size(): number {
+    return this.entry.size;
   }
-  return Object.keys(entries)
-    .sort()
-    .map((name) => new MemorySource(`${path}/${name}`, entries[name]));
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    if (offset === 0 && length <= ZIP_PREFIX_READ_BYTES && length < this.entry.size)
+      return this.archive.read(this.entry, 0, length);
+    const whole = await this.whole();
+    return whole.subarray(offset, Math.min(whole.length, offset + length));
+  }
+
+  async readInto(offset: number, target: Uint8Array): Promise<number> {
+    const bytes = await this.read(offset, target.length);
+    target.set(bytes);
+    return bytes.length;
+  }
+
+  private async whole(): Promise<Uint8Array> {
+    if (this.cache.entry !== this.entry || !this.cache.bytes) {
+      this.cache.bytes = undefined;
+      this.cache.bytes = await this.archive.read(this.entry, 0, this.entry.size);
+      this.cache.entry = this.entry;
+    }
+    return this.cache.bytes;
+  }
+}
+
+async function zipSources(path: string): Promise<DicomSource[]> {
+  const archive = await ZipArchive.open(path);
+  const cache = {};
+  return (
+    archive.entries
+      // macOS archives carry resource forks under __MACOSX/ that look like files but are not.
+      .filter((entry) => !entry.name.endsWith('/') && !entry.name.startsWith('__MACOSX/'))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .map((entry) => new ZipEntrySource(`${path}/${entry.name}`, archive, entry, cache))
+  );
 }

@@ -1,0 +1,174 @@
+/**
+ * Reading files whose sizes come from a header nobody vouches for. Every read here is bounded by the
+ * bytes the header needs: an uncompressed file is read only that far, a compressed stream is inflated
+ * while streaming and stops at the bound, and a stream that would inflate well past what the header
+ * describes (a decompression bomb) is refused instead of filling memory. Only regular files are
+ * opened, and they are opened so that a FIFO or device cannot block or stream for ever.
+ */
+import { constants, createReadStream, type Stats } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { Transform, Writable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, createInflate, createInflateRaw } from 'node:zlib';
+import { MedparseError } from '../core/errors.js';
+
+export type Compression = 'none' | 'gzip' | 'zlib' | 'deflate';
+
+export interface BoundedReadOptions {
+  /** The whole file is gzip (.nii.gz, .mgz): offsets count in its inflated bytes. */
+  fileGzip?: boolean;
+  /** Bytes to skip (in the file's own, possibly inflated, bytes) before the part read. */
+  skip?: number;
+  /** Bytes of the file the part spans from `skip` (a zip entry's compressed bytes); to the end when absent. */
+  length?: number;
+  /** Compression of the part read itself (NRRD's gzip encoding, MetaImage's CompressedData, a zip entry). */
+  compression?: Compression;
+  /** Bytes to keep: the read stops as soon as this many are in hand. */
+  keep: number;
+  /**
+   * For compressed data: the most it may inflate to (the header's needs plus any trailer a format
+   * allows). The stream is inflated (not kept) up to here, and past it the file is refused as a
+   * decompression bomb. Without a ceiling the read simply stops at `keep` (a header probe).
+   */
+  ceiling?: number;
+}
+
+/** Headroom for what a compressed image may hold after its voxels (MGH's trailing tags, padding). */
+export const TRAILER_ALLOWANCE = 1 << 20;
+
+/** Refuses a FIFO, device, socket or folder: only regular files hold images. */
+export async function openRegularFile(path: string): Promise<FileHandle> {
+  let handle: FileHandle;
+  try {
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer for ever.
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new MedparseError('FILE_NOT_FOUND', 'no such file; check the path', path);
+    throw new MedparseError('FILE_NOT_FOUND', `cannot open the file (${code ?? String(error)})`, path);
+  }
+  const info = await handle.stat();
+  if (!info.isFile()) {
+    await handle.close();
+    throw new MedparseError(
+      'UNSUPPORTED_FORMAT',
+      `is not a regular file (${describeFileType(info)}); medparse reads images only from regular files`,
+      path,
+    );
+  }
+  return handle;
+}
+
+function describeFileType(info: Stats): string {
+  if (info.isFIFO()) return 'a FIFO';
+  if (info.isCharacterDevice() || info.isBlockDevice()) return 'a device';
+  if (info.isSocket()) return 'a socket';
+  if (info.isDirectory()) return 'a folder';
+  return 'not a plain file';
+}
+
+/** Thrown by the collector to end a pipeline once it has what it needs. */
+class Enough extends Error {}
+
+/**
+ * Reads at most `keep` bytes of `path` (after the optional whole-file gunzip, `skip`, and the part's own
+ * decompression), streaming: memory never holds more than `keep` bytes of output.
+ */
+export async function readBounded(path: string, options: BoundedReadOptions): Promise<Uint8Array> {
+  const skip = options.skip ?? 0;
+  const compression = options.compression ?? 'none';
+  const compressed = options.fileGzip === true || compression !== 'none';
+  const ceiling = compressed && options.ceiling !== undefined ? Math.max(options.ceiling, options.keep) : undefined;
+  const handle = await openRegularFile(path);
+  const collector = new Collector(options.keep, ceiling ?? options.keep);
+  const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream> = [
+    createReadStream('', {
+      fd: handle,
+      start: options.fileGzip ? 0 : skip,
+      ...(options.length !== undefined && !options.fileGzip ? { end: skip + options.length - 1 } : {}),
+      autoClose: true,
+    }),
+  ];
+  if (options.fileGzip) stages.push(createGunzip(), new Skip(skip));
+  if (compression === 'gzip') stages.push(createGunzip());
+  if (compression === 'zlib') stages.push(createInflate());
+  if (compression === 'deflate') stages.push(createInflateRaw());
+  stages.push(collector);
+  try {
+    await pipeline(stages);
+  } catch (error) {
+    if (!(error instanceof Enough)) throw decompressionError(error, path);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+  if (ceiling !== undefined && collector.total > ceiling) {
+    throw new MedparseError(
+      'CORRUPT_FILE',
+      `compressed data inflates to more than the ${ceiling} bytes its header describes (a decompression bomb or a damaged file); refused`,
+      path,
+    );
+  }
+  return collector.bytes();
+}
+
+/** Keeps the first `keep` bytes, counts on (without keeping) up to `ceiling`, then stops the pipeline. */
+class Collector extends Writable {
+  private readonly chunks: Buffer[] = [];
+  private kept = 0;
+  total = 0;
+
+  constructor(
+    private readonly keep: number,
+    private readonly ceiling: number,
+  ) {
+    super();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.total += chunk.length;
+    if (this.kept < this.keep) {
+      const part = chunk.subarray(0, this.keep - this.kept);
+      this.chunks.push(part);
+      this.kept += part.length;
+    }
+    // Past the ceiling, or (with no ceiling beyond `keep`) once `keep` bytes are in hand: stop reading.
+    const done = this.total > this.ceiling || (this.ceiling === this.keep && this.kept >= this.keep);
+    callback(done ? new Enough() : null);
+  }
+
+  bytes(): Uint8Array {
+    return this.chunks.length === 1 ? new Uint8Array(this.chunks[0]) : new Uint8Array(Buffer.concat(this.chunks));
+  }
+}
+
+/** Drops the first `count` bytes of a stream. */
+class Skip extends Transform {
+  constructor(private remaining: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.remaining >= chunk.length) {
+      this.remaining -= chunk.length;
+      callback();
+      return;
+    }
+    const rest = chunk.subarray(this.remaining);
+    this.remaining = 0;
+    callback(null, rest);
+  }
+}
+
+function decompressionError(error: unknown, file: string): MedparseError {
+  if (error instanceof MedparseError) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  if (!code.startsWith('Z_') && !/incorrect header|unexpected end|invalid/i.test(reason))
+    return new MedparseError('CORRUPT_FILE', `cannot read the file (${reason})`, file);
+  const truncated = code === 'Z_BUF_ERROR' || reason.includes('unexpected end');
+  return new MedparseError(
+    truncated ? 'TRUNCATED_FILE' : 'CORRUPT_FILE',
+    `compressed data cannot be decompressed (${reason}); the file is damaged or incomplete: copy it again from its source`,
+    file,
+  );
+}
