@@ -119,7 +119,33 @@ function isEntryPoint(): boolean {
   }
 }
 
+/**
+ * What happens outside runCli: a reader that closed the pipe (`medparse vocab list | head`) wants no
+ * more output, so the run ends quietly; anything else escaping is a bug, reported in one line.
+ */
+function installProcessGuards(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(0);
+      reportEscaped(error);
+    });
+  }
+  process.on('uncaughtException', reportEscaped);
+  process.on('unhandledRejection', reportEscaped);
+}
+
+function reportEscaped(error: unknown): void {
+  const message = error instanceof Error ? error.message : String(error);
+  try {
+    process.stderr.write(`medparse: internal error: ${message}\n`);
+    if (process.env.MEDPARSE_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  } finally {
+    process.exit(EXIT.internal);
+  }
+}
+
 if (isEntryPoint()) {
+  installProcessGuards();
   runCli(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

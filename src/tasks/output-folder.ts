@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toNested } from '../core/affine.js';
-import { MedparseError } from '../core/errors.js';
 import { orientationOf, spacingOf, volumeLike } from '../core/volume.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import type { LabelEntry } from '../io/label-table.js';
@@ -14,6 +12,9 @@ import { mergeLabels, type LabelMapShare } from './label-map.js';
 import type { ParseResult, PromptResult } from './results.js';
 
 export { mergeLabels } from './label-map.js';
+import { OutputFolder, RESULT_FILE_NAMES } from './result-folder.js';
+
+export { MANIFEST_NAME, OutputFolder, type OpenOutputFolderOptions } from './result-folder.js';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -24,32 +25,31 @@ export interface WriteResultsOptions {
   /** Also write segmentation.dcm when the input is not DICOM. */
   dicomSeg?: boolean;
   preview?: boolean;
-  /** Replace results already in the folder. */
+  /** Replace the files of an earlier run (only those its manifest lists, unchanged since). */
   force?: boolean;
   medparseVersion: string;
+  /** The folder, opened (checked and locked) before inference; opened here when absent. */
+  folder?: OutputFolder;
+  /** Paths the run read, never replaced (default: the input volume's sourcePath). */
+  inputs?: readonly string[];
 }
 
-/** Files of a results folder that a new run would replace. */
-const RESULT_FILES =
-  /^(report\.json|labels\.nii\.gz|labels\.json|preview\.png|segmentation\.dcm|[a-z0-9_]+\.nii\.gz|[a-z0-9_]+\.json)$/;
-
-/** Refuses, before any work is done, to write into a folder that already holds results. */
-export function checkOutputFolder(dir: string, force: boolean): void {
-  if (!existsSync(dir) || force) return;
-  if (existsSync(join(dir, 'report.json'))) {
-    throw new MedparseError(
-      'OUTPUT_EXISTS',
-      'folder already holds medparse results (report.json); choose another folder or pass --force to replace them',
-      dir,
-    );
-  }
+/**
+ * Checks, before any work is done, that a run could write into `dir` (a writable folder, not the
+ * input, no earlier results without `force`, no user file named like a fixed output). Prefer
+ * OutputFolder.open, which also locks the folder for the run.
+ */
+export function checkOutputFolder(dir: string, force: boolean, inputs: readonly string[] = []): void {
+  OutputFolder.open(dir, { force, inputs }).release();
 }
 
 /**
  * Writes a results folder: labels.nii.gz + labels.json, one mask per present prompt, preview.png,
- * segmentation.dcm when asked or when the input is DICOM, and report.json. Everything is written
- * into a hidden staging folder first and moved in at the end, report.json last, so a failed run
- * never leaves a folder that looks complete.
+ * segmentation.dcm when asked or when the input is DICOM, report.json, and the manifest of what was
+ * written. Everything is staged beside the folder and swapped in at the end (see OutputFolder), so a
+ * failed or killed run never leaves a folder that looks complete, and no file medparse did not write
+ * (the input among them) is replaced. Pass `folder` from OutputFolder.open to have the folder checked
+ * and locked before inference; without it the folder is opened here.
  */
 export async function writeResults(
   dir: string,
@@ -57,10 +57,10 @@ export async function writeResults(
   vocabulary: Vocabulary,
   options: WriteResultsOptions,
 ): Promise<string[]> {
-  mkdirSync(dir, { recursive: true });
-  const staging = join(dir, `.medparse-staging-${randomBytes(4).toString('hex')}`);
-  mkdirSync(staging);
+  const inputs = options.inputs ?? (result.input.meta.sourcePath ? [result.input.meta.sourcePath] : []);
+  const folder = options.folder ?? OutputFolder.open(dir, { force: options.force, inputs });
   try {
+    const staging = folder.staging();
     const { labels, table, values, shares } = mergeLabels(result, vocabulary);
     const files: Record<string, string> = { labels: 'labels.nii.gz', label_table: 'labels.json' };
     await writeNifti(join(staging, 'labels.nii.gz'), labels, { labelTable: table, compressionLevel: 4 });
@@ -86,25 +86,16 @@ export async function writeResults(
     }
     const report = buildReport(result, options, files, maskFiles, shares, dicomSeg);
     await writeFileAtomic(join(staging, 'report.json'), JSON.stringify(report, null, 2) + '\n');
-    return moveIntoPlace(staging, dir);
+    return folder.commit();
   } finally {
-    rmSync(staging, { recursive: true, force: true });
+    folder.release();
   }
 }
 
-function moveIntoPlace(staging: string, dir: string): string[] {
-  const names = readdirSync(staging).filter((n) => RESULT_FILES.test(n));
-  const ordered = [...names.filter((n) => n !== 'report.json'), 'report.json'];
-  // a replaced run's masks of prompts this run found absent would otherwise sit beside the new report
-  for (const stale of filesListedInReport(dir).filter((n) => !names.includes(n)))
-    rmSync(join(dir, stale), { force: true });
-  for (const name of ordered) renameSync(join(staging, name), join(dir, name));
-  return ordered;
-}
-
 /**
- * The files a results folder's report.json says it wrote, report.json left out: what a new run may
- * replace, and all that the service lets a client fetch. Empty without a readable report.
+ * The files a results folder's report.json says it wrote, report.json left out: all that the service
+ * lets a client fetch. Empty without a readable report. (What a run may replace is decided by the
+ * manifest and its hashes, never by report.json: see OutputFolder.)
  */
 export function filesListedInReport(dir: string): string[] {
   const path = join(dir, 'report.json');
@@ -115,7 +106,7 @@ export function filesListedInReport(dir: string): string[] {
       prompts?: Array<{ mask_file?: unknown }>;
     };
     const listed = [...Object.values(report.files ?? {}), ...(report.prompts ?? []).map((p) => p.mask_file)];
-    return listed.filter((n): n is string => typeof n === 'string' && RESULT_FILES.test(n) && n !== 'report.json');
+    return listed.filter((n): n is string => typeof n === 'string' && RESULT_FILE_NAMES.test(n) && n !== 'report.json');
   } catch {
     return []; // not a report we wrote: leave the folder as it is
   }
