@@ -82,6 +82,8 @@ export async function readBounded(path: string, options: BoundedReadOptions): Pr
   const compression = options.compression ?? 'none';
   const compressed = options.fileGzip === true || compression !== 'none';
   const ceiling = compressed && options.ceiling !== undefined ? Math.max(options.ceiling, options.keep) : undefined;
+  if (ceiling !== undefined && !(options.fileGzip && compression !== 'none'))
+    return readInflatedWhole(path, { ...options, ceiling });
   const handle = await openRegularFile(path);
   const collector = new Collector(options.keep, ceiling ?? options.keep);
   const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream> = [

@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MedparseError } from '../core/errors.js';
 import type { Modality } from '../core/volume.js';
@@ -53,6 +54,8 @@ export interface NetworkSpec {
   id: string;
   /** Absolute path of the .onnx file. */
   file: string;
+  /** sha256 of the .onnx file (hex), checked when the network is loaded; absent in hand-made packages. */
+  sha256?: string;
   modalities: ImagingModality[];
   orientation: string;
   spacing: [number, number, number];
@@ -164,9 +167,12 @@ function parseNetwork(value: unknown, at: string, dir: string, fail: Fail): Netw
     if (ids.length < 2) fail(field, 'must list at least two concepts');
     return ids;
   });
+  const sha256 = n.sha256 === undefined ? undefined : asString(n.sha256, `${at}.sha256`, fail).toLowerCase();
+  if (sha256 !== undefined && !/^[0-9a-f]{64}$/.test(sha256)) fail(`${at}.sha256`, 'is not 64 hexadecimal digits');
   return {
     id: asString(n.id, `${at}.id`, fail),
     file,
+    ...(sha256 ? { sha256 } : {}),
     modalities,
     orientation: asString(input.orientation ?? 'RAS', `${at}.input.orientation`, fail),
     spacing: asTriple(input.spacing, `${at}.input.spacing`, fail, (v) => v > 0),
@@ -315,6 +321,31 @@ export interface ConceptRow {
 }
 
 /** Why a row is not used on scans of this scope (withheld everywhere, or on this kind of scan), if it is not. */
+/**
+ * Refuses a network file that does not match the sha256 model.json gives for it (a swapped or
+ * damaged .onnx would otherwise run and answer wrongly). Streams the file: networks can be large.
+ */
+export async function checkNetworkFile(network: NetworkSpec): Promise<void> {
+  if (!network.sha256) return;
+  const hash = createHash('sha256');
+  try {
+    for await (const chunk of createReadStream(network.file)) hash.update(chunk as Buffer);
+  } catch (error) {
+    throw new MedparseError(
+      'FILE_NOT_FOUND',
+      `cannot read the network file (${(error as Error).message})`,
+      network.file,
+    );
+  }
+  const found = hash.digest('hex');
+  if (found !== network.sha256)
+    throw new MedparseError(
+      'CORRUPT_FILE',
+      `network ${network.id}: the file's sha256 is ${found}, but model.json says ${network.sha256}; the file was swapped or damaged: reinstall the model package`,
+      network.file,
+    );
+}
+
 export function rowWithheldReason(entry: NetworkConcept, scope: ScanScope): string | undefined {
   return entry.withheld ?? entry.withheldOn?.[scope];
 }

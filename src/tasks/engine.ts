@@ -7,6 +7,7 @@ import type { ProgressCallback } from '../core/progress.js';
 import type { VolumeHeader } from '../io/admit.js';
 import { spacingOf, voxelVolumeMl, type Dims3, type Volume } from '../core/volume.js';
 import {
+  checkNetworkFile,
   loadModelPackage,
   rowWithheldReason,
   type ImagingModality,
@@ -168,7 +169,8 @@ export class ParseEngine {
   }
 
   async dispose(): Promise<void> {
-    for (const session of this.sessions.values()) await (await session).dispose();
+    // a network that failed to load (a bad checksum) has nothing to release
+    for (const session of this.sessions.values()) await (await session.catch(() => undefined))?.dispose();
     this.sessions.clear();
   }
 
@@ -369,7 +371,8 @@ export class ParseEngine {
   private session(network: NetworkSpec): Promise<NetworkSession> {
     let session = this.sessions.get(network.id);
     if (!session) {
-      session = openNetwork(network.file, this.options);
+      // the file must be the one model.json vouches for before it runs
+      session = checkNetworkFile(network).then(() => openNetwork(network.file, this.options));
       this.sessions.set(network.id, session);
     }
     return session;

@@ -12,6 +12,7 @@ concept ids, max |value|) with raw little-endian float32 files <net>_image.bin, 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 
@@ -40,6 +41,15 @@ def checkpoint_step(path):
     log = os.path.join(os.path.dirname(path), "log.jsonl")
     done = [json.loads(line) for line in open(log) if '"done"' in line] if os.path.exists(log) else []
     return done[-1]["step"] if done else None
+
+
+def sha256_of(path):
+    """The sum model.json carries for a network file: medparse refuses a file that does not match it."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def export(cfg, ckpt_path, out_dir, fixture_dir, trained_note=None):
@@ -80,7 +90,7 @@ def export(cfg, ckpt_path, out_dir, fixture_dir, trained_note=None):
         "schema_version": 1, "name": "medparse-default", "version": "0.1.0", "license": "", "training_data": "",
         "networks": []}
     net = {
-        "id": cfg["network_id"], "file": cfg["file"], "modalities": cfg["modalities"],
+        "id": cfg["network_id"], "file": cfg["file"], "sha256": sha256_of(onnx_path), "modalities": cfg["modalities"],
         "input": {k: cfg["input"][k] for k in INPUT_KEYS if k in cfg["input"]},
         "output": {"feature_channels": cfg["model"]["feature_channels"]},
         "concepts": [{"id": c, "index": i} for i, c in enumerate(cfg["concepts"])],
