@@ -23,11 +23,17 @@ const READ_VOLUME = new URL('../../src/io/read.js', import.meta.url).href;
  */
 export function readInChild(path: string, options: Record<string, unknown> = {}): Promise<ChildRead> {
   const script = `
+    import { readFileSync } from 'node:fs';
+    // VmHWM is this process's own high-water mark; maxRSS can carry the parent's across fork and exec
+    const peakKiB = () => {
+      try { return Number(/VmHWM:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]); }
+      catch { return process.resourceUsage().maxRSS; }
+    };
     import(${JSON.stringify(READ_VOLUME)}).then(async ({ readVolume }) => {
       let outcome = 'ok', message = '';
       try { await readVolume(${JSON.stringify(path)}, ${JSON.stringify(options)}); }
       catch (e) { outcome = e && e.name === 'MedparseError' ? e.code : 'crash'; message = String(e && e.message); }
-      process.stdout.write(JSON.stringify({ outcome, message, peakMiB: process.resourceUsage().maxRSS / 1024 }));
+      process.stdout.write(JSON.stringify({ outcome, message, peakMiB: peakKiB() / 1024 }));
     });`;
   return new Promise((resolve, reject) => {
     execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 120_000 }, (error, stdout, stderr) => {

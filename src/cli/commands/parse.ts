@@ -65,11 +65,18 @@ export function parseCommand(task: TaskName) {
       throw new UsageError(`--memory-limit-gb must be a number > 0, got "${values['memory-limit-gb']}"`, usage);
     const progress = values.quiet ? undefined : progressPrinter(io);
     // checked (a writable folder, not the input, nothing of the user's in the way) and locked before any inference
-    const folder = OutputFolder.open(values.output, {
-      force: values.force,
-      inputs: values.demo ? [] : [positionals[0]],
-    });
-    const removeSignalHandlers = releaseOnSignals(folder);
+    // the handlers come first: a signal between taking the lock and installing them would leave the lock
+    let folder: OutputFolder | undefined;
+    const removeSignalHandlers = releaseOnSignals(() => folder);
+    try {
+      folder = OutputFolder.open(values.output, {
+        force: values.force,
+        inputs: values.demo ? [] : [positionals[0]],
+      });
+    } catch (error) {
+      removeSignalHandlers();
+      throw error;
+    }
     let engine: ParseEngine | undefined;
     try {
       engine = ParseEngine.load(values.model ?? DEFAULT_MODEL_DIR, {
@@ -133,10 +140,10 @@ function clampThreads(given: string | undefined, usage: string, io: CommandIO): 
  * Ctrl-C or a kill while results are staged: the staging folder and the lock go, nothing is moved
  * in, and the process ends as a signal would end it (exit 130 or 143).
  */
-function releaseOnSignals(folder: OutputFolder): () => void {
+function releaseOnSignals(folder: () => OutputFolder | undefined): () => void {
   const handlers = (['SIGINT', 'SIGTERM'] as const).map((signal) => {
     const handler = () => {
-      folder.release();
+      folder()?.release();
       process.exit(signal === 'SIGINT' ? 130 : 143);
     };
     process.once(signal, handler);
