@@ -68,6 +68,8 @@ export async function runJob(
     const volume = await readVolume(join(order.jobDir, order.input.path), {
       volume: request.volume,
       series: request.series,
+      // an upload's header is checked against the memory limit before its voxels are read
+      checkHeader: engine.checkHeader,
     });
     onProgress({ stage: 'read', fraction: 1 });
     const options = { modality: request.modality };
