@@ -1,6 +1,6 @@
 import { totalmem } from 'node:os';
 import { MedparseError } from '../core/errors.js';
-import type { Dims3 } from '../core/volume.js';
+import type { Dims3, Volume } from '../core/volume.js';
 
 /** What a reader knows from a header alone, before any voxel is read. */
 export interface VolumeHeader {
@@ -10,6 +10,15 @@ export interface VolumeHeader {
   dims: Dims3;
   /** Bytes per voxel as stored; decoding may widen scaled integers to float32. */
   bytesPerVoxel: number;
+}
+
+/**
+ * A volume whose header has been read and admitted: what the file claims is known and checked, and
+ * no voxel has been read; `load` reads them.
+ */
+export interface OpenedVolume {
+  header: VolumeHeader;
+  load(): Promise<Volume>;
 }
 
 export interface AdmitOptions {
@@ -22,8 +31,11 @@ export interface AdmitOptions {
   maxVoxelBytes?: number;
 }
 
-/** Refuses, from its header, a volume larger than the memory allowed; then asks the caller's check. */
-export function admitVolume(header: VolumeHeader, options: AdmitOptions): void {
+/**
+ * Refuses, from its header, a volume larger than the memory allowed; then asks the caller's check.
+ * Returns the header it admitted.
+ */
+export function admitVolume(header: VolumeHeader, options: AdmitOptions): VolumeHeader {
   const limit = options.maxVoxelBytes ?? 0.75 * totalmem();
   const bytes = header.dims[0] * header.dims[1] * header.dims[2] * header.bytesPerVoxel;
   if (bytes > limit) {
@@ -34,6 +46,7 @@ export function admitVolume(header: VolumeHeader, options: AdmitOptions): void {
     );
   }
   options.checkHeader?.(header);
+  return header;
 }
 
 function gib(bytes: number): string {

@@ -4,17 +4,17 @@ import { MedparseError } from '../core/errors.js';
 import type { ProgressCallback } from '../core/progress.js';
 import type { Volume } from '../core/volume.js';
 import { bytesPerVoxel } from '../core/volume.js';
-import { admitVolume, type AdmitOptions } from './admit.js';
+import { admitVolume, type AdmitOptions, type OpenedVolume, type VolumeHeader } from './admit.js';
 import { isGzip } from './binary.js';
 import { readBounded, TRAILER_ALLOWANCE, type Compression } from './bounded-read.js';
-import { readDicomSeries } from './dicom/index.js';
+import { openDicomSeries } from './dicom/index.js';
 import { chooseFrame, type FrameOptions } from './frames.js';
 import { decodeMetaImagePayload, metaImagePayloadBytes, parseMetaImageHeader } from './metaimage.js';
 import { decodeMgh, mghDataExtent } from './mgh.js';
 import { decodeNifti, niftiDataExtent, parseNiftiHeader } from './nifti.js';
 import { decodeNrrdPayload, nrrdPayloadBytes, parseNrrdHeader } from './nrrd.js';
 
-export type { VolumeHeader } from './admit.js';
+export type { OpenedVolume, VolumeHeader } from './admit.js';
 
 export interface ReadOptions extends FrameOptions, AdmitOptions {
   /** SeriesInstanceUID to read from a DICOM folder or zip that holds several series. */
@@ -45,8 +45,24 @@ const HEADER_PROBE_BYTES = 1 << 20;
  * and only then are the voxel bytes it needs read, inflating compressed data no further than that.
  */
 export async function readVolume(path: string, options: ReadOptions = {}): Promise<Volume> {
+  const opened = await openVolume(path, options);
+  const volume = await opened.load();
+  if (opened.header.format !== 'dicom') options.onProgress?.({ stage: 'read', fraction: 1 });
+  return volume;
+}
+
+/**
+ * The checks readVolume makes before it reads a voxel (format, header fields, frame or series
+ * choice, size), without reading any: is this an image medparse can read, and what grid is it?
+ */
+export async function readVolumeHeader(path: string, options: ReadOptions = {}): Promise<VolumeHeader> {
+  return (await openVolume(path, options)).header;
+}
+
+/** Parses and admits the header; the returned `load` reads the voxels. */
+export async function openVolume(path: string, options: ReadOptions = {}): Promise<OpenedVolume> {
   const stat = statOrThrow(path);
-  if (stat.isDirectory()) return readDicomSeries(path, options);
+  if (stat.isDirectory()) return openDicomSeries(path, options);
   if (!stat.isFile())
     throw new MedparseError(
       'UNSUPPORTED_FORMAT',
@@ -55,7 +71,7 @@ export async function readVolume(path: string, options: ReadOptions = {}): Promi
     );
   if (stat.size === 0) throw new MedparseError('EMPTY_INPUT', 'file is empty (0 bytes)', path);
   const byExtension = formatFromExtension(path);
-  if (byExtension === 'dicom') return readDicomSeries(path, options);
+  if (byExtension === 'dicom') return openDicomSeries(path, options);
   options.onProgress?.({ stage: 'read', fraction: 0, message: `reading ${path}` });
   const fileGzip = await isGzipFile(path);
   const head = await readBounded(path, { fileGzip, keep: HEADER_PROBE_BYTES });
@@ -74,9 +90,7 @@ export async function readVolume(path: string, options: ReadOptions = {}): Promi
       path,
     );
   }
-  const volume = await readByFormat(byExtension, { path, fileGzip, head }, options);
-  options.onProgress?.({ stage: 'read', fraction: 1 });
-  return volume;
+  return openByFormat(byExtension, { path, fileGzip, head }, options);
 }
 
 /** The file being read: its path, whether it is gzip as a whole, and its first (inflated) bytes. */
@@ -86,47 +100,61 @@ interface OpenedFile {
   head: Uint8Array;
 }
 
-function readByFormat(format: ImageFormat, file: OpenedFile, options: ReadOptions): Promise<Volume> {
+function openByFormat(format: ImageFormat, file: OpenedFile, options: ReadOptions): OpenedVolume {
   switch (format) {
     case 'nifti':
-      return readNifti(file, options);
+      return openNifti(file, options);
     case 'mgh':
-      return readMgh(file, options);
+      return openMgh(file, options);
     case 'nrrd':
-      return readNrrd(file, options);
+      return openNrrd(file, options);
     case 'metaimage':
-      return readMetaImage(file, options);
+      return openMetaImage(file, options);
     case 'dicom':
       throw new Error('DICOM is read from its folder or zip, not decoded from bytes');
   }
 }
 
 /** Single .nii files hold their voxels after the header; Analyze-style pairs keep them in .img. */
-async function readNifti({ path, fileGzip, head }: OpenedFile, options: ReadOptions): Promise<Volume> {
-  const header = parseNiftiHeader(head, path);
-  const extent = niftiDataExtent(header, path, options);
-  admitVolume({ file: path, format: 'nifti', dims: extent.dims, bytesPerVoxel: extent.bytesPerVoxel }, options);
-  if (header.magic === 'n+1' || header.magic === 'n+2') {
-    const bytes = await readBounded(path, { fileGzip, ...voxelBounds(extent, fileGzip) });
-    return decodeNifti(header, bytes, header.voxOffset, path, options);
+function openNifti({ path, fileGzip, head }: OpenedFile, options: ReadOptions): OpenedVolume {
+  const parsed = parseNiftiHeader(head, path);
+  const extent = niftiDataExtent(parsed, path, options);
+  const header = admitVolume(
+    { file: path, format: 'nifti', dims: extent.dims, bytesPerVoxel: extent.bytesPerVoxel },
+    options,
+  );
+  if (parsed.magic === 'n+1' || parsed.magic === 'n+2') {
+    const load = async () => {
+      const bytes = await readBounded(path, { fileGzip, ...voxelBounds(extent, fileGzip) });
+      return decodeNifti(parsed, bytes, parsed.voxOffset, path, options);
+    };
+    return { header, load };
   }
   const imagePath = path.replace(/\.hdr(\.gz)?$/i, '.img$1');
   if (imagePath === path)
     throw new MedparseError(
       'CORRUPT_FILE',
-      `header magic "${header.magic}" means a .hdr/.img pair, but this file is not a .hdr`,
+      `header magic "${parsed.magic}" means a .hdr/.img pair, but this file is not a .hdr`,
       path,
     );
   statOrThrow(imagePath);
-  const imageGzip = await isGzipFile(imagePath);
-  const image = await readBounded(imagePath, { fileGzip: imageGzip, ...voxelBounds(extent, imageGzip) });
-  return decodeNifti(header, image, header.voxOffset, imagePath, options);
+  const load = async () => {
+    const imageGzip = await isGzipFile(imagePath);
+    const image = await readBounded(imagePath, { fileGzip: imageGzip, ...voxelBounds(extent, imageGzip) });
+    return decodeNifti(parsed, image, parsed.voxOffset, imagePath, options);
+  };
+  return { header, load };
 }
 
-async function readMgh({ path, fileGzip, head }: OpenedFile, options: ReadOptions): Promise<Volume> {
+function openMgh({ path, fileGzip, head }: OpenedFile, options: ReadOptions): OpenedVolume {
   const extent = mghDataExtent(head, path, options);
-  admitVolume({ file: path, format: 'mgh', dims: extent.dims, bytesPerVoxel: extent.bytesPerVoxel }, options);
-  return decodeMgh(await readBounded(path, { fileGzip, ...voxelBounds(extent, fileGzip) }), path, options);
+  const header = admitVolume(
+    { file: path, format: 'mgh', dims: extent.dims, bytesPerVoxel: extent.bytesPerVoxel },
+    options,
+  );
+  const load = async () =>
+    decodeMgh(await readBounded(path, { fileGzip, ...voxelBounds(extent, fileGzip) }), path, options);
+  return { header, load };
 }
 
 /**
@@ -137,26 +165,34 @@ function voxelBounds(extent: { frameEnd: number; dataEnd: number }, compressed: 
   return { keep: extent.frameEnd, ceiling: compressed ? extent.dataEnd + TRAILER_ALLOWANCE : undefined };
 }
 
-async function readNrrd(file: OpenedFile, options: ReadOptions): Promise<Volume> {
-  const header = parseNrrdHeader(file.head, file.path);
-  const { dims, frames } = header.geometry;
+function openNrrd(file: OpenedFile, options: ReadOptions): OpenedVolume {
+  const parsed = parseNrrdHeader(file.head, file.path);
+  const { dims, frames } = parsed.geometry;
   chooseFrame(frames, options, file.path);
-  admitVolume({ file: file.path, format: 'nrrd', dims, bytesPerVoxel: bytesPerVoxel(header.type) }, options);
-  const compression = header.encoding === 'gzip' ? 'gzip' : 'none';
-  const payload = await readPayload(file, header, compression, nrrdPayloadBytes(header));
-  return decodeNrrdPayload(header, payload, file.path, options);
-}
-
-async function readMetaImage(file: OpenedFile, options: ReadOptions): Promise<Volume> {
-  const header = parseMetaImageHeader(file.head, file.path);
-  chooseFrame(header.frames, options, file.path);
-  admitVolume(
-    { file: file.path, format: 'metaimage', dims: header.dims, bytesPerVoxel: bytesPerVoxel(header.type) },
+  const header = admitVolume(
+    { file: file.path, format: 'nrrd', dims, bytesPerVoxel: bytesPerVoxel(parsed.type) },
     options,
   );
-  const compression = header.compressed ? 'zlib' : 'none';
-  const payload = await readPayload(file, header, compression, metaImagePayloadBytes(header));
-  return decodeMetaImagePayload(header, payload, file.path, options);
+  const load = async () => {
+    const compression = parsed.encoding === 'gzip' ? 'gzip' : 'none';
+    const payload = await readPayload(file, parsed, compression, nrrdPayloadBytes(parsed));
+    return decodeNrrdPayload(parsed, payload, file.path, options);
+  };
+  return { header, load };
+}
+
+function openMetaImage(file: OpenedFile, options: ReadOptions): OpenedVolume {
+  const parsed = parseMetaImageHeader(file.head, file.path);
+  chooseFrame(parsed.frames, options, file.path);
+  const header = admitVolume(
+    { file: file.path, format: 'metaimage', dims: parsed.dims, bytesPerVoxel: bytesPerVoxel(parsed.type) },
+    options,
+  );
+  const load = async () => {
+    const payload = await readPayload(file, parsed, parsed.compressed ? 'zlib' : 'none', metaImagePayloadBytes(parsed));
+    return decodeMetaImagePayload(parsed, payload, file.path, options);
+  };
+  return { header, load };
 }
 
 /**

@@ -15,7 +15,7 @@ import {
   submittedSchema,
 } from './schemas.js';
 import type { ServiceContext } from './server.js';
-import { HttpError, UploadStaging } from './upload.js';
+import { checkReadable, HttpError, UploadStaging } from './upload.js';
 
 /** Server-Sent Events: how often a job's state is looked at, and a keep-alive comment for proxies. */
 const EVENTS_POLL_MS = 200;
@@ -125,7 +125,7 @@ export function jobRequest(body: SubmitBody): JobRequest {
   };
 }
 
-/** Writes the job of an upload and queues it. */
+/** Writes the job of an upload and queues it, once the readers' header checks accept the upload. */
 export async function submitJob(
   context: ServiceContext,
   request: FastifyRequest,
@@ -134,7 +134,9 @@ export async function submitJob(
   const staging = request.staging;
   if (!staging) throw new HttpError(400, 'NO_FILE', 'the upload holds no file: send the image in the "file" field');
   const job = jobRequest(body);
-  return queueJob(context, request, staging.jobId, job, staging.arrange());
+  const input = staging.arrange();
+  await checkReadable(staging.jobDir, input, job);
+  return queueJob(context, request, staging.jobId, job, input);
 }
 
 export async function queueJob(

@@ -1,10 +1,11 @@
 /**
  * MONAI Label compatibility, so that 3D Slicer's MONAI Label module (and MONAI Label's Python
  * client) can use medparse as its server: GET /info/ describes the app with the model's concepts
- * as labels, and POST /infer/{model} takes the image in the "file" field (with "params" as a JSON
- * string) and answers as MONAI Label's server does: by default a multipart body with "params"
- * (JSON) and the label map; ?output=image the label map alone, ?output=json the params alone,
- * ?output=dicom_seg the DICOM SEG. It runs an ordinary job and waits for it.
+ * as labels, and POST /infer/{model} takes the image in the "file" field, a session's image
+ * (session_id) or a datastore image (image=ID), with "params" as a JSON string, and answers as MONAI
+ * Label's server does: by default a multipart body with "params" (JSON) and the label map;
+ * ?output=image the label map alone, ?output=json the params alone, ?output=dicom_seg the DICOM
+ * SEG. It runs an ordinary job and waits for it. Sessions and the datastore: routes-monai-uploads.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -14,10 +15,16 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { LabelTable } from '../io/label-table.js';
 import { FINISHED_STATES, type JobRecord, type JobRequest } from './job-store.js';
 import { acceptUploads, jobRequest, queueJob } from './routes-jobs.js';
-import { SESSION_EXPIRY_S, SessionStore, type SessionRecord } from './session-store.js';
+import {
+  datastoreStats,
+  jobFromKeptUpload,
+  openMonaiUploads,
+  registerDatastoreRoutes,
+  registerSessionRoutes,
+} from './routes-monai-uploads.js';
 import { errorSchema } from './schemas.js';
 import type { ServiceContext } from './server.js';
-import { HttpError } from './upload.js';
+import { checkReadable, HttpError } from './upload.js';
 
 const WAIT_POLL_MS = 200;
 
@@ -52,7 +59,11 @@ function modelLabels(context: ServiceContext): Record<string, number> {
   return labels;
 }
 
+/** Values of params.modality that leave the modality to the file (Slicer sends the config's '' as is). */
+const AUTO_MODALITY = ['', 'auto'];
+
 export async function registerMonaiRoutes(scope: FastifyInstance, context: ServiceContext): Promise<void> {
+  const uploads = openMonaiUploads(context);
   scope.get(
     '/info/',
     {
@@ -92,24 +103,25 @@ export async function registerMonaiRoutes(scope: FastifyInstance, context: Servi
             labels,
             dimension: 3,
             description: `${model.name} ${model.version}: every concept it answers for the image's modality; params.prompts limits it to the concepts named`,
-            config: { prompts: '', modality: '' },
+            // Slicer shows these in its options table: a string to edit, a list as a choice (first = chosen)
+            config: { prompts: '', modality: ['auto', 'CT', 'MR'] },
           },
         },
         trainers: {},
         strategies: {},
         scoring: {},
         train_stats: {},
-        datastore: { total: 0, completed: 0 },
+        datastore: datastoreStats(uploads.datastore),
       };
     },
   );
 
-  const sessions = new SessionStore(context.config.dataDir);
-  await scope.register(async (uploads) => registerSessionRoutes(uploads, context, sessions));
+  await scope.register(async (sessionScope) => registerSessionRoutes(sessionScope, context, uploads));
+  await scope.register(async (datastoreScope) => registerDatastoreRoutes(datastoreScope, context, uploads));
 
-  await scope.register(async (uploads) => {
-    await acceptUploads(uploads, context);
-    uploads.post<{
+  await scope.register(async (inferScope) => {
+    await acceptUploads(inferScope, context);
+    inferScope.post<{
       Params: { model: string };
       Querystring: { output?: string; image?: string; session_id?: string };
       Body: { params?: string };
@@ -125,7 +137,10 @@ export async function registerMonaiRoutes(scope: FastifyInstance, context: Servi
             type: 'object',
             properties: {
               output: { type: 'string', enum: ['image', 'json', 'all', 'dicom_seg'] },
-              image: { type: 'string', description: 'a datastore image id: medparse has no datastore, send "file"' },
+              image: {
+                type: 'string',
+                description: 'a datastore image id (PUT /datastore/?image=ID), used without "file"',
+              },
               session_id: { type: 'string', description: 'the image of a session (PUT /session/) instead of "file"' },
             },
           },
@@ -167,8 +182,8 @@ export async function registerMonaiRoutes(scope: FastifyInstance, context: Servi
           ...(params.modality ? { modality: params.modality } : {}),
         });
         const record = request.staging
-          ? await queueJob(context, request, request.staging.jobId, job, request.staging.arrange())
-          : await jobFromSession(context, sessions, request, request.query.session_id, job);
+          ? await queueUpload(context, request, job)
+          : await jobFromKeptUpload(context, uploads, request, request.query, job);
         const finished = await waitForJob(context, record.id, reply.raw);
         if (finished.state !== 'done') {
           const error = finished.error ?? { code: 'CANCELLED', message: 'the job was cancelled' };
@@ -200,134 +215,13 @@ export async function registerMonaiRoutes(scope: FastifyInstance, context: Servi
   });
 }
 
-const sessionSchema = {
-  type: 'object',
-  properties: {
-    session_id: { type: 'string' },
-    session_info: {
-      type: 'object',
-      properties: {
-        created: { type: 'string' },
-        last_used: { type: 'string' },
-        expiry: { type: 'integer', description: 'seconds after its last use' },
-        files: { type: 'integer' },
-        bytes: { type: 'integer' },
-      },
-    },
-  },
-} as const;
-
-function sessionView(record: SessionRecord) {
-  return {
-    session_id: record.id,
-    session_info: {
-      created: record.createdAt,
-      last_used: record.lastUsedAt,
-      expiry: SESSION_EXPIRY_S,
-      files: record.input.files,
-      bytes: record.input.bytes,
-    },
-  };
-}
-
-/** PUT /session/ (the image in "files"), GET and DELETE /session/{id}: what Slicer uses for a volume it shows. */
-async function registerSessionRoutes(scope: FastifyInstance, context: ServiceContext, sessions: SessionStore) {
-  await acceptUploads(scope, context, {
-    field: 'files',
-    reserve: () => sessions.reserve(),
-    kept: (id) => sessions.read(id) !== undefined,
-    discard: (id) => sessions.remove(id),
-  });
-  const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } as const;
-  scope.put(
-    '/session/',
-    {
-      schema: {
-        summary: 'MONAI Label: upload an image once, for inference by session_id',
-        tags: ['MONAI Label'],
-        consumes: ['multipart/form-data'],
-        body: {
-          type: 'object',
-          required: ['files'],
-          properties: {
-            files: { type: 'array', items: { type: 'string', format: 'binary' } },
-            params: { type: 'string' },
-          },
-        },
-        response: { 200: sessionSchema, 400: errorSchema, 413: errorSchema },
-      },
-    },
-    async (request) => {
-      const staging = request.staging;
-      if (!staging) throw new HttpError(400, 'NO_FILE', 'the upload holds no file: send the image in "files"');
-      sessions.sweep();
-      return sessionView(await sessions.create(staging.jobId, staging.arrange()));
-    },
-  );
-  scope.get<{ Params: { id: string } }>(
-    '/session/:id',
-    {
-      schema: {
-        summary: 'MONAI Label: a session',
-        tags: ['MONAI Label'],
-        params: idParams,
-        response: { 200: sessionSchema, 404: errorSchema },
-      },
-    },
-    async (request) => sessionView(requireSession(sessions, request.params.id)),
-  );
-  scope.delete<{ Params: { id: string } }>(
-    '/session/:id',
-    {
-      schema: {
-        summary: 'MONAI Label: remove a session',
-        tags: ['MONAI Label'],
-        params: idParams,
-        response: { 200: sessionSchema, 404: errorSchema },
-      },
-    },
-    async (request) => {
-      const view = sessionView(requireSession(sessions, request.params.id));
-      sessions.remove(request.params.id);
-      return view;
-    },
-  );
-}
-
-function requireSession(sessions: SessionStore, id: string): SessionRecord {
-  const record = sessions.read(id);
-  if (!record)
-    throw new HttpError(
-      404,
-      'NO_SUCH_SESSION',
-      `no session ${id} (sessions expire ${SESSION_EXPIRY_S} s after their last use)`,
-    );
-  return record;
-}
-
-/** A job on a copy of a session's image (the session stays for the next inference). */
-async function jobFromSession(
-  context: ServiceContext,
-  sessions: SessionStore,
-  request: FastifyRequest,
-  sessionId: string | undefined,
-  job: JobRequest,
-): Promise<JobRecord> {
-  if (!sessionId)
-    throw new HttpError(
-      400,
-      'NO_IMAGE',
-      'medparse keeps no datastore: send the image in "file", or upload it with PUT /session/ and pass session_id',
-    );
-  requireSession(sessions, sessionId);
-  const { id, dir } = context.store.reserve();
-  try {
-    const input = await sessions.copyInto(sessionId, dir);
-    return await queueJob(context, request, id, job, input);
-  } catch (error) {
-    if (!context.store.read(id)) context.store.remove(id);
-    throw error;
-  }
+/** An inference's own upload becomes a job once the readers' header checks accept it. */
+async function queueUpload(context: ServiceContext, request: FastifyRequest, job: JobRequest): Promise<JobRecord> {
+  const staging = request.staging;
+  if (!staging) throw new HttpError(400, 'NO_FILE', 'the upload holds no file: send the image in "file"');
+  const input = staging.arrange();
+  await checkReadable(staging.jobDir, input);
+  return queueJob(context, request, staging.jobId, job, input);
 }
 
 function parseParams(text: string | undefined): InferParams {
@@ -346,9 +240,15 @@ function parseParams(text: string | undefined): InferParams {
     typeof prompts === 'string' ||
     (Array.isArray(prompts) && prompts.every((p) => typeof p === 'string'));
   if (!promptsOk) throw new HttpError(400, 'INVALID_PARAMS', 'params.prompts must be a string or a list of strings');
-  if (modality !== undefined && modality !== 'CT' && modality !== 'MR')
-    throw new HttpError(400, 'INVALID_PARAMS', `params.modality must be CT or MR, got ${JSON.stringify(modality)}`);
-  return { prompts: prompts as InferParams['prompts'], modality: modality as InferParams['modality'] };
+  if (modality === undefined || (typeof modality === 'string' && AUTO_MODALITY.includes(modality)))
+    return { prompts: prompts as InferParams['prompts'] };
+  if (modality !== 'CT' && modality !== 'MR')
+    throw new HttpError(
+      400,
+      'INVALID_PARAMS',
+      `params.modality must be CT, MR or auto (from the file), got ${JSON.stringify(modality)}`,
+    );
+  return { prompts: prompts as InferParams['prompts'], modality };
 }
 
 /** Waits for the job; a client that hangs up cancels it (nobody is left to take the answer). */
@@ -375,7 +275,11 @@ async function waitForJob(context: ServiceContext, id: string, response: ServerR
   }
 }
 
-/** MONAI Label's params: label names to values, timings, and where the full results lie. */
+/**
+ * MONAI Label's params: label names to values, timings, and where the full results lie. Slicer
+ * imports the label map by position (the n-th name of label_names sorted by value gets value n), so
+ * every label of the table is listed, drawn or not, and the values run 1..N as the label map's do.
+ */
 function inferParams(outputDir: string, jobId: string) {
   const table = JSON.parse(readFileSync(join(outputDir, 'labels.json'), 'utf8')) as LabelTable;
   const report = JSON.parse(readFileSync(join(outputDir, 'report.json'), 'utf8')) as {

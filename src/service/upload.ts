@@ -1,14 +1,16 @@
 /**
  * Uploads are hostile: each file part streams to disk under a name the server chooses (the client's
  * name only lends its extension, and only one medparse reads), with a cap on every file and on
- * the upload as a whole. Whether the bytes are an image is for medparse's readers to say, in the
- * worker.
+ * the upload as a whole. Whether the bytes are an image is for medparse's readers to say: their
+ * header checks run before the upload is accepted, the voxels are read in the worker.
  */
 import { createWriteStream, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { JobInput } from './job-store.js';
+import { isMedparseError } from '../core/errors.js';
+import { readVolumeHeader } from '../io/read.js';
+import type { JobInput, JobRequest } from './job-store.js';
 
 /** Extensions medparse reads from one uploaded file (.mhd is left out: it names a second file). */
 const SINGLE_FILE_EXTENSIONS = [
@@ -122,6 +124,24 @@ export class UploadStaging {
     const header = this.parts.find((p) => p.extension.startsWith('.hdr'));
     const image = this.parts.find((p) => p.extension.startsWith('.img'));
     return header && image ? header.extension : undefined;
+  }
+}
+
+/**
+ * Refuses, at upload time, what the readers would refuse in the worker: the same header checks
+ * (format, header fields, time point or series choice, size against memory) without reading a
+ * voxel. The message is the reader's, with paths relative to the upload's folder.
+ */
+export async function checkReadable(
+  dir: string,
+  input: JobInput,
+  choice: Pick<JobRequest, 'volume' | 'series'> = {},
+): Promise<void> {
+  try {
+    await readVolumeHeader(join(dir, input.path), { volume: choice.volume, series: choice.series });
+  } catch (error) {
+    if (!isMedparseError(error)) throw error;
+    throw new HttpError(400, error.code, error.message.split(`${dir}/`).join(''));
   }
 }
 

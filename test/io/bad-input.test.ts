@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import { MedparseError, type MedparseErrorCode } from '../../src/core/errors.js';
-import { readVolume } from '../../src/io/read.js';
+import { readVolume, readVolumeHeader } from '../../src/io/read.js';
 import { encodeNifti } from '../../src/io/write-nifti.js';
 import { indexVolume, withTempDir } from '../helpers/volumes.js';
 
@@ -141,4 +141,31 @@ describe('bad input gives a clear, specific error', () => {
       (e: unknown) => e instanceof MedparseError && e.code === 'FILE_NOT_FOUND',
     );
   });
+});
+
+describe('readVolumeHeader: the header checks of readVolume, without reading voxels', () => {
+  it('answers the grid of a file whose voxels are missing, and refuses what readVolume refuses from the header', () =>
+    withTempDir(async (dir) => {
+      const whole = validNifti();
+      const truncated = join(dir, 'truncated.nii');
+      writeFileSync(truncated, whole.subarray(0, 400));
+      const header = await readVolumeHeader(truncated);
+      assert.deepEqual(header.dims, [8, 8, 8]);
+      assert.equal(header.format, 'nifti');
+      assert.equal(header.bytesPerVoxel, 2);
+      await assert.rejects(readVolume(truncated), (error: MedparseError) => error.code === 'TRUNCATED_FILE');
+      const empty = join(dir, 'empty.nii.gz');
+      writeFileSync(empty, '');
+      await assert.rejects(readVolumeHeader(empty), (error: MedparseError) => error.code === 'EMPTY_INPUT');
+      const huge = join(dir, 'huge.nii');
+      writeFileSync(huge, whole);
+      await assert.rejects(
+        readVolumeHeader(huge, { maxVoxelBytes: 100 }),
+        (error: MedparseError) => error.code === 'INVALID_DIMENSIONS',
+      );
+      await assert.rejects(
+        readVolumeHeader(huge, { volume: 1 }),
+        (error: MedparseError) => error.code === 'INVALID_ARGUMENT',
+      );
+    }));
 });

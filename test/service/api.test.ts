@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { runCli } from '../../src/cli/main.js';
 import { affinesClose } from '../../src/core/affine.js';
-import { writeSeries } from '../io/dicom/make-series.js';
+import { writeSeries, zipFiles } from '../io/dicom/make-series.js';
 import { writeTestModel } from '../helpers/test-model.js';
 import {
   fileUpload,
@@ -18,6 +18,7 @@ import {
   writePhantom,
   type JobJson,
   type RunningService,
+  type Upload,
 } from './helpers.js';
 
 describe('medparse serve: the API over real HTTP (embedded queue, test model)', () => {
@@ -162,20 +163,59 @@ describe('medparse serve: the API over real HTTP (embedded queue, test model)', 
     );
   });
 
-  it("fails a job whose upload is not an image, with the reader's message and no server path", async () => {
-    const response = await submit(url, { task: 'recognize' }, [
-      { name: 'scan.nii.gz', bytes: new TextEncoder().encode('not an image at all') },
-    ]);
-    assert.equal(response.status, 202);
-    const { id } = (await response.json()) as { id: string };
-    const job = await waitForState(url, id, ['done', 'failed']);
-    assert.equal(job.state, 'failed');
-    assert.equal(job.attempts, 1, 'a bad input is not retried');
-    assert.ok(job.error);
-    assert.match(job.error.code, /CORRUPT_FILE|UNSUPPORTED_FORMAT|TRUNCATED_FILE/);
-    assert.ok(!job.error.message.includes(root), job.error.message);
-    const report = await fetch(`${url}/v1/jobs/${id}/report`);
-    assert.equal(report.status, 409);
+  it("refuses an upload that is not a readable image with 400 and the reader's message, before any job", async () => {
+    const before = readdirSync(jobsDir()).sort();
+    const header = new Uint8Array(348);
+    new DataView(header.buffer).setInt32(0, 348, true);
+    const cases: Array<[string, Upload[], string, RegExp]> = [
+      [
+        'text',
+        [{ name: 'scan.nii.gz', bytes: new TextEncoder().encode('not an image at all') }],
+        'CORRUPT_FILE|UNSUPPORTED_FORMAT|TRUNCATED_FILE',
+        /scan|image/,
+      ],
+      ['empty', [{ name: 'scan.nii', bytes: new Uint8Array(0) }], 'EMPTY_INPUT', /empty/],
+      [
+        'bad NIfTI header',
+        [{ name: 'scan.nii', bytes: header }],
+        'CORRUPT_FILE|INVALID_DIMENSIONS',
+        /input\/image\.nii/,
+      ],
+      [
+        'unknown extension',
+        [{ name: 'scan.png', bytes: readFileSync(phantom) }],
+        'EMPTY_INPUT|CORRUPT_FILE|UNSUPPORTED_FORMAT',
+        /DICOM|not/,
+      ],
+      [
+        'files that are not DICOM',
+        [
+          { name: 'a.dcm', bytes: new Uint8Array(200) },
+          { name: 'b.dcm', bytes: new Uint8Array(200) },
+        ],
+        'EMPTY_INPUT',
+        /not DICOM/,
+      ],
+      [
+        'a zip of text',
+        [{ name: 'study.zip', bytes: new TextEncoder().encode('PK not really') }],
+        'CORRUPT_FILE|EMPTY_INPUT|UNSUPPORTED_FORMAT',
+        /zip|DICOM/,
+      ],
+    ];
+    for (const [what, files, code, message] of cases) {
+      const response = await submit(url, { task: 'recognize' }, files);
+      const body = (await response.json()) as { error: { code: string; message: string } };
+      assert.equal(response.status, 400, `${what}: ${JSON.stringify(body)}`);
+      assert.match(body.error.code, new RegExp(`^(${code})$`), what);
+      assert.match(body.error.message, message, what);
+      assert.ok(!body.error.message.includes(root), `${what}: no server path in ${body.error.message}`);
+    }
+    // the choice of time point is checked against the header as well
+    const volume = await submit(url, { task: 'recognize', volume: '3' }, [fileUpload(phantom)]);
+    assert.equal(volume.status, 400);
+    assert.match(((await volume.json()) as { error: { message: string } }).error.message, /volume 3 is out of range/);
+    assert.deepEqual(readdirSync(jobsDir()).sort(), before, 'a refused upload leaves no job folder');
   });
 
   it('DELETE cancels a running job (its worker process is ended) and removes a finished one', async () => {
@@ -347,14 +387,86 @@ describe('medparse serve: the API over real HTTP (embedded queue, test model)', 
     const noImage = new FormData();
     noImage.append('params', '{}');
     const refused = await fetch(`${url}/infer/test-bands?image=volume`, { method: 'POST', body: noImage });
-    assert.equal(refused.status, 400);
-    assert.match(((await refused.json()) as { error: { message: string } }).error.message, /PUT \/session\//);
+    assert.equal(refused.status, 404, 'no such datastore image');
+    assert.match(((await refused.json()) as { error: { message: string } }).error.message, /PUT \/datastore\//);
+    const none = new FormData();
+    none.append('params', '{}');
+    const noneAtAll = await fetch(`${url}/infer/test-bands`, { method: 'POST', body: none });
+    assert.equal(noneAtAll.status, 400);
+    assert.match(((await noneAtAll.json()) as { error: { message: string } }).error.message, /PUT \/session\//);
     assert.equal((await fetch(`${url}/session/${session}`, { method: 'DELETE' })).status, 200);
     assert.equal((await fetch(`${url}/session/${session}`)).status, 404);
 
     const unknown = new FormData();
     unknown.append('file', new Blob([readFileSync(phantom)]), 'image.nii.gz');
     assert.equal((await fetch(`${url}/infer/no-such-model`, { method: 'POST', body: unknown })).status, 404);
+  });
+
+  it("MONAI Label: Slicer's round trip (info, upload to the datastore, infer by image id, labels by position)", async () => {
+    const info = (await fetch(`${url}/info/`).then((r) => r.json())) as {
+      labels: string[];
+      models: Record<string, { type: string; config: Record<string, unknown> }>;
+      datastore: { total: number };
+    };
+    // Slicer sends the model's config with each inference, a list as its first entry, plus its client id
+    const config = info.models['test-bands'].config;
+    const params = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v]));
+    assert.deepEqual(params, { prompts: '', modality: 'auto' });
+    const sent = JSON.stringify({ ...params, client_id: 'user-xyz' });
+
+    const upload = new FormData();
+    upload.append('params', sent);
+    upload.append('file', new Blob([readFileSync(phantom)]), 'tmpab12.nii.gz');
+    const put = await fetch(`${url}/datastore/?image=${encodeURIComponent('Phantom CT')}`, {
+      method: 'PUT',
+      body: upload,
+    });
+    assert.equal(put.status, 200, await put.clone().text());
+    assert.deepEqual(await put.json(), { image: 'Phantom CT' });
+    const stats = (await fetch(`${url}/datastore/`).then((r) => r.json())) as { total: number };
+    assert.equal(stats.total, info.datastore.total + 1);
+    const all = (await fetch(`${url}/datastore/?output=all`).then((r) => r.json())) as {
+      objects: Record<string, { image: { ext: string } }>;
+    };
+    assert.equal(all.objects['Phantom CT'].image.ext, '.nii.gz');
+    const download = await fetch(`${url}/datastore/image?image=${encodeURIComponent('Phantom CT')}`);
+    assert.equal(download.status, 200);
+    assert.deepEqual(Buffer.from(await download.arrayBuffer()), readFileSync(phantom));
+
+    const form = new FormData();
+    form.append('params', sent);
+    const response = await fetch(`${url}/infer/test-bands?image=${encodeURIComponent('Phantom CT')}`, {
+      method: 'POST',
+      body: form,
+    });
+    assert.equal(response.status, 200, await response.clone().text());
+    const parts = await response.formData();
+    const result = JSON.parse(String(parts.get('params'))) as { label_names: Record<string, number> };
+    // Slicer gives value n the n-th name of label_names sorted by value, among the segments of info.labels
+    const byValue = Object.entries(result.label_names).sort((a, b) => a[1] - b[1]);
+    assert.ok(byValue.length > 0);
+    byValue.forEach(([name, value], n) => {
+      assert.equal(value, n + 1, `${name}: values run 1..N`);
+      assert.ok(info.labels.includes(name), `${name} is one of /info/'s labels`);
+    });
+    const labels = niftiVoxels(new Uint8Array(await (parts.get('image') as File).arrayBuffer()));
+    assert.deepEqual(labels.dims, [128, 128, 64]);
+    assert.ok(Math.max(...new Set(labels.data)) <= byValue.length, 'no value without a name');
+
+    // a re-used id replaces the image; DELETE removes it; junk is refused at upload
+    const junk = new FormData();
+    junk.append('file', new Blob([new TextEncoder().encode('not an image')]), 'x.nii.gz');
+    const refused = await fetch(`${url}/datastore/?image=junk`, { method: 'PUT', body: junk });
+    assert.equal(refused.status, 400);
+    const junkSession = new FormData();
+    junkSession.append('files', new Blob([new TextEncoder().encode('not an image')]), 'x.nii.gz');
+    assert.equal((await fetch(`${url}/session/`, { method: 'PUT', body: junkSession })).status, 400);
+    const deleted = await fetch(`${url}/datastore/?id=${encodeURIComponent('Phantom CT')}&type=image`, {
+      method: 'DELETE',
+    });
+    assert.equal(deleted.status, 200);
+    assert.equal((await fetch(`${url}/datastore/image?image=${encodeURIComponent('Phantom CT')}`)).status, 404);
+    assert.deepEqual(readdirSync(join(root, 'data', 'datastore')), [], 'nothing left of the refused or removed images');
   });
 
   it('several DICOM files of one series (names and order as the client likes) run as one volume on its grid', async () => {
@@ -383,6 +495,13 @@ describe('medparse serve: the API over real HTTP (embedded queue, test model)', 
     );
     assert.deepEqual(labels.dims, series.dims);
     assert.ok(affinesClose(labels.affine, series.expectedAffine, 1e-4), 'the series affine');
+
+    const zipPath = join(root, 'series.zip');
+    await zipFiles(Object.fromEntries(series.files.map((path, n) => [`study/IM${n}`, readFileSync(path)])), zipPath);
+    const zipped = await submit(url, { task: 'segment', prompts: 'kidney' }, [fileUpload(zipPath, 'export.zip')]);
+    assert.equal(zipped.status, 202, await zipped.clone().text());
+    const zipJob = await waitForState(url, ((await zipped.json()) as { id: string }).id, ['done', 'failed']);
+    assert.equal(zipJob.state, 'done', JSON.stringify(zipJob.error));
   });
 
   function pidOf(id: string): number | undefined {
@@ -489,22 +608,24 @@ describe('medparse serve: limits and keys', () => {
   it('a multi-file upload is stored as one DICOM folder under names the server chose', async () => {
     const running = await startService({ dataDir: join(root, 'dicom'), modelDir: join(root, 'model') });
     try {
-      const files = ['../../a', 'IM0002', 'c.dcm'].map((name) => ({
-        name,
-        bytes: new TextEncoder().encode(`not dicom ${name}`),
-      }));
+      const series = await writeSeries(join(root, 'named-series'), { columns: 16, rows: 16, slices: 3 });
+      const names = ['../../a', 'IM0002', 'c.dcm'];
+      const files = series.files.map((path, n) => fileUpload(path, names[n]));
       const response = await submit(running.url, { task: 'recognize' }, files);
-      assert.equal(response.status, 202);
+      assert.equal(response.status, 202, await response.clone().text());
       const { id } = (await response.json()) as { id: string };
       const folder = join(root, 'dicom', 'jobs', id, 'input', 'dicom');
       assert.deepEqual(readdirSync(folder).sort(), ['00001.dcm', '00002.dcm', '00003.dcm']);
-      const job = await waitForState(running.url, id, ['failed', 'done']);
-      assert.equal(job.state, 'failed', 'the readers decide: these bytes are no DICOM');
+      await waitForState(running.url, id, ['failed', 'done']);
+      const notDicom = names.map((name) => ({ name, bytes: new TextEncoder().encode(`not dicom ${name}`) }));
+      const refused = await submit(running.url, { task: 'recognize' }, notDicom);
+      assert.equal(refused.status, 400, 'the readers decide at upload: these bytes are no DICOM');
       const mixed = await submit(running.url, { task: 'recognize' }, [
         files[0],
         { name: 'x.nii.gz', bytes: new Uint8Array(10) },
       ]);
       assert.equal(mixed.status, 400);
+      assert.deepEqual(readdirSync(join(root, 'dicom', 'jobs')), [id], 'refused uploads leave nothing');
     } finally {
       await running.close();
     }

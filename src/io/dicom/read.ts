@@ -6,7 +6,7 @@ import type { Vec3 } from '../../core/affine.js';
 import { MedparseError } from '../../core/errors.js';
 import type { ProgressCallback } from '../../core/progress.js';
 import type { Modality, Volume, VolumeMeta } from '../../core/volume.js';
-import { admitVolume, type AdmitOptions } from '../admit.js';
+import { admitVolume, type AdmitOptions, type OpenedVolume } from '../admit.js';
 import { chooseFrame, type FrameOptions } from '../frames.js';
 import { EncapsulationError, splitFrames } from './encapsulated.js';
 import { ABSOLUTE_GAP_TOLERANCE, distancesAlongNormal, stackGeometry } from './geometry.js';
@@ -32,6 +32,14 @@ export interface ReadDicomOptions extends FrameOptions, AdmitOptions {
  * file, as a volume in RAS+ world space.
  */
 export async function readDicomSeries(input: string, options: ReadDicomOptions = {}): Promise<Volume> {
+  return (await openDicomSeries(input, options)).load();
+}
+
+/**
+ * Everything readDicomSeries checks before it reads a pixel: the headers are scanned, the series
+ * chosen and stacked, its geometry found and its size admitted.
+ */
+export async function openDicomSeries(input: string, options: ReadDicomOptions = {}): Promise<OpenedVolume> {
   const scanned = await scanInput(input, options.onProgress);
   const slices = selectSeries(scanned, options.series);
   const problem = slices.find((slice) => slice.problem)?.problem;
@@ -46,7 +54,7 @@ export async function readDicomSeries(input: string, options: ReadDicomOptions =
   );
   const ordered = geometry.order.map((i) => stack[i]);
   const { columns, rows } = ordered[0].layout;
-  admitVolume(
+  const header = admitVolume(
     {
       file: input,
       format: 'dicom',
@@ -55,13 +63,16 @@ export async function readDicomSeries(input: string, options: ReadDicomOptions =
     },
     options,
   );
-  const data = await readVoxels(ordered, options.onProgress);
-  const meta = {
-    ...volumeMeta(ordered, input),
-    ...(frame ? { frame } : {}),
-    ...(scanned.notes.length ? { notes: scanned.notes } : {}),
+  const load = async (): Promise<Volume> => {
+    const data = await readVoxels(ordered, options.onProgress);
+    const meta = {
+      ...volumeMeta(ordered, input),
+      ...(frame ? { frame } : {}),
+      ...(scanned.notes.length ? { notes: scanned.notes } : {}),
+    };
+    return { dims: [columns, rows, ordered.length], affine: geometry.affine, data, meta };
   };
-  return { dims: [columns, rows, ordered.length], affine: geometry.affine, data, meta };
+  return { header, load };
 }
 
 /**
