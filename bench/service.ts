@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { makePhantomCt } from '../src/core/phantom.js';
 import { writeNifti } from '../src/io/write-nifti.js';
 import { buildService, DEFAULT_CONFIG } from '../src/service/server.js';
-import { DEFAULT_MODEL_DIR } from '../src/tasks/engine.js';
+import { DEFAULT_MODEL_DIR } from '../src/core/paths.js';
 import type { BenchRow } from './run.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));

@@ -7,8 +7,8 @@
  * The run fails (exit 1) if a concept link dangles or a dataset label maps to no concept.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join, resolve } from 'node:path';
+import { DATA_DIR, PACKAGE_ROOT } from '../src/core/paths.js';
 import { termKey } from '../src/vocab/normalize.js';
 import { resolvePrompt } from '../src/vocab/parser.js';
 import type {
@@ -52,7 +52,7 @@ import {
   type NewConcept,
 } from './vocab-curation.js';
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const REPO_ROOT = PACKAGE_ROOT;
 
 interface DraftCode {
   scheme: string;
@@ -116,8 +116,8 @@ function main(): void {
   const vocab = new Vocabulary(file);
   reportCollisions(vocab, concepts);
   const datasets = buildDatasetLabels(shared, vocab);
-  writeJson(join(REPO_ROOT, 'data', 'vocabulary.json'), file);
-  writeJson(join(REPO_ROOT, 'data', 'dataset-labels.json'), datasets);
+  writeJson(join(DATA_DIR, 'vocabulary.json'), file);
+  writeJson(join(DATA_DIR, 'dataset-labels.json'), datasets);
   const counts = countBy(concepts.map((c) => c.category));
   console.log(`wrote data/vocabulary.json: ${concepts.length} concepts ${JSON.stringify(counts)}`);
   const labelCount = Object.values(datasets.datasets).reduce((n, d) => n + Object.keys(d.labels).length, 0);
@@ -651,7 +651,7 @@ function colourConcepts(concepts: Concept[], shared: string): void {
 
 /** data/label-neighbours.json's pairs (scripts/label-neighbours.ts); none when it was not written yet. */
 function readLabelNeighbours(): LabelNeighbour[] {
-  const path = join(REPO_ROOT, 'data', 'label-neighbours.json');
+  const path = join(DATA_DIR, 'label-neighbours.json');
   return existsSync(path) ? loadLabelNeighbours(path) : [];
 }
 

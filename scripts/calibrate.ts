@@ -31,7 +31,8 @@ import { spacingOf, type Volume } from '../src/core/volume.js';
 import { dice } from '../src/eval/metrics.js';
 import { readVolume } from '../src/io/read.js';
 import { keepLargest } from '../src/ops/index.js';
-import { DEFAULT_MODEL_DIR, ParseEngine } from '../src/tasks/engine.js';
+import { DEFAULT_MODEL_DIR } from '../src/core/paths.js';
+import { ParseEngine } from '../src/tasks/engine.js';
 import {
   canCalibrate,
   candidateGroups,

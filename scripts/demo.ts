@@ -5,11 +5,12 @@
  * preview shows the organs found. The synthetic phantom (`--demo`) stays for tests.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { runCli } from '../src/cli/main.js';
-import { DEFAULT_MODEL_DIR } from '../src/tasks/engine.js';
+import { DEFAULT_MODEL_DIR, DEMO_SCAN as SHIPPED_SCAN } from '../src/core/paths.js';
 
-const DEMO_SCAN = join('data', 'demo', 'example_ct.nii.gz');
+// shown as typed from the repository root
+const DEMO_SCAN = relative(process.cwd(), SHIPPED_SCAN) || SHIPPED_SCAN;
 // organs in the scan, one that is not (a brain in an abdominal CT) and one that is no anatomy at all
 const DEMO_PROMPTS = 'liver, spleen, both kidneys, stomach, aorta, pancreas, gallbladder, brain, banana';
 const OUTPUT = join('out', 'demo');

@@ -31,7 +31,8 @@ import { isTrainingScanReason, releaseGate, trainingScanGate, type MeasuredConce
 import { readVolume } from '../src/io/read.js';
 import { answeringRow, withheldReason, type ImagingModality } from '../src/runtime/model-package.js';
 import { scanScope, type ScanScope } from '../src/runtime/scan-scope.js';
-import { DEFAULT_MODEL_DIR, ParseEngine } from '../src/tasks/engine.js';
+import { DEFAULT_MODEL_DIR } from '../src/core/paths.js';
+import { ParseEngine } from '../src/tasks/engine.js';
 import { REPO_ROOT, sharedDir } from '../test/helpers/shared.js';
 import {
   conceptValues,

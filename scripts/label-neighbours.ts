@@ -7,12 +7,12 @@
  *   npm run build && node dist/scripts/label-neighbours.js [--shared <dir>]
  */
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join, resolve } from 'node:path';
+import { DATA_DIR, PACKAGE_ROOT } from '../src/core/paths.js';
 import { readVolume } from '../src/io/read.js';
 import { loadDatasetLabels } from '../src/vocab/index.js';
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const REPO_ROOT = PACKAGE_ROOT;
 
 /** Faces two labels must share to count as neighbours: fewer is the noise of automatic labels. */
 const MIN_SHARED_FACES = 20;
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
     maps,
     pairs: [...pairs.values()].sort((p, q) => p.a.localeCompare(q.a) || p.b.localeCompare(q.b)),
   };
-  writeFileSync(join(REPO_ROOT, 'data', 'label-neighbours.json'), JSON.stringify(file, null, 1) + '\n');
+  writeFileSync(join(DATA_DIR, 'label-neighbours.json'), JSON.stringify(file, null, 1) + '\n');
   console.log(`wrote data/label-neighbours.json: ${file.pairs.length} pairs`);
 }
 

@@ -14,15 +14,15 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import dcmjs from 'dcmjs';
+import { PACKAGE_ROOT } from '../src/core/paths.js';
 import type { WritableDataset } from '../src/io/dicom/dcmjs.js';
 import { encodeDicomFile } from '../src/io/dicom/dcmjs.js';
 import type { SeriesSpec } from '../test/io/dicom/make-series.js';
 import { writeSeries } from '../test/io/dicom/make-series.js';
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const REPO_ROOT = PACKAGE_ROOT;
 const TARGET = join(REPO_ROOT, 'test/fixtures/dicom-codecs');
 
 /** One compressed copy of a case: how it was made and how close its decode must be. */

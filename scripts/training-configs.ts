@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Volume } from '../src/core/volume.js';
-import { REPO_ROOT } from '../test/helpers/shared.js';
+import { dataFile, PACKAGE_ROOT } from '../src/core/paths.js';
 
 export interface DatasetConfig {
   name: string;
@@ -38,7 +38,7 @@ let labelTables: DatasetLabels['datasets'] | undefined;
 
 /** The configs of the networks in `networkIds` (all configs when omitted). */
 export function loadTrainingConfigs(networkIds?: ReadonlySet<string>): TrainingConfig[] {
-  const dir = join(REPO_ROOT, 'training/configs');
+  const dir = join(PACKAGE_ROOT, 'training/configs');
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as TrainingConfig)
@@ -53,8 +53,7 @@ export function conceptValues(dataset: DatasetConfig, networkConcepts: readonly 
   const out: Record<string, number[]> = {};
   for (const [id, values] of Object.entries(dataset.concepts ?? {})) out[id] = [...values];
   if (dataset.label_map) {
-    labelTables ??= (JSON.parse(readFileSync(join(REPO_ROOT, 'data/dataset-labels.json'), 'utf8')) as DatasetLabels)
-      .datasets;
+    labelTables ??= (JSON.parse(readFileSync(dataFile('dataset-labels.json'), 'utf8')) as DatasetLabels).datasets;
     const table = labelTables[dataset.label_map];
     if (!table) throw new Error(`data/dataset-labels.json has no label table "${dataset.label_map}"`);
     for (const [value, entry] of Object.entries(table.labels)) {

@@ -3,9 +3,9 @@
  * whether it is an image at all), parse it, and write the results folder. Runs inside a worker
  * process, never in the server.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMedparseError } from '../core/errors.js';
+import { packageVersion } from '../core/paths.js';
 import type { ProgressCallback } from '../core/progress.js';
 import { readVolume } from '../io/read.js';
 import { ParseEngine } from '../tasks/engine.js';
@@ -102,15 +102,5 @@ function describeFailure(error: unknown, jobDir: string): RunJobOutcome {
   return { ok: false, error: { code: 'INTERNAL', message: relative }, retryable: true };
 }
 
-let version: string | undefined;
-
-export function packageVersion(): string {
-  if (version) return version;
-  try {
-    const url = new URL('../../../package.json', import.meta.url);
-    version = (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
-  } catch {
-    version = 'unknown';
-  }
-  return version;
-}
+/** Kept for the service's imports; the version is read in src/core/paths.ts. */
+export { packageVersion };

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { dataFile } from '../core/paths.js';
 import { normalizeTokens, termKey } from './normalize.js';
 import {
   CATEGORIES,
@@ -21,21 +21,10 @@ export interface TermEntry {
   kind: TermKind;
 }
 
-/**
- * The committed data files, found from this module's own location: the repository root is three
- * directories up from the compiled dist/src/vocab/*.js and two up from src/vocab/*.ts.
- */
-function dataFileUrl(name: string): URL {
-  const here = new URL('.', import.meta.url);
-  const fromDist = new URL(`../../../data/${name}`, here);
-  const fromSource = new URL(`../../data/${name}`, here);
-  return here.pathname.includes('/dist/src/') ? fromDist : fromSource;
-}
-
-export const VOCABULARY_PATH = fileURLToPath(dataFileUrl('vocabulary.json'));
-export const DATASET_LABELS_PATH = fileURLToPath(dataFileUrl('dataset-labels.json'));
+export const VOCABULARY_PATH = dataFile('vocabulary.json');
+export const DATASET_LABELS_PATH = dataFile('dataset-labels.json');
 /** Concepts that lie side by side in reference label maps (scripts/label-neighbours.ts). */
-export const LABEL_NEIGHBOURS_PATH = fileURLToPath(dataFileUrl('label-neighbours.json'));
+export const LABEL_NEIGHBOURS_PATH = dataFile('label-neighbours.json');
 
 export class Vocabulary {
   readonly concepts: readonly Concept[];

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../src/core/paths.js';
 
-/** The repository root, from a compiled test file at dist/test/<area>/x.js or the helper itself. */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+/** The repository root (found in src/core/paths.ts). */
+export const REPO_ROOT = PACKAGE_ROOT;
 
 /** ../shared beside the repository (or MEDPARSE_SHARED), or undefined when it is absent. */
 export function sharedDir(): string | undefined {

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadModelPackage } from '../../src/runtime/model-package.js';
 import { openNetwork } from '../../src/runtime/onnx-session.js';
-import { DEFAULT_MODEL_DIR } from '../../src/tasks/engine.js';
+import { DEFAULT_MODEL_DIR } from '../../src/core/paths.js';
 import { REPO_ROOT } from '../helpers/shared.js';
 
 /** Written by `python -m medparse_train.export` beside each exported network: its input and PyTorch outputs. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { affinesClose } from '../../src/core/affine.js';
 import { readVolume } from '../../src/io/read.js';
-import { DEFAULT_MODEL_DIR } from '../../src/tasks/engine.js';
+import { DEFAULT_MODEL_DIR } from '../../src/core/paths.js';
 import { SHARED_MISSING, sharedDir } from '../helpers/shared.js';
 import { fileUpload, niftiVoxels, startService, submit, waitForState, type RunningService } from './helpers.js';
 

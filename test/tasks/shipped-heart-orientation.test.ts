@@ -5,7 +5,8 @@ import type { Volume } from '../../src/core/volume.js';
 import { dice } from '../../src/eval/metrics.js';
 import { readVolume } from '../../src/io/read.js';
 import { permuteAxes } from '../../src/ops/reorient.js';
-import { DEFAULT_MODEL_DIR, ParseEngine } from '../../src/tasks/engine.js';
+import { DEFAULT_MODEL_DIR } from '../../src/core/paths.js';
+import { ParseEngine } from '../../src/tasks/engine.js';
 import { sharedDir, SHARED_MISSING } from '../helpers/shared.js';
 
 const shared = sharedDir();

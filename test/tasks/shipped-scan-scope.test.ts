@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readVolume } from '../../src/io/read.js';
 import { scanScope } from '../../src/runtime/scan-scope.js';
-import { DEFAULT_MODEL_DIR, ParseEngine } from '../../src/tasks/engine.js';
+import { DEFAULT_MODEL_DIR } from '../../src/core/paths.js';
+import { ParseEngine } from '../../src/tasks/engine.js';
 import { sharedDir, SHARED_MISSING } from '../helpers/shared.js';
 
 const shared = sharedDir();

@@ -7,7 +7,7 @@ import {
   type NetworkSpec,
 } from '../../runtime/model-package.js';
 import { describeScope, SCAN_SCOPES } from '../../runtime/scan-scope.js';
-import { DEFAULT_MODEL_DIR } from '../../tasks/engine.js';
+import { DEFAULT_MODEL_DIR } from '../../core/paths.js';
 import { EXIT, type CommandIO } from '../io.js';
 
 export const MODELS_USAGE = 'medparse models [--dir DIR] [--json]';

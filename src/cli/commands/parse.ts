@@ -4,7 +4,8 @@ import { parseArgs } from 'node:util';
 import type { ProgressEvent } from '../../core/progress.js';
 import { makePhantomCt } from '../../core/phantom.js';
 import { readVolume } from '../../io/read.js';
-import { DEFAULT_MODEL_DIR, ParseEngine } from '../../tasks/engine.js';
+import { DEFAULT_MODEL_DIR, packageVersion } from '../../core/paths.js';
+import { ParseEngine } from '../../tasks/engine.js';
 import { OutputFolder, writeResults, type TaskName } from '../../tasks/output-folder.js';
 import type { ParseResult, PromptResult } from '../../tasks/results.js';
 import { EXIT, type CommandIO } from '../io.js';
@@ -197,13 +198,4 @@ function progressPrinter(io: CommandIO): (event: ProgressEvent) => void {
     if (line !== last && (event.fraction === 0 || event.fraction === 1 || event.stage === 'inference')) io.stderr(line);
     last = line;
   };
-}
-
-function packageVersion(): string {
-  try {
-    const url = new URL('../../../../package.json', import.meta.url);
-    return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
 }

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SERVICE_DEFAULTS } from '../../service/defaults.js';
 import type { ServiceConfig } from '../../service/server.js';
-import { DEFAULT_MODEL_DIR } from '../../tasks/engine.js';
+import { DEFAULT_MODEL_DIR } from '../../core/paths.js';
 import { EXIT, type CommandIO } from '../io.js';
 import { UsageError } from '../usage.js';
 
