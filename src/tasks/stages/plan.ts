@@ -1,4 +1,10 @@
-import type { Concept, ParsedPrompt, Vocabulary } from '../vocab/index.js';
+/**
+ * Stage 1 of a parse, planning: which concepts the prompts name, how the model answers each (a network
+ * row, a union of parts, one side of a whole) or why it cannot, and the network queries that needs.
+ * Nothing here touches voxels but the modality guess and the scan's scope.
+ */
+import type { Volume } from '../../core/volume.js';
+import type { Concept, ParsedPrompt, Vocabulary } from '../../vocab/index.js';
 import {
   answeringRow,
   rowWithheldReason,
@@ -7,8 +13,9 @@ import {
   type ModelPackage,
   type NetworkConcept,
   type NetworkSpec,
-} from '../runtime/model-package.js';
-import type { ScanScope } from '../runtime/scan-scope.js';
+} from '../../runtime/model-package.js';
+import { scanScope, type ScanScope } from '../../runtime/scan-scope.js';
+import { resolveModality, type ModalitySource } from '../modality.js';
 
 /**
  * How a concept is obtained from the model: straight from a network's query row, as the union of
@@ -237,4 +244,74 @@ export function networkQueries(plans: PromptPlan[]): Map<NetworkSpec, number[]> 
   };
   plans.forEach((plan) => plan.source && visit(plan.source));
   return new Map([...queries].map(([network, rows]) => [network, [...rows].sort((a, b) => a - b)]));
+}
+
+/** Everything a request will run, decided before any voxel is processed. */
+export interface RequestPlan {
+  modality: ImagingModality;
+  modalitySource: ModalitySource;
+  scope: ScanScope;
+  /** One plan per prompt, in the prompts' order. */
+  prompts: PromptPlan[];
+  /** Plans of the organs that planned lesions lie in (by organ id): lesions are checked against them. */
+  organs: Map<string, PromptPlan>;
+  /** Every network query the prompts and organs need, by network, each row once. */
+  queries: Map<NetworkSpec, number[]>;
+}
+
+export interface RequestContext {
+  vocabulary: Vocabulary;
+  model: ModelPackage;
+  /** Also answer from rows the model withholds, with a note. */
+  experimental?: boolean;
+  /** CT or MR as the user said; by default from the file, else guessed from its values. */
+  modality?: string;
+}
+
+export function planRequest(volume: Volume, prompts: ParsedPrompt[], context: RequestContext): RequestPlan {
+  const { modality, source: modalitySource } = resolveModality(volume, context.modality);
+  const scope = scanScope(volume);
+  const options = { scope, experimental: context.experimental };
+  const plans = planPrompts(prompts, context.vocabulary, context.model, modality, options);
+  const organs = organPlans(plans, context, modality, options);
+  const queries = networkQueries([...plans, ...organs.values()]);
+  return { modality, modalitySource, scope, prompts: plans, organs, queries };
+}
+
+/** Plans for the organs the planned lesions lie in, by organ id, where the model answers the organ. */
+function organPlans(
+  plans: PromptPlan[],
+  context: RequestContext,
+  modality: ImagingModality,
+  options: PlanOptions,
+): Map<string, PromptPlan> {
+  const organIds = new Set(
+    plans.flatMap((plan) =>
+      plan.status === 'planned' && plan.concept?.category === 'lesion' && plan.concept.locatedIn
+        ? [plan.concept.locatedIn]
+        : [],
+    ),
+  );
+  const organs = new Map<string, PromptPlan>();
+  for (const organId of organIds) {
+    const prompt = conceptPrompt(context.vocabulary, organId);
+    const [plan] = planPrompts([prompt], context.vocabulary, context.model, modality, options);
+    if (plan.status === 'planned') organs.set(organId, plan);
+  }
+  return organs;
+}
+
+/** A prompt that names one concept exactly, as recognition, evaluation and organ checks ask. */
+export function conceptPrompt(vocabulary: Vocabulary, id: string): ParsedPrompt {
+  const ref = vocabulary.ref(id);
+  return {
+    text: ref.name,
+    status: 'resolved',
+    concepts: [ref],
+    confidence: 1,
+    matchedBy: 'exact',
+    laterality: ref.laterality,
+    suggestions: [],
+    notes: [],
+  };
 }

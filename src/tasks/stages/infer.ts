@@ -1,0 +1,101 @@
+/**
+ * Stage 3, running a network: the model contract's preprocessing (reorient, resample, normalise), the
+ * sliding window over every query row at once, the orientation search for networks that need one, and
+ * the cut of connected groups to their largest piece. Output stays on the network's working grid.
+ */
+import type { ProgressCallback } from '../../core/progress.js';
+import type { Volume } from '../../core/volume.js';
+import { describeFlips, maskConfidence, searchFlips } from '../../runtime/flip-search.js';
+import type { ImagingModality, NetworkSpec } from '../../runtime/model-package.js';
+import type { NetworkSession } from '../../runtime/onnx-session.js';
+import { prepareInput, type PreparedInput } from '../../runtime/preprocess.js';
+import { slidingWindowInference } from '../../runtime/sliding-window.js';
+import type { OrientationSearchReport } from '../results.js';
+import { groupsToJoin, keepGroupPieces, rowsToRun, type SetApart } from './groups.js';
+
+export interface InferenceOptions {
+  overlap?: number;
+  batchSize?: number;
+  keepIslands?: boolean;
+  onProgress?: ProgressCallback;
+}
+
+/** A network's answer to the prompted rows, on its working grid. */
+export interface NetworkOutput {
+  network: NetworkSpec;
+  /** The prompted rows; `probabilities[q]` and `presenceLogits[q]` are row `rows[q]`'s. */
+  rows: number[];
+  prepared: PreparedInput;
+  probabilities: Float32Array[];
+  presenceLogits: number[];
+  /** By row: what the connected group's cut left out. */
+  setApart: Map<number, SetApart>;
+  /** The orientations tried, when the network searches them. */
+  orientationSearch?: OrientationSearchReport;
+  /** Milliseconds spent preparing the image and in the network. */
+  timings: { preprocess: number; inference: number };
+}
+
+export async function inferNetwork(
+  volume: Volume,
+  network: NetworkSpec,
+  rows: number[],
+  modality: ImagingModality,
+  session: NetworkSession,
+  options: InferenceOptions = {},
+): Promise<NetworkOutput> {
+  const report = options.onProgress;
+  const keepIslands = options.keepIslands === true;
+  // A prompted part of a connected group needs its fellow parts too, to find the group's piece;
+  // answers come back for `rows` only (the first rows of `runRows`).
+  const groups = groupsToJoin(network, rows, keepIslands);
+  const runRows = rowsToRun(network, rows, keepIslands);
+  let started = performance.now();
+  report?.({ stage: 'preprocess', fraction: 0, message: `${network.id}: preparing the image` });
+  const prepared = prepareInput(volume, network, modality);
+  const preprocess = performance.now() - started;
+  started = performance.now();
+  const queries = `${runRows.length} quer${runRows.length === 1 ? 'y' : 'ies'}`;
+  const { inference, kept, trials } = await searchFlips(
+    prepared.image,
+    network.flipSearch,
+    (image, trial, of) =>
+      slidingWindowInference(image, network.patchSize, session, runRows, {
+        padValue: prepared.padValue,
+        overlap: options.overlap,
+        batchSize: options.batchSize,
+        onProgress: report
+          ? (e) =>
+              report({
+                ...e,
+                message: `${network.id}: ${queries}` + (of > 1 ? `, orientation ${trial + 1} of ${of}` : ''),
+              })
+          : undefined,
+      }),
+    // judged as answered: after the connected groups' cut, on copies (the kept maps are cut below)
+    (maps) => {
+      const copies = maps.map((map) => map.slice());
+      keepGroupPieces(network, groups, runRows, copies, prepared.image);
+      return maskConfidence(copies);
+    },
+  );
+  const setApart = keepGroupPieces(network, groups, runRows, inference.probabilities, prepared.image);
+  return {
+    network,
+    rows,
+    prepared,
+    probabilities: inference.probabilities.slice(0, rows.length),
+    presenceLogits: inference.presenceLogits.slice(0, rows.length),
+    setApart,
+    ...(trials.length > 1
+      ? {
+          orientationSearch: {
+            network: network.id,
+            kept: describeFlips(kept.flips),
+            tried: trials.map((t) => ({ orientation: describeFlips(t.flips), confidence: t.confidence })),
+          },
+        }
+      : {}),
+    timings: { preprocess, inference: performance.now() - started },
+  };
+}

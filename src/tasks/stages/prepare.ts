@@ -1,0 +1,69 @@
+/**
+ * Stage 2, preparing the volume: refuse what would not fit in memory before any work, and give the
+ * volume the affine its stated voxel size implies. Each network's own resampling and normalisation
+ * (the model contract) happens in the inference stage, on this volume.
+ */
+import { totalmem } from 'node:os';
+import { MedparseError } from '../../core/errors.js';
+import { spacingOf, type Volume } from '../../core/volume.js';
+import type { VolumeHeader } from '../../io/admit.js';
+import { withPhysicalAffine } from '../../runtime/preprocess.js';
+import { rowsToRun } from './groups.js';
+import type { RequestPlan } from './plan.js';
+
+export interface MemoryOptions {
+  /** Refuse requests estimated to need more memory than this (GB; default 75 % of the machine's). */
+  memoryLimitGb?: number;
+  /** Islands kept: connected groups are not joined, so fewer rows run. */
+  keepIslands?: boolean;
+}
+
+/** The volume the networks read, once the request is known to fit in memory. */
+export function prepareVolume(volume: Volume, plan: RequestPlan, options: MemoryOptions = {}): Volume {
+  refuseOverLimit(requestBytes(volume, plan, options.keepIslands === true), volume.meta.sourcePath, options);
+  return withPhysicalAffine(volume);
+}
+
+/**
+ * The memory check made from an image's header, before its voxels are read (readVolume's `checkHeader`):
+ * the input alone, a lower bound of what any request on it needs, so a header declaring a volume too
+ * large for the limit is refused before the volume is read or inflated.
+ */
+export function checkHeaderMemory(header: VolumeHeader, options: MemoryOptions = {}): void {
+  const voxels = header.dims[0] * header.dims[1] * header.dims[2];
+  refuseOverLimit(inputBytes(voxels, header.bytesPerVoxel), header.file, options);
+}
+
+/**
+ * Estimated peak memory of a request: the input, one byte per voxel per query on the input grid, and
+ * float32 working images and probability maps on each network's grid.
+ */
+function requestBytes(volume: Volume, plan: RequestPlan, keepIslands: boolean): number {
+  const inputVoxels = volume.data.length;
+  const [sx, sy, sz] = spacingOf(volume);
+  let bytes = inputBytes(inputVoxels, volume.data.BYTES_PER_ELEMENT);
+  for (const [network, rows] of plan.queries) {
+    const workingVoxels = (inputVoxels * sx * sy * sz) / (network.spacing[0] * network.spacing[1] * network.spacing[2]);
+    // an orientation search holds the best run's maps, the current run's and the judge's copies
+    const maps = rowsToRun(network, rows, keepIslands).length * (network.flipSearch.length ? 3 : 1);
+    bytes += inputVoxels * rows.length + workingVoxels * 4 * (maps + 3);
+  }
+  return bytes;
+}
+
+/** The input's voxels and a 4-byte working copy of each: what any request on an image needs at least. */
+function inputBytes(voxels: number, bytesPerVoxel: number): number {
+  return voxels * (bytesPerVoxel + 4);
+}
+
+function refuseOverLimit(bytes: number, file: string | undefined, options: MemoryOptions): void {
+  const limitGb = options.memoryLimitGb ?? (0.75 * totalmem()) / 2 ** 30;
+  const neededGb = bytes / 2 ** 30;
+  if (neededGb > limitGb) {
+    throw new MedparseError(
+      'INVALID_ARGUMENT',
+      `the request needs about ${neededGb.toFixed(1)} GB of memory, more than the limit of ${limitGb.toFixed(1)} GB; pass --memory-limit-gb ${Math.ceil(neededGb)} if the machine has it, ask for fewer prompts at once, or crop the image`,
+      file,
+    );
+  }
+}
