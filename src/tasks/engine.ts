@@ -5,9 +5,9 @@
  * caller's (results.ts, result-folder.ts), so the CLI, the service and a library user share all of it.
  */
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { MedparseError } from '../core/errors.js';
+import { DEFAULT_MODEL_DIR } from '../core/paths.js';
 import type { ProgressCallback } from '../core/progress.js';
 import type { Volume } from '../core/volume.js';
 import type { VolumeHeader } from '../io/admit.js';
@@ -30,8 +30,8 @@ import { inferNetwork } from './stages/infer.js';
 import { conceptPrompt, planRequest } from './stages/plan.js';
 import { checkHeaderMemory, prepareVolume } from './stages/prepare.js';
 
-/** The model package shipped with medparse: <repo>/models/medparse-default. */
-export const DEFAULT_MODEL_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../models/medparse-default');
+/** The model package shipped with medparse (found in src/core/paths.ts), for existing imports. */
+export { DEFAULT_MODEL_DIR };
 
 export interface EngineOptions extends RuntimeOptions {
   overlap?: number;
