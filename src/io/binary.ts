@@ -34,6 +34,44 @@ export function decodeVoxels(
   return out;
 }
 
+/** How voxels are stored in a file: a type medparse keeps, or 64-bit integers it reads as float64. */
+export type StoredType = DataType | 'int64' | 'uint64';
+
+export function storedBytesPerVoxel(stored: StoredType): number {
+  return stored === 'int64' || stored === 'uint64' ? 8 : bytesPerVoxel(stored);
+}
+
+/** The type a stored type is read as: 64-bit integers become float64 (exact up to 2^53, as nibabel's floats). */
+export function decodedType(stored: StoredType): DataType {
+  return stored === 'int64' || stored === 'uint64' ? 'float64' : stored;
+}
+
+/** decodeVoxels for any stored type, 64-bit integers included. */
+export function decodeStoredVoxels(
+  bytes: Uint8Array,
+  offset: number,
+  stored: StoredType,
+  count: number,
+  littleEndian: boolean,
+  file: string,
+): VoxelArray {
+  if (stored !== 'int64' && stored !== 'uint64') return decodeVoxels(bytes, offset, stored, count, littleEndian, file);
+  if (offset < 0 || offset + count * 8 > bytes.length) {
+    throw new MedparseError(
+      'TRUNCATED_FILE',
+      `file is truncated: ${count * 8} bytes of voxel data expected from byte ${offset}`,
+      file,
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, count * 8);
+  const out = new Float64Array(count);
+  for (let i = 0; i < count; i++)
+    out[i] = Number(
+      stored === 'int64' ? view.getBigInt64(i * 8, littleEndian) : view.getBigUint64(i * 8, littleEndian),
+    );
+  return out;
+}
+
 export function swapBytesInPlace(bytes: Uint8Array, size: number): void {
   for (let i = 0; i < bytes.length; i += size) {
     for (let a = i, b = i + size - 1; a < b; a++, b--) {

@@ -1,13 +1,12 @@
 import { MedparseError } from '../core/errors.js';
 import { flipRasLps } from '../core/affine.js';
 import type { DataType, Dims3, Volume } from '../core/volume.js';
-import { bytesPerVoxel } from '../core/volume.js';
-import { decodeVoxels } from './binary.js';
+import { decodeStoredVoxels, decodedType, storedBytesPerVoxel, type StoredType } from './binary.js';
 import { resolveDetachedFile } from './detached-file.js';
 import { checkAffine, checkDimensions, chooseFrame, type FrameOptions } from './frames.js';
 import { parseNumberList } from './text-header.js';
 
-const MET_TYPES: Record<string, DataType> = {
+const MET_TYPES: Record<string, StoredType> = {
   MET_CHAR: 'int8',
   MET_UCHAR: 'uint8',
   MET_SHORT: 'int16',
@@ -18,6 +17,9 @@ const MET_TYPES: Record<string, DataType> = {
   MET_ULONG: 'uint32',
   MET_FLOAT: 'float32',
   MET_DOUBLE: 'float64',
+  // SimpleITK writes numpy's default integers (int64 label maps) this way
+  MET_LONG_LONG: 'int64',
+  MET_ULONG_LONG: 'uint64',
 };
 
 /** A parsed MetaImage header: what the voxels are and where they are, before any of them is read. */
@@ -26,6 +28,8 @@ export interface MetaImageHeader {
   nDims: number;
   dims: Dims3;
   frames: number;
+  /** How the voxels are stored, and the type they are read as (64-bit integers as float64). */
+  stored: StoredType;
   type: DataType;
   compressed: boolean;
   /** Where LOCAL data starts in the header's file; undefined when the data is in a data file. */
@@ -58,8 +62,8 @@ export function parseMetaImageHeader(bytes: Uint8Array, file: string): MetaImage
       `MetaImage with ${channels} channels per voxel is not a scalar image`,
       file,
     );
-  const type = MET_TYPES[fields.get('ElementType') ?? ''];
-  if (!type)
+  const stored = MET_TYPES[fields.get('ElementType') ?? ''];
+  if (!stored)
     throw new MedparseError(
       'UNSUPPORTED_DATATYPE',
       `MetaImage ElementType "${fields.get('ElementType') ?? 'missing'}" is not supported`,
@@ -78,7 +82,8 @@ export function parseMetaImageHeader(bytes: Uint8Array, file: string): MetaImage
     nDims,
     dims: [sizes[0], sizes[1], sizes[2] ?? 1],
     frames: sizes[3] ?? 1,
-    type,
+    stored,
+    type: decodedType(stored),
     compressed: /^true$/i.test(fields.get('CompressedData') ?? 'False'),
     dataStart: local ? dataStart : undefined,
     dataFile: local ? undefined : resolveDetachedFile(file, dataFileName, 'MetaImage ElementDataFile'),
@@ -90,7 +95,7 @@ export function parseMetaImageHeader(bytes: Uint8Array, file: string): MetaImage
  * are the last bytes) the payload may be larger by what is skipped: reported as `tail`.
  */
 export function metaImagePayloadBytes(header: MetaImageHeader): { keep: number; tail: boolean } {
-  const total = header.dims[0] * header.dims[1] * header.dims[2] * header.frames * bytesPerVoxel(header.type);
+  const total = header.dims[0] * header.dims[1] * header.dims[2] * header.frames * storedBytesPerVoxel(header.stored);
   const headerSize = Number(header.fields.get('HeaderSize') ?? 0);
   if (headerSize === -1) return { keep: total, tail: true };
   return { keep: Math.max(0, headerSize) + total, tail: false };
@@ -103,13 +108,14 @@ export function decodeMetaImagePayload(
   file: string,
   options: FrameOptions = {},
 ): Volume {
-  const { fields, dims, frames, type } = header;
+  const { fields, dims, frames, stored, type } = header;
+  const size = storedBytesPerVoxel(stored);
   const frame = chooseFrame(frames, options, file);
   const msb = /^true$/i.test(fields.get('BinaryDataByteOrderMSB') ?? fields.get('ElementByteOrderMSB') ?? 'False');
   const perFrame = dims[0] * dims[1] * dims[2];
   const headerSize = Number(fields.get('HeaderSize') ?? 0);
-  const offset = headerSize === -1 ? payload.length - perFrame * frames * bytesPerVoxel(type) : headerSize;
-  const data = decodeVoxels(payload, offset + frame * perFrame * bytesPerVoxel(type), type, perFrame, !msb, file);
+  const offset = headerSize === -1 ? payload.length - perFrame * frames * size : headerSize;
+  const data = decodeStoredVoxels(payload, offset + frame * perFrame * size, stored, perFrame, !msb, file);
   return {
     dims,
     affine: buildAffine(fields, header.nDims, file),
@@ -118,7 +124,7 @@ export function decodeMetaImagePayload(
       sourceFormat: 'metaimage',
       sourcePath: file,
       modality: modalityOf(fields.get('Modality')),
-      storedType: type,
+      storedType: stored,
       ...(frames > 1 ? { frame: { index: frame, count: frames } } : {}),
     },
   };

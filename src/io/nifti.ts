@@ -1,7 +1,7 @@
 import { MedparseError } from '../core/errors.js';
 import type { DataType, Dims3, NiftiGeometry, Volume, VoxelArray } from '../core/volume.js';
 import { bytesPerVoxel, statedSpacing } from '../core/volume.js';
-import { applyScaling, decodeVoxels, readAscii } from './binary.js';
+import { applyScaling, decodeStoredVoxels, readAscii, storedBytesPerVoxel, type StoredType } from './binary.js';
 import { checkAffine, checkDimensions, chooseFrame, type FrameOptions } from './frames.js';
 import { bestAffine } from './nifti-geometry.js';
 
@@ -22,7 +22,7 @@ export interface NiftiHeader {
   magic: string;
 }
 
-const DATATYPES: Record<number, { type: DataType; source: string } | { unsupported: string }> = {
+const DATATYPES: Record<number, { type: DataType; source: StoredType } | { unsupported: string }> = {
   2: { type: 'uint8', source: 'uint8' },
   4: { type: 'int16', source: 'int16' },
   8: { type: 'int32', source: 'int32' },
@@ -126,11 +126,7 @@ export function niftiDataExtent(
   };
 }
 
-function storedBytesPerVoxel(source: string): number {
-  return source === 'int64' || source === 'uint64' ? 8 : bytesPerVoxel(source as DataType);
-}
-
-function datatypeEntry(header: NiftiHeader, file: string): { type: DataType; source: string } {
+function datatypeEntry(header: NiftiHeader, file: string): { type: DataType; source: StoredType } {
   const entry = DATATYPES[header.datatype];
   if (!entry)
     throw new MedparseError(
@@ -264,7 +260,7 @@ export function decodeNifti(
 }
 
 function readFrame(
-  source: string,
+  stored: StoredType,
   data: Uint8Array,
   dataOffset: number,
   perFrame: number,
@@ -272,32 +268,8 @@ function readFrame(
   littleEndian: boolean,
   file: string,
 ): VoxelArray {
-  if (source === 'int64' || source === 'uint64')
-    return read64BitIntegers(source, data, dataOffset + frame * perFrame * 8, perFrame, littleEndian, file);
-  const type = source as DataType;
-  return decodeVoxels(data, dataOffset + frame * perFrame * bytesPerVoxel(type), type, perFrame, littleEndian, file);
-}
-
-function read64BitIntegers(
-  source: string,
-  data: Uint8Array,
-  offset: number,
-  count: number,
-  le: boolean,
-  file: string,
-): Float64Array {
-  if (offset + count * 8 > data.length) {
-    throw new MedparseError(
-      'TRUNCATED_FILE',
-      `file is truncated: ${count * 8} bytes of voxel data expected from byte ${offset}`,
-      file,
-    );
-  }
-  const view = new DataView(data.buffer, data.byteOffset + offset, count * 8);
-  const out = new Float64Array(count);
-  for (let i = 0; i < count; i++)
-    out[i] = Number(source === 'int64' ? view.getBigInt64(i * 8, le) : view.getBigUint64(i * 8, le));
-  return out;
+  const offset = dataOffset + frame * perFrame * storedBytesPerVoxel(stored);
+  return decodeStoredVoxels(data, offset, stored, perFrame, littleEndian, file);
 }
 
 /** nibabel's rule: a zero or non-finite slope means "no scaling"; a non-finite intercept means 0. */

@@ -5,7 +5,7 @@ import type { ProgressCallback } from '../core/progress.js';
 import type { Volume } from '../core/volume.js';
 import { bytesPerVoxel } from '../core/volume.js';
 import { admitVolume, type AdmitOptions, type OpenedVolume, type VolumeHeader } from './admit.js';
-import { isGzip } from './binary.js';
+import { isGzip, storedBytesPerVoxel } from './binary.js';
 import { readBounded, TRAILER_ALLOWANCE, type Compression } from './bounded-read.js';
 import { openDicomSeries } from './dicom/index.js';
 import { chooseFrame, type FrameOptions } from './frames.js';
@@ -185,7 +185,7 @@ function openMetaImage(file: OpenedFile, options: ReadOptions): OpenedVolume {
   const parsed = parseMetaImageHeader(file.head, file.path);
   chooseFrame(parsed.frames, options, file.path);
   const header = admitVolume(
-    { file: file.path, format: 'metaimage', dims: parsed.dims, bytesPerVoxel: bytesPerVoxel(parsed.type) },
+    { file: file.path, format: 'metaimage', dims: parsed.dims, bytesPerVoxel: storedBytesPerVoxel(parsed.stored) },
     options,
   );
   const load = async () => {

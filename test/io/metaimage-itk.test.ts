@@ -131,6 +131,34 @@ describe('MetaImage as ITK writes it', () => {
       assert.deepEqual(Array.from((await readVolume(join(dir, 's.mha'))).data), EXPECTED);
     }));
 
+  it('MET_LONG_LONG and MET_ULONG_LONG (SimpleITK from numpy int64) read as float64, both byte orders', () =>
+    withTempDir(async (dir) => {
+      for (const [type, msb] of [
+        ['MET_LONG_LONG', false],
+        ['MET_LONG_LONG', true],
+        ['MET_ULONG_LONG', false],
+      ] as const) {
+        const unsigned = type === 'MET_ULONG_LONG';
+        const bytes = new Uint8Array(COUNT * 8);
+        const view = new DataView(bytes.buffer);
+        for (let n = 0; n < COUNT; n++) {
+          const value = BigInt(unsigned ? valueAt(n) + 100 : valueAt(n));
+          if (unsigned) view.setBigUint64(8 * n, value, !msb);
+          else view.setBigInt64(8 * n, value, !msb);
+        }
+        const header = `${itkFields({ msb })}\nDimSize = 6 5 4\nElementType = ${type}\nElementDataFile = LOCAL\n`;
+        const file = join(dir, `${type}-${msb}.mha`);
+        writeFileSync(file, concat(header, bytes));
+        const volume = await readVolume(file);
+        assert.ok(volume.data instanceof Float64Array);
+        assert.equal(volume.meta.storedType, unsigned ? 'uint64' : 'int64');
+        assert.deepEqual(
+          Array.from(volume.data),
+          EXPECTED.map((v) => (unsigned ? v + 100 : v)),
+        );
+      }
+    }));
+
   it('an oblique TransformMatrix lists each axis direction in turn; Position and Rotation are its synonyms', () =>
     withTempDir(async (dir) => {
       const c = Math.cos(Math.PI / 6);
