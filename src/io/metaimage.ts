@@ -108,7 +108,7 @@ export function decodeMetaImagePayload(
   file: string,
   options: FrameOptions = {},
 ): Volume {
-  const { fields, dims, frames, stored, type } = header;
+  const { fields, dims, frames, stored } = header;
   const size = storedBytesPerVoxel(stored);
   const frame = chooseFrame(frames, options, file);
   const msb = /^true$/i.test(fields.get('BinaryDataByteOrderMSB') ?? fields.get('ElementByteOrderMSB') ?? 'False');

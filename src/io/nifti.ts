@@ -1,6 +1,6 @@
 import { MedparseError } from '../core/errors.js';
 import type { DataType, Dims3, NiftiGeometry, Volume, VoxelArray } from '../core/volume.js';
-import { bytesPerVoxel, statedSpacing } from '../core/volume.js';
+import { statedSpacing } from '../core/volume.js';
 import { applyScaling, decodeStoredVoxels, readAscii, storedBytesPerVoxel, type StoredType } from './binary.js';
 import { checkAffine, checkDimensions, chooseFrame, type FrameOptions } from './frames.js';
 import { bestAffine } from './nifti-geometry.js';
