@@ -32,6 +32,11 @@ import { dice } from '../src/eval/metrics.js';
 import { readVolume } from '../src/io/read.js';
 import { keepLargest } from '../src/ops/index.js';
 import { DEFAULT_MODEL_DIR } from '../src/core/paths.js';
+import {
+  manifestPath as modelManifestPath,
+  readModelManifest,
+  writeModelManifest,
+} from '../src/runtime/model-manifest.js';
 import { ParseEngine } from '../src/tasks/engine.js';
 import {
   canCalibrate,
@@ -99,7 +104,7 @@ function sharedData(): string {
   return join(shared, 'data');
 }
 
-const manifestPath = join(values.model, 'model.json');
+const manifestPath = modelManifestPath(values.model);
 /** A bad argument: one line saying what to do, no stack trace. */
 function usageError(message: string): never {
   console.error(`calibrate: ${message}`);
@@ -275,14 +280,7 @@ function record(
 }
 
 function writeCalibration(): void {
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
-    networks: Array<{
-      id: string;
-      concepts: Array<{ id: string; calibration?: Record<string, unknown> }>;
-      modalities: string[];
-      connected_groups?: string[][];
-    }>;
-  };
+  const manifest = readModelManifest(values.model);
   console.log('| concept | modality | positives | negatives | threshold | Beta s1 | Beta s2 |');
   console.log('|---|---|---|---|---|---|---|');
   for (const network of manifest.networks) {
@@ -315,7 +313,7 @@ function writeCalibration(): void {
     );
     console.log(`${network.id}: connected groups ${JSON.stringify(network.connected_groups)}`);
   }
-  if (!values['dry-run']) writeFileSync(manifestPath, JSON.stringify(manifest, null, 1) + '\n');
+  if (!values['dry-run']) writeModelManifest(values.model, manifest);
   if (values.samples) writeFileSync(values.samples, JSON.stringify(Object.fromEntries(samples), null, 1));
 }
 

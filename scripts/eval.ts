@@ -29,6 +29,7 @@ import { absentPromptOrder } from '../src/eval/absent-prompts.js';
 import { randomRotation, turned } from '../src/eval/random-rotation.js';
 import { isTrainingScanReason, releaseGate, trainingScanGate, type MeasuredConcept } from '../src/eval/release-gate.js';
 import { readVolume } from '../src/io/read.js';
+import { readModelManifest, writeModelManifest } from '../src/runtime/model-manifest.js';
 import { answeringRow, withheldReason, type ImagingModality } from '../src/runtime/model-package.js';
 import { scanScope, type ScanScope } from '../src/runtime/scan-scope.js';
 import { DEFAULT_MODEL_DIR } from '../src/core/paths.js';
@@ -476,14 +477,7 @@ function applyWithholdGate(floor: number): void {
       .map((part) => part.id)
       .filter((id) => network?.concepts.some((c) => c.id === id));
   };
-  const manifestPath = join(values.model, 'model.json');
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
-    version: string;
-    networks: Array<{
-      id: string;
-      concepts: Array<{ id: string; withheld?: string; withheld_on?: Partial<Record<ScanScope, string>> }>;
-    }>;
-  };
+  const manifest = readModelManifest(values.model);
   console.log(`\nrelease gate (held-out Dice below ${floor} is withheld):`);
   for (const verdict of releaseGate(measured, floor, manifest.version, DATASET_NAMES, partsOf)) {
     const network = manifest.networks.find((n) => n.id === verdict.networkId);
@@ -519,5 +513,5 @@ function applyWithholdGate(floor: number): void {
         (concept.withheld ? 'withheld' : 'answered'),
     );
   }
-  writeFileSync(manifestPath, JSON.stringify(manifest, null, 1) + '\n');
+  writeModelManifest(values.model, manifest);
 }

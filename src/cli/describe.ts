@@ -2,21 +2,21 @@ import { toNested } from '../core/affine.js';
 import type { Volume } from '../core/volume.js';
 import { dataTypeOf, orientationOf, spacingOf, valueRange } from '../core/volume.js';
 
-/** What `medparse info --json` prints about a volume. */
+/** What `medparse info --json` prints about a volume: snake_case keys, as report.json and `models --json`. */
 export interface VolumeDescription {
   dims: [number, number, number];
   spacing: [number, number, number];
   affine: number[][];
   orientation: string;
   dtype: string;
-  storedType: string | undefined;
+  stored_type: string | undefined;
   min: number;
   max: number;
   format: string;
   modality: string;
   description: string | undefined;
   volume?: { index: number; count: number };
-  dicom?: { seriesInstanceUid: string; studyInstanceUid: string; slices: number; seriesCount: number };
+  dicom?: { series_instance_uid: string; study_instance_uid: string; slices: number; series_count: number };
   /** What the reader did that the user should know (files skipped, a series UID derived). */
   notes?: string[];
 }
@@ -30,7 +30,7 @@ export function describeVolume(volume: Volume): VolumeDescription {
     affine: toNested(volume.affine).map((row) => row.map(round)),
     orientation: orientationOf(volume),
     dtype: dataTypeOf(volume.data),
-    storedType: volume.meta.storedType,
+    stored_type: volume.meta.storedType,
     min,
     max,
     format: volume.meta.sourceFormat,
@@ -40,10 +40,10 @@ export function describeVolume(volume: Volume): VolumeDescription {
     ...(volume.meta.dicom
       ? {
           dicom: {
-            seriesInstanceUid: volume.meta.dicom.seriesInstanceUid,
-            studyInstanceUid: volume.meta.dicom.studyInstanceUid,
+            series_instance_uid: volume.meta.dicom.seriesInstanceUid,
+            study_instance_uid: volume.meta.dicom.studyInstanceUid,
             slices: volume.meta.dicom.sopInstanceUids.length,
-            seriesCount: new Set(volume.meta.dicom.sliceSeriesUids ?? [volume.meta.dicom.seriesInstanceUid]).size,
+            series_count: new Set(volume.meta.dicom.sliceSeriesUids ?? [volume.meta.dicom.seriesInstanceUid]).size,
           },
         }
       : {}),
@@ -54,7 +54,7 @@ export function describeVolume(volume: Volume): VolumeDescription {
 export function formatDescription(d: VolumeDescription): string {
   const f = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(4));
   const lines = [
-    `format       ${d.format}${d.storedType ? ` (stored ${d.storedType})` : ''}`,
+    `format       ${d.format}${d.stored_type ? ` (stored ${d.stored_type})` : ''}`,
     `modality     ${d.modality}`,
     `dims         ${d.dims.join(' x ')}`,
     `spacing mm   ${d.spacing.map(f).join(' x ')}`,
@@ -68,8 +68,10 @@ export function formatDescription(d: VolumeDescription): string {
   if (d.description) lines.push(`description  ${d.description}`);
   if (d.dicom)
     lines.push(
-      `series       ${d.dicom.seriesInstanceUid} (${d.dicom.slices} slices` +
-        (d.dicom.seriesCount > 1 ? `; ${d.dicom.seriesCount} series, one per slice position, read as one stack)` : ')'),
+      `series       ${d.dicom.series_instance_uid} (${d.dicom.slices} slices` +
+        (d.dicom.series_count > 1
+          ? `; ${d.dicom.series_count} series, one per slice position, read as one stack)`
+          : ')'),
     );
   for (const note of d.notes ?? []) lines.push(`note         ${note}`);
   return lines.join('\n');

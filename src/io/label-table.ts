@@ -1,3 +1,5 @@
+import { readDocument, writeDocument } from './documents.js';
+
 /** A label map's legend: what each value means, how to show it, and how it is coded. */
 export interface LabelEntry {
   value: number;
@@ -22,9 +24,11 @@ export interface LabelEntry {
   };
 }
 
+/** A label map's legend (schemas/labels.schema.json); labels.json adds `niivue`, the same legend for NiiVue. */
 export interface LabelTable {
   schema: 'medparse-label-table/1';
   labels: LabelEntry[];
+  niivue?: NiivueLabelColormap;
 }
 
 /** The same legend as NiiVue's label colormap ({R, G, B, I, labels}), index 0 = background. */
@@ -74,4 +78,14 @@ export function defaultLabelColor(n: number): [number, number, number] {
   const a = s * Math.min(l, 1 - l);
   const f = (m: number) => l - a * Math.max(-1, Math.min(k(m) - 3, Math.min(9 - k(m), 1)));
   return [Math.round(255 * f(0)), Math.round(255 * f(8)), Math.round(255 * f(4))];
+}
+
+/** Reads a labels.json (or any label table sidecar), checked against its schema. */
+export function readLabelTable(path: string): LabelTable {
+  return readDocument<LabelTable>('labels', path);
+}
+
+/** Writes a label table sidecar with NiiVue's colormap of the same legend, checked against its schema first. */
+export async function writeLabelTable(path: string, table: LabelTable): Promise<void> {
+  await writeDocument('labels', path, { ...table, niivue: toNiivueColormap(table) });
 }

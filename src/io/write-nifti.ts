@@ -3,8 +3,8 @@ import { affinesClose } from '../core/affine.js';
 import type { DataType, NiftiGeometry, Volume } from '../core/volume.js';
 import { bytesPerVoxel, dataTypeOf } from '../core/volume.js';
 import { writeFileAtomic } from './atomic-write.js';
-import type { LabelTable } from './label-table.js';
-import { labelTablePath, toNiivueColormap } from './label-table.js';
+import { documentProblem } from './documents.js';
+import { labelTablePath, writeLabelTable, type LabelTable } from './label-table.js';
 import { bestAffine, geometryFromAffine } from './nifti-geometry.js';
 
 const DATATYPE_CODES: Record<DataType, number> = {
@@ -40,8 +40,7 @@ export async function writeNifti(path: string, volume: Volume, options: WriteNif
   const gzip = /\.gz$/i.test(path);
   await writeFileAtomic(path, gzip ? gzipSync(bytes, { level: options.compressionLevel ?? 6 }) : bytes);
   if (options.labelTable) {
-    const sidecar = { ...options.labelTable, niivue: toNiivueColormap(options.labelTable) };
-    await writeFileAtomic(labelTablePath(path), JSON.stringify(sidecar, null, 2) + '\n');
+    await writeLabelTable(labelTablePath(path), options.labelTable);
   }
 }
 
@@ -165,8 +164,8 @@ export function readLabelTableExtension(bytes: Uint8Array, littleEndian = true):
     if (code === COMMENT_EXTENSION_CODE) {
       const text = new TextDecoder().decode(bytes.subarray(offset + 8, offset + size)).replace(/\0+$/, '');
       try {
-        const parsed = JSON.parse(text) as Partial<LabelTable>;
-        if (parsed.schema === 'medparse-label-table/1' && Array.isArray(parsed.labels)) return parsed as LabelTable;
+        const parsed = JSON.parse(text) as unknown;
+        if (documentProblem('labels', parsed) === undefined) return parsed as LabelTable;
       } catch {
         // A comment extension written by another tool: not ours, keep looking.
       }

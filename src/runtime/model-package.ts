@@ -1,13 +1,22 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MedparseError } from '../core/errors.js';
 import type { Modality } from '../core/volume.js';
-import { SCAN_SCOPES, type ScanScope } from './scan-scope.js';
+import {
+  manifestPath,
+  readModelManifest,
+  type ManifestCalibration,
+  type ManifestConcept,
+  type ManifestNetwork,
+  type ManifestNormalization,
+} from './model-manifest.js';
+import type { ScanScope } from './scan-scope.js';
 
 /**
  * Typed access to a model package (docs/model-contract.md). model.json is written by the Python
- * trainer in snake_case; this module validates it once and hands the engine camelCase types.
+ * trainer in snake_case (its stored form is typed in model-manifest.ts); this module reads it once and
+ * hands the engine camelCase types.
  */
 
 export type ImagingModality = Exclude<Modality, 'unknown'>;
@@ -96,222 +105,100 @@ export interface ModelPackage {
   networks: NetworkSpec[];
 }
 
-const MODALITIES: readonly ImagingModality[] = ['CT', 'MR', 'PT'];
-
-/** Reads and validates `<dir>/model.json`; every problem is reported with the field that has it. */
+/**
+ * Reads `<dir>/model.json` (checked against schemas/model.schema.json by readModelManifest), applies
+ * the contract's defaults and checks what a schema cannot: files that exist, one normalisation per
+ * modality, distinct rows, groups of this network's concepts. Every problem names the field.
+ */
 export function loadModelPackage(dir: string): ModelPackage {
-  const manifestPath = join(dir, 'model.json');
-  if (!existsSync(manifestPath)) {
-    throw new MedparseError(
-      'FILE_NOT_FOUND',
-      'no model.json here: a model package is a folder with model.json and its .onnx networks (see docs/model-contract.md)',
-      resolve(dir),
-    );
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(manifestPath, 'utf8'));
-  } catch (error) {
-    throw new MedparseError(
-      'CORRUPT_FILE',
-      `model.json is not valid JSON (${error instanceof Error ? error.message : String(error)})`,
-      manifestPath,
-    );
-  }
+  const manifest = readModelManifest(dir);
   const fail = (field: string, problem: string): never => {
-    throw new MedparseError('CORRUPT_FILE', `invalid model package: ${field} ${problem}`, manifestPath);
+    throw new MedparseError('CORRUPT_FILE', `invalid model package: ${field} ${problem}`, manifestPath(dir));
   };
-  const root = asRecord(raw, 'model.json', fail);
-  if (root.schema_version !== 1)
-    fail('schema_version', `is ${JSON.stringify(root.schema_version)}; this medparse reads version 1`);
-  const networks = asArray(root.networks, 'networks', fail).map((n, i) => parseNetwork(n, `networks[${i}]`, dir, fail));
-  if (networks.length === 0) fail('networks', 'is empty');
   return {
     dir: resolve(dir),
-    name: asString(root.name, 'name', fail),
-    version: asString(root.version, 'version', fail),
-    license: asString(root.license ?? 'unspecified', 'license', fail),
-    trainingData: asString(root.training_data ?? '', 'training_data', fail),
-    networks,
+    name: manifest.name,
+    version: manifest.version,
+    license: manifest.license ?? 'unspecified',
+    trainingData: manifest.training_data ?? '',
+    networks: manifest.networks.map((n, i) => toNetwork(n, `networks[${i}]`, dir, fail)),
   };
 }
 
 type Fail = (field: string, problem: string) => never;
 
-function parseNetwork(value: unknown, at: string, dir: string, fail: Fail): NetworkSpec {
-  const n = asRecord(value, at, fail);
-  const input = asRecord(n.input, `${at}.input`, fail);
-  const file = resolve(dir, asString(n.file, `${at}.file`, fail));
+function toNetwork(n: ManifestNetwork, at: string, dir: string, fail: Fail): NetworkSpec {
+  const file = resolve(dir, n.file);
   if (!existsSync(file)) fail(`${at}.file`, `names ${file}, which does not exist`);
-  const modalities = asArray(n.modalities, `${at}.modalities`, fail).map((m) =>
-    asModality(m, `${at}.modalities`, fail),
-  );
-  const normalizationRecord = asRecord(input.normalization, `${at}.input.normalization`, fail);
   const normalization: Partial<Record<ImagingModality, NormalizationSpec>> = {};
-  for (const modality of modalities) {
-    const spec = normalizationRecord[modality];
+  for (const modality of n.modalities) {
+    const spec = n.input.normalization[modality];
     if (spec === undefined)
       fail(`${at}.input.normalization`, `has no entry for ${modality}, one of the network's modalities`);
-    normalization[modality] = parseNormalization(spec, `${at}.input.normalization.${modality}`, fail);
+    else normalization[modality] = toNormalization(spec);
   }
-  const concepts = asArray(n.concepts, `${at}.concepts`, fail).map((c, i) =>
-    parseConcept(c, `${at}.concepts[${i}]`, fail),
-  );
-  const indices = new Set(concepts.map((c) => c.index));
-  if (indices.size !== concepts.length) fail(`${at}.concepts`, 'use the same index twice');
-  const connectedGroups = asArray(n.connected_groups ?? [], `${at}.connected_groups`, fail).map((g, i) => {
-    const field = `${at}.connected_groups[${i}]`;
-    const ids = asArray(g, field, fail).map((id) => asString(id, field, fail));
+  const concepts = n.concepts.map(toConcept);
+  if (new Set(concepts.map((c) => c.index)).size !== concepts.length)
+    fail(`${at}.concepts`, 'use the same index twice');
+  const connectedGroups = (n.connected_groups ?? []).map((ids, i) => {
     const unknown = ids.filter((id) => !concepts.some((c) => c.id === id));
-    if (unknown.length) fail(field, `names ${unknown.join(', ')}, not concepts of this network`);
-    if (ids.length < 2) fail(field, 'must list at least two concepts');
+    if (unknown.length)
+      fail(`${at}.connected_groups[${i}]`, `names ${unknown.join(', ')}, not concepts of this network`);
     return ids;
   });
-  const sha256 = n.sha256 === undefined ? undefined : asString(n.sha256, `${at}.sha256`, fail).toLowerCase();
-  if (sha256 !== undefined && !/^[0-9a-f]{64}$/.test(sha256)) fail(`${at}.sha256`, 'is not 64 hexadecimal digits');
   return {
-    id: asString(n.id, `${at}.id`, fail),
+    id: n.id,
     file,
-    ...(sha256 ? { sha256 } : {}),
-    modalities,
-    orientation: asString(input.orientation ?? 'RAS', `${at}.input.orientation`, fail),
-    spacing: asTriple(input.spacing, `${at}.input.spacing`, fail, (v) => v > 0),
-    patchSize: asTriple(input.patch_size, `${at}.input.patch_size`, fail, (v) => Number.isInteger(v) && v >= 8),
+    ...(n.sha256 ? { sha256: n.sha256.toLowerCase() } : {}),
+    modalities: n.modalities,
+    orientation: n.input.orientation ?? 'RAS',
+    spacing: n.input.spacing,
+    patchSize: n.input.patch_size,
     normalization,
-    featureChannels: asNumber(
-      asRecord(n.output ?? {}, `${at}.output`, fail).feature_channels ?? 0,
-      `${at}.output.feature_channels`,
-      fail,
-    ),
+    featureChannels: n.output?.feature_channels ?? 0,
     concepts,
     connectedGroups,
-    sliceAxis: parseSliceAxis(input.slice_axis ?? 'nearest', `${at}.input.slice_axis`, fail),
-    flipSearch: parseFlipSearch(input.flip_search ?? [], `${at}.input.flip_search`, fail),
+    sliceAxis: n.input.slice_axis ?? 'nearest',
+    flipSearch: (n.input.flip_search ?? []).map((name) => WORKING_AXIS_NAMES.indexOf(name) as WorkingAxis),
   };
 }
 
-function parseSliceAxis(value: unknown, at: string, fail: Fail): SliceAxisRule {
-  if (value === 'nearest' || value === 'thickest') return value;
-  return fail(at, `is ${JSON.stringify(value)}; expected "nearest" or "thickest"`);
-}
-
-function parseFlipSearch(value: unknown, at: string, fail: Fail): WorkingAxis[] {
-  const axes = asArray(value, at, fail).map((name) => {
-    const axis = WORKING_AXIS_NAMES.indexOf(name as (typeof WORKING_AXIS_NAMES)[number]);
-    return axis >= 0 ? (axis as WorkingAxis) : fail(at, `names ${JSON.stringify(name)}; expected "x", "y" or "z"`);
-  });
-  if (new Set(axes).size !== axes.length) fail(at, 'names an axis twice');
-  return axes;
-}
-
-function parseNormalization(value: unknown, at: string, fail: Fail): NormalizationSpec {
-  const s = asRecord(value, at, fail);
-  if (s.type === 'ct_clip') {
-    return {
-      type: 'ct_clip',
-      lower: asNumber(s.lower ?? -1000, `${at}.lower`, fail),
-      upper: asNumber(s.upper ?? 1000, `${at}.upper`, fail),
-      mean: asNumber(s.mean ?? 0, `${at}.mean`, fail),
-      std: asNumber(s.std ?? 300, `${at}.std`, fail),
-    };
-  }
-  if (s.type === 'percentile_zscore') {
-    return {
-      type: 'percentile_zscore',
-      lowerPercentile: asNumber(s.lower_percentile ?? 0.5, `${at}.lower_percentile`, fail),
-      upperPercentile: asNumber(s.upper_percentile ?? 99.5, `${at}.upper_percentile`, fail),
-      nonzeroOnly: s.nonzero_only === true,
-    };
-  }
-  return fail(`${at}.type`, `is ${JSON.stringify(s.type)}; expected "ct_clip" or "percentile_zscore"`);
-}
-
-function parseConcept(value: unknown, at: string, fail: Fail): NetworkConcept {
-  const c = asRecord(value, at, fail);
-  const calibration: NetworkConcept['calibration'] = {};
-  for (const [modality, entry] of Object.entries(asRecord(c.calibration ?? {}, `${at}.calibration`, fail))) {
-    const e = asRecord(entry, `${at}.calibration.${modality}`, fail);
-    const pair = (v: unknown, field: string) =>
-      v === undefined ? undefined : (asArray(v, field, fail).map((x) => asNumber(x, field, fail)) as [number, number]);
-    calibration[asModality(modality, `${at}.calibration`, fail)] = {
-      probabilityBeta: pair(e.probability_beta, `${at}.calibration.${modality}.probability_beta`),
-      intensityBeta: pair(e.intensity_beta, `${at}.calibration.${modality}.intensity_beta`),
-      presencePlatt: pair(e.presence_platt, `${at}.calibration.${modality}.presence_platt`),
-      presenceThreshold:
-        e.presence_threshold === undefined
-          ? undefined
-          : asNumber(e.presence_threshold, `${at}.presence_threshold`, fail),
-      minVolumeMl: e.min_volume_ml === undefined ? undefined : asNumber(e.min_volume_ml, `${at}.min_volume_ml`, fail),
-      maxVolumeMl: e.max_volume_ml === undefined ? undefined : asNumber(e.max_volume_ml, `${at}.max_volume_ml`, fail),
-      singleComponent:
-        e.single_component === undefined
-          ? undefined
-          : asBoolean(e.single_component, `${at}.calibration.${modality}.single_component`, fail),
-      dropMinorIslands:
-        e.drop_minor_islands === undefined
-          ? undefined
-          : asBoolean(e.drop_minor_islands, `${at}.calibration.${modality}.drop_minor_islands`, fail),
-    };
-  }
-  const index = asNumber(c.index, `${at}.index`, fail);
-  if (!Number.isInteger(index) || index < 0) fail(`${at}.index`, 'must be a whole number >= 0');
-  const withheld = c.withheld === undefined ? undefined : asReason(c.withheld, `${at}.withheld`, fail);
-  const withheldOn: Partial<Record<ScanScope, string>> = {};
-  for (const [scope, reason] of Object.entries(asRecord(c.withheld_on ?? {}, `${at}.withheld_on`, fail))) {
-    if (!SCAN_SCOPES.includes(scope as ScanScope))
-      fail(`${at}.withheld_on`, `names the scope ${JSON.stringify(scope)}; expected ${SCAN_SCOPES.join(' or ')}`);
-    withheldOn[scope as ScanScope] = asReason(reason, `${at}.withheld_on.${scope}`, fail);
-  }
+/** The contract's defaults filled in (docs/model-contract.md, "Preprocessing"). */
+function toNormalization(s: ManifestNormalization): NormalizationSpec {
+  if (s.type === 'ct_clip')
+    return { type: 'ct_clip', lower: s.lower ?? -1000, upper: s.upper ?? 1000, mean: s.mean ?? 0, std: s.std ?? 300 };
   return {
-    id: asString(c.id, `${at}.id`, fail),
-    index,
+    type: 'percentile_zscore',
+    lowerPercentile: s.lower_percentile ?? 0.5,
+    upperPercentile: s.upper_percentile ?? 99.5,
+    nonzeroOnly: s.nonzero_only === true,
+  };
+}
+
+function toConcept(c: ManifestConcept): NetworkConcept {
+  const calibration: NetworkConcept['calibration'] = {};
+  for (const [modality, e] of Object.entries(c.calibration ?? {}) as Array<[ImagingModality, ManifestCalibration]>) {
+    calibration[modality] = {
+      probabilityBeta: e.probability_beta,
+      intensityBeta: e.intensity_beta,
+      presencePlatt: e.presence_platt,
+      presenceThreshold: e.presence_threshold,
+      minVolumeMl: e.min_volume_ml,
+      maxVolumeMl: e.max_volume_ml,
+      singleComponent: e.single_component,
+      dropMinorIslands: e.drop_minor_islands,
+    };
+  }
+  const withheldOn = Object.fromEntries(
+    Object.entries(c.withheld_on ?? {}).map(([scope, reason]) => [scope, reason.trim()]),
+  ) as Partial<Record<ScanScope, string>>;
+  return {
+    id: c.id,
+    index: c.index,
     calibration,
-    ...(withheld ? { withheld } : {}),
+    ...(c.withheld ? { withheld: c.withheld.trim() } : {}),
     ...(Object.keys(withheldOn).length ? { withheldOn } : {}),
   };
-}
-
-function asReason(value: unknown, at: string, fail: Fail): string {
-  const reason = asString(value, at, fail).trim();
-  if (reason === '') fail(at, 'must say why the concept is withheld (a non-empty string)');
-  return reason;
-}
-
-function asRecord(value: unknown, at: string, fail: Fail): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(at, 'must be an object');
-  return value as Record<string, unknown>;
-}
-
-function asArray(value: unknown, at: string, fail: Fail): unknown[] {
-  if (!Array.isArray(value)) fail(at, 'must be an array');
-  return value as unknown[];
-}
-
-function asString(value: unknown, at: string, fail: Fail): string {
-  if (typeof value !== 'string') fail(at, 'must be a string');
-  return value as string;
-}
-
-function asNumber(value: unknown, at: string, fail: Fail): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) fail(at, 'must be a finite number');
-  return value as number;
-}
-
-function asBoolean(value: unknown, at: string, fail: Fail): boolean {
-  if (typeof value !== 'boolean') fail(at, 'must be true or false');
-  return value as boolean;
-}
-
-function asTriple(value: unknown, at: string, fail: Fail, valid: (v: number) => boolean): [number, number, number] {
-  const list = asArray(value, at, fail).map((v) => asNumber(v, at, fail));
-  if (list.length !== 3 || !list.every(valid)) fail(at, `must be three valid numbers, got ${JSON.stringify(value)}`);
-  return list as [number, number, number];
-}
-
-function asModality(value: unknown, at: string, fail: Fail): ImagingModality {
-  if (!MODALITIES.includes(value as ImagingModality))
-    fail(at, `holds ${JSON.stringify(value)}; expected one of ${MODALITIES.join(', ')}`);
-  return value as ImagingModality;
 }
 
 /** A network row that answers a concept. */
@@ -390,4 +277,51 @@ export function findModelPackages(root: string): string[] {
   return readdirSync(root)
     .map((name) => join(root, name))
     .filter((path) => statSync(path).isDirectory() && existsSync(join(path, 'model.json')));
+}
+
+/**
+ * A package as `medparse models --json` lists it: snake_case as model.json and report.json, working axes
+ * named as model.json names them, and per network the concepts it answers, those it withholds (with the
+ * reason) and those withheld on one kind of scan.
+ */
+export function modelListing(p: ModelPackage) {
+  return {
+    dir: p.dir,
+    name: p.name,
+    version: p.version,
+    license: p.license,
+    training_data: p.trainingData,
+    networks: p.networks.map((n) => ({
+      id: n.id,
+      file: n.file,
+      ...(n.sha256 ? { sha256: n.sha256 } : {}),
+      modalities: n.modalities,
+      orientation: n.orientation,
+      spacing: n.spacing,
+      patch_size: n.patchSize,
+      normalization: Object.fromEntries(
+        Object.entries(n.normalization).map(([modality, spec]) => [modality, storedNormalization(spec)]),
+      ),
+      feature_channels: n.featureChannels,
+      slice_axis: n.sliceAxis,
+      flip_search: n.flipSearch.map((axis) => WORKING_AXIS_NAMES[axis]),
+      connected_groups: n.connectedGroups,
+      concepts: n.concepts.filter((c) => !c.withheld).map((c) => c.id),
+      withheld: Object.fromEntries(n.concepts.filter((c) => c.withheld).map((c) => [c.id, c.withheld])),
+      withheld_on: Object.fromEntries(
+        n.concepts.filter((c) => !c.withheld && c.withheldOn).map((c) => [c.id, c.withheldOn]),
+      ),
+    })),
+  };
+}
+
+function storedNormalization(spec: NormalizationSpec): ManifestNormalization {
+  return spec.type === 'ct_clip'
+    ? spec
+    : {
+        type: spec.type,
+        lower_percentile: spec.lowerPercentile,
+        upper_percentile: spec.upperPercentile,
+        nonzero_only: spec.nonzeroOnly,
+      };
 }

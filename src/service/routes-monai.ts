@@ -12,7 +12,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { LabelTable } from '../io/label-table.js';
+import { readLabelTable } from '../io/label-table.js';
+import { readReport } from '../tasks/report.js';
 import { FINISHED_STATES, type JobRecord, type JobRequest } from './job-store.js';
 import { acceptUploads, jobRequest, queueJob } from './routes-jobs.js';
 import {
@@ -281,14 +282,11 @@ async function waitForJob(context: ServiceContext, id: string, response: ServerR
  * every label of the table is listed, drawn or not, and the values run 1..N as the label map's do.
  */
 function inferParams(outputDir: string, jobId: string) {
-  const table = JSON.parse(readFileSync(join(outputDir, 'labels.json'), 'utf8')) as LabelTable;
-  const report = JSON.parse(readFileSync(join(outputDir, 'report.json'), 'utf8')) as {
-    files: Record<string, string>;
-    timings_ms?: Record<string, number>;
-  };
+  const table = readLabelTable(join(outputDir, 'labels.json'));
+  const report = readReport(outputDir);
   return {
     label_names: Object.fromEntries(table.labels.map((l) => [l.name, l.value])),
-    latencies: Object.fromEntries(Object.entries(report.timings_ms ?? {}).map(([k, v]) => [k, v / 1000])),
+    latencies: Object.fromEntries(Object.entries(report.timings_ms).map(([k, v]) => [k, v / 1000])),
     files: report.files,
     medparse_job: `/v1/jobs/${jobId}`,
   };

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { toNested } from '../core/affine.js';
 import { orientationOf, spacingOf, volumeLike } from '../core/volume.js';
@@ -10,13 +10,20 @@ import { renderPreview } from '../outputs/preview.js';
 import type { Vocabulary } from '../vocab/index.js';
 import { mergeLabels, type LabelMapShare } from './label-map.js';
 import type { ParseResult, PromptResult } from './results.js';
+import {
+  readReport,
+  REPORT_SCHEMA_VERSION,
+  writeReport,
+  type DicomSegReport,
+  type PromptReport,
+  type Report,
+  type ReportFiles,
+} from './report.js';
 
 export { mergeLabels } from './label-map.js';
 import { OutputFolder, RESULT_FILE_NAMES } from './result-folder.js';
 
 export { MANIFEST_NAME, OutputFolder, type OpenOutputFolderOptions } from './result-folder.js';
-
-export const REPORT_SCHEMA_VERSION = 1;
 
 export type TaskName = 'segment' | 'detect' | 'recognize';
 
@@ -62,7 +69,7 @@ export async function writeResults(
   try {
     const staging = folder.staging();
     const { labels, table, values, shares } = mergeLabels(result, vocabulary);
-    const files: Record<string, string> = { labels: 'labels.nii.gz', label_table: 'labels.json' };
+    const files: ReportFiles = { labels: 'labels.nii.gz', label_table: 'labels.json' };
     await writeNifti(join(staging, 'labels.nii.gz'), labels, { labelTable: table, compressionLevel: 4 });
     const maskFiles = await writeMasks(staging, result);
     if (options.preview !== false) {
@@ -85,7 +92,7 @@ export async function writeResults(
       dicomSeg = describeDicomSeg(result, masks, shares);
     }
     const report = buildReport(result, options, files, maskFiles, shares, dicomSeg);
-    await writeFileAtomic(join(staging, 'report.json'), JSON.stringify(report, null, 2) + '\n');
+    await writeReport(staging, report);
     return folder.commit();
   } finally {
     folder.release();
@@ -98,14 +105,10 @@ export async function writeResults(
  * manifest and its hashes, never by report.json: see OutputFolder.)
  */
 export function filesListedInReport(dir: string): string[] {
-  const path = join(dir, 'report.json');
-  if (!existsSync(path)) return [];
+  if (!existsSync(join(dir, 'report.json'))) return [];
   try {
-    const report = JSON.parse(readFileSync(path, 'utf8')) as {
-      files?: Record<string, unknown>;
-      prompts?: Array<{ mask_file?: unknown }>;
-    };
-    const listed = [...Object.values(report.files ?? {}), ...(report.prompts ?? []).map((p) => p.mask_file)];
+    const report = readReport(dir);
+    const listed = [...Object.values(report.files), ...report.prompts.map((p) => p.mask_file)];
     return listed.filter((n): n is string => typeof n === 'string' && RESULT_FILE_NAMES.test(n) && n !== 'report.json');
   } catch {
     return []; // not a report we wrote: leave the folder as it is
@@ -131,11 +134,11 @@ async function writeMasks(staging: string, result: ParseResult): Promise<Map<Pro
 function buildReport(
   result: ParseResult,
   options: WriteResultsOptions,
-  files: Record<string, string>,
+  files: ReportFiles,
   maskFiles: Map<PromptResult, string>,
   shares: Map<PromptResult, LabelMapShare>,
   dicomSeg: DicomSegReport | undefined,
-): Record<string, unknown> {
+): Report {
   const input = result.input;
   const intensityUnit = result.modality === 'CT' ? 'HU' : 'image units';
   return {
@@ -186,8 +189,8 @@ function promptReport(
   p: PromptResult,
   maskFile: string | undefined,
   share: LabelMapShare | undefined,
-  unit: string,
-): Record<string, unknown> {
+  unit: 'HU' | 'image units',
+): PromptReport {
   const s = p.statistics;
   return {
     text: p.text,
@@ -254,14 +257,6 @@ function promptReport(
     suggestions: p.suggestions,
     notes: p.notes,
   };
-}
-
-/** What report.json says of segmentation.dcm: its segments, whether they overlap, what it is attached to. */
-interface DicomSegReport {
-  segments: Array<{ number: number; label_value: number; name: string; laterality: string | null }>;
-  segments_overlap: boolean;
-  study_instance_uid: string | null;
-  note: string;
 }
 
 /** One segment per label value: the first present answer's own mask (so parts and wholes overlap, as they do). */

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../../src/cli/main.js';
 import { readVolume } from '../../src/io/read.js';
-import { writeTestModel } from '../helpers/test-model.js';
+import { readReport } from '../../src/tasks/report.js';
+import { editModelManifest, writeTestModel } from '../helpers/test-model.js';
 import { withTempDir } from '../helpers/volumes.js';
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -29,9 +30,9 @@ describe('medparse segment / detect / recognize', () => {
     withTempDir(async (dir) => {
       const r = await segmentDemo(['kidneys', 'spine, liver'], dir, '--quiet');
       assert.equal(r.code, 0, r.err);
-      const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+      const report = readReport(dir);
       assert.deepEqual(
-        report.prompts.map((p: { text: string }) => p.text),
+        report.prompts.map((p) => p.text),
         ['kidneys', 'spine', 'liver'],
       );
     }));
@@ -57,14 +58,14 @@ describe('medparse segment / detect / recognize', () => {
       ])
         assert.ok(files.includes(f), `${f} in ${files}`);
       assert.ok(!files.some((f) => f.startsWith('.medparse-staging')), 'no staging left');
-      const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
-      const byText = Object.fromEntries(report.prompts.map((p: { text: string }) => [p.text, p]));
+      const report = readReport(dir);
+      const byText = Object.fromEntries(report.prompts.map((p) => [p.text, p]));
       assert.deepEqual(
-        report.prompts.map((p: { status: string }) => p.status),
+        report.prompts.map((p) => p.status),
         ['present', 'present', 'absent', 'unsupported', 'unknown'],
       );
       assert.equal(byText.kidneys.mask_file, 'kidney.nii.gz');
-      assert.equal(byText.kidneys.statistics.intensity.unit, 'HU');
+      assert.equal(byText.kidneys.statistics?.intensity?.unit, 'HU');
       assert.equal(byText.brain.mask_file, null);
       assert.ok(byText.banana.suggestions !== undefined);
       const labels = await readVolume(join(dir, 'labels.nii.gz'));
@@ -175,9 +176,13 @@ describe('medparse segment / detect / recognize', () => {
     withTempDir(async (dir) => {
       const broken = join(dir, 'broken');
       writeTestModel(broken);
-      const manifest = JSON.parse(readFileSync(join(broken, 'model.json'), 'utf8'));
-      manifest.networks[0].input.patch_size = [32, 'big', 16];
-      writeFileSync(join(broken, 'model.json'), JSON.stringify(manifest));
+      editModelManifest(
+        broken,
+        (manifest) => Object.assign(manifest.networks[0].input, { patch_size: [32, 'big', 16] }),
+        {
+          unchecked: true,
+        },
+      );
       const r = await run(['segment', '--demo', '-p', 'kidney', '-o', join(dir, 'o'), '--model', broken]);
       assert.equal(r.code, 1);
       assert.match(r.err, /networks\[0\]\.input\.patch_size/);

@@ -1,5 +1,13 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  manifestPath,
+  readModelManifest,
+  writeModelManifest,
+  type ManifestConcept,
+  type ManifestModality,
+  type ModelManifest,
+} from '../../src/runtime/model-manifest.js';
 import { bandNetwork } from './onnx-builder.js';
 
 /** HU bands of the test model's concepts (see PHANTOM_STRUCTURES for the phantom's values). */
@@ -27,7 +35,7 @@ export function writeTestModel(
   writeFileSync(join(dir, 'bands.onnx'), bandNetwork(centre, halfWidth));
   // MR: "hippocampus" stands in for any bright structure (z-score 1 to 3) so MR inputs get a mask too.
   writeFileSync(join(dir, 'bright.onnx'), bandNetwork([2], [1]));
-  const manifest = {
+  const manifest: ModelManifest = {
     schema_version: 1,
     name: 'test-bands',
     version: '0.0.1',
@@ -66,14 +74,35 @@ export function writeTestModel(
       },
     ],
   };
-  writeFileSync(join(dir, 'model.json'), JSON.stringify(manifest, null, 2));
+  writeModelManifest(dir, manifest);
   return dir;
+}
+
+/**
+ * Edits a package's model.json through its typed reader and writer. `unchecked` reads and writes without
+ * the schema check, for tests of how a broken manifest is refused (and edits of one already broken).
+ */
+export function editModelManifest(
+  dir: string,
+  edit: (manifest: ModelManifest) => void,
+  { unchecked = false }: { unchecked?: boolean } = {},
+): void {
+  const manifest = unchecked
+    ? (JSON.parse(readFileSync(manifestPath(dir), 'utf8')) as ModelManifest)
+    : readModelManifest(dir);
+  edit(manifest);
+  if (unchecked) writeFileSync(manifestPath(dir), JSON.stringify(manifest));
+  else writeModelManifest(dir, manifest);
 }
 
 /**
  * A calibration that changes no answer (the contract's default threshold 0) but says presence was checked:
  * medparse answers an uncalibrated row only with --experimental. Concepts in `uncalibrated` get none.
  */
-function calibrated(id: string, modality: string, uncalibrated: readonly string[]): { calibration?: object } {
+function calibrated(
+  id: string,
+  modality: ManifestModality,
+  uncalibrated: readonly string[],
+): Pick<ManifestConcept, 'calibration'> {
   return uncalibrated.includes(id) ? {} : { calibration: { [modality]: { presence_threshold: 0 } } };
 }

@@ -5,7 +5,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import { makePhantomCt } from '../../src/core/phantom.js';
 import { orientationOf } from '../../src/core/volume.js';
-import { makeLabelTable } from '../../src/io/label-table.js';
+import { makeLabelTable, readLabelTable } from '../../src/io/label-table.js';
 import { readVolume } from '../../src/io/read.js';
 import { encodeNifti, readLabelTableExtension, writeNifti } from '../../src/io/write-nifti.js';
 import { indexVolume, obliqueAffine, withTempDir } from '../helpers/volumes.js';
@@ -70,9 +70,9 @@ describe('NIfTI write -> read round trip', () => {
         fromExtension?.labels.map((l) => l.name),
         ['Liver', 'Spleen'],
       );
-      const sidecar = JSON.parse(readFileSync(join(dir, 'labels.json'), 'utf8'));
-      assert.deepEqual(sidecar.niivue.labels, ['background', 'Liver', 'Spleen']);
-      assert.deepEqual(sidecar.niivue.I, [0, 1, 2]);
+      const sidecar = readLabelTable(join(dir, 'labels.json'));
+      assert.deepEqual(sidecar.niivue?.labels, ['background', 'Liver', 'Spleen']);
+      assert.deepEqual(sidecar.niivue?.I, [0, 1, 2]);
       // The extension shifts the voxel data; the image must still read back intact.
       const back = await readVolume(path);
       assert.equal(back.data[26], 26);

@@ -1,19 +1,16 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { MedparseError } from '../../src/core/errors.js';
 import { loadModelPackage } from '../../src/runtime/model-package.js';
-import { writeTestModel } from '../helpers/test-model.js';
+import { editModelManifest, writeTestModel } from '../helpers/test-model.js';
 import { withTempDir } from '../helpers/volumes.js';
 
 /** A test model whose first concept has the given CT calibration entry. */
 function withCalibration(dir: string, calibration: Record<string, unknown>): void {
   writeTestModel(dir);
-  const path = join(dir, 'model.json');
-  const manifest = JSON.parse(readFileSync(path, 'utf8'));
-  manifest.networks[0].concepts[0].calibration = { CT: calibration };
-  writeFileSync(path, JSON.stringify(manifest));
+  editModelManifest(dir, (manifest) => (manifest.networks[0].concepts[0].calibration = { CT: calibration }), {
+    unchecked: true,
+  });
 }
 
 describe('model package calibration entries', () => {
@@ -35,9 +32,9 @@ describe('model package calibration entries', () => {
   it('names the field when a value has the wrong type', () =>
     withTempDir(async (dir) => {
       for (const [entry, field] of [
-        [{ single_component: 'yes' }, /single_component must be true or false/],
-        [{ drop_minor_islands: 1 }, /drop_minor_islands must be true or false/],
-        [{ max_volume_ml: 'big' }, /max_volume_ml must be a finite number/],
+        [{ single_component: 'yes' }, /calibration\.CT\.single_component must be boolean/],
+        [{ drop_minor_islands: 1 }, /calibration\.CT\.drop_minor_islands must be boolean/],
+        [{ max_volume_ml: 'big' }, /calibration\.CT\.max_volume_ml must be number/],
       ] as const) {
         withCalibration(dir, entry);
         assert.throws(
@@ -51,10 +48,9 @@ describe('model package calibration entries', () => {
 describe('model package connected groups', () => {
   const withGroups = (dir: string, groups: unknown) => {
     writeTestModel(dir);
-    const path = join(dir, 'model.json');
-    const manifest = JSON.parse(readFileSync(path, 'utf8'));
-    manifest.networks[0].connected_groups = groups;
-    writeFileSync(path, JSON.stringify(manifest));
+    editModelManifest(dir, (manifest) => (manifest.networks[0].connected_groups = groups as string[][]), {
+      unchecked: true,
+    });
   };
 
   it('reads them, and none when the field is missing', () =>
@@ -69,8 +65,8 @@ describe('model package connected groups', () => {
     withTempDir(async (dir) => {
       for (const [groups, problem] of [
         [[['kidney', 'hippocampus']], /connected_groups\[0\] names hippocampus, not concepts of this network/],
-        [[['kidney']], /connected_groups\[0\] must list at least two concepts/],
-        ['kidney', /connected_groups must be an array/],
+        [[['kidney']], /connected_groups\[0\] must NOT have fewer than 2 items/],
+        ['kidney', /connected_groups must be array/],
       ] as const) {
         withGroups(dir, groups);
         assert.throws(

@@ -8,17 +8,20 @@ import { checkNetworkFile, loadModelPackage } from '../../src/runtime/model-pack
 import { DEFAULT_MODEL_DIR } from '../../src/core/paths.js';
 import { ParseEngine } from '../../src/tasks/engine.js';
 import { makePhantomCt } from '../../src/core/phantom.js';
-import { writeTestModel } from '../helpers/test-model.js';
+import { editModelManifest, writeTestModel } from '../helpers/test-model.js';
 import { withTempDir } from '../helpers/volumes.js';
 
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 /** Writes `sha256` into every network of the model package at `dir`. */
 function setSums(dir: string, sum: (file: string) => string): void {
-  const path = join(dir, 'model.json');
-  const manifest = JSON.parse(readFileSync(path, 'utf8'));
-  for (const network of manifest.networks) network.sha256 = sum(join(dir, network.file));
-  writeFileSync(path, JSON.stringify(manifest));
+  editModelManifest(
+    dir,
+    (manifest) => {
+      for (const network of manifest.networks) network.sha256 = sum(join(dir, network.file));
+    },
+    { unchecked: true }, // a malformed sum is one of the cases
+  );
 }
 
 describe('network files are checked against the sha256 in model.json', () => {
@@ -53,6 +56,6 @@ describe('network files are checked against the sha256 in model.json', () => {
     withTempDir(async (dir) => {
       writeTestModel(dir);
       setSums(dir, () => 'abc');
-      assert.throws(() => loadModelPackage(dir), /sha256 is not 64 hexadecimal digits/);
+      assert.throws(() => loadModelPackage(dir), /networks\[0\]\.sha256 is "abc"; expected 64 hexadecimal digits/);
     }));
 });

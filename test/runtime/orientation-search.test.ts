@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -20,7 +20,8 @@ import type { SlidingWindowResult } from '../../src/runtime/sliding-window.js';
 import { runCli } from '../../src/cli/main.js';
 import { ParseEngine } from '../../src/tasks/engine.js';
 import { writeResults } from '../../src/tasks/output-folder.js';
-import { writeTestModel } from '../helpers/test-model.js';
+import { readReport } from '../../src/tasks/report.js';
+import { editModelManifest, writeTestModel } from '../helpers/test-model.js';
 import { withTempDir } from '../helpers/volumes.js';
 
 /** Voxel axis 0 is 8 mm thick and lies nearest world x (R); axes 1, 2 (1.4 mm) lie nearest A and S. */
@@ -57,15 +58,10 @@ describe('slice stacks: the thick axis is the working z (input.slice_axis "thick
     };
     const dir = writeTestModel(mkdtempSync(join(tmpdir(), 'medparse-model-')));
     try {
-      const path = join(dir, 'model.json');
-      const manifest = JSON.parse(readFileSync(path, 'utf8')) as {
-        networks: Array<{ input: Record<string, unknown> }>;
-      };
       const plainEngine = ParseEngine.load(dir, { threads: 1 });
       const plain = (await plainEngine.segment(stored, 'kidneys')).prompts[0];
       await plainEngine.dispose();
-      manifest.networks[0].input.slice_axis = 'thickest';
-      writeFileSync(path, JSON.stringify(manifest));
+      editModelManifest(dir, (manifest) => (manifest.networks[0].input.slice_axis = 'thickest'));
       const network = loadModelPackage(dir).networks[0];
       assert.equal(network.sliceAxis, 'thickest');
       const prepared = prepareInput(stored, network, 'CT');
@@ -163,12 +159,7 @@ describe('orientation search (input.flip_search)', () => {
       const plain = plainResult.prompts[0];
       await plainEngine.dispose();
       assert.deepEqual(plainResult.orientationSearch, []);
-      const path = join(dir, 'model.json');
-      const manifest = JSON.parse(readFileSync(path, 'utf8')) as {
-        networks: Array<{ input: Record<string, unknown> }>;
-      };
-      manifest.networks[0].input.flip_search = ['x', 'z'];
-      writeFileSync(path, JSON.stringify(manifest));
+      editModelManifest(dir, (manifest) => (manifest.networks[0].input.flip_search = ['x', 'z']));
       const messages: string[] = [];
       const engine = ParseEngine.load(dir, { threads: 1, onProgress: (e) => messages.push(e.message ?? '') });
       const result = await engine.segment(phantom, 'kidneys');
@@ -190,11 +181,9 @@ describe('orientation search (input.flip_search)', () => {
           medparseVersion: 'test',
           preview: false,
         });
-        const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as {
-          orientation_search: Array<{ network: string; kept: string; tried: unknown[] }>;
-        };
-        assert.equal(report.orientation_search[0].kept, search.kept);
-        assert.equal(report.orientation_search[0].tried.length, 4);
+        const report = readReport(out);
+        assert.equal(report.orientation_search?.[0].kept, search.kept);
+        assert.equal(report.orientation_search?.[0].tried.length, 4);
       });
       assert.ok(
         messages.some((m) => m.includes('orientation 4 of 4')),
@@ -214,12 +203,9 @@ describe('orientation search (input.flip_search)', () => {
     const root = mkdtempSync(join(tmpdir(), 'medparse-models-'));
     try {
       const dir = writeTestModel(join(root, 'package'));
-      const path = join(dir, 'model.json');
-      const manifest = JSON.parse(readFileSync(path, 'utf8')) as {
-        networks: Array<{ input: Record<string, unknown> }>;
-      };
-      Object.assign(manifest.networks[0].input, { slice_axis: 'thickest', flip_search: ['x', 'z'] });
-      writeFileSync(path, JSON.stringify(manifest));
+      editModelManifest(dir, (manifest) =>
+        Object.assign(manifest.networks[0].input, { slice_axis: 'thickest', flip_search: ['x', 'z'] }),
+      );
       let out = '';
       const code = await runCli(['models', '--dir', root], {
         stdout: (s) => (out += s + '\n'),
@@ -232,9 +218,9 @@ describe('orientation search (input.flip_search)', () => {
       );
       let json = '';
       await runCli(['models', '--dir', root, '--json'], { stdout: (s) => (json += s), stderr: () => undefined });
-      const [listed] = JSON.parse(json) as Array<{ networks: Array<{ sliceAxis: string; flipSearch: string[] }> }>;
-      assert.equal(listed.networks[0].sliceAxis, 'thickest');
-      assert.deepEqual(listed.networks[0].flipSearch, ['x', 'z'], 'axes named as model.json names them');
+      const [listed] = JSON.parse(json) as Array<{ networks: Array<{ slice_axis: string; flip_search: string[] }> }>;
+      assert.equal(listed.networks[0].slice_axis, 'thickest');
+      assert.deepEqual(listed.networks[0].flip_search, ['x', 'z'], 'axes named as model.json names them');
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
@@ -259,12 +245,7 @@ describe('orientation search (input.flip_search)', () => {
         }
       };
       const plain = await neededGb();
-      const path = join(dir, 'model.json');
-      const manifest = JSON.parse(readFileSync(path, 'utf8')) as {
-        networks: Array<{ input: Record<string, unknown> }>;
-      };
-      manifest.networks[0].input.flip_search = ['z'];
-      writeFileSync(path, JSON.stringify(manifest));
+      editModelManifest(dir, (manifest) => (manifest.networks[0].input.flip_search = ['z']));
       assert.ok((await neededGb()) > plain, 'the search needs more');
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -274,22 +255,17 @@ describe('orientation search (input.flip_search)', () => {
   it('refuses a flip_search that names an unknown or repeated axis', () => {
     const dir = writeTestModel(mkdtempSync(join(tmpdir(), 'medparse-model-')));
     try {
-      const path = join(dir, 'model.json');
-      const manifest = JSON.parse(readFileSync(path, 'utf8')) as {
-        networks: Array<{ input: Record<string, unknown> }>;
-      };
+      const setInput = (fields: Record<string, unknown>) =>
+        editModelManifest(dir, (manifest) => Object.assign(manifest.networks[0].input, fields), { unchecked: true });
       for (const [value, problem] of [
-        [['x', 'w'], /flip_search names "w"; expected "x", "y" or "z"/],
-        [['z', 'z'], /flip_search names an axis twice/],
+        [['x', 'w'], /flip_search\[1\] is "w"; expected one of "x", "y", "z"/],
+        [['z', 'z'], /flip_search names the same item twice/],
       ] as const) {
-        manifest.networks[0].input.flip_search = value;
-        writeFileSync(path, JSON.stringify(manifest));
+        setInput({ flip_search: value });
         assert.throws(() => loadModelPackage(dir), problem);
       }
-      manifest.networks[0].input.flip_search = [];
-      manifest.networks[0].input.slice_axis = 'widest';
-      writeFileSync(path, JSON.stringify(manifest));
-      assert.throws(() => loadModelPackage(dir), /slice_axis is "widest"; expected "nearest" or "thickest"/);
+      setInput({ flip_search: [], slice_axis: 'widest' });
+      assert.throws(() => loadModelPackage(dir), /slice_axis is "widest"; expected one of "nearest", "thickest"/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { runCli } from '../../src/cli/main.js';
 import { affinesClose } from '../../src/core/affine.js';
+import { readReport } from '../../src/tasks/report.js';
 import { writeSeries, zipFiles } from '../io/dicom/make-series.js';
 import { writeTestModel } from '../helpers/test-model.js';
 import {
@@ -96,7 +97,7 @@ describe('medparse serve: the API over real HTTP (embedded queue, test model)', 
     assert.deepEqual(serviceLabels.dims, cliLabels.dims);
     assert.deepEqual(serviceLabels.affine, cliLabels.affine);
     assert.deepEqual(Buffer.from(serviceLabels.data.buffer), Buffer.from(cliLabels.data.buffer));
-    const cliReport = JSON.parse(readFileSync(join(cliDir, 'report.json'), 'utf8'));
+    const cliReport = readReport(cliDir);
     assert.deepEqual(report.prompts, cliReport.prompts);
     assert.deepEqual(report.files, cliReport.files);
   });

@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Volume } from '../../src/core/volume.js';
 import { readVolume } from '../../src/io/read.js';
+import { readLabelTable } from '../../src/io/label-table.js';
 import { tightBox } from '../../src/ops/index.js';
 import { parseDicomSeg } from '../../src/outputs/dicom-seg-check.js';
 import { LATERALITY_CODES } from '../../src/outputs/seg-codes.js';
 import { describeMask } from '../../src/tasks/mask-analysis.js';
 import { writeResults } from '../../src/tasks/output-folder.js';
+import { readReport, type PromptReport } from '../../src/tasks/report.js';
 import { liesWithin, settleOverlaps } from '../../src/tasks/overlaps.js';
 import { checkAnatomy } from '../../src/tasks/sanity.js';
 import type { ParseResult, PromptResult } from '../../src/tasks/results.js';
@@ -17,6 +19,13 @@ import { MIN_TOUCHING_DELTA_E, loadVocabulary } from '../../src/vocab/index.js';
 import { withTempDir } from '../helpers/volumes.js';
 
 const vocabulary = loadVocabulary();
+
+/** A present answer of report.json: its mask, concept, statistics and label-map fields asserted there. */
+function presentAnswer(p: PromptReport) {
+  const { mask_file, concept, statistics, label_map, label_value } = p;
+  assert.ok(mask_file && concept && statistics && label_map && label_value !== null, `${p.text} is present`);
+  return { ...p, mask_file, concept, statistics, label_map, label_value };
+}
 const DIMS: [number, number, number] = [24, 20, 12];
 const N = DIMS[0] * DIMS[1] * DIMS[2];
 
@@ -136,30 +145,13 @@ describe('overlapping answers', () => {
         timings: {},
       };
       await writeResults(dir, result, vocabulary, { task: 'segment', medparseVersion: 'test', dicomSeg: true });
-      const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as {
-        prompts: Array<{
-          concept: { id: string };
-          mask_file: string;
-          label_value: number;
-          statistics: { voxels: number; volume_ml: number };
-          label_map: { label_voxels: number; mask_in_other_labels: Array<{ value: number; voxels: number }> };
-        }>;
-        dicom_seg: { segments_overlap: boolean; study_instance_uid: string | null; note: string };
-      };
-      const table = JSON.parse(readFileSync(join(dir, 'labels.json'), 'utf8')) as {
-        labels: Array<{
-          value: number;
-          id: string;
-          color: [number, number, number];
-          laterality?: string;
-          answer: { label_voxels: number; mask_voxels: number; mask_in_other_labels: Array<{ voxels: number }> };
-        }>;
-      };
+      const report = readReport(dir);
+      const table = readLabelTable(join(dir, 'labels.json'));
       const labels = await readVolume(join(dir, 'labels.nii.gz'));
       const seg = parseDicomSeg(new Uint8Array(readFileSync(join(dir, 'segmentation.dcm'))));
       assert.equal(seg.dataset.string('SegmentsOverlap'), 'YES');
       assert.equal(seg.segments.length, 4);
-      for (const prompt of report.prompts) {
+      for (const prompt of report.prompts.map(presentAnswer)) {
         const mask = await readVolume(join(dir, prompt.mask_file));
         const maskVoxels = count(mask.data, (v) => v !== 0);
         // the report's statistics are the mask's
@@ -176,8 +168,8 @@ describe('overlapping answers', () => {
         }
         // labels.json says the same
         const entry = table.labels.find((l) => l.value === prompt.label_value);
-        assert.equal(entry?.answer.mask_voxels, maskVoxels);
-        assert.equal(entry?.answer.label_voxels, own);
+        assert.equal(entry?.answer?.mask_voxels, maskVoxels);
+        assert.equal(entry?.answer?.label_voxels, own);
         // the SEG segment of the answer holds exactly its mask
         const segment = seg.segments.find((s) => vocabulary.require(prompt.concept.id).name === s.label);
         assert.ok(segment, `a segment for ${prompt.concept.id}`);
@@ -195,7 +187,7 @@ describe('overlapping answers', () => {
         assert.equal(segVoxels, maskVoxels, `${prompt.concept.id}: SEG voxels`);
       }
       // the part is in the label map whole: the kidney's voxels show under the left kidney and the tumour
-      const kidney = report.prompts.find((p) => p.concept.id === 'kidney');
+      const kidney = report.prompts.map(presentAnswer).find((p) => p.concept.id === 'kidney');
       assert.deepEqual(
         kidney?.label_map.mask_in_other_labels.map((o) => o.value).sort(),
         [2, 3],
@@ -215,9 +207,9 @@ describe('overlapping answers', () => {
       // a SEG from a NIfTI file says it has no patient or study, and so does the report
       assert.match(seg.dataset.string('SeriesDescription') ?? '', /no patient or study/);
       assert.equal(seg.dataset.string('PatientID') ?? '', '');
-      assert.equal(report.dicom_seg.study_instance_uid, null);
-      assert.match(report.dicom_seg.note, /no patient or study to attach to/);
-      assert.equal(report.dicom_seg.segments_overlap, true);
+      assert.equal(report.dicom_seg?.study_instance_uid, null);
+      assert.match(report.dicom_seg?.note ?? '', /no patient or study to attach to/);
+      assert.equal(report.dicom_seg?.segments_overlap, true);
     }));
 });
 

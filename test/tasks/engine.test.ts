@@ -5,19 +5,13 @@ import { makePhantomCt, phantomLabelAt } from '../../src/core/phantom.js';
 import type { Volume } from '../../src/core/volume.js';
 import { dice } from '../../src/eval/metrics.js';
 import { ParseEngine } from '../../src/tasks/engine.js';
-import { writeTestModel } from '../helpers/test-model.js';
+import type { ManifestCalibration, ModelManifest } from '../../src/runtime/model-manifest.js';
+import { editModelManifest, writeTestModel } from '../helpers/test-model.js';
 import { withTempDir } from '../helpers/volumes.js';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 const DIMS: [number, number, number] = [64, 64, 32];
-
-interface TestManifest {
-  networks: Array<{
-    concepts: Array<{ id: string; calibration?: Record<string, unknown> }>;
-    connected_groups?: string[][];
-  }>;
-}
 
 /** The phantom with a bar of bone HU from the spine to the left kidney, at the kidney's centre height. */
 function bridgeLeftKidneyToSpine(volume: Volume): Volume {
@@ -139,17 +133,14 @@ describe('ParseEngine with a known-answer network', () => {
 
   /** Runs `use` with an engine on a copy of the test model whose model.json `edit` changed. */
   async function withEditedModel(
-    edit: (manifest: TestManifest) => void,
+    edit: (manifest: ModelManifest) => void,
     use: (edited: ParseEngine) => Promise<void>,
     options: { keepIslands?: boolean } = {},
   ): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'medparse-model-'));
     try {
       cpSync(modelDir, dir, { recursive: true });
-      const manifestPath = join(dir, 'model.json');
-      const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as TestManifest;
-      edit(manifest);
-      writeFileSync(manifestPath, JSON.stringify(manifest));
+      editModelManifest(dir, edit);
       const edited = ParseEngine.load(dir, { threads: 1, ...options });
       try {
         await use(edited);
@@ -186,7 +177,7 @@ describe('ParseEngine with a known-answer network', () => {
     const speck = 2 + DIMS[0] * (2 + DIMS[1] * 2);
     for (let k = 2; k < 5; k++)
       for (let j = 2; j < 4; j++) for (let i = 2; i < 4; i++) speckled.data[i + DIMS[0] * (j + DIMS[1] * k)] = 150;
-    const asLesion = (calibration: Record<string, unknown>) => (manifest: TestManifest) => {
+    const asLesion = (calibration: ManifestCalibration) => (manifest: ModelManifest) => {
       manifest.networks[0].concepts[0] = {
         ...manifest.networks[0].concepts[0],
         id: 'kidney_tumor',
@@ -221,7 +212,7 @@ describe('ParseEngine with a known-answer network', () => {
 
   describe('a connected group (kidney and spine as if parts of one organ; a bar joins the left kidney to the spine)', () => {
     const bridged = bridgeLeftKidneyToSpine(volume);
-    const group = (manifest: TestManifest) => {
+    const group = (manifest: ModelManifest) => {
       manifest.networks[0].connected_groups = [['kidney', 'vertebral_column']];
     };
 
@@ -245,7 +236,7 @@ describe('ParseEngine with a known-answer network', () => {
 
     it("sums what the parts left out into a union's note", async () => {
       // the two rows renamed into the parts of one union: "ventricles of the heart" = left + right ventricle
-      const asVentricles = (manifest: TestManifest) => {
+      const asVentricles = (manifest: ModelManifest) => {
         const [kidney, spine] = manifest.networks[0].concepts;
         kidney.id = 'heart_ventricle_left';
         spine.id = 'heart_ventricle_right';

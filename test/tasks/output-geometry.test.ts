@@ -8,6 +8,7 @@ import { readVolume } from '../../src/io/read.js';
 import { parseDicomSeg } from '../../src/outputs/dicom-seg-check.js';
 import { ParseEngine } from '../../src/tasks/engine.js';
 import { writeResults } from '../../src/tasks/output-folder.js';
+import { readReport } from '../../src/tasks/report.js';
 import { sharedDir, SHARED_MISSING } from '../helpers/shared.js';
 import { writeTestModel } from '../helpers/test-model.js';
 import { withTempDir } from '../helpers/volumes.js';
@@ -71,12 +72,11 @@ describe('outputs keep the input grid and affine exactly', { skip: shared ? fals
             assert.deepEqual(b.subarray(80, 92), a.subarray(80, 92), `${file} pixdim`);
           }
         }
-        const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+        const report = readReport(dir);
         assert.deepEqual(report.input.dims, volume.dims);
         assert.equal(report.schema_version, 1);
         // the test model calibrates presence, and the report says so for every answered prompt
-        for (const prompt of report.prompts.filter((p: { evidence: unknown }) => p.evidence))
-          assert.equal(prompt.evidence.calibrated, true);
+        for (const { evidence } of report.prompts) if (evidence) assert.equal(evidence.calibrated, true);
       }));
   }
 });
@@ -105,8 +105,8 @@ describe('results of a cine read a series per slice position', () => {
           preview: false,
         });
         assert.ok(written.includes('segmentation.dcm'));
-        const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
-        assert.deepEqual(report.input.dicom.slice_series_instance_uids, cine.seriesUids);
+        const report = readReport(out);
+        assert.deepEqual(report.input.dicom?.slice_series_instance_uids, cine.seriesUids);
         const seg = parseDicomSeg(new Uint8Array(readFileSync(join(out, 'segmentation.dcm'))));
         assert.deepEqual(
           seg.referencedSeries.map((s) => s.seriesUid),

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -9,7 +9,7 @@ import { makePhantomCt } from '../../src/core/phantom.js';
 import { answeringRow, loadModelPackage } from '../../src/runtime/model-package.js';
 import { ParseEngine } from '../../src/tasks/engine.js';
 import type { PromptResult } from '../../src/tasks/results.js';
-import { writeTestModel } from '../helpers/test-model.js';
+import { editModelManifest, writeTestModel } from '../helpers/test-model.js';
 import { withTempDir } from '../helpers/volumes.js';
 
 const REASON = 'held-out Dice 0.10 on 3 test scans';
@@ -17,10 +17,8 @@ const REASON = 'held-out Dice 0.10 on 3 test scans';
 /** The test model with these model.json fields on its CT network's first concept (kidney). */
 function withKidneyFields(dir: string, fields: Record<string, unknown>): string {
   writeTestModel(dir);
-  const path = join(dir, 'model.json');
-  const manifest = JSON.parse(readFileSync(path, 'utf8'));
-  Object.assign(manifest.networks[0].concepts[0], fields);
-  writeFileSync(path, JSON.stringify(manifest));
+  // unchecked: some cases are the malformed fields the reader must refuse
+  editModelManifest(dir, (manifest) => Object.assign(manifest.networks[0].concepts[0], fields), { unchecked: true });
   return dir;
 }
 
@@ -47,8 +45,8 @@ describe('withheld concepts', () => {
       assert.equal(loadModelPackage(model).networks[0].concepts[0].withheld, REASON);
       assert.equal(loadModelPackage(model).networks[0].concepts[1].withheld, undefined);
       for (const [value, problem] of [
-        ['  ', /withheld must say why/],
-        [3, /withheld must be a string/],
+        ['  ', /concepts\[0\]\.withheld is " {2}"; expected a sentence saying why/],
+        [3, /concepts\[0\]\.withheld must be string/],
       ] as const) {
         withWithheldKidney(dir, value);
         assert.throws(
@@ -83,11 +81,10 @@ describe('withheld concepts', () => {
   it("say why once when the concept's own row is withheld, not again for each withheld part", () =>
     withTempDir(async (dir) => {
       withWithheldKidney(dir);
-      const path = join(dir, 'model.json');
-      const manifest = JSON.parse(readFileSync(path, 'utf8'));
       // the never-present "brain" row stands in for a withheld left kidney
-      manifest.networks[0].concepts[2] = { id: 'kidney_left', index: 2, withheld: 'held-out Dice 0.20 on 2 scans' };
-      writeFileSync(path, JSON.stringify(manifest));
+      editModelManifest(dir, (manifest) => {
+        manifest.networks[0].concepts[2] = { id: 'kidney_left', index: 2, withheld: 'held-out Dice 0.20 on 2 scans' };
+      });
       const engine = ParseEngine.load(dir);
       try {
         const answers = byText((await engine.segment(volume, 'kidneys, left kidney')).prompts);
@@ -107,14 +104,13 @@ describe('withheld concepts', () => {
   it("give way to the concept's row in another network of the modality, without a note", () =>
     withTempDir(async (dir) => {
       withWithheldKidney(dir);
-      const path = join(dir, 'model.json');
-      const manifest = JSON.parse(readFileSync(path, 'utf8'));
-      manifest.networks.push({
-        ...manifest.networks[0],
-        id: 'body-ct-2',
-        concepts: [{ id: 'kidney', index: 0, calibration: { CT: { presence_threshold: 0 } } }],
+      editModelManifest(dir, (manifest) => {
+        manifest.networks.push({
+          ...manifest.networks[0],
+          id: 'body-ct-2',
+          concepts: [{ id: 'kidney', index: 0, calibration: { CT: { presence_threshold: 0 } } }],
+        });
       });
-      writeFileSync(path, JSON.stringify(manifest));
       const loaded = loadModelPackage(dir);
       assert.equal(answeringRow(loaded, 'kidney', 'CT', 'whole', false)?.network.id, 'body-ct-2');
       assert.equal(
@@ -137,10 +133,9 @@ describe('withheld concepts', () => {
     withTempDir(async (dir) => {
       // the third row (brain) becomes a withheld "left kidney": "left kidney" is then the left side of "kidney"
       writeTestModel(dir);
-      const path = join(dir, 'model.json');
-      const manifest = JSON.parse(readFileSync(path, 'utf8'));
-      Object.assign(manifest.networks[0].concepts[2], { id: 'kidney_left', withheld: REASON });
-      writeFileSync(path, JSON.stringify(manifest));
+      editModelManifest(dir, (manifest) =>
+        Object.assign(manifest.networks[0].concepts[2], { id: 'kidney_left', withheld: REASON }),
+      );
       const engine = ParseEngine.load(dir);
       try {
         const left = byText((await engine.segment(volume, 'left kidney')).prompts)['left kidney'];
@@ -227,9 +222,9 @@ describe('concepts withheld on one kind of scan', () => {
       assert.deepEqual(kidney.withheldOn, { whole: WHOLE_REASON });
       assert.equal(kidney.withheld, undefined);
       for (const [value, problem] of [
-        [{ thorax: WHOLE_REASON }, /withheld_on names the scope "thorax"; expected crop or whole/],
-        [{ whole: ' ' }, /withheld_on\.whole must say why/],
-        ['whole', /withheld_on must be an object/],
+        [{ thorax: WHOLE_REASON }, /withheld_on\.thorax is not a known field/],
+        [{ whole: ' ' }, /withheld_on\.whole is " "; expected a sentence saying why/],
+        ['whole', /withheld_on must be object/],
       ] as const) {
         withKidneyWithheldOnWholeScans(dir, value);
         assert.throws(
@@ -296,6 +291,6 @@ describe('concepts withheld on one kind of scan', () => {
       );
       const [listed] = JSON.parse(await run(['--json'])) as Array<{ networks: Array<Record<string, unknown>> }>;
       assert.deepEqual(listed.networks[0].concepts, ['kidney', 'vertebral_column', 'brain']);
-      assert.deepEqual(listed.networks[0].withheldOn, { kidney: { whole: WHOLE_REASON } });
+      assert.deepEqual(listed.networks[0].withheld_on, { kidney: { whole: WHOLE_REASON } });
     }));
 });

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import {
   findModelPackages,
   loadModelPackage,
+  modelListing,
   WORKING_AXIS_NAMES,
   type NetworkSpec,
 } from '../../runtime/model-package.js';
@@ -21,25 +22,7 @@ export async function runModelsCommand(args: string[], io: CommandIO): Promise<n
   const root = resolve(values.dir ?? dirname(DEFAULT_MODEL_DIR));
   const packages = findModelPackages(root).map((dir) => loadModelPackage(dir));
   if (values.json) {
-    io.stdout(
-      JSON.stringify(
-        packages.map((p) => ({
-          ...p,
-          networks: p.networks.map((n) => ({
-            ...n,
-            // named as model.json names them, not by index
-            flipSearch: n.flipSearch.map((axis) => WORKING_AXIS_NAMES[axis]),
-            concepts: n.concepts.filter((c) => !c.withheld).map((c) => c.id),
-            withheld: Object.fromEntries(n.concepts.filter((c) => c.withheld).map((c) => [c.id, c.withheld])),
-            withheldOn: Object.fromEntries(
-              n.concepts.filter((c) => !c.withheld && c.withheldOn).map((c) => [c.id, c.withheldOn]),
-            ),
-          })),
-        })),
-        null,
-        2,
-      ),
-    );
+    io.stdout(JSON.stringify(packages.map(modelListing), null, 2));
     return EXIT.ok;
   }
   if (packages.length === 0) {
