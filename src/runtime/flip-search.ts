@@ -6,6 +6,7 @@
  * ordered apex to base (held-out Dice 0.76 -> 0.11), and a real scan's order is its acquisition's.
  */
 import type { Dims3, Volume, VoxelArray } from '../core/volume.js';
+import { cropToBox } from '../ops/crop.js';
 import { permuteAxes, type Axes3 } from '../ops/reorient.js';
 import { WORKING_AXIS_NAMES, type WorkingAxis } from './model-package.js';
 import type { SlidingWindowResult } from './sliding-window.js';
@@ -77,27 +78,60 @@ export interface OrientationSearchResult {
  * Runs `infer` on `image` flipped along each combination of `axes` (the unflipped one alone when `axes`
  * is empty), flips every result's maps back, and keeps the one `judge` scores highest (the earlier of
  * equals). An orientation-blind network gives the same answer whichever it keeps.
+ *
+ * With a `probe` (a crop of the image: its centre, one window), the orientations are tried and judged
+ * on the probe and only the kept one runs on the whole image: one full pass instead of one per
+ * orientation. `infer` is told the trial (0..of-1) or, for that full pass, `of`.
  */
 export async function searchFlips(
   image: Volume,
   axes: readonly WorkingAxis[],
   infer: (image: Volume, trial: number, of: number) => Promise<SlidingWindowResult>,
   judge: (probabilities: readonly Float32Array[]) => number,
+  probe?: Volume,
 ): Promise<OrientationSearchResult> {
   const combinations = flipCombinations(axes);
+  if (combinations.length === 1) {
+    const kept = { flips: combinations[0], confidence: Number.NaN };
+    return { inference: await infer(image, 0, 1), kept, trials: [kept] };
+  }
   const trials: OrientationTrial[] = [];
   let best: { inference: SlidingWindowResult; trial: OrientationTrial } | undefined;
   for (const [n, flips] of combinations.entries()) {
-    const unflipped = flips.every((f) => !f);
-    const data = unflipped ? image.data : flipped(image.data, image.dims, flips);
-    const inference = await infer({ ...image, data }, n, combinations.length);
-    if (!unflipped) inference.probabilities = inference.probabilities.map((map) => flipped(map, image.dims, flips));
-    // a single orientation needs no judging (and the judge's work would be wasted on every other network)
-    const confidence = combinations.length > 1 ? judge(inference.probabilities) : Number.NaN;
-    const trial = { flips, confidence };
+    const inference = await inferFlipped(probe ?? image, flips, (v) => infer(v, n, combinations.length));
+    const trial = { flips, confidence: judge(inference.probabilities) };
     trials.push(trial);
     if (!best || trial.confidence > best.trial.confidence) best = { inference, trial };
   }
   const kept = best as { inference: SlidingWindowResult; trial: OrientationTrial };
-  return { inference: kept.inference, kept: kept.trial, trials };
+  const inference = probe
+    ? await inferFlipped(image, kept.trial.flips, (v) => infer(v, combinations.length, combinations.length))
+    : kept.inference;
+  return { inference, kept: kept.trial, trials };
+}
+
+/** `infer` on the image flipped by `flips`, its maps flipped back onto the image. */
+async function inferFlipped(
+  image: Volume,
+  flips: Axes3<boolean>,
+  infer: (image: Volume) => Promise<SlidingWindowResult>,
+): Promise<SlidingWindowResult> {
+  if (flips.every((f) => !f)) return infer(image);
+  const inference = await infer({ ...image, data: flipped(image.data, image.dims, flips) });
+  inference.probabilities = inference.probabilities.map((map) => flipped(map, image.dims, flips));
+  return inference;
+}
+
+/** The centre of `image`, at most one `patch` in size: where an orientation search judges a stack. */
+export function centralProbe(image: Volume, patch: Dims3): Volume {
+  const size = image.dims.map((n, a) => Math.min(n, patch[a]));
+  const start = image.dims.map((n, a) => Math.floor((n - size[a]) / 2));
+  return cropToBox(image, [
+    start[0],
+    start[1],
+    start[2],
+    start[0] + size[0] - 1,
+    start[1] + size[1] - 1,
+    start[2] + size[2] - 1,
+  ]);
 }

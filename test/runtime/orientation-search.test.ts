@@ -11,6 +11,7 @@ import {
   describeFlips,
   flipCombinations,
   flipped,
+  centralProbe,
   maskConfidence,
   searchFlips,
 } from '../../src/runtime/flip-search.js';
@@ -148,6 +149,41 @@ describe('orientation search (input.flip_search)', () => {
       [0.99, 0.99, 0.99, 0.99],
     );
     assert.deepEqual([...map.subarray(0, 12)], new Array(12).fill(0));
+  });
+
+  it('with a probe, judges every orientation on it and runs the whole image once, in the kept orientation', async () => {
+    const dims: Dims3 = [4, 4, 8];
+    const image: Volume = {
+      dims,
+      affine: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1],
+      data: Float32Array.from({ length: 128 }, (_, i) => 100 - Math.floor(i / 16)), // decreasing along z
+      meta: { sourceFormat: 'generated', modality: 'MR' },
+    };
+    const probe = centralProbe(image, [2, 2, 4]);
+    assert.deepEqual(probe.dims, [2, 2, 4]);
+    assert.deepEqual([...probe.data.subarray(0, 4)], [98, 98, 98, 98], 'the centre: slices 2 to 5, rows 1 to 2');
+    const runs: Array<{ dims: Dims3; trial: number; increasing: boolean }> = [];
+    const infer = async (input: Volume, trial: number): Promise<SlidingWindowResult> => {
+      const values = input.data as Float32Array;
+      const increasing = values[values.length - 1] > values[0];
+      runs.push({ dims: input.dims, trial, increasing });
+      return {
+        probabilities: [Float32Array.from(values, () => (increasing ? 0.9 : 0.6))],
+        presenceLogits: [0],
+        patches: 1,
+      };
+    };
+    const result = await searchFlips(image, [2], infer, maskConfidence, probe);
+    assert.deepEqual(
+      runs.map((r) => [r.dims.join('x'), r.trial, r.increasing]),
+      [
+        ['2x2x4', 0, false],
+        ['2x2x4', 1, true],
+        ['4x4x8', 2, true],
+      ],
+    );
+    assert.deepEqual(result.kept.flips, [false, false, true]);
+    assert.equal(result.inference.probabilities[0].length, 128, 'the whole image is answered');
   });
 
   it('leaves an orientation-blind network answering exactly as without the search, and reports it', async () => {

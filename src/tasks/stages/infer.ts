@@ -5,7 +5,7 @@
  */
 import type { ProgressCallback } from '../../core/progress.js';
 import type { Volume } from '../../core/volume.js';
-import { describeFlips, maskConfidence, searchFlips } from '../../runtime/flip-search.js';
+import { centralProbe, describeFlips, maskConfidence, searchFlips } from '../../runtime/flip-search.js';
 import type { ImagingModality, NetworkSpec } from '../../runtime/model-package.js';
 import type { NetworkSession } from '../../runtime/onnx-session.js';
 import { prepareInput, type PreparedInput } from '../../runtime/preprocess.js';
@@ -55,6 +55,9 @@ export async function inferNetwork(
   const prepared = prepareInput(volume, network, modality);
   const preprocess = performance.now() - started;
   started = performance.now();
+  // orientations are judged on the centre of the stack, one window each: the search costs about one
+  // window per orientation instead of one whole pass
+  const probe = network.flipSearch.length ? centralProbe(prepared.image, network.patchSize) : undefined;
   const queries = `${runRows.length} quer${runRows.length === 1 ? 'y' : 'ies'}`;
   const { inference, kept, trials } = await searchFlips(
     prepared.image,
@@ -68,16 +71,17 @@ export async function inferNetwork(
           ? (e) =>
               report({
                 ...e,
-                message: `${network.id}: ${queries}` + (of > 1 ? `, orientation ${trial + 1} of ${of}` : ''),
+                message: `${network.id}: ${queries}` + orientationStage(trial, of),
               })
           : undefined,
       }),
     // judged as answered: after the connected groups' cut, on copies (the kept maps are cut below)
     (maps) => {
       const copies = maps.map((map) => map.slice());
-      keepGroupPieces(network, groups, runRows, copies, prepared.image);
+      keepGroupPieces(network, groups, runRows, copies, probe ?? prepared.image);
       return maskConfidence(copies);
     },
+    probe,
   );
   const setApart = keepGroupPieces(network, groups, runRows, inference.probabilities, prepared.image);
   return {
@@ -98,4 +102,10 @@ export async function inferNetwork(
       : {}),
     timings: { preprocess, inference: performance.now() - started },
   };
+}
+
+/** What the progress line says of an orientation search: a trial on the centre, or the kept orientation's pass. */
+function orientationStage(trial: number, of: number): string {
+  if (of <= 1) return '';
+  return trial < of ? `, orientation ${trial + 1} of ${of} (judged on the centre)` : ', the kept orientation';
 }
