@@ -1,106 +1,43 @@
 #!/usr/bin/env node
+import type { Command } from 'commander';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isMedparseError } from '../core/errors.js';
-import { runConvertCommand, CONVERT_USAGE } from './commands/convert.js';
-import { runInfoCommand, INFO_USAGE } from './commands/info.js';
-import { runModelsCommand, MODELS_USAGE } from './commands/models.js';
-import { parseCommand, PARSE_USAGE } from './commands/parse.js';
-import { runServeCommand, runWorkerCommand, SERVE_USAGE, WORKER_USAGE } from './commands/serve.js';
-import { runVocabCommand, VOCAB_USAGE } from './commands/vocab.js';
+import type { CliContext } from './context.js';
 import { EXIT, processIO, type CommandIO } from './io.js';
+import { buildProgram, CommanderError, commanderOutcome, usageLine } from './program.js';
 import { UsageError } from './usage.js';
-
-type Command = { summary: string; usage: string; run: (args: string[], io: CommandIO) => Promise<number> };
-
-const COMMANDS: Record<string, Command> = {
-  segment: {
-    summary: 'one mask per prompt, with volumes and intensities',
-    usage: PARSE_USAGE.segment,
-    run: parseCommand('segment'),
-  },
-  detect: {
-    summary: 'objects as instances: boxes, volumes, confidence',
-    usage: PARSE_USAGE.detect,
-    run: parseCommand('detect'),
-  },
-  recognize: {
-    summary: 'everything the model finds in the scan, named and coded',
-    usage: PARSE_USAGE.recognize,
-    run: parseCommand('recognize'),
-  },
-  models: { summary: 'list installed model packages', usage: MODELS_USAGE, run: runModelsCommand },
-  info: {
-    summary: 'describe an image: grid, spacing, affine, orientation, values',
-    usage: INFO_USAGE,
-    run: runInfoCommand,
-  },
-  convert: {
-    summary: 'convert any supported image (or DICOM series) to NIfTI',
-    usage: CONVERT_USAGE,
-    run: runConvertCommand,
-  },
-  vocab: {
-    summary: 'look up anatomy concepts: resolve prompts, search, list',
-    usage: VOCAB_USAGE,
-    run: runVocabCommand,
-  },
-  serve: {
-    summary: 'HTTP service: submit images, follow jobs, fetch results',
-    usage: SERVE_USAGE,
-    run: runServeCommand,
-  },
-  worker: { summary: 'run the jobs of a service started with --redis', usage: WORKER_USAGE, run: runWorkerCommand },
-};
-
-export function helpText(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
-  return [
-    'medparse: parse 3D medical images from text',
-    '',
-    'usage: medparse <command> [options]',
-    '',
-    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
-    '',
-    "medparse <command> --help shows a command's options.",
-  ].join('\n');
-}
 
 /** Runs the CLI and returns its exit code; never throws. */
 export async function runCli(argv: string[], io: CommandIO = processIO): Promise<number> {
-  const [name, ...args] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout(helpText());
-    return name ? EXIT.ok : EXIT.usage;
-  }
-  const command = COMMANDS[name];
-  if (!command) {
-    io.stderr(`medparse: unknown command "${name}"; commands: ${Object.keys(COMMANDS).join(', ')}`);
+  const context: CliContext = { io, code: EXIT.ok };
+  const { program, current } = buildProgram(context);
+  if (argv.length === 0) {
+    // no command: the overview, as wrong usage
+    io.stdout(program.helpInformation().replace(/\n$/, ''));
     return EXIT.usage;
   }
-  if (args.includes('--help') || args.includes('-h')) {
-    io.stdout(`usage: ${command.usage}`);
-    return EXIT.ok;
-  }
   try {
-    return await command.run(args, io);
+    await program.parseAsync(argv, { from: 'user' });
+    return context.code;
   } catch (error) {
-    return reportError(error, command, io);
+    return reportError(error, current(), io);
   }
 }
 
 function reportError(error: unknown, command: Command, io: CommandIO): number {
+  const usage = () => `; usage: ${usageLine(command)} (--help lists the options)`;
+  if (error instanceof CommanderError) {
+    const { code, line } = commanderOutcome(error, command);
+    if (line) io.stderr(`medparse: ${line}${usage()}`);
+    return code;
+  }
   if (isMedparseError(error)) {
     io.stderr(`medparse: ${error.message}`);
     return EXIT.inputError;
   }
   if (error instanceof UsageError) {
-    io.stderr(`medparse: ${error.message}\nusage: ${command.usage}`);
-    return EXIT.usage;
-  }
-  // node:util parseArgs reports unknown or malformed options with this code.
-  if (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
-    io.stderr(`medparse: ${error.message}\nusage: ${command.usage}`);
+    io.stderr(`medparse: ${error.message}${usage()}`);
     return EXIT.usage;
   }
   const message = error instanceof Error ? error.message : String(error);
@@ -109,7 +46,6 @@ function reportError(error: unknown, command: Command, io: CommandIO): number {
   else io.stderr('This is a bug in medparse; run again with MEDPARSE_DEBUG=1 for details and report it.');
   return EXIT.internal;
 }
-
 function isEntryPoint(): boolean {
   if (!process.argv[1]) return false;
   try {

@@ -197,7 +197,10 @@ describe('the packed package, installed into an empty project', { timeout: 300_0
   });
 
   test('the medparse command is linked into the project', () => {
-    const out = run(join(project, 'node_modules', '.bin', 'medparse'), ['info', '--demo', '--json'], project);
+    const bin = join(project, 'node_modules', '.bin', 'medparse');
+    const out = run(bin, ['info', '--demo', '--json'], project);
     assert.deepEqual((JSON.parse(out) as { dims: number[] }).dims, [128, 128, 64]);
+    const manifest = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as Manifest;
+    assert.equal(run(bin, ['--version'], project).trim(), manifest.version);
   });
 });

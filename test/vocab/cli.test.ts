@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runVocabCommand } from '../../src/cli/commands/vocab.js';
+import { runCli } from '../../src/cli/main.js';
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runVocabCommand(args, { stdout: (s) => out.push(s), stderr: (s) => err.push(s) });
+  const code = await runCli(['vocab', ...args], { stdout: (s) => out.push(s), stderr: (s) => err.push(s) });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 

@@ -1,41 +1,39 @@
+import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { MedparseError } from '../../core/errors.js';
 import { readVolume } from '../../io/read.js';
 import { writeNifti } from '../../io/write-nifti.js';
-import { EXIT, type CommandIO } from '../io.js';
+import { addImageChoiceOptions, type CliContext, type ImageChoiceOptions } from '../context.js';
+import { EXIT } from '../io.js';
 import { parseVolumeIndex, UsageError } from '../usage.js';
 
-export const CONVERT_USAGE = 'medparse convert <input> <output.nii.gz> [--volume N] [--series UID[,UID...]] [--force]';
+interface ConvertOptions extends ImageChoiceOptions {
+  force: boolean;
+}
 
-export async function runConvertCommand(args: string[], io: CommandIO): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      volume: { type: 'string' },
-      series: { type: 'string' },
-      force: { type: 'boolean', default: false },
-    },
+export function defineConvertCommand(program: Command, context: CliContext): void {
+  const command = program
+    .command('convert')
+    .summary('convert any supported image (or DICOM series) to NIfTI')
+    .description('Convert any image medparse reads (or a DICOM series) to NIfTI, keeping its geometry.')
+    .argument('<input>', 'an image file, a DICOM folder or a .zip')
+    .argument('<output>', 'the NIfTI file to write (.nii or .nii.gz)')
+    .option('--force', 'replace the output file if it exists');
+  addImageChoiceOptions(command).action(async (input: string, output: string, options: ConvertOptions) => {
+    if (!/\.nii(\.gz)?$/i.test(output))
+      throw new UsageError(`output "${output}" must end in .nii or .nii.gz (NIfTI is the format medparse writes)`);
+    if (resolve(input) === resolve(output))
+      throw new MedparseError('OUTPUT_EXISTS', 'output is the input file itself; choose another output path', output);
+    if (existsSync(output) && !options.force)
+      throw new MedparseError(
+        'OUTPUT_EXISTS',
+        'output already exists; choose another path or pass --force to replace it',
+        output,
+      );
+    const volume = await readVolume(input, { volume: parseVolumeIndex(options.volume), series: options.series });
+    await writeNifti(output, volume);
+    context.io.stdout(`wrote ${output} (${volume.dims.join('x')}, ${volume.meta.sourceFormat} -> NIfTI-1)`);
+    context.code = EXIT.ok;
   });
-  if (positionals.length !== 2) throw new UsageError('convert needs an input and an output path', CONVERT_USAGE);
-  const [input, output] = positionals;
-  if (!/\.nii(\.gz)?$/i.test(output))
-    throw new UsageError(
-      `output "${output}" must end in .nii or .nii.gz (NIfTI is the format medparse writes)`,
-      CONVERT_USAGE,
-    );
-  if (resolve(input) === resolve(output))
-    throw new MedparseError('OUTPUT_EXISTS', 'output is the input file itself; choose another output path', output);
-  if (existsSync(output) && !values.force)
-    throw new MedparseError(
-      'OUTPUT_EXISTS',
-      'output already exists; choose another path or pass --force to replace it',
-      output,
-    );
-  const volume = await readVolume(input, { volume: parseVolumeIndex(values.volume), series: values.series });
-  await writeNifti(output, volume);
-  io.stdout(`wrote ${output} (${volume.dims.join('x')}, ${volume.meta.sourceFormat} -> NIfTI-1)`);
-  return EXIT.ok;
 }

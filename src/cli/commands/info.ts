@@ -1,30 +1,35 @@
-import { parseArgs } from 'node:util';
+import type { Command } from 'commander';
 import { makePhantomCt } from '../../core/phantom.js';
 import { readVolume } from '../../io/read.js';
+import { addImageChoiceOptions, type CliContext, type ImageChoiceOptions } from '../context.js';
 import { describeVolume, formatDescription } from '../describe.js';
-import { EXIT, type CommandIO } from '../io.js';
+import { EXIT } from '../io.js';
 import { parseVolumeIndex, UsageError } from '../usage.js';
 
-export const INFO_USAGE = `medparse info <image> [--json] [--volume N] [--series UID[,UID...]]
-medparse info --demo [--json]     describe the built-in synthetic CT`;
+interface InfoOptions extends ImageChoiceOptions {
+  json: boolean;
+  demo: boolean;
+}
 
-export async function runInfoCommand(args: string[], io: CommandIO): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      json: { type: 'boolean', default: false },
-      demo: { type: 'boolean', default: false },
-      volume: { type: 'string' },
-      series: { type: 'string' },
-    },
+export function defineInfoCommand(program: Command, context: CliContext): void {
+  const command = program
+    .command('info')
+    .summary('describe an image: grid, spacing, affine, orientation, values')
+    .description(
+      'Describe an image: grid, voxel size, affine (RAS+ mm), orientation code, data type and value range. ' +
+        'Reads NIfTI, MGH/MGZ, NRRD, MetaImage, and DICOM (a folder, a .zip or a file of one series).',
+    )
+    .argument('[image]', 'an image file, a DICOM folder or a .zip')
+    .option('--json', 'print JSON instead of text')
+    .option('--demo', 'describe the built-in synthetic CT instead of a file');
+  addImageChoiceOptions(command).action(async (image: string | undefined, options: InfoOptions) => {
+    if (!options.demo && image === undefined)
+      throw new UsageError('info needs exactly one image (a file, a DICOM folder or a .zip)');
+    const volume = options.demo
+      ? makePhantomCt()
+      : await readVolume(image!, { volume: parseVolumeIndex(options.volume), series: options.series });
+    const description = describeVolume(volume);
+    context.io.stdout(options.json ? JSON.stringify(description) : formatDescription(description));
+    context.code = EXIT.ok;
   });
-  if (!values.demo && positionals.length !== 1)
-    throw new UsageError('info needs exactly one image (a file, a DICOM folder or a .zip)', INFO_USAGE);
-  const volume = values.demo
-    ? makePhantomCt()
-    : await readVolume(positionals[0], { volume: parseVolumeIndex(values.volume), series: values.series });
-  const description = describeVolume(volume);
-  io.stdout(values.json ? JSON.stringify(description) : formatDescription(description));
-  return EXIT.ok;
 }

@@ -1,5 +1,5 @@
-import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
 import {
   findModelPackages,
   loadModelPackage,
@@ -8,18 +8,28 @@ import {
   type NetworkSpec,
 } from '../../runtime/model-package.js';
 import { describeScope, SCAN_SCOPES } from '../../runtime/scan-scope.js';
-import { DEFAULT_MODEL_DIR } from '../../core/paths.js';
+import { MODELS_DIR } from '../../core/paths.js';
+import type { CliContext } from '../context.js';
 import { EXIT, type CommandIO } from '../io.js';
 
-export const MODELS_USAGE = 'medparse models [--dir DIR] [--json]';
+export function defineModelsCommand(program: Command, context: CliContext): void {
+  program
+    .command('models')
+    .summary('list installed model packages')
+    .description(
+      'List installed model packages: their networks, modalities, working voxel size, the concepts they ' +
+        'answer and those they withhold (measured not to work; segment --experimental answers them).',
+    )
+    .option('--dir <dir>', `the folder of model packages to list (default: the shipped ones, ${MODELS_DIR})`)
+    .option('--json', 'print JSON instead of text')
+    .action((options: { dir?: string; json: boolean }) => {
+      context.code = listModels(options, context.io);
+    });
+}
 
 /** Lists installed model packages: their networks, modalities, working spacing, concepts and withheld concepts. */
-export async function runModelsCommand(args: string[], io: CommandIO): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { dir: { type: 'string' }, json: { type: 'boolean', default: false } },
-  });
-  const root = resolve(values.dir ?? dirname(DEFAULT_MODEL_DIR));
+function listModels(values: { dir?: string; json: boolean }, io: CommandIO): number {
+  const root = resolve(values.dir ?? MODELS_DIR);
   const packages = findModelPackages(root).map((dir) => loadModelPackage(dir));
   if (values.json) {
     io.stdout(JSON.stringify(packages.map(modelListing), null, 2));

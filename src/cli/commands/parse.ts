@@ -1,136 +1,189 @@
+import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { parseArgs } from 'node:util';
-import type { ProgressEvent } from '../../core/progress.js';
 import { makePhantomCt } from '../../core/phantom.js';
-import { readVolume } from '../../io/read.js';
 import { DEFAULT_MODEL_DIR, packageVersion } from '../../core/paths.js';
+import { readVolume } from '../../io/read.js';
 import { ParseEngine } from '../../tasks/engine.js';
 import { OutputFolder, writeResults, type TaskName } from '../../tasks/output-folder.js';
 import type { ParseResult, PromptResult } from '../../tasks/results.js';
+import { addImageChoiceOptions, type CliContext, type ImageChoiceOptions } from '../context.js';
 import { EXIT, type CommandIO } from '../io.js';
-import { parseVolumeIndex, UsageError } from '../usage.js';
+import { progressDisplay } from '../progress.js';
+import { collect, parseVolumeIndex, UsageError } from '../usage.js';
 
-const COMMON =
-  '[--modality CT|MR] [--model DIR] [--threads N] [--dicom-seg] [--no-preview] [--keep-islands] [--experimental] [--force] [--volume N] [--series UID[,UID...]] [--json] [--quiet]';
+interface ParseCommandOptions extends ImageChoiceOptions {
+  prompts?: string[];
+  output?: string;
+  modality?: string;
+  model?: string;
+  threads?: string;
+  device: string;
+  memoryLimitGb?: string;
+  dicomSeg: boolean;
+  preview: boolean;
+  keepIslands: boolean;
+  experimental: boolean;
+  force: boolean;
+  demo: boolean;
+  json: boolean;
+  quiet: boolean;
+}
 
-export const PARSE_USAGE: Record<TaskName, string> = {
-  segment: `medparse segment <image|--demo> -p "<prompts>" -o <dir> ${COMMON}`,
-  detect: `medparse detect <image|--demo> -p "<prompts>" -o <dir> ${COMMON}`,
-  recognize: `medparse recognize <image|--demo> -o <dir> ${COMMON}`,
+const TASKS: Record<TaskName, { summary: string; description: string; example: string }> = {
+  segment: {
+    summary: 'one mask per prompt, with volumes and intensities',
+    description:
+      'Answer each prompt with a mask on the input grid, its volume and intensities, or absent, unsupported ' +
+      'or unknown with the reason. Writes labels.nii.gz, labels.json, a mask per present prompt, preview.png ' +
+      'and report.json into the output folder.',
+    example: 'medparse segment ct.nii.gz -p "liver, spleen and both kidneys" -o results',
+  },
+  detect: {
+    summary: 'objects as instances: boxes, volumes, confidence',
+    description:
+      'As segment, and list every instance (connected object) of each present prompt with its box, centre, ' +
+      'volume and mean probability.',
+    example: 'medparse detect ct.nii.gz -p "kidney lesions" -o results',
+  },
+  recognize: {
+    summary: 'everything the model finds in the scan, named and coded',
+    description: "Run every concept the model knows for the image's modality and report those present.",
+    example: 'medparse recognize ct.nii.gz -o results',
+  },
 };
 
-/** segment, detect and recognize share one command body: they differ in prompts and in what is printed. */
-export function parseCommand(task: TaskName) {
-  return async (args: string[], io: CommandIO): Promise<number> => {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        // -p may repeat (`-p liver -p spleen`, as in TotalSegmentator's --roi_subset); every one is asked
-        prompts: { type: 'string', short: 'p', multiple: true },
-        output: { type: 'string', short: 'o' },
-        modality: { type: 'string' },
-        model: { type: 'string' },
-        threads: { type: 'string' },
-        device: { type: 'string', default: 'cpu' },
-        'memory-limit-gb': { type: 'string' },
-        'dicom-seg': { type: 'boolean', default: false },
-        'no-preview': { type: 'boolean', default: false },
-        'keep-islands': { type: 'boolean', default: false },
-        experimental: { type: 'boolean', default: false },
-        force: { type: 'boolean', default: false },
-        volume: { type: 'string' },
-        series: { type: 'string' },
-        demo: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        quiet: { type: 'boolean', default: false },
-      },
-    });
-    const usage = PARSE_USAGE[task];
-    if (!values.demo && positionals.length !== 1)
-      throw new UsageError(`${task} needs one image (a file, a DICOM folder or a .zip), or --demo`, usage);
-    const prompts = joinPrompts(values.prompts);
-    if (task !== 'recognize' && !prompts) throw new UsageError(`${task} needs prompts: -p "liver, spleen"`, usage);
-    if (task === 'recognize' && prompts)
-      throw new UsageError(
-        'recognize looks for everything the model knows and takes no prompts: use segment -p',
-        usage,
+/** segment, detect and recognize share their options and body: they differ in prompts and in what is printed. */
+export function defineParseCommands(program: Command, context: CliContext): void {
+  for (const task of ['segment', 'detect', 'recognize'] as const) {
+    const command = program
+      .command(task)
+      .summary(TASKS[task].summary)
+      .description(TASKS[task].description)
+      .argument('[image]', 'an image file, a DICOM folder or a .zip (or --demo)');
+    if (task !== 'recognize')
+      command.option(
+        '-p, --prompts <text>',
+        'what to look for, in plain words ("liver, both kidneys"); may be given more than once',
+        collect,
       );
-    if (!values.output) throw new UsageError(`${task} needs an output folder: -o <dir>`, usage);
-    const threads = clampThreads(values.threads, usage, io);
-    if (values.device !== 'cpu' && values.device !== 'cuda')
-      throw new UsageError(`--device must be cpu or cuda, got "${values.device}"`, usage);
-    const memoryLimitGb = values['memory-limit-gb'] === undefined ? undefined : Number(values['memory-limit-gb']);
-    if (memoryLimitGb !== undefined && !(memoryLimitGb > 0))
-      throw new UsageError(`--memory-limit-gb must be a number > 0, got "${values['memory-limit-gb']}"`, usage);
-    const progress = values.quiet ? undefined : progressPrinter(io);
-    // checked (a writable folder, not the input, nothing of the user's in the way) and locked before any inference
-    // the handlers come first: a signal between taking the lock and installing them would leave the lock
-    let folder: OutputFolder | undefined;
-    const removeSignalHandlers = releaseOnSignals(() => folder);
-    try {
-      folder = OutputFolder.open(values.output, {
-        force: values.force,
-        inputs: values.demo ? [] : [positionals[0]],
+    else command.option('-p, --prompts <text>', 'not taken: recognize looks for everything the model knows', collect);
+    command
+      .option('-o, --output <dir>', 'the results folder (created; must not hold results unless --force)')
+      .option('--modality <CT|MR>', "the image's modality (default: from the file, else guessed from its values)")
+      .option('--model <dir>', 'a model package folder (default: the shipped model)')
+      .option('--threads <n>', 'CPU threads for the networks (default: the cores, at most 8)')
+      .option('--device <cpu>', 'where networks run; this install of onnxruntime-node has the CPU only', 'cpu')
+      .option(
+        '--memory-limit-gb <gb>',
+        "refuse a request estimated to need more memory (default 75 % of the machine's)",
+      )
+      .option('--dicom-seg', 'also write segmentation.dcm (DICOM inputs always get one)')
+      .option('--no-preview', 'do not write preview.png')
+      .option('--keep-islands', "keep the networks' raw masks: no removal of stray islands")
+      .option('--experimental', 'also answer concepts the model withholds (measured not to work), with a note')
+      .option('--force', "replace an earlier run's results in the folder (only files it wrote, unchanged since)")
+      .option('--demo', 'parse the built-in synthetic CT instead of a file')
+      .option('--json', 'print report.json instead of a summary')
+      .option('--quiet', 'no progress display (the answers are still printed)');
+    addImageChoiceOptions(command)
+      .addHelpText('after', `\nExample:\n  ${TASKS[task].example}`)
+      .action(async (image: string | undefined, options: ParseCommandOptions) => {
+        context.code = await runParse(task, image, options, context.io);
       });
-    } catch (error) {
-      removeSignalHandlers();
-      throw error;
-    }
-    let engine: ParseEngine | undefined;
-    try {
-      engine = ParseEngine.load(values.model ?? DEFAULT_MODEL_DIR, {
-        threads,
-        device: values.device,
-        memoryLimitGb,
-        keepIslands: values['keep-islands'],
-        experimental: values.experimental,
-        onProgress: progress,
-      });
-      progress?.({ stage: 'read', fraction: 0 });
-      const volume = values.demo
+  }
+}
+
+async function runParse(
+  task: TaskName,
+  image: string | undefined,
+  values: ParseCommandOptions,
+  io: CommandIO,
+): Promise<number> {
+  if (!values.demo && image === undefined)
+    throw new UsageError(`${task} needs one image (a file, a DICOM folder or a .zip), or --demo`);
+  const prompts = joinPrompts(values.prompts);
+  if (task !== 'recognize' && !prompts) throw new UsageError(`${task} needs prompts: -p "liver, spleen"`);
+  if (task === 'recognize' && prompts)
+    throw new UsageError('recognize looks for everything the model knows and takes no prompts: use segment -p');
+  if (!values.output) throw new UsageError(`${task} needs an output folder: -o <dir>`);
+  const output = values.output;
+  const threads = clampThreads(values.threads, io);
+  if (values.device !== 'cpu')
+    throw new UsageError(
+      `--device must be cpu (this install's onnxruntime-node has no GPU provider), got "${values.device}"`,
+    );
+  const memoryLimitGb = values.memoryLimitGb === undefined ? undefined : Number(values.memoryLimitGb);
+  if (memoryLimitGb !== undefined && !(memoryLimitGb > 0))
+    throw new UsageError(`--memory-limit-gb must be a number > 0, got "${values.memoryLimitGb}"`);
+  const display = values.quiet ? undefined : progressDisplay(io);
+  const progress = display?.report;
+  // checked (a writable folder, not the input, nothing of the user's in the way) and locked before any inference
+  // the handlers come first: a signal between taking the lock and installing them would leave the lock
+  let folder: OutputFolder | undefined;
+  const removeSignalHandlers = releaseOnSignals(() => folder);
+  try {
+    folder = OutputFolder.open(output, {
+      force: values.force,
+      inputs: image === undefined || values.demo ? [] : [image],
+    });
+  } catch (error) {
+    removeSignalHandlers();
+    throw error;
+  }
+  let engine: ParseEngine | undefined;
+  try {
+    engine = ParseEngine.load(values.model ?? DEFAULT_MODEL_DIR, {
+      threads,
+      device: 'cpu',
+      memoryLimitGb,
+      keepIslands: values.keepIslands,
+      experimental: values.experimental,
+      onProgress: progress,
+    });
+    progress?.({ stage: 'read', fraction: 0 });
+    const volume =
+      values.demo || image === undefined
         ? makePhantomCt()
-        : await readVolume(positionals[0], {
+        : await readVolume(image, {
             volume: parseVolumeIndex(values.volume),
             series: values.series,
             // --memory-limit-gb is checked from the header, before the voxels are read
             checkHeader: engine.checkHeader,
+            onProgress: progress,
           });
-      const options = { modality: values.modality };
-      const result =
-        task === 'recognize' ? await engine.recognize(volume, options) : await engine.segment(volume, prompts, options);
-      const written = await writeResults(values.output, result, engine.vocabulary, {
-        task,
-        dicomSeg: values['dicom-seg'],
-        preview: !values['no-preview'],
-        force: values.force,
-        medparseVersion: packageVersion(),
-        folder,
-      });
-      io.stdout(
-        values.json
-          ? readFileSync(`${values.output}/report.json`, 'utf8')
-          : summarize(result, task, values.output, written),
-      );
-      return EXIT.ok;
-    } finally {
-      folder.release();
-      removeSignalHandlers();
-      await engine?.dispose();
-    }
-  };
+    const options = { modality: values.modality };
+    const result =
+      task === 'recognize' ? await engine.recognize(volume, options) : await engine.segment(volume, prompts, options);
+    progress?.({ stage: 'write', fraction: 0 });
+    const written = await writeResults(output, result, engine.vocabulary, {
+      task,
+      dicomSeg: values.dicomSeg,
+      preview: values.preview,
+      force: values.force,
+      medparseVersion: packageVersion(),
+      folder,
+    });
+    display?.stop();
+    io.stdout(values.json ? readFileSync(`${output}/report.json`, 'utf8') : summarize(result, task, output, written));
+    return EXIT.ok;
+  } finally {
+    display?.stop();
+    folder.release();
+    removeSignalHandlers();
+    await engine?.dispose();
+  }
 }
 
 /**
  * Threads beyond the machine's cores only contend (--threads 1000 made a 4 s run take 200 s): the
  * count is clamped to the cores, with a note.
  */
-function clampThreads(given: string | undefined, usage: string, io: CommandIO): number | undefined {
+function clampThreads(given: string | undefined, io: CommandIO): number | undefined {
   if (given === undefined) return undefined;
   const threads = Number(given);
   if (!(Number.isInteger(threads) && threads > 0))
-    throw new UsageError(`--threads must be a whole number > 0, got "${given}"`, usage);
+    throw new UsageError(`--threads must be a whole number > 0, got "${given}"`);
   const cores = availableParallelism();
   if (threads <= cores) return threads;
   io.stderr(`medparse: note: --threads ${threads} is more than this machine's ${cores} cores; using ${cores}`);
@@ -189,13 +242,4 @@ function describePrompt(p: PromptResult, task: TaskName): string {
   const why = [...(p.evidence?.reasons ?? []), ...p.notes].join('; ');
   const suggestions = p.suggestions.length ? ` (did you mean: ${p.suggestions.slice(0, 3).join(', ')}?)` : '';
   return `  ${head}${why ? ` - ${why}` : ''}${suggestions}`;
-}
-
-function progressPrinter(io: CommandIO): (event: ProgressEvent) => void {
-  let last = '';
-  return (event) => {
-    const line = `${event.stage}${event.message ? ` ${event.message}` : ''} ${Math.round(event.fraction * 100)}%`;
-    if (line !== last && (event.fraction === 0 || event.fraction === 1 || event.stage === 'inference')) io.stderr(line);
-    last = line;
-  };
 }

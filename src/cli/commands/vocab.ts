@@ -5,65 +5,64 @@
  *   medparse vocab search <words> [--limit N] [--json]
  *   medparse vocab list [--category C] [--modality M] [--json]
  */
-import { parseArgs } from 'node:util';
+import type { Command } from 'commander';
 import { CATEGORIES, type Category, type Concept, type Modality, type ParsedPrompt } from '../../vocab/types.js';
 import { loadVocabulary } from '../../vocab/vocabulary.js';
 import { parsePrompts } from '../../vocab/parser.js';
-
-export interface VocabCommandIO {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-}
-
-export const VOCAB_USAGE =
-  'medparse vocab resolve "<text>" [--json] | search <words> [--limit N] [--json] | list [--category C] [--modality M] [--json]';
+import type { CliContext } from '../context.js';
+import type { CommandIO } from '../io.js';
 
 const MODALITIES: readonly Modality[] = ['CT', 'MR', 'PET'];
 
-export async function runVocabCommand(args: string[], io: VocabCommandIO): Promise<number> {
-  const [subcommand, ...rest] = args;
-  let parsed: ReturnType<typeof parseVocabArgs>;
-  try {
-    parsed = parseVocabArgs(rest);
-  } catch (error) {
-    io.stderr(`medparse vocab: ${error instanceof Error ? error.message : String(error)}`);
-    return 2;
-  }
-  switch (subcommand) {
-    case 'resolve':
-      return resolveCommand(parsed, io);
-    case 'search':
-      return searchCommand(parsed, io);
-    case 'list':
-      return listCommand(parsed, io);
-    default:
-      io.stderr(
-        subcommand
-          ? `medparse vocab: unknown subcommand "${subcommand}"; usage: ${VOCAB_USAGE}`
-          : `usage: ${VOCAB_USAGE}`,
-      );
-      return 2;
-  }
+interface VocabOptions {
+  json: boolean;
+  category?: string;
+  modality?: string;
+  limit?: string;
 }
 
-function parseVocabArgs(args: string[]) {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      json: { type: 'boolean', default: false },
-      category: { type: 'string' },
-      modality: { type: 'string' },
-      limit: { type: 'string' },
-    },
-  });
-  return { values, text: positionals.join(' ').trim() };
+interface Parsed {
+  values: VocabOptions;
+  text: string;
 }
 
-type Parsed = ReturnType<typeof parseVocabArgs>;
+export function defineVocabCommand(program: Command, context: CliContext): void {
+  const vocab = program
+    .command('vocab')
+    .summary('look up anatomy concepts: resolve prompts, search, list')
+    .description(
+      "Look up medparse's anatomy vocabulary: what a prompt means, which concepts match words, all concepts.",
+    );
+  const json = ['--json', 'print JSON instead of text'] as const;
+  vocab
+    .command('resolve')
+    .description('what a prompt text means to medparse, prompt by prompt (as segment -p reads it)')
+    .argument('<text...>', 'the prompts, e.g. "liver and both kidneys"')
+    .option(...json)
+    .action((words: string[], values: VocabOptions) => {
+      context.code = resolveCommand({ values, text: words.join(' ').trim() }, context.io);
+    });
+  vocab
+    .command('search')
+    .description('concepts whose names, synonyms or codes match the words')
+    .argument('<words...>', 'words to look for, e.g. carotid')
+    .option('--limit <n>', 'show at most this many concepts', '20')
+    .option(...json)
+    .action((words: string[], values: VocabOptions) => {
+      context.code = searchCommand({ values, text: words.join(' ').trim() }, context.io);
+    });
+  vocab
+    .command('list')
+    .description('every concept, or those of one category or modality')
+    .option('--category <category>', `only this category: ${CATEGORIES.join(', ')}`)
+    .option('--modality <modality>', `only concepts seen in this modality: ${MODALITIES.join(', ')}`)
+    .option(...json)
+    .action((values: VocabOptions) => {
+      context.code = listCommand({ values, text: '' }, context.io);
+    });
+}
 
-function resolveCommand({ values, text }: Parsed, io: VocabCommandIO): number {
+function resolveCommand({ values, text }: Parsed, io: CommandIO): number {
   if (!text) {
     io.stderr('medparse vocab resolve: give the text to resolve, e.g. medparse vocab resolve "liver and both kidneys"');
     return 2;
@@ -106,12 +105,12 @@ function promptLine(prompt: ParsedPrompt): string {
   return `${head}  ${concepts}  [${extras.join(', ')}]`;
 }
 
-function searchCommand({ values, text }: Parsed, io: VocabCommandIO): number {
+function searchCommand({ values, text }: Parsed, io: CommandIO): number {
   if (!text) {
     io.stderr('medparse vocab search: give words to search for, e.g. medparse vocab search carotid');
     return 2;
   }
-  const limit = values.limit === undefined ? 20 : Number(values.limit);
+  const limit = Number(values.limit ?? 20);
   if (!Number.isInteger(limit) || limit <= 0) {
     io.stderr(`medparse vocab search: --limit must be a positive integer, got "${values.limit}"`);
     return 2;
@@ -122,7 +121,7 @@ function searchCommand({ values, text }: Parsed, io: VocabCommandIO): number {
   return 0;
 }
 
-function listCommand({ values }: Parsed, io: VocabCommandIO): number {
+function listCommand({ values }: Parsed, io: CommandIO): number {
   const category = values.category;
   if (category !== undefined && !CATEGORIES.includes(category as Category)) {
     io.stderr(`medparse vocab list: unknown category "${category}"; one of ${CATEGORIES.join(', ')}`);
@@ -144,7 +143,7 @@ function normalizeModality(text: string): Modality | null {
   return MODALITIES.find((m) => m === upper) ?? null;
 }
 
-function printConcepts(concepts: Concept[], json: boolean, io: VocabCommandIO): void {
+function printConcepts(concepts: Concept[], json: boolean, io: CommandIO): void {
   if (json) {
     const rows = concepts.map((c) => ({
       id: c.id,
