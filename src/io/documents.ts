@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join } from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { MedparseError } from '../core/errors.js';
+import { PACKAGE_ROOT } from '../core/paths.js';
 import { writeFileAtomic, writeFileAtomicSync } from './atomic-write.js';
 
 /**
@@ -15,9 +15,7 @@ export type DocumentKind = 'report' | 'labels' | 'model';
 
 /** Where the schemas lie: `schemas/` at the package root, beside `data/` (both shipped). */
 export function schemaPath(kind: DocumentKind): string {
-  const here = new URL('.', import.meta.url);
-  const root = here.pathname.includes('/dist/src/') ? '../../../' : '../../';
-  return fileURLToPath(new URL(`${root}schemas/${kind}.schema.json`, here));
+  return join(PACKAGE_ROOT, 'schemas', `${kind}.schema.json`);
 }
 
 let ajv: Ajv2020 | undefined;

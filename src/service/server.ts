@@ -15,6 +15,7 @@ import { JobStore } from './job-store.js';
 import { registerInfoRoutes } from './routes-info.js';
 import { registerJobRoutes } from './routes-jobs.js';
 import { registerMonaiRoutes } from './routes-monai.js';
+import { isViewerPath, registerViewerRoutes, viewerFiles } from './routes-viewer.js';
 import { packageVersion } from './run-job.js';
 import { HttpError } from './upload.js';
 import { SERVICE_DEFAULTS } from './defaults.js';
@@ -95,13 +96,18 @@ export async function buildService(config: ServiceConfig): Promise<Service> {
       ...(config.apiKey ? { security: [{ bearer: [] }] } : {}),
     },
   });
-  app.addHook('onRequest', (request, reply, done) => authorize(config.apiKey, request, reply, done));
+  const viewer = viewerFiles();
+  // the viewer's page and script hold no data: they load without the API key, its calls need it
+  app.addHook('onRequest', (request, reply, done) =>
+    isViewerPath(request.url, viewer) ? done() : authorize(config.apiKey, request, reply, done),
+  );
   app.setErrorHandler((error: Error, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url}` } }),
   );
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   registerInfoRoutes(app, context);
+  registerViewerRoutes(app, viewer);
   await app.register(async (scope) => registerJobRoutes(scope, context));
   await app.register(async (scope) => registerMonaiRoutes(scope, context));
 

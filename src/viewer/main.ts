@@ -1,0 +1,313 @@
+/**
+ * The medparse web viewer (issue 21, server mode): NiiVue shows the scan in three planes and 3D, the
+ * prompt box shows what medparse understands as the user types, a run goes to `medparse serve` as a
+ * job, and its label map comes back as an overlay coloured and named from labels.json.
+ * document.body.dataset.state (idle, loaded, running, done, error) lets scripts and tests wait on it.
+ */
+import { Niivue, NVImage, SHOW_RENDER } from '@niivue/niivue';
+import type { LabelTable, NiivueLabelColormap } from '../io/label-table.js';
+import type { PromptReport } from '../tasks/report.js';
+import { ApiClient, type JobView, type Progress, type ResolvedPrompt, type Task } from './api.js';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const ui = {
+  file: $<HTMLInputElement>('file'),
+  drop: $<HTMLElement>('open'),
+  scan: $<HTMLElement>('scan'),
+  task: $<HTMLSelectElement>('task'),
+  prompts: $<HTMLTextAreaElement>('prompts'),
+  understood: $<HTMLUListElement>('understood'),
+  run: $<HTMLButtonElement>('run'),
+  progress: $<HTMLElement>('progress'),
+  bar: $<HTMLProgressElement>('bar'),
+  stage: $<HTMLElement>('stage'),
+  results: $<HTMLElement>('results'),
+  opacity: $<HTMLInputElement>('opacity'),
+  answers: $<HTMLUListElement>('answers'),
+  downloads: $<HTMLUListElement>('downloads'),
+  error: $<HTMLElement>('error'),
+};
+
+const params = new URLSearchParams(location.search);
+// served by `medparse serve`: the same origin; as static files: ?api=http://host:port
+const api = new ApiClient(
+  params.get('api') ?? location.origin,
+  () => sessionStorage.getItem('medparse-api-key') ?? undefined,
+);
+const nv = new Niivue({
+  backColor: [0, 0, 0, 1],
+  show3Dcrosshair: true,
+  multiplanarShowRender: SHOW_RENDER.ALWAYS,
+  isColorbar: false,
+});
+
+// for scripts and tests driving the page (NiiVue's own API: volumes, opacity, crosshair)
+(window as unknown as { medparseViewer: { nv: Niivue } }).medparseViewer = { nv };
+
+let scanFile: File | undefined;
+let overlay: NVImage | undefined;
+let colormap: NiivueLabelColormap | undefined;
+
+type ViewerState = 'idle' | 'loaded' | 'running' | 'done' | 'error';
+function setState(state: ViewerState): void {
+  document.body.dataset.state = state;
+  ui.run.disabled = state === 'running' || !scanFile;
+}
+
+function showError(message: string | undefined): void {
+  ui.error.hidden = !message;
+  ui.error.textContent = message ?? '';
+}
+
+async function openScan(file: File): Promise<void> {
+  showError(undefined);
+  ui.scan.textContent = `reading ${file.name}...`;
+  try {
+    const image = await NVImage.loadFromFile({ file, name: file.name });
+    for (const volume of [...nv.volumes]) nv.removeVolume(volume);
+    overlay = undefined;
+    nv.addVolume(image);
+    showSoftTissue(image);
+    nv.setSliceType(nv.sliceTypeMultiplanar);
+    scanFile = file;
+    const dims = image.dims ? image.dims.slice(1, 4).join(' x ') : '?';
+    ui.scan.textContent = `${file.name}: ${dims} voxels`;
+    ui.results.hidden = true;
+    setState('loaded');
+  } catch (error) {
+    // the page keeps working: the previous scan, if any, stays open
+    ui.scan.textContent = scanFile ? `${scanFile.name} is still open` : '';
+    showError(
+      `${file.name} could not be read as an image (${messageOf(error)}); open a NIfTI, MGZ, NRRD or MetaImage file`,
+    );
+    setState(scanFile ? 'loaded' : 'error');
+  }
+}
+
+/** A CT (values well below water) opens in a soft-tissue window, not its full range. */
+function showSoftTissue(image: NVImage): void {
+  // NiiVue's global_min/max leave out outliers; the stored values (scaled) say whether this is HU
+  const values = image.img;
+  if (!values) return;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] < min) min = values[i];
+    if (values[i] > max) max = values[i];
+  }
+  const [slope, intercept] = [image.hdr?.scl_slope || 1, image.hdr?.scl_inter || 0];
+  if (min * slope + intercept > -500 || max * slope + intercept < 200) return;
+  image.cal_min = -160;
+  image.cal_max = 240;
+  nv.updateGLVolume();
+}
+
+/** What medparse understands of the prompt box, refreshed as the user types. */
+let resolving: AbortController | undefined;
+async function showUnderstood(): Promise<void> {
+  resolving?.abort();
+  const text = ui.prompts.value.trim();
+  ui.understood.replaceChildren();
+  if (!text || ui.task.value === 'recognize') return;
+  resolving = new AbortController();
+  try {
+    const prompts = await api.resolve(text, resolving.signal);
+    ui.understood.replaceChildren(...prompts.map(understoodItem));
+  } catch (error) {
+    if ((error as Error).name !== 'AbortError') showError(`the vocabulary could not be asked: ${messageOf(error)}`);
+  }
+}
+
+function understoodItem(prompt: ResolvedPrompt): HTMLLIElement {
+  const item = element('li', { class: 'understood' });
+  item.dataset.status = prompt.status;
+  item.append(element('span', {}, prompt.text), element('span', { class: `badge ${prompt.status}` }, prompt.status));
+  if (prompt.concepts.length)
+    item.append(element('span', { class: 'reason' }, `= ${prompt.concepts.map((c) => c.name).join(' or ')}`));
+  for (const suggestion of prompt.suggestions) {
+    const link = element('a', { href: '#', class: 'suggestion' }, suggestion);
+    link.addEventListener('click', (event) => {
+      event.preventDefault();
+      ui.prompts.value = ui.prompts.value.replace(prompt.text, suggestion);
+      void showUnderstood();
+    });
+    item.append(element('span', { class: 'reason' }, 'did you mean '), link, document.createTextNode('?'));
+  }
+  for (const note of prompt.notes) item.append(element('span', { class: 'reason' }, note));
+  return item;
+}
+
+async function run(): Promise<void> {
+  if (!scanFile) return;
+  showError(undefined);
+  setState('running');
+  ui.progress.hidden = false;
+  ui.results.hidden = true;
+  const started = performance.now();
+  let stageStarted = started;
+  let stage: string | null = null;
+  try {
+    const submitted = await api.submit(scanFile, ui.task.value as Task, ui.prompts.value);
+    const job = await api.follow(submitted, (progress: Progress) => {
+      if (progress.stage !== stage) [stage, stageStarted] = [progress.stage, performance.now()];
+      ui.bar.value = progress.fraction;
+      ui.stage.textContent = describeProgress(progress, started, stageStarted);
+    });
+    if (job.state !== 'done') throw new Error(job.error?.message ?? `the job ended ${job.state}`);
+    ui.stage.textContent = `done in ${seconds(performance.now() - started)}`;
+    ui.bar.value = 1;
+    await showResults(job);
+    setState('done');
+  } catch (error) {
+    showError(messageOf(error));
+    setState('loaded');
+  }
+}
+
+function describeProgress(progress: Progress, started: number, stageStarted: number): string {
+  const now = performance.now();
+  const fraction = progress.fraction;
+  // time left in the stage from its pace so far: no guess until a tenth of it is done
+  const left =
+    fraction > 0.1 && fraction < 1 ? ` about ${seconds(((now - stageStarted) * (1 - fraction)) / fraction)} left` : '';
+  const what = progress.stage ?? progress.state;
+  return `${what} ${Math.round(fraction * 100)}%${left} (${seconds(now - started)} so far)${progress.message ? `: ${progress.message}` : ''}`;
+}
+
+async function showResults(job: JobView): Promise<void> {
+  const [report, table] = await Promise.all([api.report(job), api.labels(job)]);
+  if (overlay) nv.removeVolume(overlay);
+  overlay = undefined;
+  colormap = table.niivue;
+  if (table.labels.length && colormap) {
+    const buffer = await api.bytes(`${job.url}/files/labels.nii.gz`);
+    overlay = await NVImage.loadFromUrl({ url: 'labels.nii.gz', buffer, opacity: Number(ui.opacity.value) });
+    overlay.setColormapLabel(structuredClone(colormap));
+    nv.addVolume(overlay);
+  }
+  ui.answers.replaceChildren(...report.prompts.map((prompt) => answerItem(prompt, table)));
+  ui.downloads.replaceChildren(
+    ...job.links.files.map((path) => {
+      const name = path.split('/').pop() ?? path;
+      const item = element('li');
+      item.append(element('a', { href: api.url(path), download: name }, name));
+      return item;
+    }),
+  );
+  ui.results.hidden = false;
+  // open on the first structure found, not on whatever slice the crosshair was at
+  const first = report.prompts.find((p) => p.statistics)?.statistics?.centroid_world_mm;
+  if (first) jumpTo(first);
+}
+
+function answerItem(prompt: PromptReport, table: LabelTable): HTMLLIElement {
+  const item = element('li', { class: 'answer' });
+  item.dataset.status = prompt.status;
+  item.dataset.text = prompt.text;
+  const label = table.labels.find((l) => l.value === prompt.label_value);
+  if (label) {
+    const toggle = element('input', { type: 'checkbox', title: 'show or hide' });
+    toggle.checked = true;
+    toggle.addEventListener('change', () => showLabel(label.value, toggle.checked));
+    const swatch = element('span', { class: 'swatch' });
+    swatch.style.background = `rgb(${label.color.join(',')})`;
+    item.append(toggle, swatch);
+  }
+  const name = element('a', { href: '#', class: 'name' }, prompt.text);
+  const centroid = prompt.statistics?.centroid_world_mm;
+  name.addEventListener('click', (event) => {
+    event.preventDefault();
+    if (centroid) jumpTo(centroid);
+  });
+  item.append(name, element('span', { class: `badge ${prompt.status}` }, prompt.status));
+  const s = prompt.statistics;
+  if (s) {
+    const hu = s.intensity ? `, ${s.intensity.mean} ± ${s.intensity.std} ${s.intensity.unit}` : '';
+    item.append(element('span', { class: 'reason' }, `${s.volume_ml} mL${hu}`));
+  }
+  for (const reason of [...(prompt.evidence?.reasons ?? []), ...prompt.notes])
+    item.append(element('span', { class: 'reason' }, reason));
+  return item;
+}
+
+/** Shows or hides one label of the overlay (its colormap entry made transparent). */
+function showLabel(value: number, visible: boolean): void {
+  if (!overlay || !colormap) return;
+  const index = colormap.I.indexOf(value);
+  if (index > 0) colormap.A[index] = visible ? 255 : 0;
+  overlay.setColormapLabel(structuredClone(colormap));
+  nv.updateGLVolume();
+}
+
+/** Moves the crosshair to a structure's centroid (report.json's RAS mm; NiiVue's world is RAS mm too). */
+function jumpTo(centroid: number[]): void {
+  nv.scene.crosshairPos = nv.mm2frac(centroid);
+  nv.drawScene();
+  nv.createOnLocationChange();
+}
+
+function element<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attributes: Record<string, string> = {},
+  text?: string,
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function seconds(ms: number): string {
+  return `${Math.max(0, Math.round(ms / 1000))} s`;
+}
+
+function debounce(fn: () => void, ms: number): () => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return () => {
+    clearTimeout(timer);
+    timer = setTimeout(fn, ms);
+  };
+}
+
+async function start(): Promise<void> {
+  await nv.attachToCanvas($<HTMLCanvasElement>('gl'));
+  nv.setSliceType(nv.sliceTypeMultiplanar);
+  ui.file.addEventListener('change', () => {
+    const file = ui.file.files?.[0];
+    if (file) void openScan(file);
+  });
+  ui.drop.addEventListener('dragover', (event) => {
+    event.preventDefault();
+    ui.drop.classList.add('over');
+  });
+  ui.drop.addEventListener('dragleave', () => ui.drop.classList.remove('over'));
+  ui.drop.addEventListener('drop', (event) => {
+    event.preventDefault();
+    ui.drop.classList.remove('over');
+    const file = event.dataTransfer?.files[0];
+    if (file) void openScan(file);
+  });
+  ui.prompts.addEventListener(
+    'input',
+    debounce(() => void showUnderstood(), 250),
+  );
+  ui.task.addEventListener('change', () => {
+    ui.prompts.disabled = ui.task.value === 'recognize';
+    void showUnderstood();
+  });
+  ui.run.addEventListener('click', () => void run());
+  ui.opacity.addEventListener('input', () => {
+    if (!overlay) return;
+    nv.setOpacity(nv.volumes.indexOf(overlay), Number(ui.opacity.value));
+  });
+  setState('idle');
+}
+
+void start().catch((error: unknown) => {
+  showError(`the viewer could not start: ${messageOf(error)} (it needs WebGL2)`);
+  setState('error');
+});

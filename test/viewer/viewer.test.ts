@@ -1,0 +1,223 @@
+/**
+ * The web viewer in a real browser (issue 21): Debian's chromium through playwright-core, headless,
+ * WebGL2 through SwiftShader, against a real `medparse serve` process. Skipped with a message when
+ * chromium is absent (.ci/run installs it). Screenshots go to a temporary folder; their paths are printed.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { makePhantomCt } from '../../src/core/phantom.js';
+import { writeNifti } from '../../src/io/write-nifti.js';
+import { checkDocument } from '../../src/io/documents.js';
+import type { LabelTable } from '../../src/io/label-table.js';
+import { VIEWER_DIR } from '../../src/service/routes-viewer.js';
+import { writeTestModel } from '../helpers/test-model.js';
+import { CLI } from '../service/helpers.js';
+
+export const CHROMIUM = process.env.MEDPARSE_CHROMIUM ?? '/usr/bin/chromium';
+const SKIP = !existsSync(CHROMIUM)
+  ? `no chromium at ${CHROMIUM} (apt-get install chromium, or set MEDPARSE_CHROMIUM)`
+  : !existsSync(join(VIEWER_DIR, 'viewer.js'))
+    ? `the viewer is not built (${VIEWER_DIR}): npm run build`
+    : false;
+
+/** Starts `medparse serve` on a free port; resolves with its URL once it listens. */
+async function serve(dataDir: string, modelDir: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data', dataDir, '--model', modelDir], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
+      log += chunk.toString();
+      const match = /listening on (http:\/\/[^;\s]+)/.exec(log);
+      if (match) resolve(match[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`medparse serve exited ${code}: ${log}`)));
+  });
+  return { url, child };
+}
+
+/**
+ * Pixels of a screenshot in the hue of `rgb`: the overlay is blended with the scan at its opacity, so a
+ * pixel counts when its colour minus its grey level points the way `rgb`'s does (cosine > 0.95) and
+ * is clearly coloured. The scan is grey, so before an overlay (crosshair hidden) none count.
+ */
+async function countColour(page: Page, png: Buffer, rgb: readonly number[]): Promise<number> {
+  return page.evaluate(
+    async ({ base64, rgb }) => {
+      const bitmap = await createImageBitmap(await (await fetch(`data:image/png;base64,${base64}`)).blob());
+      const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+      const context = canvas.getContext('2d') as OffscreenCanvasRenderingContext2D;
+      context.drawImage(bitmap, 0, 0);
+      const data = context.getImageData(0, 0, bitmap.width, bitmap.height).data;
+      const chroma = (r: number, g: number, b: number) => {
+        const grey = (r + g + b) / 3;
+        return [r - grey, g - grey, b - grey];
+      };
+      const want = chroma(rgb[0], rgb[1], rgb[2]);
+      const norm = Math.hypot(...want);
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        const got = chroma(data[i], data[i + 1], data[i + 2]);
+        const length = Math.hypot(...got);
+        if (length < 8) continue;
+        const cosine = (got[0] * want[0] + got[1] * want[1] + got[2] * want[2]) / (length * norm);
+        if (cosine > 0.95) n++;
+      }
+      return n;
+    },
+    { base64: png.toString('base64'), rgb: [...rgb] },
+  );
+}
+
+describe(
+  'medparse serve serves the built viewer',
+  { skip: existsSync(join(VIEWER_DIR, 'viewer.js')) ? false : 'the viewer is not built: npm run build' },
+  () => {
+    it('at / (index.html), with its script and style, and without the API key', async () => {
+      const root = mkdtempSync(join(tmpdir(), 'medparse-viewer-route-'));
+      const { startService } = await import('../service/helpers.js');
+      const running = await startService({
+        dataDir: join(root, 'data'),
+        modelDir: writeTestModel(join(root, 'model')),
+        apiKey: 'secret',
+      });
+      try {
+        const page = await fetch(running.url + '/');
+        assert.equal(page.status, 200);
+        assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+        assert.match(await page.text(), /<script type="module" src="viewer.js">/);
+        const script = await fetch(running.url + '/viewer.js');
+        assert.match(script.headers.get('content-type') ?? '', /javascript/);
+        assert.ok((await script.arrayBuffer()).byteLength > 100_000, 'NiiVue is bundled in');
+        assert.equal((await fetch(running.url + '/viewer.css')).status, 200);
+        assert.equal((await fetch(running.url + '/v1/models')).status, 401, 'the API still needs the key');
+        assert.equal((await fetch(running.url + '/secrets.txt')).status, 401, 'only the viewer files are open');
+      } finally {
+        await running.close();
+        rmSync(root, { recursive: true, force: true });
+      }
+    });
+  },
+);
+
+describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () => {
+  let root = '';
+  /** Kept after the run, for CI to show. */
+  let shotDir = '';
+  let server: { url: string; child: ChildProcess } | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+  const shots: string[] = [];
+
+  before(async () => {
+    root = mkdtempSync(join(tmpdir(), 'medparse-viewer-'));
+    shotDir = mkdtempSync(join(tmpdir(), 'medparse-viewer-screenshots-'));
+    const model = writeTestModel(join(root, 'model'));
+    await writeNifti(join(root, 'phantom.nii.gz'), makePhantomCt({ dims: [96, 96, 48] }));
+    server = await serve(join(root, 'data'), model);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.on('pageerror', (error) => console.log(`page error: ${error.message}`));
+  });
+
+  after(async () => {
+    await browser?.close();
+    server?.child.kill();
+    rmSync(root, { recursive: true, force: true });
+    console.log(`viewer screenshots:\n${shots.map((s) => `  ${s}`).join('\n')}`);
+  });
+
+  async function screenshot(name: string): Promise<Buffer> {
+    const path = join(shotDir, `${name}.png`);
+    const png = await page.locator('#gl').screenshot({ path });
+    shots.push(path);
+    return png;
+  }
+
+  it('serves the viewer at / and shows a generated scan in three planes and 3D', async () => {
+    assert.ok(server);
+    await page.goto(server.url);
+    await page.waitForFunction(() => document.body.dataset.state === 'idle');
+    await page.locator('#file').setInputFiles(join(root, 'phantom.nii.gz'));
+    await page.waitForFunction(() => document.body.dataset.state === 'loaded');
+    assert.match((await page.locator('#scan').textContent()) ?? '', /phantom\.nii\.gz: 96 x 96 x 48 voxels/);
+    await screenshot('1-scan');
+  });
+
+  it('shows what a prompt means while it is typed, with a suggestion for an unknown word', async () => {
+    await page.locator('#prompts').fill('kidneys, brain, livr tumorz');
+    await page.waitForSelector('#understood li[data-status="unknown"]');
+    const items = await page.locator('#understood li').allTextContents();
+    assert.equal(items.length, 3, items.join(' | '));
+    assert.match(items[0], /kidneys.*resolved.*kidney/);
+    assert.match(items[2], /livr tumorz.*unknown.*did you mean tumor\?/);
+  });
+
+  it('runs the prompt on the server and draws the answers in their labels.json colours', async () => {
+    await page.locator('#prompts').fill('kidneys, brain, banana');
+    // the red crosshair would count as colour: hidden while pixels are compared
+    await page.evaluate(() =>
+      (
+        window as unknown as { medparseViewer: { nv: { setCrosshairWidth(w: number): void } } }
+      ).medparseViewer.nv.setCrosshairWidth(0),
+    );
+    const before = await screenshot('2-before-run');
+    await page.locator('#run').click();
+    await page.waitForFunction(() => ['done', 'loaded'].includes(document.body.dataset.state ?? ''), undefined, {
+      timeout: 120_000,
+    });
+    assert.equal(await page.locator('#error').textContent(), '', 'no error');
+    assert.equal(await page.evaluate(() => document.body.dataset.state), 'done');
+    const answers = await page
+      .locator('#answers li')
+      .evaluateAll((items) =>
+        items.map((li) => [(li as HTMLElement).dataset.text, (li as HTMLElement).dataset.status]),
+      );
+    assert.deepEqual(answers, [
+      ['kidneys', 'present'],
+      ['brain', 'absent'],
+      ['banana', 'unknown'],
+    ]);
+    assert.match((await page.locator('#answers li').first().textContent()) ?? '', /mL, 150(\.\d+)? ± [\d.]+ HU/);
+    const downloads = await page.locator('#downloads a').allTextContents();
+    for (const name of ['report.json', 'labels.nii.gz', 'labels.json', 'preview.png', 'kidney.nii.gz'])
+      assert.ok(downloads.includes(name), `${name} in ${downloads.join(', ')}`);
+    await page.locator('#opacity').fill('1');
+    await page.waitForTimeout(300);
+    // the kidney's colour, as the job's labels.json gives it, is drawn where it was not before
+    const tableUrl = await page.locator('#downloads a', { hasText: 'labels.json' }).getAttribute('href');
+    const table = checkDocument<LabelTable>('labels', await (await fetch(tableUrl ?? '')).json(), tableUrl ?? '');
+    const kidney = table.labels.find((l) => l.id === 'kidney');
+    assert.ok(kidney);
+    const afterRun = await screenshot('3-overlay');
+    const [was, now] = [await countColour(page, before, kidney.color), await countColour(page, afterRun, kidney.color)];
+    console.log(`kidney-coloured pixels: ${was} before the run, ${now} with the overlay`);
+    assert.ok(now > 500 && now > 20 * (was + 1), `kidney-coloured pixels: ${was} before, ${now} after`);
+    // hiding the structure takes its colour away again
+    await page.locator('#answers li').first().locator('input[type="checkbox"]').uncheck();
+    await page.waitForTimeout(300);
+    const hidden = await countColour(page, await screenshot('4-hidden'), kidney.color);
+    console.log(`kidney-coloured pixels once hidden: ${hidden}`);
+    assert.ok(hidden < now / 10, `kidney-coloured pixels once hidden: ${hidden} (shown: ${now})`);
+  });
+
+  it('says plainly when a file is not an image, and keeps working', async () => {
+    const bad = join(root, 'notes.nii');
+    writeFileSync(bad, 'not an image at all');
+    await page.locator('#file').setInputFiles(bad);
+    await page.waitForFunction(() => (document.getElementById('error')?.textContent ?? '') !== '');
+    assert.match((await page.locator('#error').textContent()) ?? '', /notes\.nii could not be read as an image/);
+    assert.equal(await page.evaluate(() => document.body.dataset.state), 'loaded', 'the earlier scan stays open');
+    assert.equal(await page.locator('#run').isDisabled(), false);
+  });
+});
