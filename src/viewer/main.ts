@@ -4,9 +4,9 @@
  * job, and its label map comes back as an overlay coloured and named from labels.json.
  * document.body.dataset.state (idle, loaded, running, done, error) lets scripts and tests wait on it.
  */
-import { Niivue, NVImage, SHOW_RENDER } from '@niivue/niivue';
+import { Niivue, NVImage, SHOW_RENDER, type NiiVueLocation } from '@niivue/niivue';
 import type { LabelTable, NiivueLabelColormap } from '../io/label-table.js';
-import type { PromptReport } from '../tasks/report.js';
+import type { PromptReport, Report } from '../tasks/report.js';
 import { ApiClient, type JobView, type Progress, type ResolvedPrompt, type Task } from './api.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -25,6 +25,7 @@ const ui = {
   opacity: $<HTMLInputElement>('opacity'),
   answers: $<HTMLUListElement>('answers'),
   downloads: $<HTMLUListElement>('downloads'),
+  picked: $<HTMLElement>('picked'),
   error: $<HTMLElement>('error'),
 };
 
@@ -47,6 +48,7 @@ const nv = new Niivue({
 let scanFile: File | undefined;
 let overlay: NVImage | undefined;
 let colormap: NiivueLabelColormap | undefined;
+let shown: Report | undefined;
 
 type ViewerState = 'idle' | 'loaded' | 'running' | 'done' | 'error';
 function setState(state: ViewerState): void {
@@ -185,6 +187,7 @@ async function showResults(job: JobView): Promise<void> {
     overlay.setColormapLabel(structuredClone(colormap));
     nv.addVolume(overlay);
   }
+  shown = report;
   ui.answers.replaceChildren(...report.prompts.map((prompt) => answerItem(prompt, table)));
   ui.downloads.replaceChildren(
     ...job.links.files.map((path) => {
@@ -196,8 +199,8 @@ async function showResults(job: JobView): Promise<void> {
   );
   ui.results.hidden = false;
   // open on the first structure found, not on whatever slice the crosshair was at
-  const first = report.prompts.find((p) => p.statistics)?.statistics?.centroid_world_mm;
-  if (first) jumpTo(first);
+  const first = report.prompts.find((p) => p.statistics);
+  if (first) jumpTo(centreOf(first));
 }
 
 function answerItem(prompt: PromptReport, table: LabelTable): HTMLLIElement {
@@ -214,10 +217,9 @@ function answerItem(prompt: PromptReport, table: LabelTable): HTMLLIElement {
     item.append(toggle, swatch);
   }
   const name = element('a', { href: '#', class: 'name' }, prompt.text);
-  const centroid = prompt.statistics?.centroid_world_mm;
   name.addEventListener('click', (event) => {
     event.preventDefault();
-    if (centroid) jumpTo(centroid);
+    if (prompt.statistics) jumpTo(centreOf(prompt));
   });
   item.append(name, element('span', { class: `badge ${prompt.status}` }, prompt.status));
   const s = prompt.statistics;
@@ -237,6 +239,36 @@ function showLabel(value: number, visible: boolean): void {
   if (index > 0) colormap.A[index] = visible ? 255 : 0;
   overlay.setColormapLabel(structuredClone(colormap));
   nv.updateGLVolume();
+}
+
+/**
+ * Where to look at an answer: its largest object's centre (the centroid of "kidneys" lies between
+ * them, in the spine), else the centroid of the whole mask.
+ */
+function centreOf(prompt: PromptReport): number[] {
+  const largest = [...prompt.instances].sort((a, b) => b.voxels - a.voxels)[0];
+  return largest?.centroid_world_mm ?? prompt.statistics?.centroid_world_mm ?? [0, 0, 0];
+}
+
+/**
+ * What lies under the crosshair (a click in any plane moves it): the answer whose label is there, with
+ * its volume, intensity and box, highlighted in the list; else the scan's value.
+ */
+function showPicked(location: NiiVueLocation): void {
+  const scanValue = location.values[0]?.value;
+  const labelValue = overlay ? Math.round(location.values[nv.volumes.indexOf(overlay)]?.value ?? 0) : 0;
+  const answer = labelValue > 0 ? shown?.prompts.find((p) => p.label_value === labelValue) : undefined;
+  for (const item of ui.answers.querySelectorAll('li'))
+    item.classList.toggle('picked', answer !== undefined && item.dataset.text === answer.text);
+  const at = `${[0, 1, 2].map((axis) => Math.round(location.mm[axis])).join(', ')} mm`;
+  const s = answer?.statistics;
+  if (!answer || !s) {
+    ui.picked.textContent = scanValue === undefined ? '' : `${at}: ${Math.round(scanValue)}`;
+    return;
+  }
+  const hu = s.intensity ? `, ${s.intensity.mean} ± ${s.intensity.std} ${s.intensity.unit}` : '';
+  const [i0, j0, k0, i1, j1, k1] = s.bbox_voxels;
+  ui.picked.textContent = `${answer.text}: ${s.volume_ml} mL${hu}, box ${i0}-${i1}, ${j0}-${j1}, ${k0}-${k1} (voxels) at ${at}`;
 }
 
 /** Moves the crosshair to a structure's centroid (report.json's RAS mm; NiiVue's world is RAS mm too). */
@@ -275,6 +307,7 @@ function debounce(fn: () => void, ms: number): () => void {
 
 async function start(): Promise<void> {
   await nv.attachToCanvas($<HTMLCanvasElement>('gl'));
+  nv.onLocationChange = (location) => showPicked(location as NiiVueLocation);
   nv.setSliceType(nv.sliceTypeMultiplanar);
   ui.file.addEventListener('change', () => {
     const file = ui.file.files?.[0];

@@ -189,6 +189,12 @@ describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () =>
       ['banana', 'unknown'],
     ]);
     assert.match((await page.locator('#answers li').first().textContent()) ?? '', /mL, 150(\.\d+)? ± [\d.]+ HU/);
+    // the view opens on the largest kidney, and says what lies under the crosshair
+    await page.waitForSelector('#answers li.picked');
+    assert.match(
+      (await page.locator('#picked').textContent()) ?? '',
+      /^kidneys: [\d.]+ mL, 150(\.\d+)? ± [\d.]+ HU, box \d+-\d+, \d+-\d+, \d+-\d+ \(voxels\) at /,
+    );
     const downloads = await page.locator('#downloads a').allTextContents();
     for (const name of ['report.json', 'labels.nii.gz', 'labels.json', 'preview.png', 'kidney.nii.gz'])
       assert.ok(downloads.includes(name), `${name} in ${downloads.join(', ')}`);
