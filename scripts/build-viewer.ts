@@ -18,7 +18,8 @@ async function buildViewer(): Promise<string[]> {
     entryPoints: [join(VIEWER_SOURCE, 'main.ts')],
     outfile: join(VIEWER_OUT, 'viewer.js'),
     bundle: true,
-    format: 'esm',
+    // a classic script: pages opened from a file (file://) may not load modules
+    format: 'iife',
     platform: 'browser',
     target: ['es2022', 'chrome110', 'firefox115', 'safari16'],
     minify: true,

@@ -335,7 +335,12 @@ function requireFinishedJob(context: ServiceContext, id: string): JobRecord {
 function streamEvents(context: ServiceContext, id: string, request: FastifyRequest, reply: FastifyReply): void {
   reply.hijack();
   const out = reply.raw;
+  // headers hooks already set (CORS): hijacking the reply would drop them
+  const set = Object.entries(reply.getHeaders()).filter(
+    (entry): entry is [string, string | number | string[]] => entry[1] !== undefined,
+  );
   out.writeHead(200, {
+    ...Object.fromEntries(set),
     'content-type': 'text/event-stream',
     'cache-control': 'no-cache',
     connection: 'keep-alive',

@@ -4,6 +4,7 @@
  * listens and closes.
  */
 import { timingSafeEqual } from 'node:crypto';
+import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { loadModelPackage, type ModelPackage } from '../runtime/model-package.js';
@@ -38,6 +39,11 @@ export interface ServiceConfig {
   apiKey?: string;
   /** BullMQ on this Redis instead of the embedded queue. */
   redisUrl?: string;
+  /**
+   * Origins whose pages may call the API (the web viewer hosted elsewhere, or opened from a file:
+   * 'null'); '*' for any. Without it the browser allows only pages of the server itself.
+   */
+  corsOrigins?: string[];
   /** Fastify's request log (job ids and routes; never file names or patient data). */
   log?: boolean;
 }
@@ -96,6 +102,13 @@ export async function buildService(config: ServiceConfig): Promise<Service> {
       ...(config.apiKey ? { security: [{ bearer: [] }] } : {}),
     },
   });
+  // before the API key check: a browser's preflight carries no key
+  if (config.corsOrigins?.length)
+    await app.register(cors, {
+      origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
+      methods: ['GET', 'POST', 'PUT', 'DELETE'],
+      exposedHeaders: ['location', 'retry-after', 'content-disposition'],
+    });
   const viewer = viewerFiles();
   // the viewer's page and script hold no data: they load without the API key, its calls need it
   app.addHook('onRequest', (request, reply, done) =>

@@ -26,10 +26,13 @@ const SKIP = !existsSync(CHROMIUM)
     : false;
 
 /** Starts `medparse serve` on a free port; resolves with its URL once it listens. */
-async function serve(dataDir: string, modelDir: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data', dataDir, '--model', modelDir], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+async function serve(
+  dataDir: string,
+  modelDir: string,
+  ...extra: string[]
+): Promise<{ url: string; child: ChildProcess }> {
+  const args = [CLI, 'serve', '--port', '0', '--data', dataDir, '--model', modelDir, '--quiet', ...extra];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   const url = await new Promise<string>((resolve, reject) => {
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -91,7 +94,7 @@ describe(
         const page = await fetch(running.url + '/');
         assert.equal(page.status, 200);
         assert.match(page.headers.get('content-type') ?? '', /text\/html/);
-        assert.match(await page.text(), /<script type="module" src="viewer.js">/);
+        assert.match(await page.text(), /<script defer src="viewer.js">/);
         const script = await fetch(running.url + '/viewer.js');
         assert.match(script.headers.get('content-type') ?? '', /javascript/);
         assert.ok((await script.arrayBuffer()).byteLength > 100_000, 'NiiVue is bundled in');
@@ -111,6 +114,7 @@ describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () =>
   /** Kept after the run, for CI to show. */
   let shotDir = '';
   let server: { url: string; child: ChildProcess } | undefined;
+  let corsServer: { url: string; child: ChildProcess } | undefined;
   let browser: Browser | undefined;
   let page: Page;
   const shots: string[] = [];
@@ -121,6 +125,8 @@ describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () =>
     const model = writeTestModel(join(root, 'model'));
     await writeNifti(join(root, 'phantom.nii.gz'), makePhantomCt({ dims: [96, 96, 48] }));
     server = await serve(join(root, 'data'), model);
+    // a page opened from a file has the origin "null"
+    corsServer = await serve(join(root, 'data-cors'), model, '--cors', 'null');
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -133,6 +139,7 @@ describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () =>
   after(async () => {
     await browser?.close();
     server?.child.kill();
+    corsServer?.child.kill();
     rmSync(root, { recursive: true, force: true });
     console.log(`viewer screenshots:\n${shots.map((s) => `  ${s}`).join('\n')}`);
   });
@@ -225,5 +232,25 @@ describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () =>
     assert.match((await page.locator('#error').textContent()) ?? '', /notes\.nii could not be read as an image/);
     assert.equal(await page.evaluate(() => document.body.dataset.state), 'loaded', 'the earlier scan stays open');
     assert.equal(await page.locator('#run').isDisabled(), false);
+  });
+
+  it('works as static files opened from disk, against a server started with --cors', async () => {
+    assert.ok(corsServer);
+    await page.goto(`file://${join(VIEWER_DIR, 'index.html')}?api=${encodeURIComponent(corsServer.url)}`);
+    await page.waitForFunction(() => document.body.dataset.state === 'idle');
+    await page.locator('#file').setInputFiles(join(root, 'phantom.nii.gz'));
+    await page.waitForFunction(() => document.body.dataset.state === 'loaded');
+    await page.locator('#prompts').fill('kidneys, banana');
+    await page.waitForSelector('#understood li[data-status="unknown"]');
+    await page.locator('#run').click();
+    await page.waitForFunction(() => ['done', 'loaded'].includes(document.body.dataset.state ?? ''), undefined, {
+      timeout: 120_000,
+    });
+    assert.equal(await page.locator('#error').textContent(), '', 'no error');
+    const statuses = await page
+      .locator('#answers li')
+      .evaluateAll((items) => items.map((li) => (li as HTMLElement).dataset.status));
+    assert.deepEqual(statuses, ['present', 'unknown']);
+    await screenshot('5-static-files');
   });
 });

@@ -35,6 +35,7 @@ interface ServeOptions {
   maxAttempts?: string;
   keepHours?: string;
   model?: string;
+  cors?: string;
   quiet: boolean;
 }
 
@@ -70,6 +71,7 @@ export function defineServiceCommands(program: Command, context: CliContext): vo
     .option('--max-attempts <n>', `tries of a job whose worker crashed (default ${d.maxAttempts})`)
     .option('--keep-hours <h>', `hours finished jobs are kept (0: for ever; default ${d.keepHours})`)
     .option('--model <dir>', 'the model package (default: the shipped one)')
+    .option('--cors <origins>', 'let pages of these origins call the API (comma-separated; * any; null: file://)')
     .option('--quiet', 'no request log')
     .action(async (options: ServeOptions) => {
       context.code = await runServeCommand(options, context.io);
@@ -106,6 +108,7 @@ async function runServeCommand(values: ServeOptions, io: CommandIO): Promise<num
     maxQueue: number('--max-queue', values.maxQueue, DEFAULT_CONFIG.maxQueue),
     apiKey: values.apiKey ?? process.env.MEDPARSE_API_KEY ?? undefined,
     redisUrl: values.redis,
+    ...(values.cors ? { corsOrigins: values.cors.split(',').map((origin) => origin.trim()) } : {}),
     log: !values.quiet,
   };
   const port = number('--port', values.port, 8000, 0);
