@@ -146,7 +146,7 @@ describe('the packed package, installed into an empty project', { timeout: 300_0
   });
   after(() => rmSync(root, { recursive: true, force: true }));
 
-  test('the tarball holds the build, the models and the data, and no tests or sources', () => {
+  test('the tarball holds the build, the viewer, the schemas, the models and the data, and no tests or sources', () => {
     for (const needed of [
       'dist/src/index.js',
       'dist/src/index.d.ts',
@@ -154,6 +154,8 @@ describe('the packed package, installed into an empty project', { timeout: 300_0
       'models/medparse-default/model.json',
       'data/vocabulary.json',
       'data/demo/example_ct.nii.gz',
+      'dist/viewer/index.html',
+      'schemas/report.schema.json',
     ])
       assert.ok(files.includes(needed), `${needed} is in the tarball`);
     const stray = files.filter((f) => /^(dist\/(test|bench|scripts)|test|src|training|scripts|bench)\//.test(f));
