@@ -40,6 +40,8 @@ const nv = new Niivue({
   show3Dcrosshair: true,
   multiplanarShowRender: SHOW_RENDER.ALWAYS,
   isColorbar: false,
+  // as radiologists read (and as preview.png is drawn): the patient's right on the screen's left
+  isRadiologicalConvention: true,
 });
 
 // for scripts and tests driving the page (NiiVue's own API: volumes, opacity, crosshair)

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { makePhantomCt } from '../../src/core/phantom.js';
+import { DEFAULT_MODEL_DIR, DEMO_SCAN } from '../../src/core/paths.js';
 import { writeNifti } from '../../src/io/write-nifti.js';
 import { checkDocument } from '../../src/io/documents.js';
 import type { LabelTable } from '../../src/io/label-table.js';
@@ -24,6 +25,22 @@ const SKIP = !existsSync(CHROMIUM)
   : !existsSync(join(VIEWER_DIR, 'viewer.js'))
     ? `the viewer is not built (${VIEWER_DIR}): npm run build`
     : false;
+
+/** Headless chromium with WebGL2 through SwiftShader (no GPU needed). */
+function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist'],
+  });
+}
+
+/** Waits for a run started in the page to end (done, or back to loaded with an error shown). */
+async function runEnded(page: Page): Promise<void> {
+  await page.waitForFunction(() => ['done', 'loaded'].includes(document.body.dataset.state ?? ''), undefined, {
+    timeout: 240_000,
+  });
+}
 
 /** Starts `medparse serve` on a free port; resolves with its URL once it listens. */
 async function serve(
@@ -78,6 +95,13 @@ async function countColour(page: Page, png: Buffer, rgb: readonly number[]): Pro
   );
 }
 
+let shotDir = '';
+/** Screenshots are kept after the run (their paths are printed) for CI and people to look at. */
+function shotFolder(): string {
+  shotDir ||= mkdtempSync(join(tmpdir(), 'medparse-viewer-screenshots-'));
+  return shotDir;
+}
+
 describe(
   'medparse serve serves the built viewer',
   { skip: existsSync(join(VIEWER_DIR, 'viewer.js')) ? false : 'the viewer is not built: npm run build' },
@@ -111,8 +135,6 @@ describe(
 
 describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () => {
   let root = '';
-  /** Kept after the run, for CI to show. */
-  let shotDir = '';
   let server: { url: string; child: ChildProcess } | undefined;
   let corsServer: { url: string; child: ChildProcess } | undefined;
   let browser: Browser | undefined;
@@ -121,17 +143,12 @@ describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () =>
 
   before(async () => {
     root = mkdtempSync(join(tmpdir(), 'medparse-viewer-'));
-    shotDir = mkdtempSync(join(tmpdir(), 'medparse-viewer-screenshots-'));
     const model = writeTestModel(join(root, 'model'));
     await writeNifti(join(root, 'phantom.nii.gz'), makePhantomCt({ dims: [96, 96, 48] }));
     server = await serve(join(root, 'data'), model);
     // a page opened from a file has the origin "null"
     corsServer = await serve(join(root, 'data-cors'), model, '--cors', 'null');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist'],
-    });
+    browser = await launch();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('pageerror', (error) => console.log(`page error: ${error.message}`));
   });
@@ -145,7 +162,7 @@ describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () =>
   });
 
   async function screenshot(name: string): Promise<Buffer> {
-    const path = join(shotDir, `${name}.png`);
+    const path = join(shotFolder(), `${name}.png`);
     const png = await page.locator('#gl').screenshot({ path });
     shots.push(path);
     return png;
@@ -180,9 +197,7 @@ describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () =>
     );
     const before = await screenshot('2-before-run');
     await page.locator('#run').click();
-    await page.waitForFunction(() => ['done', 'loaded'].includes(document.body.dataset.state ?? ''), undefined, {
-      timeout: 120_000,
-    });
+    await runEnded(page);
     assert.equal(await page.locator('#error').textContent(), '', 'no error');
     assert.equal(await page.evaluate(() => document.body.dataset.state), 'done');
     const answers = await page
@@ -243,14 +258,66 @@ describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () =>
     await page.locator('#prompts').fill('kidneys, banana');
     await page.waitForSelector('#understood li[data-status="unknown"]');
     await page.locator('#run').click();
-    await page.waitForFunction(() => ['done', 'loaded'].includes(document.body.dataset.state ?? ''), undefined, {
-      timeout: 120_000,
-    });
+    await runEnded(page);
     assert.equal(await page.locator('#error').textContent(), '', 'no error');
     const statuses = await page
       .locator('#answers li')
       .evaluateAll((items) => items.map((li) => (li as HTMLElement).dataset.status));
     assert.deepEqual(statuses, ['present', 'unknown']);
     await screenshot('5-static-files');
+  });
+});
+
+describe('web viewer on the real CT shipped in data/demo, with the shipped model', { skip: SKIP }, () => {
+  let root = '';
+  let server: { url: string; child: ChildProcess } | undefined;
+  let browser: Browser | undefined;
+
+  before(async () => {
+    root = mkdtempSync(join(tmpdir(), 'medparse-viewer-demo-'));
+    server = await serve(join(root, 'data'), DEFAULT_MODEL_DIR);
+    browser = await launch();
+  });
+
+  after(async () => {
+    await browser?.close();
+    server?.child.kill();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('draws the liver in its colour and says why spleen is not answered', async () => {
+    assert.ok(server && browser);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(server.url);
+    await page.waitForFunction(() => document.body.dataset.state === 'idle');
+    await page.locator('#file').setInputFiles(DEMO_SCAN);
+    await page.waitForFunction(() => document.body.dataset.state === 'loaded');
+    assert.match((await page.locator('#scan').textContent()) ?? '', /example_ct\.nii\.gz: 122 x 101 x 112 voxels/);
+    await page.locator('#prompts').fill('liver, spleen');
+    await page.evaluate(() =>
+      (
+        window as unknown as { medparseViewer: { nv: { setCrosshairWidth(w: number): void } } }
+      ).medparseViewer.nv.setCrosshairWidth(0),
+    );
+    const before = await page.locator('#gl').screenshot({ path: join(shotFolder(), 'demo-ct.png') });
+    await page.locator('#run').click();
+    await runEnded(page);
+    assert.equal(await page.locator('#error').textContent(), '', 'no error');
+    const answers = page.locator('#answers li');
+    assert.deepEqual(await answers.evaluateAll((items) => items.map((li) => (li as HTMLElement).dataset.status)), [
+      'present',
+      'unsupported',
+    ]);
+    assert.match((await answers.nth(1).textContent()) ?? '', /withholds spleen: Dice/);
+    const tableUrl = await page.locator('#downloads a', { hasText: 'labels.json' }).getAttribute('href');
+    const table = checkDocument<LabelTable>('labels', await (await fetch(tableUrl ?? '')).json(), tableUrl ?? '');
+    const liver = table.labels.find((l) => l.id === 'liver');
+    assert.ok(liver);
+    const path = join(shotFolder(), 'demo-ct-liver.png');
+    const png = await page.locator('#gl').screenshot({ path });
+    await page.screenshot({ path: join(shotFolder(), 'demo-ct-page.png') });
+    const [was, pixels] = [await countColour(page, before, liver.color), await countColour(page, png, liver.color)];
+    console.log(`liver-coloured pixels on the demo CT: ${was} before, ${pixels} after; screenshots in ${shotFolder()}`);
+    assert.ok(pixels > 2000 && pixels > 20 * (was + 1), `liver-coloured pixels: ${was} before, ${pixels} after`);
   });
 });
