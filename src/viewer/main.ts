@@ -229,9 +229,26 @@ function answerItem(prompt: PromptReport, table: LabelTable): HTMLLIElement {
     const hu = s.intensity ? `, ${s.intensity.mean} ± ${s.intensity.std} ${s.intensity.unit}` : '';
     item.append(element('span', { class: 'reason' }, `${s.volume_ml} mL${hu}`));
   }
+  if (prompt.instances.length > 1) item.append(instanceList(prompt));
   for (const reason of [...(prompt.evidence?.reasons ?? []), ...prompt.notes])
     item.append(element('span', { class: 'reason' }, reason));
   return item;
+}
+
+/** An answer's separate objects (both kidneys, each lesion), each a link to its centre, largest first. */
+function instanceList(prompt: PromptReport): HTMLOListElement {
+  const list = element('ol', { class: 'instances' });
+  for (const instance of [...prompt.instances].sort((a, b) => b.voxels - a.voxels)) {
+    const link = element('a', { href: '#' }, `object ${instance.id}: ${instance.volume_ml} mL`);
+    link.addEventListener('click', (event) => {
+      event.preventDefault();
+      jumpTo(instance.centroid_world_mm);
+    });
+    const entry = element('li');
+    entry.append(link);
+    list.append(entry);
+  }
+  return list;
 }
 
 /** Shows or hides one label of the overlay (its colormap entry made transparent). */
@@ -260,7 +277,7 @@ function showPicked(location: NiiVueLocation): void {
   const scanValue = location.values[0]?.value;
   const labelValue = overlay ? Math.round(location.values[nv.volumes.indexOf(overlay)]?.value ?? 0) : 0;
   const answer = labelValue > 0 ? shown?.prompts.find((p) => p.label_value === labelValue) : undefined;
-  for (const item of ui.answers.querySelectorAll('li'))
+  for (const item of ui.answers.querySelectorAll<HTMLLIElement>(':scope > li'))
     item.classList.toggle('picked', answer !== undefined && item.dataset.text === answer.text);
   const at = `${[0, 1, 2].map((axis) => Math.round(location.mm[axis])).join(', ')} mm`;
   const s = answer?.statistics;

@@ -201,7 +201,7 @@ describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () =>
     assert.equal(await page.locator('#error').textContent(), '', 'no error');
     assert.equal(await page.evaluate(() => document.body.dataset.state), 'done');
     const answers = await page
-      .locator('#answers li')
+      .locator('#answers > li')
       .evaluateAll((items) =>
         items.map((li) => [(li as HTMLElement).dataset.text, (li as HTMLElement).dataset.status]),
       );
@@ -210,13 +210,20 @@ describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () =>
       ['brain', 'absent'],
       ['banana', 'unknown'],
     ]);
-    assert.match((await page.locator('#answers li').first().textContent()) ?? '', /mL, 150(\.\d+)? ± [\d.]+ HU/);
+    assert.match((await page.locator('#answers > li').first().textContent()) ?? '', /mL, 150(\.\d+)? ± [\d.]+ HU/);
     // the view opens on the largest kidney, and says what lies under the crosshair
-    await page.waitForSelector('#answers li.picked');
+    await page.waitForSelector('#answers > li.picked');
     assert.match(
       (await page.locator('#picked').textContent()) ?? '',
       /^kidneys: [\d.]+ mL, 150(\.\d+)? ± [\d.]+ HU, box \d+-\d+, \d+-\d+, \d+-\d+ \(voxels\) at /,
     );
+    // each kidney is an object of the answer, and a click on one moves the crosshair onto it
+    const objects = page.locator('#answers li[data-text="kidneys"] .instances a');
+    assert.equal(await objects.count(), 2);
+    const onFirst = await page.locator('#picked').textContent();
+    await objects.nth(1).click();
+    await page.waitForFunction((was) => document.getElementById('picked')?.textContent !== was, onFirst);
+    assert.match((await page.locator('#picked').textContent()) ?? '', /^kidneys: /, 'still on a kidney');
     const downloads = await page.locator('#downloads a').allTextContents();
     for (const name of ['report.json', 'labels.nii.gz', 'labels.json', 'preview.png', 'kidney.nii.gz'])
       assert.ok(downloads.includes(name), `${name} in ${downloads.join(', ')}`);
@@ -232,7 +239,7 @@ describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () =>
     console.log(`kidney-coloured pixels: ${was} before the run, ${now} with the overlay`);
     assert.ok(now > 500 && now > 20 * (was + 1), `kidney-coloured pixels: ${was} before, ${now} after`);
     // hiding the structure takes its colour away again
-    await page.locator('#answers li').first().locator('input[type="checkbox"]').uncheck();
+    await page.locator('#answers > li').first().locator('input[type="checkbox"]').uncheck();
     await page.waitForTimeout(300);
     const hidden = await countColour(page, await screenshot('4-hidden'), kidney.color);
     console.log(`kidney-coloured pixels once hidden: ${hidden}`);
@@ -261,7 +268,7 @@ describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () =>
     await runEnded(page);
     assert.equal(await page.locator('#error').textContent(), '', 'no error');
     const statuses = await page
-      .locator('#answers li')
+      .locator('#answers > li')
       .evaluateAll((items) => items.map((li) => (li as HTMLElement).dataset.status));
     assert.deepEqual(statuses, ['present', 'unknown']);
     await screenshot('5-static-files');
@@ -303,7 +310,7 @@ describe('web viewer on the real CT shipped in data/demo, with the shipped model
     await page.locator('#run').click();
     await runEnded(page);
     assert.equal(await page.locator('#error').textContent(), '', 'no error');
-    const answers = page.locator('#answers li');
+    const answers = page.locator('#answers > li');
     assert.deepEqual(await answers.evaluateAll((items) => items.map((li) => (li as HTMLElement).dataset.status)), [
       'present',
       'unsupported',
