@@ -14,6 +14,7 @@ import { EmbeddedQueue } from './embedded-queue.js';
 import type { JobQueue } from './job-queue.js';
 import { JobStore } from './job-store.js';
 import { registerInfoRoutes } from './routes-info.js';
+import { registerConvertRoutes } from './routes-convert.js';
 import { registerJobRoutes } from './routes-jobs.js';
 import { registerMonaiRoutes } from './routes-monai.js';
 import { isViewerPath, registerViewerRoutes, viewerFiles } from './routes-viewer.js';
@@ -123,6 +124,7 @@ export async function buildService(config: ServiceConfig): Promise<Service> {
   registerViewerRoutes(app, viewer);
   await app.register(async (scope) => registerJobRoutes(scope, context));
   await app.register(async (scope) => registerMonaiRoutes(scope, context));
+  await app.register(async (scope) => registerConvertRoutes(scope, context));
 
   await jobQueue.start();
   store.sweep(config.keepHours);

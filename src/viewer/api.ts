@@ -62,12 +62,19 @@ export class ApiClient {
   }
 
   /** POST /v1/jobs: answers the new job's id, url and state. */
-  async submit(file: File, task: Task, prompts: string): Promise<Submitted> {
+  async submit(files: readonly File[], task: Task, prompts: string): Promise<Submitted> {
     const form = new FormData();
     form.append('task', task);
     if (task !== 'recognize') form.append('prompts', prompts);
-    form.append('file', file, file.name);
+    for (const file of files) form.append('file', file, file.name);
     return this.json<Submitted>('/v1/jobs', { method: 'POST', body: form });
+  }
+
+  /** POST /v1/convert: the files of one image (a DICOM .zip, files or folder) as NIfTI bytes. */
+  async convert(files: readonly File[]): Promise<ArrayBuffer> {
+    const form = new FormData();
+    for (const file of files) form.append('file', file, file.name);
+    return (await this.fetch('/v1/convert', { method: 'POST', body: form })).arrayBuffer();
   }
 
   /** Follows /v1/jobs/:id/events until the job finishes; resolves with the final job. */

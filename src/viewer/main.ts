@@ -12,6 +12,7 @@ import { ApiClient, type JobView, type Progress, type ResolvedPrompt, type Task 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const ui = {
   file: $<HTMLInputElement>('file'),
+  folder: $<HTMLInputElement>('folder'),
   drop: $<HTMLElement>('open'),
   scan: $<HTMLElement>('scan'),
   task: $<HTMLSelectElement>('task'),
@@ -47,7 +48,7 @@ const nv = new Niivue({
 // for scripts and tests driving the page (NiiVue's own API: volumes, opacity, crosshair)
 (window as unknown as { medparseViewer: { nv: Niivue } }).medparseViewer = { nv };
 
-let scanFile: File | undefined;
+let scanFiles: File[] = [];
 let overlay: NVImage | undefined;
 let colormap: NiivueLabelColormap | undefined;
 let shown: Report | undefined;
@@ -55,7 +56,7 @@ let shown: Report | undefined;
 type ViewerState = 'idle' | 'loaded' | 'running' | 'done' | 'error';
 function setState(state: ViewerState): void {
   document.body.dataset.state = state;
-  ui.run.disabled = state === 'running' || !scanFile;
+  ui.run.disabled = state === 'running' || scanFiles.length === 0;
 }
 
 function showError(message: string | undefined): void {
@@ -63,29 +64,68 @@ function showError(message: string | undefined): void {
   ui.error.textContent = message ?? '';
 }
 
-async function openScan(file: File): Promise<void> {
+/** What NiiVue reads in the page; anything else (DICOM) is converted by the server first. */
+const READ_IN_PAGE = /\.(nii|nii\.gz|mgz|mgh|nrrd|nhdr|mha|mhd)$/i;
+
+/** A scan's name for the panel: the file, or the folder of a DICOM series. */
+function scanName(files: readonly File[]): string {
+  if (files.length === 1) return files[0].name;
+  const folder = files[0].webkitRelativePath.split('/')[0];
+  return `${folder || 'DICOM series'} (${files.length} files)`;
+}
+
+/**
+ * Opens a scan: one NIfTI, MGZ, NRRD or MetaImage file in the page; a DICOM .zip, file or folder
+ * through POST /v1/convert (the server's readers, so the geometry is the one the parse will use).
+ */
+async function openScan(files: readonly File[]): Promise<void> {
+  if (!files.length) return;
+  const name = scanName(files);
   showError(undefined);
-  ui.scan.textContent = `reading ${file.name}...`;
+  ui.scan.textContent = `reading ${name}...`;
   try {
-    const image = await NVImage.loadFromFile({ file, name: file.name });
+    const image =
+      files.length === 1 && READ_IN_PAGE.test(files[0].name)
+        ? await NVImage.loadFromFile({ file: files[0], name: files[0].name })
+        : await NVImage.loadFromUrl({ url: 'image.nii.gz', name: 'image.nii.gz', buffer: await api.convert(files) });
     for (const volume of [...nv.volumes]) nv.removeVolume(volume);
     overlay = undefined;
     nv.addVolume(image);
     showSoftTissue(image);
     nv.setSliceType(nv.sliceTypeMultiplanar);
-    scanFile = file;
+    scanFiles = [...files];
     const dims = image.dims ? image.dims.slice(1, 4).join(' x ') : '?';
-    ui.scan.textContent = `${file.name}: ${dims} voxels`;
+    ui.scan.textContent = `${name}: ${dims} voxels`;
     ui.results.hidden = true;
     setState('loaded');
   } catch (error) {
     // the page keeps working: the previous scan, if any, stays open
-    ui.scan.textContent = scanFile ? `${scanFile.name} is still open` : '';
+    ui.scan.textContent = scanFiles.length ? `${scanName(scanFiles)} is still open` : '';
     showError(
-      `${file.name} could not be read as an image (${messageOf(error)}); open a NIfTI, MGZ, NRRD or MetaImage file`,
+      `${name} could not be read as an image (${messageOf(error)}); open a NIfTI, MGZ, NRRD or MetaImage file, or a DICOM series (.zip, files or folder)`,
     );
-    setState(scanFile ? 'loaded' : 'error');
+    setState(scanFiles.length ? 'loaded' : 'error');
   }
+}
+
+/** The files of a dropped folder (DICOM series come as folders), recursively. */
+async function droppedFiles(transfer: DataTransfer): Promise<File[]> {
+  const entries = [...transfer.items].map((item) => item.webkitGetAsEntry()).filter((e) => e !== null);
+  if (!entries.some((entry) => entry.isDirectory)) return [...transfer.files];
+  const files: File[] = [];
+  const walk = async (entry: FileSystemEntry): Promise<void> => {
+    if (entry.isFile) files.push(await new Promise<File>((ok, fail) => (entry as FileSystemFileEntry).file(ok, fail)));
+    else if (entry.isDirectory) {
+      const reader = (entry as FileSystemDirectoryEntry).createReader();
+      for (;;) {
+        const batch = await new Promise<FileSystemEntry[]>((ok, fail) => reader.readEntries(ok, fail));
+        if (!batch.length) break;
+        for (const child of batch) await walk(child);
+      }
+    }
+  };
+  for (const entry of entries) await walk(entry);
+  return files;
 }
 
 /** A CT (values well below water) opens in a soft-tissue window, not its full range. */
@@ -142,7 +182,7 @@ function understoodItem(prompt: ResolvedPrompt): HTMLLIElement {
 }
 
 async function run(): Promise<void> {
-  if (!scanFile) return;
+  if (!scanFiles.length) return;
   showError(undefined);
   setState('running');
   ui.progress.hidden = false;
@@ -151,7 +191,7 @@ async function run(): Promise<void> {
   let stageStarted = started;
   let stage: string | null = null;
   try {
-    const submitted = await api.submit(scanFile, ui.task.value as Task, ui.prompts.value);
+    const submitted = await api.submit(scanFiles, ui.task.value as Task, ui.prompts.value);
     const job = await api.follow(submitted, (progress: Progress) => {
       if (progress.stage !== stage) [stage, stageStarted] = [progress.stage, performance.now()];
       ui.bar.value = progress.fraction;
@@ -328,10 +368,8 @@ async function start(): Promise<void> {
   await nv.attachToCanvas($<HTMLCanvasElement>('gl'));
   nv.onLocationChange = (location) => showPicked(location as NiiVueLocation);
   nv.setSliceType(nv.sliceTypeMultiplanar);
-  ui.file.addEventListener('change', () => {
-    const file = ui.file.files?.[0];
-    if (file) void openScan(file);
-  });
+  for (const input of [ui.file, ui.folder])
+    input.addEventListener('change', () => void openScan([...(input.files ?? [])]));
   ui.drop.addEventListener('dragover', (event) => {
     event.preventDefault();
     ui.drop.classList.add('over');
@@ -340,8 +378,7 @@ async function start(): Promise<void> {
   ui.drop.addEventListener('drop', (event) => {
     event.preventDefault();
     ui.drop.classList.remove('over');
-    const file = event.dataTransfer?.files[0];
-    if (file) void openScan(file);
+    if (event.dataTransfer) void droppedFiles(event.dataTransfer).then(openScan);
   });
   ui.prompts.addEventListener(
     'input',

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -17,6 +17,7 @@ import { checkDocument } from '../../src/io/documents.js';
 import type { LabelTable } from '../../src/io/label-table.js';
 import { VIEWER_DIR } from '../../src/service/routes-viewer.js';
 import { writeTestModel } from '../helpers/test-model.js';
+import { writeSeries, zipFiles } from '../io/dicom/make-series.js';
 import { CLI } from '../service/helpers.js';
 
 export const CHROMIUM = process.env.MEDPARSE_CHROMIUM ?? '/usr/bin/chromium';
@@ -244,6 +245,22 @@ describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () =>
     const hidden = await countColour(page, await screenshot('4-hidden'), kidney.color);
     console.log(`kidney-coloured pixels once hidden: ${hidden}`);
     assert.ok(hidden < now / 10, `kidney-coloured pixels once hidden: ${hidden} (shown: ${now})`);
+  });
+
+  it('opens a DICOM series as a .zip and as a folder (converted by the server)', async () => {
+    const series = await writeSeries(join(root, 'series'), { columns: 40, rows: 32, slices: 10 });
+    const zipPath = join(root, 'series.zip');
+    await zipFiles(Object.fromEntries(series.files.map((path, n) => [`study/IM${n}`, readFileSync(path)])), zipPath);
+    await page.locator('#file').setInputFiles(zipPath);
+    await page.waitForFunction(() =>
+      /series\.zip: 40 x 32 x 10 voxels/.test(document.getElementById('scan')?.textContent ?? ''),
+    );
+    await page.locator('#folder').setInputFiles(series.folder);
+    await page.waitForFunction(() =>
+      /\(10 files\): 40 x 32 x 10 voxels/.test(document.getElementById('scan')?.textContent ?? ''),
+    );
+    assert.equal(await page.locator('#error').textContent(), '');
+    await screenshot('6-dicom-folder');
   });
 
   it('says plainly when a file is not an image, and keeps working', async () => {
