@@ -7,12 +7,14 @@
 import { Niivue, NVImage, SHOW_RENDER, type NiiVueLocation } from '@niivue/niivue';
 import type { LabelTable, NiivueLabelColormap } from '../io/label-table.js';
 import type { PromptReport, Report } from '../tasks/report.js';
-import { ApiClient, type JobView, type Progress, type ResolvedPrompt, type Task } from './api.js';
+import { ApiClient, ApiError, type JobView, type Progress, type ResolvedPrompt, type Task } from './api.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const ui = {
   file: $<HTMLInputElement>('file'),
   folder: $<HTMLInputElement>('folder'),
+  keyBox: $<HTMLElement>('key-box'),
+  key: $<HTMLInputElement>('api-key'),
   drop: $<HTMLElement>('open'),
   scan: $<HTMLElement>('scan'),
   task: $<HTMLSelectElement>('task'),
@@ -59,6 +61,17 @@ function setState(state: ViewerState): void {
   ui.run.disabled = state === 'running' || scanFiles.length === 0;
 }
 
+/** An API call that failed: a server that wants a key gets the key box shown (the key stays for the tab). */
+function failed(error: unknown, prefix = ''): void {
+  if (error instanceof ApiError && error.status === 401) {
+    ui.keyBox.hidden = false;
+    ui.key.focus();
+    showError(`this server needs its API key (medparse serve --api-key): enter it under "API key"`);
+    return;
+  }
+  showError(prefix + messageOf(error));
+}
+
 function showError(message: string | undefined): void {
   ui.error.hidden = !message;
   ui.error.textContent = message ?? '';
@@ -101,9 +114,11 @@ async function openScan(files: readonly File[]): Promise<void> {
   } catch (error) {
     // the page keeps working: the previous scan, if any, stays open
     ui.scan.textContent = scanFiles.length ? `${scanName(scanFiles)} is still open` : '';
-    showError(
-      `${name} could not be read as an image (${messageOf(error)}); open a NIfTI, MGZ, NRRD or MetaImage file, or a DICOM series (.zip, files or folder)`,
-    );
+    if (error instanceof ApiError && error.status === 401) failed(error);
+    else
+      showError(
+        `${name} could not be read as an image (${messageOf(error)}); open a NIfTI, MGZ, NRRD or MetaImage file, or a DICOM series (.zip, files or folder)`,
+      );
     setState(scanFiles.length ? 'loaded' : 'error');
   }
 }
@@ -158,7 +173,7 @@ async function showUnderstood(): Promise<void> {
     const prompts = await api.resolve(text, resolving.signal);
     ui.understood.replaceChildren(...prompts.map(understoodItem));
   } catch (error) {
-    if ((error as Error).name !== 'AbortError') showError(`the vocabulary could not be asked: ${messageOf(error)}`);
+    if ((error as Error).name !== 'AbortError') failed(error, 'the vocabulary could not be asked: ');
   }
 }
 
@@ -203,7 +218,7 @@ async function run(): Promise<void> {
     await showResults(job);
     setState('done');
   } catch (error) {
-    showError(messageOf(error));
+    failed(error);
     setState('loaded');
   }
 }
@@ -389,6 +404,11 @@ async function start(): Promise<void> {
     void showUnderstood();
   });
   ui.run.addEventListener('click', () => void run());
+  ui.key.addEventListener('change', () => {
+    sessionStorage.setItem('medparse-api-key', ui.key.value.trim());
+    showError(undefined);
+    void showUnderstood();
+  });
   ui.opacity.addEventListener('input', () => {
     if (!overlay) return;
     nv.setOpacity(nv.volumes.indexOf(overlay), Number(ui.opacity.value));

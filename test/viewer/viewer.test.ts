@@ -138,6 +138,7 @@ describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () =>
   let root = '';
   let server: { url: string; child: ChildProcess } | undefined;
   let corsServer: { url: string; child: ChildProcess } | undefined;
+  let keyedServer: { url: string; child: ChildProcess } | undefined;
   let browser: Browser | undefined;
   let page: Page;
   const shots: string[] = [];
@@ -149,6 +150,7 @@ describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () =>
     server = await serve(join(root, 'data'), model);
     // a page opened from a file has the origin "null"
     corsServer = await serve(join(root, 'data-cors'), model, '--cors', 'null');
+    keyedServer = await serve(join(root, 'data-keyed'), model, '--api-key', 'secret');
     browser = await launch();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('pageerror', (error) => console.log(`page error: ${error.message}`));
@@ -158,6 +160,7 @@ describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () =>
     await browser?.close();
     server?.child.kill();
     corsServer?.child.kill();
+    keyedServer?.child.kill();
     rmSync(root, { recursive: true, force: true });
     console.log(`viewer screenshots:\n${shots.map((s) => `  ${s}`).join('\n')}`);
   });
@@ -271,6 +274,20 @@ describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () =>
     assert.match((await page.locator('#error').textContent()) ?? '', /notes\.nii could not be read as an image/);
     assert.equal(await page.evaluate(() => document.body.dataset.state), 'loaded', 'the earlier scan stays open');
     assert.equal(await page.locator('#run').isDisabled(), false);
+  });
+
+  it('asks for the API key of a server that has one, and then works', async () => {
+    assert.ok(keyedServer);
+    await page.goto(keyedServer.url);
+    await page.waitForFunction(() => document.body.dataset.state === 'idle');
+    await page.locator('#prompts').fill('kidneys');
+    await page.waitForSelector('#api-key', { state: 'visible' });
+    assert.match((await page.locator('#error').textContent()) ?? '', /needs its API key/);
+    await page.locator('#api-key').fill('secret');
+    await page.locator('#api-key').press('Enter');
+    await page.locator('#prompts').press('End');
+    await page.waitForSelector('#understood li[data-status="resolved"]');
+    assert.equal(await page.locator('#error').textContent(), '');
   });
 
   it('works as static files opened from disk, against a server started with --cors', async () => {
