@@ -102,6 +102,15 @@ export class ApiClient {
     throw new Error('the event stream ended before the job finished');
   }
 
+  /**
+   * DELETE /v1/jobs/:id for a queued or running job. A finished job is left alone: DELETE would
+   * remove its results (only a job finishing between the two calls still can be).
+   */
+  async cancel(job: Submitted): Promise<void> {
+    const { state } = await this.json<JobView>(job.url);
+    if (state === 'queued' || state === 'running') await this.fetch(job.url, { method: 'DELETE' });
+  }
+
   report(job: JobView): Promise<Report> {
     return this.json<Report>(`${job.url}/report`);
   }

@@ -7,7 +7,15 @@
 import { Niivue, NVImage, SHOW_RENDER, type NiiVueLocation } from '@niivue/niivue';
 import type { LabelTable, NiivueLabelColormap } from '../io/label-table.js';
 import type { PromptReport, Report } from '../tasks/report.js';
-import { ApiClient, ApiError, type JobView, type Progress, type ResolvedPrompt, type Task } from './api.js';
+import {
+  ApiClient,
+  ApiError,
+  type JobView,
+  type Submitted,
+  type Progress,
+  type ResolvedPrompt,
+  type Task,
+} from './api.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const ui = {
@@ -21,6 +29,7 @@ const ui = {
   prompts: $<HTMLTextAreaElement>('prompts'),
   understood: $<HTMLUListElement>('understood'),
   run: $<HTMLButtonElement>('run'),
+  cancel: $<HTMLButtonElement>('cancel'),
   progress: $<HTMLElement>('progress'),
   bar: $<HTMLProgressElement>('bar'),
   stage: $<HTMLElement>('stage'),
@@ -54,6 +63,8 @@ let scanFiles: File[] = [];
 let overlay: NVImage | undefined;
 let colormap: NiivueLabelColormap | undefined;
 let shown: Report | undefined;
+/** The job of the run in progress, for Cancel. */
+let running: Submitted | undefined;
 
 type ViewerState = 'idle' | 'loaded' | 'running' | 'done' | 'error';
 function setState(state: ViewerState): void {
@@ -207,11 +218,18 @@ async function run(): Promise<void> {
   let stage: string | null = null;
   try {
     const submitted = await api.submit(scanFiles, ui.task.value as Task, ui.prompts.value);
+    running = submitted;
+    ui.cancel.hidden = false;
     const job = await api.follow(submitted, (progress: Progress) => {
       if (progress.stage !== stage) [stage, stageStarted] = [progress.stage, performance.now()];
       ui.bar.value = progress.fraction;
       ui.stage.textContent = describeProgress(progress, started, stageStarted);
     });
+    if (job.state === 'cancelled') {
+      ui.stage.textContent = `cancelled after ${seconds(performance.now() - started)}`;
+      setState('loaded');
+      return;
+    }
     if (job.state !== 'done') throw new Error(job.error?.message ?? `the job ended ${job.state}`);
     ui.stage.textContent = `done in ${seconds(performance.now() - started)}`;
     ui.bar.value = 1;
@@ -220,6 +238,9 @@ async function run(): Promise<void> {
   } catch (error) {
     failed(error);
     setState('loaded');
+  } finally {
+    running = undefined;
+    ui.cancel.hidden = true;
   }
 }
 
@@ -404,6 +425,10 @@ async function start(): Promise<void> {
     void showUnderstood();
   });
   ui.run.addEventListener('click', () => void run());
+  ui.cancel.addEventListener('click', () => {
+    // the event stream then ends with "cancelled", and run() says so
+    if (running) void api.cancel(running).catch((error: unknown) => failed(error));
+  });
   ui.key.addEventListener('change', () => {
     sessionStorage.setItem('medparse-api-key', ui.key.value.trim());
     showError(undefined);

@@ -334,6 +334,13 @@ describe('web viewer on the real CT shipped in data/demo, with the shipped model
     await page.locator('#file').setInputFiles(DEMO_SCAN);
     await page.waitForFunction(() => document.body.dataset.state === 'loaded');
     assert.match((await page.locator('#scan').textContent()) ?? '', /example_ct\.nii\.gz: 122 x 101 x 112 voxels/);
+    // a run can be cancelled: the job ends cancelled and the page is ready for another
+    await page.locator('#prompts').fill('liver');
+    await page.locator('#run').click();
+    await page.locator('#cancel').click();
+    await page.waitForFunction(() => /^cancelled after/.test(document.getElementById('stage')?.textContent ?? ''));
+    assert.equal(await page.evaluate(() => document.body.dataset.state), 'loaded');
+    assert.equal(await page.locator('#error').textContent(), '');
     await page.locator('#prompts').fill('liver, spleen');
     await page.evaluate(() =>
       (
