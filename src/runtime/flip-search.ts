@@ -8,7 +8,7 @@
 import type { Dims3, Volume, VoxelArray } from '../core/volume.js';
 import { cropToBox } from '../ops/crop.js';
 import { permuteAxes, type Axes3 } from '../ops/reorient.js';
-import { WORKING_AXIS_NAMES, type WorkingAxis } from './model-package.js';
+import { WORKING_AXIS_NAMES, type WorkingAxis } from './model-spec.js';
 import type { SlidingWindowResult } from './sliding-window.js';
 
 const IDENTITY: Axes3<number> = [0, 1, 2];

@@ -2,108 +2,14 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MedparseError } from '../core/errors.js';
-import type { Modality } from '../core/volume.js';
-import {
-  manifestPath,
-  readModelManifest,
-  type ManifestCalibration,
-  type ManifestConcept,
-  type ManifestNetwork,
-  type ManifestNormalization,
-} from './model-manifest.js';
-import type { ScanScope } from './scan-scope.js';
+import { manifestPath, readModelManifest } from './model-manifest.js';
+import { modelFromManifest, type ModelPackage, type NetworkSpec } from './model-spec.js';
 
 /**
- * Typed access to a model package (docs/model-contract.md). model.json is written by the Python
- * trainer in snake_case (its stored form is typed in model-manifest.ts); this module reads it once and
- * hands the engine camelCase types.
+ * Model packages on disk (Node): reading model.json, checking a network file's sha256, listing the
+ * packages of a folder. The types and the Node-free rules live in model-spec.ts, re-exported here.
  */
-
-export type ImagingModality = Exclude<Modality, 'unknown'>;
-
-export type NormalizationSpec =
-  | { type: 'ct_clip'; lower: number; upper: number; mean: number; std: number }
-  | { type: 'percentile_zscore'; lowerPercentile: number; upperPercentile: number; nonzeroOnly: boolean };
-
-export interface PresenceCalibration {
-  probabilityBeta?: [number, number];
-  intensityBeta?: [number, number];
-  presenceThreshold?: number;
-  /** Platt scaling of the presence logit: score = sigmoid(a * logit + b). */
-  presencePlatt?: [number, number];
-  minVolumeMl?: number;
-  /** Largest plausible volume: a mask far bigger than any seen in calibration is not this concept. */
-  maxVolumeMl?: number;
-  /** One connected object on training scans: all but the largest island is dropped (calibrate decides). */
-  singleComponent?: boolean;
-  /**
-   * A lesion whose islands under a tenth of the largest proved mostly false on training scans: they are
-   * dropped, as they always are for anatomy (calibrate decides).
-   */
-  dropMinorIslands?: boolean;
-}
-
-export interface NetworkConcept {
-  id: string;
-  index: number;
-  calibration: Partial<Record<ImagingModality, PresenceCalibration>>;
-  /**
-   * Why this row is not used for answers (held-out measurements show it does not work), in words a
-   * user reads; absent for rows in use. The engine answers such a concept only when asked for experimental rows.
-   */
-  withheld?: string;
-  /**
-   * Withheld on one kind of scan only (measured to work on crops, not on whole scans): the reason per
-   * scope, already naming the scope. `withheld` wins when both are set.
-   */
-  withheldOn?: Partial<Record<ScanScope, string>>;
-}
-
-export interface NetworkSpec {
-  id: string;
-  /** Absolute path of the .onnx file. */
-  file: string;
-  /** sha256 of the .onnx file (hex), checked when the network is loaded; absent in hand-made packages. */
-  sha256?: string;
-  modalities: ImagingModality[];
-  orientation: string;
-  spacing: [number, number, number];
-  patchSize: [number, number, number];
-  normalization: Partial<Record<ImagingModality, NormalizationSpec>>;
-  featureChannels: number;
-  concepts: NetworkConcept[];
-  /**
-   * Concept ids that together form one connected object (the heart's ventricles and wall): the engine
-   * keeps only the largest 26-connected piece of their union (calibrate decides, `connected_groups`).
-   */
-  connectedGroups: string[][];
-  /**
-   * Which voxel axis becomes the working z: 'nearest' (the one nearest the world's S-I axis, as every
-   * other axis) or 'thickest' (a stack of thick slices such as cine short axis, whose slice direction is
-   * the one thing its affine reliably tells: ACDC's affines carry no true world orientation).
-   */
-  sliceAxis: SliceAxisRule;
-  /**
-   * Working axes (0 = x, 1 = y, 2 = z) the engine tries flipping, every combination, keeping the
-   * orientation whose masks the network is most confident of: for a network that learnt one slice
-   * order and handedness but will be given the others (a real scan's order depends on its acquisition).
-   */
-  flipSearch: WorkingAxis[];
-}
-
-export type SliceAxisRule = 'nearest' | 'thickest';
-export type WorkingAxis = 0 | 1 | 2;
-/** How model.json, listings and reports name the working axes 0, 1, 2. */
-export const WORKING_AXIS_NAMES = ['x', 'y', 'z'] as const;
-
-export interface ModelPackage {
-  dir: string;
-  name: string;
-  version: string;
-  license: string;
-  trainingData: string;
-  networks: NetworkSpec[];
-}
+export * from './model-spec.js';
 
 /**
  * Reads `<dir>/model.json` (checked against schemas/model.schema.json by readModelManifest), applies
@@ -112,102 +18,14 @@ export interface ModelPackage {
  */
 export function loadModelPackage(dir: string): ModelPackage {
   const manifest = readModelManifest(dir);
-  const fail = (field: string, problem: string): never => {
-    throw new MedparseError('CORRUPT_FILE', `invalid model package: ${field} ${problem}`, manifestPath(dir));
-  };
-  return {
+  return modelFromManifest(manifest, {
     dir: resolve(dir),
-    name: manifest.name,
-    version: manifest.version,
-    license: manifest.license ?? 'unspecified',
-    trainingData: manifest.training_data ?? '',
-    networks: manifest.networks.map((n, i) => toNetwork(n, `networks[${i}]`, dir, fail)),
-  };
-}
-
-type Fail = (field: string, problem: string) => never;
-
-function toNetwork(n: ManifestNetwork, at: string, dir: string, fail: Fail): NetworkSpec {
-  const file = resolve(dir, n.file);
-  if (!existsSync(file)) fail(`${at}.file`, `names ${file}, which does not exist`);
-  const normalization: Partial<Record<ImagingModality, NormalizationSpec>> = {};
-  for (const modality of n.modalities) {
-    const spec = n.input.normalization[modality];
-    if (spec === undefined)
-      fail(`${at}.input.normalization`, `has no entry for ${modality}, one of the network's modalities`);
-    else normalization[modality] = toNormalization(spec);
-  }
-  const concepts = n.concepts.map(toConcept);
-  if (new Set(concepts.map((c) => c.index)).size !== concepts.length)
-    fail(`${at}.concepts`, 'use the same index twice');
-  const connectedGroups = (n.connected_groups ?? []).map((ids, i) => {
-    const unknown = ids.filter((id) => !concepts.some((c) => c.id === id));
-    if (unknown.length)
-      fail(`${at}.connected_groups[${i}]`, `names ${unknown.join(', ')}, not concepts of this network`);
-    return ids;
+    manifest: manifestPath(dir),
+    locate: (file) => resolve(dir, file),
+    exists: existsSync,
   });
-  return {
-    id: n.id,
-    file,
-    ...(n.sha256 ? { sha256: n.sha256.toLowerCase() } : {}),
-    modalities: n.modalities,
-    orientation: n.input.orientation ?? 'RAS',
-    spacing: n.input.spacing,
-    patchSize: n.input.patch_size,
-    normalization,
-    featureChannels: n.output?.feature_channels ?? 0,
-    concepts,
-    connectedGroups,
-    sliceAxis: n.input.slice_axis ?? 'nearest',
-    flipSearch: (n.input.flip_search ?? []).map((name) => WORKING_AXIS_NAMES.indexOf(name) as WorkingAxis),
-  };
 }
 
-/** The contract's defaults filled in (docs/model-contract.md, "Preprocessing"). */
-function toNormalization(s: ManifestNormalization): NormalizationSpec {
-  if (s.type === 'ct_clip')
-    return { type: 'ct_clip', lower: s.lower ?? -1000, upper: s.upper ?? 1000, mean: s.mean ?? 0, std: s.std ?? 300 };
-  return {
-    type: 'percentile_zscore',
-    lowerPercentile: s.lower_percentile ?? 0.5,
-    upperPercentile: s.upper_percentile ?? 99.5,
-    nonzeroOnly: s.nonzero_only === true,
-  };
-}
-
-function toConcept(c: ManifestConcept): NetworkConcept {
-  const calibration: NetworkConcept['calibration'] = {};
-  for (const [modality, e] of Object.entries(c.calibration ?? {}) as Array<[ImagingModality, ManifestCalibration]>) {
-    calibration[modality] = {
-      probabilityBeta: e.probability_beta,
-      intensityBeta: e.intensity_beta,
-      presencePlatt: e.presence_platt,
-      presenceThreshold: e.presence_threshold,
-      minVolumeMl: e.min_volume_ml,
-      maxVolumeMl: e.max_volume_ml,
-      singleComponent: e.single_component,
-      dropMinorIslands: e.drop_minor_islands,
-    };
-  }
-  const withheldOn = Object.fromEntries(
-    Object.entries(c.withheld_on ?? {}).map(([scope, reason]) => [scope, reason.trim()]),
-  ) as Partial<Record<ScanScope, string>>;
-  return {
-    id: c.id,
-    index: c.index,
-    calibration,
-    ...(c.withheld ? { withheld: c.withheld.trim() } : {}),
-    ...(Object.keys(withheldOn).length ? { withheldOn } : {}),
-  };
-}
-
-/** A network row that answers a concept. */
-export interface ConceptRow {
-  network: NetworkSpec;
-  entry: NetworkConcept;
-}
-
-/** Why a row is not used on scans of this scope (withheld everywhere, or on this kind of scan), if it is not. */
 /**
  * Refuses a network file that does not match the sha256 model.json gives for it (a swapped or
  * damaged .onnx would otherwise run and answer wrongly). Streams the file: networks can be large.
@@ -233,95 +51,10 @@ export async function checkNetworkFile(network: NetworkSpec): Promise<void> {
     );
 }
 
-export function rowWithheldReason(entry: NetworkConcept, scope: ScanScope): string | undefined {
-  return entry.withheld ?? entry.withheldOn?.[scope];
-}
-
-/**
- * The row that answers a concept in images of a modality and scope: the first network for the modality
- * that holds it, passing over withheld rows unless `includeWithheld` (what --experimental asks for).
- */
-export function answeringRow(
-  model: ModelPackage,
-  conceptId: string,
-  modality: ImagingModality,
-  scope: ScanScope,
-  includeWithheld: boolean,
-): ConceptRow | undefined {
-  for (const network of model.networks) {
-    if (!network.modalities.includes(modality)) continue;
-    const entry = network.concepts.find((c) => c.id === conceptId);
-    if (entry && (includeWithheld || rowWithheldReason(entry, scope) === undefined)) return { network, entry };
-  }
-  return undefined;
-}
-
-/** Why the model withholds a concept in images of a modality and scope (its row in a network for it), if it does. */
-export function withheldReason(
-  model: ModelPackage,
-  conceptId: string,
-  modality: ImagingModality,
-  scope: ScanScope,
-): string | undefined {
-  return model.networks
-    .filter((network) => network.modalities.includes(modality))
-    .flatMap((network) => network.concepts)
-    .filter((entry) => entry.id === conceptId)
-    .map((entry) => rowWithheldReason(entry, scope))
-    .find((reason) => reason !== undefined);
-}
-
 /** Model packages installed in a folder (each subfolder with a model.json), for `medparse models`. */
 export function findModelPackages(root: string): string[] {
   if (!existsSync(root)) return [];
   return readdirSync(root)
     .map((name) => join(root, name))
     .filter((path) => statSync(path).isDirectory() && existsSync(join(path, 'model.json')));
-}
-
-/**
- * A package as `medparse models --json` lists it: snake_case as model.json and report.json, working axes
- * named as model.json names them, and per network the concepts it answers, those it withholds (with the
- * reason) and those withheld on one kind of scan.
- */
-export function modelListing(p: ModelPackage) {
-  return {
-    dir: p.dir,
-    name: p.name,
-    version: p.version,
-    license: p.license,
-    training_data: p.trainingData,
-    networks: p.networks.map((n) => ({
-      id: n.id,
-      file: n.file,
-      ...(n.sha256 ? { sha256: n.sha256 } : {}),
-      modalities: n.modalities,
-      orientation: n.orientation,
-      spacing: n.spacing,
-      patch_size: n.patchSize,
-      normalization: Object.fromEntries(
-        Object.entries(n.normalization).map(([modality, spec]) => [modality, storedNormalization(spec)]),
-      ),
-      feature_channels: n.featureChannels,
-      slice_axis: n.sliceAxis,
-      flip_search: n.flipSearch.map((axis) => WORKING_AXIS_NAMES[axis]),
-      connected_groups: n.connectedGroups,
-      concepts: n.concepts.filter((c) => !c.withheld).map((c) => c.id),
-      withheld: Object.fromEntries(n.concepts.filter((c) => c.withheld).map((c) => [c.id, c.withheld])),
-      withheld_on: Object.fromEntries(
-        n.concepts.filter((c) => !c.withheld && c.withheldOn).map((c) => [c.id, c.withheldOn]),
-      ),
-    })),
-  };
-}
-
-function storedNormalization(spec: NormalizationSpec): ManifestNormalization {
-  return spec.type === 'ct_clip'
-    ? spec
-    : {
-        type: spec.type,
-        lower_percentile: spec.lowerPercentile,
-        upper_percentile: spec.upperPercentile,
-        nonzero_only: spec.nonzeroOnly,
-      };
 }

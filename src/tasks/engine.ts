@@ -1,74 +1,36 @@
 /**
- * The parse engine: loads a model package once and answers prompts on volumes by composing the stages
- * of src/tasks/stages in order: plan the prompts, prepare the volume, run each network, decode its
- * output onto the input grid, decide presence, answer the prompts. Writing the results is the
- * caller's (results.ts, result-folder.ts), so the CLI, the service and a library user share all of it.
+ * The parse engine on Node: the Node-free engine (engine-core.ts: plan, prepare, infer, decode, decide,
+ * answer) with the Node platform: the model package and vocabulary read from disk, networks opened with
+ * onnxruntime-node after their sha256 is checked, and a memory limit from the machine's memory.
+ * Writing the results is the caller's (results.ts, result-folder.ts), so the CLI, the service and a
+ * library user share all of it.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { totalmem } from 'node:os';
 import { MedparseError } from '../core/errors.js';
 import { DEFAULT_MODEL_DIR } from '../core/paths.js';
-import type { ProgressCallback } from '../core/progress.js';
-import type { Volume } from '../core/volume.js';
-import type { VolumeHeader } from '../io/admit.js';
-import {
-  checkNetworkFile,
-  loadModelPackage,
-  rowWithheldReason,
-  type ModelPackage,
-  type NetworkSpec,
-} from '../runtime/model-package.js';
-import { openNetwork, type NetworkSession, type RuntimeOptions } from '../runtime/onnx-session.js';
-import { scanScope } from '../runtime/scan-scope.js';
-import { loadVocabulary, parsePrompts, type ParsedPrompt, type Vocabulary } from '../vocab/index.js';
-import { resolveModality } from './modality.js';
-import type { OrientationSearchReport, ParseResult } from './results.js';
-import { answerPrompts } from './stages/answer.js';
-import { decodeNetworkOutput } from './stages/decode.js';
-import { answerKey, decideRows, type QueryAnswers } from './stages/decide.js';
-import { inferNetwork } from './stages/infer.js';
-import { conceptPrompt, planRequest } from './stages/plan.js';
-import { checkHeaderMemory, prepareVolume } from './stages/prepare.js';
+import { checkNetworkFile, loadModelPackage } from '../runtime/model-package.js';
+import type { NetworkOpener } from '../runtime/network-session.js';
+import { openNetwork } from '../runtime/onnx-session.js';
+import { loadVocabulary } from '../vocab/vocabulary-file.js';
+import { EngineCore, type EngineOptions } from './engine-core.js';
+
+export { EngineCore, type EngineOptions, type ParseOptions } from './engine-core.js';
 
 /** The model package shipped with medparse (found in src/core/paths.ts), for existing imports. */
 export { DEFAULT_MODEL_DIR };
 
-export interface EngineOptions extends RuntimeOptions {
-  overlap?: number;
-  batchSize?: number;
-  onProgress?: ProgressCallback;
-  /** Refuse requests estimated to need more memory than this (GB; default 75 % of the machine's). */
-  memoryLimitGb?: number;
-  /** Keep the network's raw masks: no removal of stray islands from anatomical structures (default false). */
-  keepIslands?: boolean;
-  /**
-   * Also answer concepts the model withholds (`withheld` in model.json: measured not to work on
-   * held-out scans), each with a note; for research and evaluation (default false).
-   */
-  experimental?: boolean;
-}
-
-export interface ParseOptions {
-  /** CT or MR; by default from the file's metadata, else guessed from its values. */
-  modality?: string;
-}
+/** Opens a network with onnxruntime-node, once its file is the one model.json vouches for. */
+export const openNodeNetwork: NetworkOpener = async (network, options) => {
+  await checkNetworkFile(network);
+  return openNetwork(network.file, options);
+};
 
 /**
  * Loads a model package once and answers prompts on volumes with it. Networks open lazily (only
  * those the prompts need) and stay open for later requests; call dispose() when done.
  */
-export class ParseEngine {
-  readonly model: ModelPackage;
-  readonly vocabulary: Vocabulary;
-  private readonly options: EngineOptions;
-  private readonly sessions = new Map<string, Promise<NetworkSession>>();
-
-  private constructor(model: ModelPackage, vocabulary: Vocabulary, options: EngineOptions) {
-    this.model = model;
-    this.vocabulary = vocabulary;
-    this.options = options;
-  }
-
+export class ParseEngine extends EngineCore {
   static load(modelDir: string = DEFAULT_MODEL_DIR, options: EngineOptions = {}): ParseEngine {
     if (!existsSync(modelDir)) {
       throw new MedparseError(
@@ -79,113 +41,8 @@ export class ParseEngine {
     }
     const model = loadModelPackage(modelDir);
     const vocabulary = loadVocabulary();
-    for (const network of model.networks) {
-      const unknown = network.concepts.filter((c) => !vocabulary.get(c.id)).map((c) => c.id);
-      if (unknown.length) {
-        throw new MedparseError(
-          'CORRUPT_FILE',
-          `network ${network.id} names concepts the vocabulary does not know: ${unknown.join(', ')}`,
-          join(modelDir, 'model.json'),
-        );
-      }
-    }
-    return new ParseEngine(model, vocabulary, options);
-  }
-
-  /** Answers free-text prompts ("liver, spleen and both kidneys"). */
-  async segment(volume: Volume, promptText: string, options: ParseOptions = {}): Promise<ParseResult> {
-    const prompts = parsePrompts(promptText, this.vocabulary);
-    if (prompts.length === 0)
-      throw new MedparseError('INVALID_ARGUMENT', 'the prompt list is empty; give prompts with -p "liver, spleen"');
-    return this.run(volume, prompts, options);
-  }
-
-  /** Runs every concept the model knows for the image's modality and reports all of them. */
-  async recognize(volume: Volume, options: ParseOptions = {}): Promise<ParseResult> {
-    const { modality } = resolveModality(volume, options.modality);
-    const scope = scanScope(volume);
-    const ids = this.model.networks
-      .filter((n) => n.modalities.includes(modality))
-      .flatMap((n) =>
-        n.concepts.filter((c) => this.options.experimental || !rowWithheldReason(c, scope)).map((c) => c.id),
-      );
-    return this.segmentConcepts(volume, [...new Set(ids)], options);
-  }
-
-  /** Answers vocabulary concept ids directly (no text parsing): for recognition and evaluation. */
-  async segmentConcepts(volume: Volume, ids: string[], options: ParseOptions = {}): Promise<ParseResult> {
-    const prompts = ids.map((id) => conceptPrompt(this.vocabulary, id));
-    return this.run(volume, prompts, options);
-  }
-
-  /**
-   * The memory check made from an image's header, before its voxels are read (pass it to readVolume
-   * as `checkHeader`), so a header declaring a volume too large for the limit is refused unread.
-   */
-  readonly checkHeader = (header: VolumeHeader): void => {
-    checkHeaderMemory(header, this.options);
-  };
-
-  async dispose(): Promise<void> {
-    // a network that failed to load (a bad checksum) has nothing to release
-    for (const session of this.sessions.values()) await (await session.catch(() => undefined))?.dispose();
-    this.sessions.clear();
-  }
-
-  private async run(volume: Volume, prompts: ParsedPrompt[], options: ParseOptions): Promise<ParseResult> {
-    const timings: Record<string, number> = {};
-    const add = (stage: string, ms: number) => (timings[stage] = (timings[stage] ?? 0) + ms);
-    const orientationSearch: OrientationSearchReport[] = [];
-    const { vocabulary, model } = this;
-    const plan = planRequest(volume, prompts, {
-      vocabulary,
-      model,
-      experimental: this.options.experimental,
-      modality: options.modality,
-    });
-    const physical = prepareVolume(volume, plan, this.options);
-    const stageOptions = { vocabulary, keepIslands: this.options.keepIslands };
-    const answers: QueryAnswers = new Map();
-    for (const [network, rows] of plan.queries) {
-      const output = await inferNetwork(
-        physical,
-        network,
-        rows,
-        plan.modality,
-        await this.session(network),
-        this.options,
-      );
-      add('preprocess', output.timings.preprocess);
-      add('inference', output.timings.inference);
-      if (output.orientationSearch) orientationSearch.push(output.orientationSearch);
-      let started = performance.now();
-      const decoded = decodeNetworkOutput(output, physical, plan.modality, stageOptions);
-      add('decode', performance.now() - started);
-      started = performance.now();
-      decideRows(decoded, plan.modality).forEach((answer, q) => answers.set(answerKey(network.id, rows[q]), answer));
-      add('decide', performance.now() - started);
-    }
-    const started = performance.now();
-    const results = answerPrompts(plan, physical, answers, stageOptions);
-    add('postprocess', performance.now() - started);
-    return {
-      input: volume,
-      modality: plan.modality,
-      modalitySource: plan.modalitySource,
-      model: { name: model.name, version: model.version, networks: [...plan.queries.keys()].map((n) => n.id) },
-      prompts: results,
-      orientationSearch,
-      timings,
-    };
-  }
-
-  private session(network: NetworkSpec): Promise<NetworkSession> {
-    let session = this.sessions.get(network.id);
-    if (!session) {
-      // the file must be the one model.json vouches for before it runs
-      session = checkNetworkFile(network).then(() => openNetwork(network.file, this.options));
-      this.sessions.set(network.id, session);
-    }
-    return session;
+    EngineCore.checkConcepts(model, vocabulary);
+    const memoryLimitGb = options.memoryLimitGb ?? (0.75 * totalmem()) / 2 ** 30;
+    return new ParseEngine(model, vocabulary, { ...options, memoryLimitGb }, openNodeNetwork);
   }
 }

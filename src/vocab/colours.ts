@@ -17,7 +17,7 @@
 import { readFileSync } from 'node:fs';
 import { chroma, deltaE, srgbToLab, type Lab, type Rgb } from '../core/colour.js';
 import type { Concept } from './types.js';
-import { LABEL_NEIGHBOURS_PATH } from './vocabulary.js';
+import { LABEL_NEIGHBOURS_PATH } from './vocabulary-file.js';
 
 /** Touching structures differ by at least this (CIE76): clearly two colours side by side. */
 export const MIN_TOUCHING_DELTA_E = 20;

@@ -18,15 +18,14 @@ export type {
   VocabularyFile,
 } from './types.js';
 export { CATEGORIES, LESION_KINDS } from './types.js';
+export { Vocabulary, validateVocabularyFile } from './vocabulary.js';
 export {
   DATASET_LABELS_PATH,
   VOCABULARY_PATH,
-  Vocabulary,
   loadDatasetLabels,
   loadVocabulary,
   readVocabularyFile,
-  validateVocabularyFile,
-} from './vocabulary.js';
+} from './vocabulary-file.js';
 export { parsePrompts, resolvePrompt, type ParseOptions } from './parser.js';
 export { editDistance, normalizeTokens, termKey } from './normalize.js';
 export {

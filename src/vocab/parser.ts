@@ -9,7 +9,7 @@
  */
 import { editDistance, normalizeTokens } from './normalize.js';
 import type { Concept, ConceptRef, Laterality, LesionKind, MatchKind, Modality, ParsedPrompt } from './types.js';
-import { loadVocabulary, type TermEntry, type Vocabulary } from './vocabulary.js';
+import type { TermEntry, Vocabulary } from './vocabulary.js';
 
 export interface ParseOptions {
   /** Correct misspellings (default true). */
@@ -138,21 +138,13 @@ interface Match {
 }
 
 /** Splits a text into prompts and resolves each. */
-export function parsePrompts(
-  text: string,
-  vocab: Vocabulary = loadVocabulary(),
-  options: ParseOptions = {},
-): ParsedPrompt[] {
+export function parsePrompts(text: string, vocab: Vocabulary, options: ParseOptions = {}): ParsedPrompt[] {
   const pieces = mergePieces(splitPieces(text), vocab);
   return pieces.map((piece) => resolvePrompt(piece, vocab, options));
 }
 
 /** Resolves one prompt (no splitting on "and" or commas). */
-export function resolvePrompt(
-  text: string,
-  vocab: Vocabulary = loadVocabulary(),
-  options: ParseOptions = {},
-): ParsedPrompt {
+export function resolvePrompt(text: string, vocab: Vocabulary, options: ParseOptions = {}): ParsedPrompt {
   const tokens = normalizeTokens(text);
   // "T2 vertebra" is a name; only when the whole phrase names nothing are modality words taken out.
   const direct = matchTokens(tokens, vocab);

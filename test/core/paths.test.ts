@@ -11,7 +11,7 @@ import {
   dataFile,
   packageVersion,
 } from '../../src/core/paths.js';
-import { VOCABULARY_PATH } from '../../src/vocab/vocabulary.js';
+import { VOCABULARY_PATH } from '../../src/vocab/vocabulary-file.js';
 
 test('the package root is the folder of package.json named medparse, found from the compiled module', () => {
   const manifest = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {

@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander';
 import { CATEGORIES, type Category, type Concept, type Modality, type ParsedPrompt } from '../../vocab/types.js';
-import { loadVocabulary } from '../../vocab/vocabulary.js';
+import { loadVocabulary } from '../../vocab/vocabulary-file.js';
 import { parsePrompts } from '../../vocab/parser.js';
 import type { CliContext } from '../context.js';
 import type { CommandIO } from '../io.js';

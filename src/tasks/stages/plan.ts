@@ -13,7 +13,7 @@ import {
   type ModelPackage,
   type NetworkConcept,
   type NetworkSpec,
-} from '../../runtime/model-package.js';
+} from '../../runtime/model-spec.js';
 import { scanScope, type ScanScope } from '../../runtime/scan-scope.js';
 import { resolveModality, type ModalitySource } from '../modality.js';
 

@@ -3,7 +3,6 @@
  * volume the affine its stated voxel size implies. Each network's own resampling and normalisation
  * (the model contract) happens in the inference stage, on this volume.
  */
-import { totalmem } from 'node:os';
 import { MedparseError } from '../../core/errors.js';
 import { spacingOf, type Volume } from '../../core/volume.js';
 import type { VolumeHeader } from '../../io/admit.js';
@@ -12,7 +11,10 @@ import { rowsToRun } from './groups.js';
 import type { RequestPlan } from './plan.js';
 
 export interface MemoryOptions {
-  /** Refuse requests estimated to need more memory than this (GB; default 75 % of the machine's). */
+  /**
+   * Refuse requests estimated to need more memory than this (GB). Absent: no limit here; the Node engine
+   * (ParseEngine.load) sets 75 % of the machine's, a platform module that knows the machine's memory.
+   */
   memoryLimitGb?: number;
   /** Islands kept: connected groups are not joined, so fewer rows run. */
   keepIslands?: boolean;
@@ -57,7 +59,7 @@ function inputBytes(voxels: number, bytesPerVoxel: number): number {
 }
 
 function refuseOverLimit(bytes: number, file: string | undefined, options: MemoryOptions): void {
-  const limitGb = options.memoryLimitGb ?? (0.75 * totalmem()) / 2 ** 30;
+  const limitGb = options.memoryLimitGb ?? Infinity;
   const neededGb = bytes / 2 ** 30;
   if (neededGb > limitGb) {
     throw new MedparseError(
