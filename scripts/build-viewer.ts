@@ -11,26 +11,36 @@ import { PACKAGE_ROOT } from '../src/core/paths.js';
 const VIEWER_SOURCE = join(PACKAGE_ROOT, 'src', 'viewer');
 const VIEWER_OUT = join(PACKAGE_ROOT, 'dist', 'viewer');
 
+/** onnxruntime-web's WebAssembly (its JavaScript glue is in the worker bundle), served beside it. */
+const ORT_WASM = 'ort-wasm-simd-threaded.wasm';
+
 async function buildViewer(): Promise<string[]> {
   rmSync(VIEWER_OUT, { recursive: true, force: true });
   mkdirSync(VIEWER_OUT, { recursive: true });
+  // a classic script: pages opened from a file (file://) may not load modules
+  await bundle(join(VIEWER_SOURCE, 'main.ts'), 'viewer.js', 'iife');
+  // the in-browser engine (issue 21): a module worker, as onnxruntime-web's bundle is an ES module
+  await bundle(join(PACKAGE_ROOT, 'src', 'browser', 'engine-worker.ts'), 'engine-worker.js', 'esm');
+  copyFileSync(join(PACKAGE_ROOT, 'node_modules', 'onnxruntime-web', 'dist', ORT_WASM), join(VIEWER_OUT, ORT_WASM));
+  for (const name of ['index.html', 'viewer.css']) copyFileSync(join(VIEWER_SOURCE, name), join(VIEWER_OUT, name));
+  return ['index.html', 'viewer.css', 'viewer.js', 'engine-worker.js', ORT_WASM];
+}
+
+async function bundle(entry: string, name: string, format: 'iife' | 'esm'): Promise<void> {
   const result = await build({
-    entryPoints: [join(VIEWER_SOURCE, 'main.ts')],
-    outfile: join(VIEWER_OUT, 'viewer.js'),
+    entryPoints: [entry],
+    outfile: join(VIEWER_OUT, name),
     bundle: true,
-    // a classic script: pages opened from a file (file://) may not load modules
-    format: 'iife',
+    format,
     platform: 'browser',
     target: ['es2022', 'chrome110', 'firefox115', 'safari16'],
     minify: true,
     metafile: true,
     logLevel: 'warning',
   });
-  // A browser bundle must not pull in a Node built-in (issue 21: the browser mode needs the same guarantee).
+  // A browser bundle must not pull in a Node built-in (issue 21: the engine runs in the browser too).
   const nodeBuiltins = Object.keys(result.metafile.inputs).filter((path) => path.startsWith('node:'));
-  if (nodeBuiltins.length) throw new Error(`the viewer bundle imports Node built-ins: ${nodeBuiltins.join(', ')}`);
-  for (const name of ['index.html', 'viewer.css']) copyFileSync(join(VIEWER_SOURCE, name), join(VIEWER_OUT, name));
-  return ['index.html', 'viewer.css', 'viewer.js'];
+  if (nodeBuiltins.length) throw new Error(`${name} imports Node built-ins: ${nodeBuiltins.join(', ')}`);
 }
 
 const files = await buildViewer();

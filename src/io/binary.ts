@@ -1,7 +1,6 @@
 import { MedparseError } from '../core/errors.js';
 import type { DataType, VoxelArray } from '../core/volume.js';
 import { allocate, bytesPerVoxel } from '../core/volume.js';
-import { gunzipSync } from 'node:zlib';
 
 const hostIsLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -84,19 +83,6 @@ export function swapBytesInPlace(bytes: Uint8Array, size: number): void {
 
 export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
-}
-
-export function gunzipOrThrow(bytes: Uint8Array, file: string): Uint8Array {
-  try {
-    return gunzipSync(bytes);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new MedparseError(
-      reason.includes('unexpected end') ? 'TRUNCATED_FILE' : 'CORRUPT_FILE',
-      `gzip data cannot be decompressed (${reason}); the file is damaged or incomplete: copy it again from its source`,
-      file,
-    );
-  }
 }
 
 /** Reads a NUL-terminated (or full-length) ASCII field. */

@@ -14,6 +14,9 @@ const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  // onnxruntime-web's WebAssembly, for the in-browser mode
+  '.wasm': 'application/wasm',
 };
 
 /** The viewer's files by URL path ('/' is index.html), as the build left them. */

@@ -17,6 +17,7 @@ import { registerInfoRoutes } from './routes-info.js';
 import { registerConvertRoutes } from './routes-convert.js';
 import { registerJobRoutes } from './routes-jobs.js';
 import { registerMonaiRoutes } from './routes-monai.js';
+import { registerBrowserEngineRoutes } from './routes-browser.js';
 import { isViewerPath, registerViewerRoutes, viewerFiles } from './routes-viewer.js';
 import { packageVersion } from './run-job.js';
 import { HttpError } from './upload.js';
@@ -122,6 +123,7 @@ export async function buildService(config: ServiceConfig): Promise<Service> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   registerInfoRoutes(app, context);
   registerViewerRoutes(app, viewer);
+  registerBrowserEngineRoutes(app, config.modelDir);
   await app.register(async (scope) => registerJobRoutes(scope, context));
   await app.register(async (scope) => registerMonaiRoutes(scope, context));
   await app.register(async (scope) => registerConvertRoutes(scope, context));

@@ -16,6 +16,7 @@ import {
   type ResolvedPrompt,
   type Task,
 } from './api.js';
+import type { BrowserAnswer, RunRequest, WorkerMessage } from '../browser/messages.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const ui = {
@@ -28,6 +29,7 @@ const ui = {
   task: $<HTMLSelectElement>('task'),
   prompts: $<HTMLTextAreaElement>('prompts'),
   understood: $<HTMLUListElement>('understood'),
+  inBrowser: $<HTMLInputElement>('in-browser'),
   run: $<HTMLButtonElement>('run'),
   cancel: $<HTMLButtonElement>('cancel'),
   progress: $<HTMLElement>('progress'),
@@ -216,6 +218,7 @@ async function run(): Promise<void> {
   const started = performance.now();
   let stageStarted = started;
   let stage: string | null = null;
+  if (ui.inBrowser.checked) return runInBrowser(started);
   try {
     const submitted = await api.submit(scanFiles, ui.task.value as Task, ui.prompts.value);
     running = submitted;
@@ -242,6 +245,115 @@ async function run(): Promise<void> {
     running = undefined;
     ui.cancel.hidden = true;
   }
+}
+
+let engineWorker: Worker | undefined;
+
+/**
+ * The in-browser mode (issue 21): the opened NIfTI goes to the engine worker, which fetches the model
+ * and vocabulary from the server and runs everything here; the scan is not uploaded.
+ */
+async function runInBrowser(started: number): Promise<void> {
+  try {
+    const [file] = scanFiles;
+    if (scanFiles.length !== 1 || !/\.nii(\.gz)?$/i.test(file.name))
+      throw new Error('the in-browser mode reads one NIfTI file (.nii or .nii.gz); run other scans on the server');
+    const key = sessionStorage.getItem('medparse-api-key');
+    const request: RunRequest = {
+      type: 'run',
+      base: api.url('/'),
+      headers: key ? { authorization: `Bearer ${key}` } : {},
+      file: await file.arrayBuffer(),
+      fileName: file.name,
+      task: ui.task.value === 'recognize' ? 'recognize' : 'segment',
+      prompts: ui.prompts.value,
+    };
+    const done = await inWorker(request, (progress) => {
+      ui.bar.value = progress.fraction;
+      ui.stage.textContent = `${progress.stage} ${Math.round(progress.fraction * 100)}% in this browser (${seconds(performance.now() - started)} so far)`;
+    });
+    ui.stage.textContent = `done in this browser in ${seconds(performance.now() - started)}`;
+    ui.bar.value = 1;
+    showBrowserResults(done);
+    setState('done');
+  } catch (error) {
+    failed(error);
+    setState('loaded');
+  }
+}
+
+type Done = WorkerMessage & { type: 'done' };
+
+function inWorker(
+  request: RunRequest,
+  onProgress: (progress: { stage: string; fraction: number }) => void,
+): Promise<Done> {
+  engineWorker ??= new Worker(new URL('engine-worker.js', document.baseURI), { type: 'module' });
+  const worker = engineWorker;
+  return new Promise((resolve, reject) => {
+    worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
+      const message = event.data;
+      if (message.type === 'progress') onProgress(message.progress);
+      else if (message.type === 'done') resolve(message);
+      else reject(new Error(message.message));
+    };
+    worker.onerror = (event) => reject(new Error(event.message || 'the engine worker failed to start'));
+    worker.postMessage(request, [request.file]);
+  });
+}
+
+function showBrowserResults(done: Done): void {
+  if (overlay) nv.removeVolume(overlay);
+  overlay = undefined;
+  shown = undefined;
+  const drawn = done.answers.map((answer, i) => ({ answer, value: i + 1 })).filter((a) => a.answer.color);
+  colormap = { R: [0], G: [0], B: [0], A: [0], I: [0], labels: ['background'] };
+  for (const { answer, value } of drawn) {
+    const [r, g, b] = answer.color ?? [0, 0, 0];
+    colormap.R.push(r);
+    colormap.G.push(g);
+    colormap.B.push(b);
+    colormap.A.push(255);
+    colormap.I.push(value);
+    colormap.labels.push(answer.text);
+  }
+  const background = nv.volumes[0];
+  if (drawn.length && background) {
+    // the label map is on the scan's own voxel grid, in its file order: NiiVue's image of the file
+    const image = NVImage.zerosLike(background, 'float32');
+    image.img = Float32Array.from(done.labels);
+    if (image.hdr) [image.hdr.scl_slope, image.hdr.scl_inter] = [1, 0];
+    image.opacity = Number(ui.opacity.value);
+    image.setColormapLabel(structuredClone(colormap));
+    overlay = image;
+    nv.addVolume(image);
+  }
+  ui.answers.replaceChildren(...done.answers.map((answer, i) => browserAnswerItem(answer, i + 1)));
+  ui.downloads.replaceChildren();
+  ui.results.hidden = false;
+}
+
+function browserAnswerItem(answer: BrowserAnswer, value: number): HTMLLIElement {
+  const item = element('li', { class: 'answer' });
+  item.dataset.status = answer.status;
+  item.dataset.text = answer.text;
+  item.dataset.voxels = String(answer.voxels);
+  item.dataset.probabilitySum = String(answer.probabilitySum);
+  if (answer.color) {
+    const toggle = element('input', { type: 'checkbox', title: 'show or hide' });
+    toggle.checked = true;
+    toggle.addEventListener('change', () => showLabel(value, toggle.checked));
+    const swatch = element('span', { class: 'swatch' });
+    swatch.style.background = `rgb(${answer.color.join(',')})`;
+    item.append(toggle, swatch);
+  }
+  item.append(
+    element('span', { class: 'name' }, answer.text),
+    element('span', { class: `badge ${answer.status}` }, answer.status),
+  );
+  if (answer.volumeMl !== null) item.append(element('span', { class: 'reason' }, `${answer.volumeMl} mL`));
+  for (const note of answer.notes) item.append(element('span', { class: 'reason' }, note));
+  return item;
 }
 
 function describeProgress(progress: Progress, started: number, stageStarted: number): string {

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { makePhantomCt } from '../../src/core/phantom.js';
-import { gunzipOrThrow } from '../../src/io/binary.js';
+import { gunzipOrThrow } from '../../src/io/gunzip.js';
 import { decodeNifti, parseNiftiHeader } from '../../src/io/nifti.js';
 import { writeNifti } from '../../src/io/write-nifti.js';
 import { buildService, DEFAULT_CONFIG, type Service, type ServiceConfig } from '../../src/service/server.js';

@@ -12,7 +12,9 @@ import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { makePhantomCt } from '../../src/core/phantom.js';
 import { DEFAULT_MODEL_DIR, DEMO_SCAN } from '../../src/core/paths.js';
+import { readVolume } from '../../src/io/read.js';
 import { writeNifti } from '../../src/io/write-nifti.js';
+import { ParseEngine } from '../../src/tasks/engine.js';
 import { checkDocument } from '../../src/io/documents.js';
 import type { LabelTable } from '../../src/io/label-table.js';
 import { VIEWER_DIR } from '../../src/service/routes-viewer.js';
@@ -367,5 +369,81 @@ describe('web viewer on the real CT shipped in data/demo, with the shipped model
     const [was, pixels] = [await countColour(page, before, liver.color), await countColour(page, png, liver.color)];
     console.log(`liver-coloured pixels on the demo CT: ${was} before, ${pixels} after; screenshots in ${shotFolder()}`);
     assert.ok(pixels > 2000 && pixels > 20 * (was + 1), `liver-coloured pixels: ${was} before, ${pixels} after`);
+  });
+});
+
+describe('in-browser mode: the engine in a Web Worker with onnxruntime-web', { skip: SKIP }, () => {
+  let root = '';
+  let server: { url: string; child: ChildProcess } | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+  const prompt = 'kidneys, brain, vertebral column, banana';
+
+  before(async () => {
+    root = mkdtempSync(join(tmpdir(), 'medparse-viewer-browser-'));
+    await writeNifti(join(root, 'phantom.nii.gz'), makePhantomCt({ dims: [96, 96, 48] }));
+    server = await serve(join(root, 'data'), writeTestModel(join(root, 'model')));
+    browser = await launch();
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.on('pageerror', (error) => console.log(`page error: ${error.message}`));
+  });
+
+  after(async () => {
+    await browser?.close();
+    server?.child.kill();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('answers a prompt in the page without uploading the scan, exactly as the Node engine does', async () => {
+    assert.ok(server);
+    const uploads: string[] = [];
+    page.on('request', (request) => {
+      if (request.method() !== 'GET') uploads.push(`${request.method()} ${request.url()}`);
+    });
+    await page.goto(server.url);
+    await page.waitForFunction(() => document.body.dataset.state === 'idle');
+    await page.locator('#file').setInputFiles(join(root, 'phantom.nii.gz'));
+    await page.waitForFunction(() => document.body.dataset.state === 'loaded');
+    await page.locator('#prompts').fill(prompt);
+    await page.locator('#in-browser').check();
+    const started = performance.now();
+    await page.locator('#run').click();
+    await runEnded(page);
+    const browserMs = performance.now() - started;
+    assert.equal(await page.locator('#error').textContent(), '', 'no error');
+    assert.match((await page.locator('#stage').textContent()) ?? '', /done in this browser/);
+    const inBrowser = await page.locator('#answers > li').evaluateAll((items) =>
+      items.map((li) => {
+        const data = (li as HTMLElement).dataset;
+        return [data.text, data.status, Number(data.voxels), Number(data.probabilitySum)];
+      }),
+    );
+    assert.deepEqual(uploads, [], 'nothing but GETs: the scan stays in the browser');
+
+    const engine = ParseEngine.load(join(root, 'model'));
+    const started2 = performance.now();
+    const result = await engine.segment(await readVolume(join(root, 'phantom.nii.gz')), prompt);
+    const nodeMs = performance.now() - started2;
+    await engine.dispose();
+    const onNode = result.prompts.map((p) => {
+      let [voxels, sum] = [0, 0];
+      for (const v of p.probability ?? []) if (v) [voxels, sum] = [voxels + 1, sum + v];
+      return [p.text, p.status, voxels, sum];
+    });
+    console.log(
+      `in-browser mode: ${JSON.stringify(inBrowser)} in ${Math.round(browserMs)} ms; Node: ${Math.round(nodeMs)} ms`,
+    );
+    // the same statuses, and masks and probability maps equal voxel for voxel in count and sum
+    assert.deepEqual(inBrowser, onNode);
+    assert.ok((onNode[0][2] as number) > 500, 'the kidneys are found');
+    // the overlay is drawn in the kidney's vocabulary colour
+    const kidney = ParseEngine.load(join(root, 'model')).vocabulary.get('kidney');
+    assert.ok(kidney);
+    await page.locator('#opacity').fill('1');
+    await page.waitForTimeout(300);
+    const png = await page.locator('#gl').screenshot({ path: join(shotFolder(), '9-in-browser.png') });
+    const pixels = await countColour(page, png, kidney.color);
+    console.log(`kidney-coloured pixels in browser mode: ${pixels}`);
+    assert.ok(pixels > 500, `kidney-coloured pixels: ${pixels}`);
   });
 });
