@@ -58,8 +58,10 @@ const nv = new Niivue({
   isRadiologicalConvention: true,
 });
 
-// for scripts and tests driving the page (NiiVue's own API: volumes, opacity, crosshair)
-(window as unknown as { medparseViewer: { nv: Niivue } }).medparseViewer = { nv };
+// for scripts and tests driving the page (NiiVue's own API: volumes, opacity, crosshair; the last
+// in-browser run's answers and label map, to compare with the Node engine's)
+const scripting: { nv: Niivue; browserRun?: Done } = { nv };
+(window as unknown as { medparseViewer: typeof scripting }).medparseViewer = scripting;
 
 let scanFiles: File[] = [];
 let overlay: NVImage | undefined;
@@ -303,6 +305,7 @@ function inWorker(
 }
 
 function showBrowserResults(done: Done): void {
+  scripting.browserRun = done;
   if (overlay) nv.removeVolume(overlay);
   overlay = undefined;
   shown = undefined;
