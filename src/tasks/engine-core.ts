@@ -1,5 +1,5 @@
 /**
- * The parse engine, Node-free: answers a model package once and answers prompts on volumes by composing the stages
+ * The parse engine, Node-free: holds a loaded model package and answers prompts on volumes by composing the stages
  * of src/tasks/stages in order: plan the prompts, prepare the volume, run each network, decode its
  * output onto the input grid, decide presence, answer the prompts. Writing the results is the
  * caller's (results.ts, result-folder.ts), so the CLI, the service and a library user share all of it.
