@@ -6,13 +6,17 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { readVolume } from '../io/read.js';
 import { encodeNifti } from '../io/write-nifti.js';
 import { acceptUploads } from './routes-jobs.js';
 import { errorSchema } from './schemas.js';
 import type { ServiceContext } from './server.js';
+
+// off the event loop: a whole CT compresses for about a second, and other requests must not wait for it
+const gzipAsync = promisify(gzip);
 import { checkReadable, HttpError } from './upload.js';
 
 interface ConvertBody {
@@ -66,10 +70,11 @@ export async function registerConvertRoutes(scope: FastifyInstance, context: Ser
       // the readers' header checks first: a bad upload is a 400 with their message, before any voxel
       await checkReadable(staging.jobDir, input, choice);
       const volume = await readVolume(join(staging.jobDir, input.path), choice);
+      const body = await gzipAsync(encodeNifti(volume), { level: 1 });
       return reply
         .type('application/gzip')
         .header('content-disposition', 'attachment; filename="image.nii.gz"')
-        .send(gzipSync(encodeNifti(volume), { level: 1 }));
+        .send(body);
     },
   );
 }
