@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { openNetwork } from '../../src/runtime/onnx-session.js';
 import { backgroundValue } from '../../src/runtime/preprocess.js';
-import { slidingWindowInference } from '../../src/runtime/sliding-window.js';
+import { contentBox, slidingWindowInference, windowStarts } from '../../src/runtime/sliding-window.js';
 import { bandNetwork } from '../helpers/onnx-builder.js';
 import { withTempDir } from '../helpers/volumes.js';
 import { diagonalAffine, volumeOf } from '../ops/fixtures.js';
@@ -55,7 +55,7 @@ describe('slidingWindowInference padding', () => {
         dispose: () => session.dispose(),
       };
       try {
-        const image = volumeOf([10, 12, 20], diagonalAffine([1, 1, 1]), new Float32Array(2400));
+        const image = volumeOf([10, 12, 20], diagonalAffine([1, 1, 1]), new Float32Array(2400).fill(1));
         const result = await slidingWindowInference(image, [32, 32, 16], recording, [0], { padValue: 0 });
         // z (20) is larger than the patch (16): two windows; x and y keep the full 32 though the image is 10 and 12
         assert.deepEqual(seen, [[32, 32, 16]]);
@@ -63,6 +63,43 @@ describe('slidingWindowInference padding', () => {
         assert.equal(result.probabilities[0].length, 2400);
       } finally {
         await recording.dispose();
+      }
+    }));
+});
+
+describe('slidingWindowInference over the content only', () => {
+  /** A 40^3 background image (0) with the value -3 in the block `lo..hi` on every axis. */
+  function blockImage(lo: number, hi: number) {
+    const data = new Float32Array(40 ** 3);
+    for (let z = lo; z <= hi; z++)
+      for (let y = lo; y <= hi; y++) for (let x = lo; x <= hi; x++) data[x + 40 * (y + 40 * z)] = -3;
+    return volumeOf([40, 40, 40], diagonalAffine([1, 1, 1]), data);
+  }
+
+  it('finds the box around everything that is not background', () => {
+    assert.deepEqual(contentBox(blockImage(5, 14), 0), { lo: [5, 5, 5], hi: [14, 14, 14] });
+    assert.equal(contentBox(blockImage(5, 14), -3)?.lo.join(), '0,0,0');
+    assert.equal(contentBox(volumeOf([4, 4, 4], diagonalAffine([1, 1, 1]), new Float32Array(64)), 0), undefined);
+  });
+
+  it('runs one window centred on a small object instead of covering the whole image', () =>
+    withTempDir(async (dir) => {
+      const path = join(dir, 'band.onnx');
+      writeFileSync(path, bandNetwork([-3], [0.5]));
+      const session = await openNetwork(path, { threads: 1 });
+      try {
+        const small = await slidingWindowInference(blockImage(5, 14), [16, 16, 16], session, [0], { padValue: 0 });
+        assert.equal(small.patches, 1);
+        const inside = 10 + 40 * (10 + 40 * 10);
+        assert.ok(small.probabilities[0][inside] > 0.99, `inside ${small.probabilities[0][inside]}`);
+        assert.equal(small.probabilities[0][39 + 40 * (39 + 40 * 39)], 0);
+        // content reaching every side: the windows are those over the whole image, as before
+        const everywhere = await slidingWindowInference(blockImage(0, 39), [16, 16, 16], session, [0], { padValue: 0 });
+        assert.equal(everywhere.patches, windowStarts(40, 16, 0.5).length ** 3);
+        // other windows, other Gaussian blending: the same answer to within rounding
+        assert.ok(Math.abs(everywhere.probabilities[0][inside] - small.probabilities[0][inside]) < 1e-5);
+      } finally {
+        await session.dispose();
       }
     }));
 });
