@@ -57,6 +57,7 @@ import {
   regionsTouch,
   type DatasetConfig,
 } from './training-configs.js';
+import { parseScriptArgs } from './script-args.js';
 
 /** Where a training patient's image and labels are, for the data sets with real images. */
 const TRAINING_CASES: Record<string, (patient: string) => Array<{ image: string; labels: string }>> = {
@@ -83,19 +84,23 @@ const TRAINING_CASES: Record<string, (patient: string) => Array<{ image: string;
   ],
 };
 
-const { values } = parseArgs({
-  options: {
-    cases: { type: 'string', default: '4' },
-    negatives: { type: 'string', default: '2' },
-    model: { type: 'string', default: DEFAULT_MODEL_DIR },
-    'dry-run': { type: 'boolean', default: false },
-    networks: { type: 'string' },
-    samples: { type: 'string' },
-    'from-samples': { type: 'string' },
-    /** Skip scans whose grid at the network's spacing exceeds this many voxels (a time budget on a CPU). */
-    'max-working-voxels': { type: 'string' },
-  },
-});
+const USAGE = `usage: npm run calibrate -- [--cases N] [--negatives N] [--model DIR] [--networks a,b] [--dry-run]
+       [--samples FILE] [--from-samples FILE] [--max-working-voxels N]`;
+const { values } = parseScriptArgs('calibrate', USAGE, () =>
+  parseArgs({
+    options: {
+      cases: { type: 'string', default: '4' },
+      negatives: { type: 'string', default: '2' },
+      model: { type: 'string', default: DEFAULT_MODEL_DIR },
+      'dry-run': { type: 'boolean', default: false },
+      networks: { type: 'string' },
+      samples: { type: 'string' },
+      'from-samples': { type: 'string' },
+      /** Skip scans whose grid at the network's spacing exceeds this many voxels (a time budget on a CPU). */
+      'max-working-voxels': { type: 'string' },
+    },
+  }),
+);
 const maxWorkingVoxels = values['max-working-voxels'] === undefined ? Infinity : Number(values['max-working-voxels']);
 
 function sharedData(): string {

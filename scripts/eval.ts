@@ -44,6 +44,7 @@ import {
   type DatasetConfig,
   type TrainingConfig,
 } from './training-configs.js';
+import { parseScriptArgs } from './script-args.js';
 
 interface SplitCase {
   patient: string;
@@ -66,19 +67,23 @@ interface ConceptScore {
   trainedOn: boolean;
 }
 
-const { values } = parseArgs({
-  options: {
-    'max-cases': { type: 'string', default: '4' },
-    datasets: { type: 'string' },
-    model: { type: 'string', default: DEFAULT_MODEL_DIR },
-    json: { type: 'string' },
-    /** Skip scans whose grid at the network's spacing exceeds this many voxels (a time budget on a CPU). */
-    'max-working-voxels': { type: 'string' },
-    /** Release gate: write `withheld` into model.json for measured concepts whose mean Dice is below this. */
-    'withhold-below': { type: 'string' },
-    rotate: { type: 'string' },
-  },
-});
+const USAGE = `usage: npm run eval -- [--max-cases N] [--datasets a,b] [--model DIR] [--json FILE] [--withhold-below DICE]
+       [--rotate SEED] [--max-working-voxels N]`;
+const { values } = parseScriptArgs('eval', USAGE, () =>
+  parseArgs({
+    options: {
+      'max-cases': { type: 'string', default: '4' },
+      datasets: { type: 'string' },
+      model: { type: 'string', default: DEFAULT_MODEL_DIR },
+      json: { type: 'string' },
+      /** Skip scans whose grid at the network's spacing exceeds this many voxels (a time budget on a CPU). */
+      'max-working-voxels': { type: 'string' },
+      /** Release gate: write `withheld` into model.json for measured concepts whose mean Dice is below this. */
+      'withhold-below': { type: 'string' },
+      rotate: { type: 'string' },
+    },
+  }),
+);
 const rotateSeed = values.rotate === undefined ? undefined : Number(values.rotate);
 if (rotateSeed !== undefined && !Number.isInteger(rotateSeed)) {
   console.error(`eval: --rotate takes a whole-number seed, got "${values.rotate}"`);
