@@ -113,13 +113,8 @@ export class JobStore {
 
   /** The job as it stands, or undefined when there is no such job (or the id is not one of ours). */
   read(id: string): JobRecord | undefined {
-    if (!isJobId(id)) return undefined;
-    let record: JobRecord;
-    try {
-      record = JSON.parse(readFileSync(join(this.dir(id), 'job.json'), 'utf8')) as JobRecord;
-    } catch {
-      return undefined;
-    }
+    const record = this.readWritten(id);
+    if (!record) return undefined;
     // The marker wins over whatever a worker wrote after the cancel: no race between writers.
     if ((record.state === 'queued' || record.state === 'running') && this.isCancelled(id))
       return { ...record, state: 'cancelled' };
@@ -135,11 +130,20 @@ export class JobStore {
     return next;
   }
 
-  /** Marks the job cancelled: the marker first (workers watch it), then the state. */
+  /**
+   * Marks the job cancelled: the marker first (workers watch it), then the state. A finished job is
+   * answered as it is, results and all; so is one whose worker wrote its end just before the marker.
+   */
   async cancel(id: string): Promise<JobRecord | undefined> {
     const current = this.read(id);
     if (!current || FINISHED_STATES.includes(current.state)) return current;
-    writeFileSync(join(this.dir(id), 'cancel'), new Date().toISOString());
+    const marker = join(this.dir(id), 'cancel');
+    writeFileSync(marker, new Date().toISOString());
+    const written = this.readWritten(id);
+    if (written && FINISHED_STATES.includes(written.state)) {
+      rmSync(marker, { force: true });
+      return written;
+    }
     const next: JobRecord = { ...current, state: 'cancelled', finishedAt: new Date().toISOString() };
     await this.write(next);
     return next;
@@ -183,6 +187,16 @@ export class JobStore {
       }
     }
     return removed;
+  }
+
+  /** job.json as last written, without the cancel marker's say. */
+  private readWritten(id: string): JobRecord | undefined {
+    if (!isJobId(id)) return undefined;
+    try {
+      return JSON.parse(readFileSync(join(this.dir(id), 'job.json'), 'utf8')) as JobRecord;
+    } catch {
+      return undefined;
+    }
   }
 
   private async write(record: JobRecord): Promise<void> {

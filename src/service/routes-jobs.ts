@@ -290,13 +290,39 @@ export async function registerJobRoutes(scope: FastifyInstance, context: Service
     },
   );
 
+  scope.post<{ Params: { id: string } }>(
+    '/v1/jobs/:id/cancel',
+    {
+      schema: {
+        summary: 'Cancel a queued or running job; never removes anything',
+        description:
+          'A queued or running job is cancelled (200 with the job; also for a job already cancelled). A job that finished first (done or failed) is left as it is, its results kept: 409 ALREADY_FINISHED naming its state. Safe to send when the job may be finishing.',
+        params: jobIdParams,
+        response: { 200: jobSchema, 404: errorSchema, 409: errorSchema },
+      },
+    },
+    async (request) => {
+      const record = await cancelJob(context, request.params.id);
+      if (record.state !== 'cancelled') {
+        const kept = record.state === 'done' ? '; its results are kept' : '';
+        throw new HttpError(
+          409,
+          'ALREADY_FINISHED',
+          `job ${record.id} already ended ${record.state}: nothing to cancel${kept}`,
+        );
+      }
+      request.log.info({ job: record.id }, 'job cancelled');
+      return jobView(record);
+    },
+  );
+
   scope.delete<{ Params: { id: string } }>(
     '/v1/jobs/:id',
     {
       schema: {
         summary: 'Cancel a queued or running job, or remove a finished one',
         description:
-          'A queued or running job is cancelled (200 with the job); a finished job is removed with its files (204).',
+          'A queued or running job is cancelled (200 with the job); a finished job is removed with its files (204). To cancel without the risk of removing results of a job that is just finishing, POST /v1/jobs/{id}/cancel.',
         params: jobIdParams,
         response: { 200: jobSchema, 204: { type: 'null', description: 'removed' }, 404: errorSchema },
       },
@@ -308,12 +334,18 @@ export async function registerJobRoutes(scope: FastifyInstance, context: Service
         request.log.info({ job: record.id }, 'job removed');
         return reply.code(204).send();
       }
-      const cancelled = (await store.cancel(record.id)) ?? record;
-      await context.queue.cancel(record.id);
+      const cancelled = await cancelJob(context, record.id);
       request.log.info({ job: record.id }, 'job cancelled');
       return jobView(cancelled);
     },
   );
+}
+
+/** Cancels the job unless it has finished; answers the job as it then stands. */
+async function cancelJob(context: ServiceContext, id: string): Promise<JobRecord> {
+  const record = (await context.store.cancel(id)) ?? requireJob(context, id);
+  if (record.state === 'cancelled') await context.queue.cancel(id);
+  return record;
 }
 
 export function requireJob(context: ServiceContext, id: string): JobRecord {

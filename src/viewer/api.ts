@@ -103,12 +103,15 @@ export class ApiClient {
   }
 
   /**
-   * DELETE /v1/jobs/:id for a queued or running job. A finished job is left alone: DELETE would
-   * remove its results (only a job finishing between the two calls still can be).
+   * POST /v1/jobs/:id/cancel, which never removes results: a job that finished before the cancel
+   * arrived answers 409 ALREADY_FINISHED and its event stream ends as usual, so its results show.
    */
   async cancel(job: Submitted): Promise<void> {
-    const { state } = await this.json<JobView>(job.url);
-    if (state === 'queued' || state === 'running') await this.fetch(job.url, { method: 'DELETE' });
+    try {
+      await this.fetch(`${job.url}/cancel`, { method: 'POST' });
+    } catch (error) {
+      if (!(error instanceof ApiError && error.code === 'ALREADY_FINISHED')) throw error;
+    }
   }
 
   report(job: JobView): Promise<Report> {

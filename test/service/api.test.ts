@@ -242,6 +242,46 @@ describe('medparse serve: the API over real HTTP (embedded queue, test model)', 
     assert.ok(!readdirSync(jobsDir()).includes(next.id));
   });
 
+  it('POST cancel never loses results: a job that finished first answers 409 and keeps them; a running one is cancelled', async () => {
+    // the viewer's Cancel racing the job's end, made deterministic: the job finishes, then the cancel arrives
+    const done = (await (await submit(url, { task: 'segment', prompts: 'kidney' }, [fileUpload(phantom)])).json()) as {
+      id: string;
+    };
+    const finished = await waitForState(url, done.id, ['done', 'failed']);
+    assert.equal(finished.state, 'done');
+    const late = await fetch(`${url}/v1/jobs/${done.id}/cancel`, { method: 'POST' });
+    assert.equal(late.status, 409);
+    const { error } = (await late.json()) as { error: { code: string; message: string } };
+    assert.equal(error.code, 'ALREADY_FINISHED');
+    assert.match(error.message, /already ended done: nothing to cancel; its results are kept/);
+    const after = await getJob(url, done.id);
+    assert.equal(after.state, 'done');
+    assert.deepEqual(after.links.files, finished.links.files);
+    const report = (await fetch(`${url}${after.links.report}`).then((r) => r.json())) as {
+      prompts: Array<{ text: string; status: string }>;
+    };
+    assert.deepEqual(
+      report.prompts.map((p) => [p.text, p.status]),
+      [['kidney', 'present']],
+    );
+    for (const file of after.links.files) assert.equal((await fetch(`${url}${file}`)).status, 200, file);
+
+    const response = await submit(url, { task: 'recognize' }, [fileUpload(phantom)]);
+    const { id } = (await response.json()) as { id: string };
+    await waitForState(url, id, ['running'], 60_000, 10);
+    const cancelled = await fetch(`${url}/v1/jobs/${id}/cancel`, { method: 'POST' });
+    assert.equal(cancelled.status, 200);
+    assert.equal(((await cancelled.json()) as JobJson).state, 'cancelled');
+    assert.equal((await waitForState(url, id, ['cancelled', 'done'])).state, 'cancelled');
+    // a second cancel of a cancelled job is answered the same; nothing was removed
+    assert.equal((await fetch(`${url}/v1/jobs/${id}/cancel`, { method: 'POST' })).status, 200);
+    assert.ok(readdirSync(jobsDir()).includes(id));
+    assert.equal(
+      (await fetch(`${url}/v1/jobs/00000000-0000-4000-8000-000000000000/cancel`, { method: 'POST' })).status,
+      404,
+    );
+  });
+
   it('a worker that crashes mid-job is replaced: the job runs again, and fails with the reason after its last attempt; the server lives', async () => {
     const response = await submit(url, { task: 'segment', prompts: 'kidney' }, [fileUpload(phantom)]);
     const { id } = (await response.json()) as { id: string };
