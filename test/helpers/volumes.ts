@@ -45,7 +45,22 @@ export function obliqueAffine(spacing: [number, number, number] = [0.9, 1.1, 2.5
   ];
 }
 
+/** A fresh folder under the OS temp dir; `cleanup` removes it (for a suite: make it in before(), clean up in after()). */
+export function makeTempDir(): { path: string; cleanup: () => void } {
+  const path = mkdtempSync(join(tmpdir(), 'medparse-test-'));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** Runs `fn` with a fresh temp folder, removed when it settles. */
 export function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = mkdtempSync(join(tmpdir(), 'medparse-test-'));
-  return fn(dir).finally(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = makeTempDir();
+  return fn(dir.path).finally(dir.cleanup);
+}
+
+/** The largest |a[i] - b[i]|; Infinity when the lengths differ. */
+export function maxAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+  return max;
 }

@@ -15,7 +15,7 @@ import type { SegLabelEntry } from '../../src/outputs/seg-codes.js';
 import { LOCAL_CODING_SCHEME, srgbToDicomLab } from '../../src/outputs/seg-codes.js';
 import { ORIENTATIONS, writeSeries, writeSeriesPerSlice } from '../io/dicom/make-series.js';
 import type { SeriesSpec } from '../io/dicom/make-series.js';
-import { makeTempDir } from '../io/dicom/temp.js';
+import { makeTempDir, withTempDir } from '../helpers/volumes.js';
 
 const LIVER_LESION = 7;
 const GALLBLADDER = 8;
@@ -184,20 +184,17 @@ describe('DICOM SEG from a non-DICOM source (phantom)', () => {
   });
 
   it('writes the file atomically with writeDicomSeg', async () => {
-    const dir = await makeTempDir();
-    try {
-      const path = join(dir.path, 'out', 'segmentation.dcm');
+    await withTempDir(async (dir) => {
+      const path = join(dir, 'out', 'segmentation.dcm');
       await writeDicomSeg(path, image, labels, PHANTOM_SEG_TABLE);
       assert.deepEqual(verifyDicomSeg(new Uint8Array(await readFile(path)), image, labels, PHANTOM_SEG_TABLE), []);
-    } finally {
-      await dir.cleanup();
-    }
+    });
   });
 });
 
 describe('DICOM SEG from a DICOM series', () => {
-  const dir = { path: '', cleanup: async () => {} };
-  before(async () => Object.assign(dir, await makeTempDir()));
+  const dir = { path: '', cleanup: () => {} };
+  before(() => Object.assign(dir, makeTempDir()));
   after(() => dir.cleanup());
 
   const TABLE = makeLabelTable([

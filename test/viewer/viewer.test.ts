@@ -4,12 +4,11 @@
  * chromium is absent (.ci/run installs it). Screenshots go to a temporary folder; their paths are printed.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { makePhantomCt } from '../../src/core/phantom.js';
 import { DEFAULT_MODEL_DIR, DEMO_SCAN } from '../../src/core/paths.js';
 import { readVolume } from '../../src/io/read.js';
@@ -21,83 +20,19 @@ import type { LabelTable } from '../../src/io/label-table.js';
 import { VIEWER_DIR } from '../../src/service/routes-viewer.js';
 import { writeTestModel } from '../helpers/test-model.js';
 import { writeSeries, zipFiles } from '../io/dicom/make-series.js';
-import { CLI } from '../service/helpers.js';
-
-export const CHROMIUM = process.env.MEDPARSE_CHROMIUM ?? '/usr/bin/chromium';
-const SKIP = !existsSync(CHROMIUM)
-  ? `no chromium at ${CHROMIUM} (apt-get install chromium, or set MEDPARSE_CHROMIUM)`
-  : !existsSync(join(VIEWER_DIR, 'viewer.js'))
-    ? `the viewer is not built (${VIEWER_DIR}): npm run build`
-    : false;
-
-/** Headless chromium with WebGL2 through SwiftShader (no GPU needed). */
-function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist'],
-  });
-}
-
-/** Waits for a run started in the page to end (done, or back to loaded with an error shown). */
-async function runEnded(page: Page): Promise<void> {
-  await page.waitForFunction(() => ['done', 'loaded'].includes(document.body.dataset.state ?? ''), undefined, {
-    timeout: 240_000,
-  });
-}
-
-/** Starts `medparse serve` on a free port; resolves with its URL once it listens. */
-async function serve(
-  dataDir: string,
-  modelDir: string,
-  ...extra: string[]
-): Promise<{ url: string; child: ChildProcess }> {
-  const args = [CLI, 'serve', '--port', '0', '--data', dataDir, '--model', modelDir, '--quiet', ...extra];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stderr?.on('data', (chunk: Buffer) => {
-      log += chunk.toString();
-      const match = /listening on (http:\/\/[^;\s]+)/.exec(log);
-      if (match) resolve(match[1]);
-    });
-    child.on('exit', (code) => reject(new Error(`medparse serve exited ${code}: ${log}`)));
-  });
-  return { url, child };
-}
-
-/**
- * Pixels of a screenshot in the hue of `rgb`: the overlay is blended with the scan at its opacity, so a
- * pixel counts when its colour minus its grey level points the way `rgb`'s does (cosine > 0.95) and
- * is clearly coloured. The scan is grey, so before an overlay (crosshair hidden) none count.
- */
-async function countColour(page: Page, png: Buffer, rgb: readonly number[]): Promise<number> {
-  return page.evaluate(
-    async ({ base64, rgb }) => {
-      const bitmap = await createImageBitmap(await (await fetch(`data:image/png;base64,${base64}`)).blob());
-      const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-      const context = canvas.getContext('2d') as OffscreenCanvasRenderingContext2D;
-      context.drawImage(bitmap, 0, 0);
-      const data = context.getImageData(0, 0, bitmap.width, bitmap.height).data;
-      const chroma = (r: number, g: number, b: number) => {
-        const grey = (r + g + b) / 3;
-        return [r - grey, g - grey, b - grey];
-      };
-      const want = chroma(rgb[0], rgb[1], rgb[2]);
-      const norm = Math.hypot(...want);
-      let n = 0;
-      for (let i = 0; i < data.length; i += 4) {
-        const got = chroma(data[i], data[i + 1], data[i + 2]);
-        const length = Math.hypot(...got);
-        if (length < 8) continue;
-        const cosine = (got[0] * want[0] + got[1] * want[1] + got[2] * want[2]) / (length * norm);
-        if (cosine > 0.95) n++;
-      }
-      return n;
-    },
-    { base64: png.toString('base64'), rgb: [...rgb] },
-  );
-}
+import {
+  countColour,
+  hideCrosshair,
+  newPage,
+  openScan,
+  runEnded,
+  serve,
+  shotFolder,
+  SKIP,
+  startViewer,
+  type Server,
+  type ViewerSession,
+} from './harness.js';
 
 /** The browser mode's answers as the page lists them: text, status, mask voxels, sum of the probability map. */
 function browserAnswers(page: Page): Promise<Array<[string, string, number, number]>> {
@@ -128,13 +63,6 @@ function nodeAnswers(prompts: readonly PromptResult[]): Array<[string, string, n
     for (const v of p.probability ?? []) if (v) [voxels, sum] = [voxels + 1, sum + v];
     return [p.text, p.status, voxels, sum];
   });
-}
-
-let shotDir = '';
-/** Screenshots are kept after the run (their paths are printed) for CI and people to look at. */
-function shotFolder(): string {
-  shotDir ||= mkdtempSync(join(tmpdir(), 'medparse-viewer-screenshots-'));
-  return shotDir;
 }
 
 describe(
@@ -170,10 +98,9 @@ describe(
 
 describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () => {
   let root = '';
-  let server: { url: string; child: ChildProcess } | undefined;
-  let corsServer: { url: string; child: ChildProcess } | undefined;
-  let keyedServer: { url: string; child: ChildProcess } | undefined;
-  let browser: Browser | undefined;
+  let session: ViewerSession | undefined;
+  let corsServer: Server | undefined;
+  let keyedServer: Server | undefined;
   let page: Page;
   const shots: string[] = [];
 
@@ -181,18 +108,15 @@ describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () =>
     root = mkdtempSync(join(tmpdir(), 'medparse-viewer-'));
     const model = writeTestModel(join(root, 'model'));
     await writeNifti(join(root, 'phantom.nii.gz'), makePhantomCt({ dims: [96, 96, 48] }));
-    server = await serve(join(root, 'data'), model);
+    session = await startViewer(join(root, 'data'), model);
+    page = session.page;
     // a page opened from a file has the origin "null"
     corsServer = await serve(join(root, 'data-cors'), model, '--cors', 'null');
     keyedServer = await serve(join(root, 'data-keyed'), model, '--api-key', 'secret');
-    browser = await launch();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.on('pageerror', (error) => console.log(`page error: ${error.message}`));
   });
 
   after(async () => {
-    await browser?.close();
-    server?.child.kill();
+    await session?.close();
     corsServer?.child.kill();
     keyedServer?.child.kill();
     rmSync(root, { recursive: true, force: true });
@@ -207,11 +131,8 @@ describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () =>
   }
 
   it('serves the viewer at / and shows a generated scan in three planes and 3D', async () => {
-    assert.ok(server);
-    await page.goto(server.url);
-    await page.waitForFunction(() => document.body.dataset.state === 'idle');
-    await page.locator('#file').setInputFiles(join(root, 'phantom.nii.gz'));
-    await page.waitForFunction(() => document.body.dataset.state === 'loaded');
+    assert.ok(session);
+    await openScan(page, session.server.url, join(root, 'phantom.nii.gz'));
     assert.match((await page.locator('#scan').textContent()) ?? '', /phantom\.nii\.gz: 96 x 96 x 48 voxels/);
     await screenshot('1-scan');
   });
@@ -228,11 +149,7 @@ describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () =>
   it('runs the prompt on the server and draws the answers in their labels.json colours', async () => {
     await page.locator('#prompts').fill('kidneys, brain, banana');
     // the red crosshair would count as colour: hidden while pixels are compared
-    await page.evaluate(() =>
-      (
-        window as unknown as { medparseViewer: { nv: { setCrosshairWidth(w: number): void } } }
-      ).medparseViewer.nv.setCrosshairWidth(0),
-    );
+    await hideCrosshair(page);
     const before = await screenshot('2-before-run');
     await page.locator('#run').click();
     await runEnded(page);
@@ -326,10 +243,8 @@ describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () =>
 
   it('works as static files opened from disk, against a server started with --cors', async () => {
     assert.ok(corsServer);
-    await page.goto(`file://${join(VIEWER_DIR, 'index.html')}?api=${encodeURIComponent(corsServer.url)}`);
-    await page.waitForFunction(() => document.body.dataset.state === 'idle');
-    await page.locator('#file').setInputFiles(join(root, 'phantom.nii.gz'));
-    await page.waitForFunction(() => document.body.dataset.state === 'loaded');
+    const url = `file://${join(VIEWER_DIR, 'index.html')}?api=${encodeURIComponent(corsServer.url)}`;
+    await openScan(page, url, join(root, 'phantom.nii.gz'));
     await page.locator('#prompts').fill('kidneys, banana');
     await page.waitForSelector('#understood li[data-status="unknown"]');
     await page.locator('#run').click();
@@ -345,28 +260,22 @@ describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () =>
 
 describe('web viewer on the real CT shipped in data/demo, with the shipped model', { skip: SKIP }, () => {
   let root = '';
-  let server: { url: string; child: ChildProcess } | undefined;
-  let browser: Browser | undefined;
+  let session: ViewerSession | undefined;
 
   before(async () => {
     root = mkdtempSync(join(tmpdir(), 'medparse-viewer-demo-'));
-    server = await serve(join(root, 'data'), DEFAULT_MODEL_DIR);
-    browser = await launch();
+    session = await startViewer(join(root, 'data'), DEFAULT_MODEL_DIR);
   });
 
   after(async () => {
-    await browser?.close();
-    server?.child.kill();
+    await session?.close();
     rmSync(root, { recursive: true, force: true });
   });
 
   it('draws the liver in its colour and says why the pancreas is not answered', async () => {
-    assert.ok(server && browser);
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    await page.goto(server.url);
-    await page.waitForFunction(() => document.body.dataset.state === 'idle');
-    await page.locator('#file').setInputFiles(DEMO_SCAN);
-    await page.waitForFunction(() => document.body.dataset.state === 'loaded');
+    assert.ok(session);
+    const { page } = session;
+    await openScan(page, session.server.url, DEMO_SCAN);
     assert.match((await page.locator('#scan').textContent()) ?? '', /example_ct\.nii\.gz: 122 x 101 x 112 voxels/);
     // a run can be cancelled: the job ends cancelled and the page is ready for another
     await page.locator('#prompts').fill('liver');
@@ -376,11 +285,7 @@ describe('web viewer on the real CT shipped in data/demo, with the shipped model
     assert.equal(await page.evaluate(() => document.body.dataset.state), 'loaded');
     assert.equal(await page.locator('#error').textContent(), '');
     await page.locator('#prompts').fill('liver, pancreas');
-    await page.evaluate(() =>
-      (
-        window as unknown as { medparseViewer: { nv: { setCrosshairWidth(w: number): void } } }
-      ).medparseViewer.nv.setCrosshairWidth(0),
-    );
+    await hideCrosshair(page);
     const before = await page.locator('#gl').screenshot({ path: join(shotFolder(), 'demo-ct.png') });
     await page.locator('#run').click();
     await runEnded(page);
@@ -404,12 +309,9 @@ describe('web viewer on the real CT shipped in data/demo, with the shipped model
   });
 
   it('answers in the browser exactly as the Node engine does on the real CT (browser mode)', async () => {
-    assert.ok(server && browser);
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    await page.goto(server.url);
-    await page.waitForFunction(() => document.body.dataset.state === 'idle');
-    await page.locator('#file').setInputFiles(DEMO_SCAN);
-    await page.waitForFunction(() => document.body.dataset.state === 'loaded');
+    assert.ok(session);
+    const page = await newPage(session.browser);
+    await openScan(page, session.server.url, DEMO_SCAN);
     await page.locator('#prompts').fill('liver, spleen, both kidneys');
     await page.locator('#in-browser').check();
     const started = performance.now();
@@ -453,36 +355,28 @@ describe('web viewer on the real CT shipped in data/demo, with the shipped model
 
 describe('in-browser mode: the engine in a Web Worker with onnxruntime-web', { skip: SKIP }, () => {
   let root = '';
-  let server: { url: string; child: ChildProcess } | undefined;
-  let browser: Browser | undefined;
-  let page: Page;
+  let session: ViewerSession | undefined;
   const prompt = 'kidneys, brain, vertebral column, banana';
 
   before(async () => {
     root = mkdtempSync(join(tmpdir(), 'medparse-viewer-browser-'));
     await writeNifti(join(root, 'phantom.nii.gz'), makePhantomCt({ dims: [96, 96, 48] }));
-    server = await serve(join(root, 'data'), writeTestModel(join(root, 'model')));
-    browser = await launch();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.on('pageerror', (error) => console.log(`page error: ${error.message}`));
+    session = await startViewer(join(root, 'data'), writeTestModel(join(root, 'model')));
   });
 
   after(async () => {
-    await browser?.close();
-    server?.child.kill();
+    await session?.close();
     rmSync(root, { recursive: true, force: true });
   });
 
   it('answers a prompt in the page without uploading the scan, exactly as the Node engine does', async () => {
-    assert.ok(server);
+    assert.ok(session);
+    const { page } = session;
     const uploads: string[] = [];
     page.on('request', (request) => {
       if (request.method() !== 'GET') uploads.push(`${request.method()} ${request.url()}`);
     });
-    await page.goto(server.url);
-    await page.waitForFunction(() => document.body.dataset.state === 'idle');
-    await page.locator('#file').setInputFiles(join(root, 'phantom.nii.gz'));
-    await page.waitForFunction(() => document.body.dataset.state === 'loaded');
+    await openScan(page, session.server.url, join(root, 'phantom.nii.gz'));
     await page.locator('#prompts').fill(prompt);
     await page.locator('#in-browser').check();
     const started = performance.now();

@@ -17,7 +17,7 @@ import { readFileMetaInformation } from '../../../src/io/dicom/element-walker.js
 import { readDicomSeries } from '../../../src/io/dicom/index.js';
 import type { FixtureCase } from '../../../scripts/make-dicom-codec-fixtures.js';
 import { REPO_ROOT } from '../../helpers/shared.js';
-import { maxAbsDifference } from './temp.js';
+import { maxAbsDifference } from '../../helpers/volumes.js';
 
 const FIXTURES = join(REPO_ROOT, 'test/fixtures/dicom-codecs');
 const manifest = JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')) as FixtureCase[];

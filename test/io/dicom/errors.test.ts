@@ -7,14 +7,14 @@ import type { MedparseErrorCode } from '../../../src/core/errors.js';
 import { readFileMetaInformation } from '../../../src/io/dicom/element-walker.js';
 import { readDicomSeries } from '../../../src/io/dicom/index.js';
 import { writeSeries, zipFiles } from './make-series.js';
-import { makeTempDir, maxAbsDifference } from './temp.js';
+import { makeTempDir, maxAbsDifference } from '../../helpers/volumes.js';
 
-let root: { path: string; cleanup: () => Promise<void> };
+let root: { path: string; cleanup: () => void };
 let counter = 0;
-before(async () => {
-  root = await makeTempDir();
+before(() => {
+  root = makeTempDir();
 });
-after(async () => root.cleanup());
+after(() => root.cleanup());
 
 async function freshFolder(): Promise<string> {
   const folder = join(root.path, `case-${++counter}`);

@@ -9,14 +9,14 @@ import type { PlacedSlice } from '../../../src/io/dicom/geometry.js';
 import { readDicomSeries } from '../../../src/io/dicom/index.js';
 import type { SeriesSpec } from './make-series.js';
 import { writeSeries } from './make-series.js';
-import { makeTempDir, maxAbsDifference } from './temp.js';
+import { makeTempDir, maxAbsDifference } from '../../helpers/volumes.js';
 
-let root: { path: string; cleanup: () => Promise<void> };
+let root: { path: string; cleanup: () => void };
 let counter = 0;
-before(async () => {
-  root = await makeTempDir();
+before(() => {
+  root = makeTempDir();
 });
-after(async () => root.cleanup());
+after(() => root.cleanup());
 
 async function readGenerated(spec: SeriesSpec) {
   const series = await writeSeries(join(root.path, `series-${++counter}`), spec);

@@ -10,14 +10,14 @@ import type { MedparseError } from '../../../src/core/errors.js';
 import { listDicomSeries, readDicomSeries } from '../../../src/io/dicom/index.js';
 import type { SeriesSpec } from './make-series.js';
 import { newUid, writeSeries, zipFiles } from './make-series.js';
-import { makeTempDir, maxAbsDifference } from './temp.js';
+import { makeTempDir, maxAbsDifference } from '../../helpers/volumes.js';
 
-let root: { path: string; cleanup: () => Promise<void> };
+let root: { path: string; cleanup: () => void };
 let counter = 0;
-before(async () => {
-  root = await makeTempDir();
+before(() => {
+  root = makeTempDir();
 });
-after(async () => root.cleanup());
+after(() => root.cleanup());
 
 const folder = () => join(root.path, `case-${++counter}`);
 

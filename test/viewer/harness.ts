@@ -1,0 +1,148 @@
+/**
+ * What the chromium viewer tests share: a real `medparse serve` process, headless Debian chromium
+ * (WebGL2 through SwiftShader) and a page on it, the waits on the page's state, colour counting in
+ * screenshots and the folder screenshots are kept in.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { VIEWER_DIR } from '../../src/service/routes-viewer.js';
+import { CLI } from '../service/helpers.js';
+
+export const CHROMIUM = process.env.MEDPARSE_CHROMIUM ?? '/usr/bin/chromium';
+
+/** Why the chromium suites are skipped here, or false when they can run. */
+export const SKIP = !existsSync(CHROMIUM)
+  ? `no chromium at ${CHROMIUM} (apt-get install chromium, or set MEDPARSE_CHROMIUM)`
+  : !existsSync(join(VIEWER_DIR, 'viewer.js'))
+    ? `the viewer is not built (${VIEWER_DIR}): npm run build`
+    : false;
+
+/** Headless chromium with WebGL2 through SwiftShader (no GPU needed). */
+export function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist'],
+  });
+}
+
+export interface Server {
+  url: string;
+  child: ChildProcess;
+}
+
+/** Starts `medparse serve` on a free port; resolves with its URL once it listens. */
+export async function serve(dataDir: string, modelDir: string, ...extra: string[]): Promise<Server> {
+  const args = [CLI, 'serve', '--port', '0', '--data', dataDir, '--model', modelDir, '--quiet', ...extra];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
+      log += chunk.toString();
+      const match = /listening on (http:\/\/[^;\s]+)/.exec(log);
+      if (match) resolve(match[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`medparse serve exited ${code}: ${log}`)));
+  });
+  return { url, child };
+}
+
+/** A 1280 x 800 page whose script errors are logged. */
+export async function newPage(browser: Browser): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.on('pageerror', (error) => console.log(`page error: ${error.message}`));
+  return page;
+}
+
+/** A server, a browser and a page, as every chromium suite starts them; close() ends all three. */
+export interface ViewerSession {
+  server: Server;
+  browser: Browser;
+  page: Page;
+  close(): Promise<void>;
+}
+
+export async function startViewer(dataDir: string, modelDir: string, ...extra: string[]): Promise<ViewerSession> {
+  const server = await serve(dataDir, modelDir, ...extra);
+  const browser = await launch().catch((error: unknown) => {
+    server.child.kill();
+    throw error;
+  });
+  const page = await newPage(browser);
+  return {
+    server,
+    browser,
+    page,
+    async close() {
+      await browser.close();
+      server.child.kill();
+    },
+  };
+}
+
+/** Opens the viewer at `url` and the scan at `file` in it, and waits until the scan is shown. */
+export async function openScan(page: Page, url: string, file: string): Promise<void> {
+  await page.goto(url);
+  await page.waitForFunction(() => document.body.dataset.state === 'idle');
+  await page.locator('#file').setInputFiles(file);
+  await page.waitForFunction(() => document.body.dataset.state === 'loaded');
+}
+
+/** Waits for a run started in the page to end (done, or back to loaded with an error shown). */
+export async function runEnded(page: Page): Promise<void> {
+  await page.waitForFunction(() => ['done', 'loaded'].includes(document.body.dataset.state ?? ''), undefined, {
+    timeout: 240_000,
+  });
+}
+
+/** Hides NiiVue's red crosshair, which would count as colour while pixels are compared. */
+export async function hideCrosshair(page: Page): Promise<void> {
+  await page.evaluate(() =>
+    (
+      window as unknown as { medparseViewer: { nv: { setCrosshairWidth(w: number): void } } }
+    ).medparseViewer.nv.setCrosshairWidth(0),
+  );
+}
+
+/**
+ * Pixels of a screenshot in the hue of `rgb`: the overlay is blended with the scan at its opacity, so a
+ * pixel counts when its colour minus its grey level points the way `rgb`'s does (cosine > 0.95) and
+ * is clearly coloured. The scan is grey, so before an overlay (crosshair hidden) none count.
+ */
+export async function countColour(page: Page, png: Buffer, rgb: readonly number[]): Promise<number> {
+  return page.evaluate(
+    async ({ base64, rgb }) => {
+      const bitmap = await createImageBitmap(await (await fetch(`data:image/png;base64,${base64}`)).blob());
+      const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+      const context = canvas.getContext('2d') as OffscreenCanvasRenderingContext2D;
+      context.drawImage(bitmap, 0, 0);
+      const data = context.getImageData(0, 0, bitmap.width, bitmap.height).data;
+      const chroma = (r: number, g: number, b: number) => {
+        const grey = (r + g + b) / 3;
+        return [r - grey, g - grey, b - grey];
+      };
+      const want = chroma(rgb[0], rgb[1], rgb[2]);
+      const norm = Math.hypot(...want);
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        const got = chroma(data[i], data[i + 1], data[i + 2]);
+        const length = Math.hypot(...got);
+        if (length < 8) continue;
+        const cosine = (got[0] * want[0] + got[1] * want[1] + got[2] * want[2]) / (length * norm);
+        if (cosine > 0.95) n++;
+      }
+      return n;
+    },
+    { base64: png.toString('base64'), rgb: [...rgb] },
+  );
+}
+
+let shotDir = '';
+/** Screenshots are kept after the run (their paths are printed) for CI and people to look at. */
+export function shotFolder(): string {
+  shotDir ||= mkdtempSync(join(tmpdir(), 'medparse-viewer-screenshots-'));
+  return shotDir;
+}
