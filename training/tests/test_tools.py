@@ -105,3 +105,23 @@ class ContrastPriorCheckTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class HandOverTest(unittest.TestCase):
+    def test_drops_the_rows_the_other_network_answers(self):
+        from medparse_train.hand_over import hand_over
+
+        manifest = {"networks": [
+            {"id": "body-ct", "concepts": [{"id": "liver", "index": 1}, {"id": "mandible", "index": 25}]},
+            {"id": "head-neck-ct", "concepts": [{"id": "mandible", "index": 25}]},
+        ]}
+        self.assertEqual(hand_over(manifest, "body-ct", "head-neck-ct"), ["mandible"])
+        self.assertEqual(manifest["networks"][0]["concepts"], [{"id": "liver", "index": 1}])
+        self.assertEqual(manifest["networks"][1]["concepts"], [{"id": "mandible", "index": 25}])
+
+    def test_names_a_missing_network(self):
+        from medparse_train.hand_over import hand_over
+
+        with self.assertRaises(SystemExit) as raised:
+            hand_over({"networks": [{"id": "body-ct", "concepts": []}]}, "body-ct", "head-neck")
+        self.assertIn("no network 'head-neck'", str(raised.exception))
