@@ -5,19 +5,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
-import { readVolume } from '../io/read.js';
-import { encodeNifti } from '../io/write-nifti.js';
 import { acceptUploads } from './routes-jobs.js';
+import { CONVERTED_FILE } from './run-job.js';
 import { errorSchema } from './schemas.js';
 import type { ServiceContext } from './server.js';
-
-// off the event loop: a whole CT compresses for about a second, and other requests must not wait for it
-const gzipAsync = promisify(gzip);
 import { checkReadable, HttpError } from './upload.js';
+import type { PoolOutcome } from './worker-pool.js';
 
 interface ConvertBody {
   series?: string;
@@ -59,6 +55,7 @@ export async function registerConvertRoutes(scope: FastifyInstance, context: Ser
           },
           400: errorSchema,
           413: errorSchema,
+          500: errorSchema,
         },
       },
     },
@@ -69,12 +66,28 @@ export async function registerConvertRoutes(scope: FastifyInstance, context: Ser
       const choice = { series: request.body.series, volume: request.body.volume };
       // the readers' header checks first: a bad upload is a 400 with their message, before any voxel
       await checkReadable(staging.jobDir, input, choice);
-      const volume = await readVolume(join(staging.jobDir, input.path), choice);
-      const body = await gzipAsync(encodeNifti(volume), { level: 1 });
+      // the voxels are read, encoded and compressed in the conversion worker: the event loop stays free
+      const outcome = await context.converter.convert({ jobId: staging.jobId, jobDir: staging.jobDir, input, choice });
+      if (outcome.kind !== 'done') throw conversionError(outcome);
+      const body = await readFile(join(staging.jobDir, CONVERTED_FILE));
       return reply
         .type('application/gzip')
         .header('content-disposition', 'attachment; filename="image.nii.gz"')
         .send(body);
     },
+  );
+}
+
+/** The worker's failure as the answer: the upload's own problem is a 400 with the reader's message. */
+function conversionError(outcome: Exclude<PoolOutcome, { kind: 'done' }>): Error {
+  if (outcome.kind === 'failed')
+    return outcome.retryable
+      ? new Error(`conversion failed: ${outcome.error.message}`)
+      : new HttpError(400, outcome.error.code, outcome.error.message);
+  const reason = outcome.kind === 'crashed' ? outcome.reason : 'killed';
+  return new HttpError(
+    500,
+    'CONVERSION_CRASHED',
+    `the conversion's worker process ended (${reason}): the image may be too large for this server's memory`,
   );
 }

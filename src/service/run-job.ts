@@ -3,11 +3,15 @@
  * whether it is an image at all), parse it, and write the results folder. Runs inside a worker
  * process, never in the server.
  */
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import { isMedparseError } from '../core/errors.js';
 import { packageVersion } from '../core/paths.js';
 import type { ProgressCallback } from '../core/progress.js';
 import { readVolume } from '../io/read.js';
+import { encodeNifti } from '../io/write-nifti.js';
 import { ParseEngine } from '../tasks/engine.js';
 import { writeResults } from '../tasks/output-folder.js';
 import type { JobError, JobInput, JobRequest } from './job-store.js';
@@ -18,6 +22,17 @@ export interface RunJobOrder {
   request: JobRequest;
   input: JobInput;
 }
+
+/** POST /v1/convert's work: the upload in `jobDir` read and written there as CONVERTED_FILE. */
+export interface ConvertOrder {
+  /** The upload's id (matches the worker's answer to the order). */
+  jobId: string;
+  jobDir: string;
+  input: JobInput;
+  choice: Pick<JobRequest, 'volume' | 'series'>;
+}
+
+export const CONVERTED_FILE = 'image.nii.gz';
 
 export type RunJobOutcome = { ok: true; files: string[] } | { ok: false; error: JobError; retryable: boolean };
 
@@ -92,6 +107,19 @@ export async function runJob(
     return describeFailure(error, order.jobDir);
   }
 }
+
+/** Reads the upload with medparse's readers and writes it as NIfTI (gzip level 1: it is sent once). */
+export async function runConvert(order: ConvertOrder): Promise<RunJobOutcome> {
+  try {
+    const volume = await readVolume(join(order.jobDir, order.input.path), order.choice);
+    await writeFile(join(order.jobDir, CONVERTED_FILE), await gzipAsync(encodeNifti(volume), { level: 1 }));
+    return { ok: true, files: [CONVERTED_FILE] };
+  } catch (error) {
+    return describeFailure(error, order.jobDir);
+  }
+}
+
+const gzipAsync = promisify(gzip);
 
 /** The input's own problems fail the job at once; anything else may be the machine's and is retried. */
 function describeFailure(error: unknown, jobDir: string): RunJobOutcome {

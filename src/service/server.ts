@@ -10,6 +10,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import { loadModelPackage, type ModelPackage } from '../runtime/model-package.js';
 import { loadVocabulary, type Vocabulary } from '../vocab/index.js';
 import { BullQueue } from './bull-queue.js';
+import { Converter } from './converter.js';
 import { EmbeddedQueue } from './embedded-queue.js';
 import type { JobQueue } from './job-queue.js';
 import { JobStore } from './job-store.js';
@@ -61,6 +62,8 @@ export interface ServiceContext {
   vocabulary: Vocabulary;
   /** 'embedded' or 'redis', for /healthz and /metrics. */
   queueKind: 'embedded' | 'redis';
+  /** POST /v1/convert's worker process. */
+  converter: Converter;
 }
 
 export interface Service {
@@ -84,6 +87,7 @@ export async function buildService(config: ServiceConfig): Promise<Service> {
     model,
     vocabulary: loadVocabulary(),
     queueKind: config.redisUrl ? 'redis' : 'embedded',
+    converter: new Converter(config.modelDir),
   };
   const app = Fastify({
     logger: config.log ? { level: 'info' } : false,
@@ -139,6 +143,7 @@ export async function buildService(config: ServiceConfig): Promise<Service> {
       clearInterval(sweeper);
       await app.close();
       await jobQueue.close();
+      await context.converter.close();
     },
   };
 }

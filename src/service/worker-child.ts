@@ -5,9 +5,9 @@
  * the job. When the parent goes away (even by kill -9) the channel closes and this process exits.
  */
 import type { ProgressEvent } from '../core/progress.js';
-import { EngineCache, runJob, type RunJobOrder, type RunJobOutcome } from './run-job.js';
+import { EngineCache, runConvert, runJob, type ConvertOrder, type RunJobOrder, type RunJobOutcome } from './run-job.js';
 
-export type ParentMessage = { type: 'run'; order: RunJobOrder };
+export type ParentMessage = { type: 'run'; order: RunJobOrder } | { type: 'convert'; order: ConvertOrder };
 
 export type ChildMessage =
   | { type: 'ready' }
@@ -34,11 +34,12 @@ function main(): void {
   const engines = new EngineCache(modelDir, threads);
   process.on('disconnect', () => process.exit(0));
   process.on('message', (message: ParentMessage) => {
-    if (message.type !== 'run') return;
     const { order } = message;
-    runJob(order, engines, (event) => send({ type: 'progress', jobId: order.jobId, event })).then((outcome) =>
-      send({ type: 'outcome', jobId: order.jobId, outcome }),
-    );
+    const work =
+      message.type === 'convert'
+        ? runConvert(message.order)
+        : runJob(message.order, engines, (event) => send({ type: 'progress', jobId: order.jobId, event }));
+    void work.then((outcome) => send({ type: 'outcome', jobId: order.jobId, outcome }));
   });
   send({ type: 'ready' });
 }

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ProgressEvent } from '../core/progress.js';
 import type { JobError } from './job-store.js';
-import type { RunJobOrder } from './run-job.js';
+import type { ConvertOrder, RunJobOrder } from './run-job.js';
 import type { ChildMessage, ParentMessage } from './worker-child.js';
 
 const CHILD_ENTRY = fileURLToPath(new URL('./worker-child.js', import.meta.url));
@@ -56,6 +56,11 @@ export class WorkerPool {
     return this.slots.filter((s) => !s.running).length;
   }
 
+  /** Process ids of the workers, busy or idle. */
+  get pids(): number[] {
+    return this.slots.flatMap((s) => (s.child.pid === undefined ? [] : [s.child.pid]));
+  }
+
   /** Process id of the worker running a job (for operators and tests), undefined when it is not running. */
   pidOf(jobId: string): number | undefined {
     return this.slots.find((s) => s.running?.jobId === jobId)?.child.pid;
@@ -63,11 +68,19 @@ export class WorkerPool {
 
   /** Runs a job on an idle worker; call only when idle > 0. */
   run(order: RunJobOrder, onProgress: (event: ProgressEvent) => void): Promise<PoolOutcome> {
+    return this.dispatch({ type: 'run', order }, onProgress);
+  }
+
+  /** Converts an upload to NIfTI on an idle worker (POST /v1/convert); call only when idle > 0. */
+  convert(order: ConvertOrder): Promise<PoolOutcome> {
+    return this.dispatch({ type: 'convert', order }, () => {});
+  }
+
+  private dispatch(message: ParentMessage, onProgress: (event: ProgressEvent) => void): Promise<PoolOutcome> {
     const slot = this.slots.find((s) => !s.running);
-    if (!slot) return Promise.reject(new Error('no idle worker: run() called with every worker busy'));
+    if (!slot) return Promise.reject(new Error(`no idle worker: ${message.type} asked with every worker busy`));
     return new Promise((resolve) => {
-      slot.running = { jobId: order.jobId, onProgress, resolve, killRequested: false };
-      const message: ParentMessage = { type: 'run', order };
+      slot.running = { jobId: message.order.jobId, onProgress, resolve, killRequested: false };
       slot.child.send(message);
     });
   }

@@ -12,10 +12,12 @@ import { writeTestModel } from '../helpers/test-model.js';
 import {
   fileUpload,
   getJob,
+  isAlive,
   niftiVoxels,
   startService,
   submit,
   waitForState,
+  waitUntil,
   writePhantom,
   type JobJson,
   type RunningService,
@@ -672,20 +674,3 @@ describe('medparse serve: limits and keys', () => {
     }
   });
 });
-
-async function waitUntil(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

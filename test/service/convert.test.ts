@@ -7,7 +7,16 @@ import { affinesClose } from '../../src/core/affine.js';
 import { readVolume } from '../../src/io/read.js';
 import { writeSeries, zipFiles } from '../io/dicom/make-series.js';
 import { writeTestModel } from '../helpers/test-model.js';
-import { fileUpload, niftiVoxels, startService, submit, type RunningService } from './helpers.js';
+import {
+  fileUpload,
+  isAlive,
+  niftiVoxels,
+  startService,
+  submit,
+  waitUntil,
+  writePhantom,
+  type RunningService,
+} from './helpers.js';
 
 describe('POST /v1/convert: any readable upload back as NIfTI (the viewer shows DICOM with it)', () => {
   let root = '';
@@ -57,5 +66,36 @@ describe('POST /v1/convert: any readable upload back as NIfTI (the viewer shows 
     const body = (await response.json()) as { error: { code: string; message: string } };
     assert.match(body.error.message, /notes|image|NIfTI|header/i);
     assert.ok(!existsSync(join(root, 'data', 'convert')) || readdirSync(join(root, 'data', 'convert')).length === 0);
+  });
+
+  it('decodes in a worker process, not the server: the server answers while it is stopped; one that dies is a 500 and is replaced', async () => {
+    const scan = await writePhantom(join(root, 'phantom.nii.gz'), [48, 40, 24]);
+    const expected = await readVolume(scan);
+    const convert = () => submit(running.url, {}, [fileUpload(scan)], {}, '/v1/convert');
+    assert.equal((await convert()).status, 200);
+    const { converter } = running.service.context;
+    const pid = converter.pid;
+    assert.ok(pid !== undefined && pid !== process.pid && isAlive(pid), 'a conversion worker process of its own');
+    // stopped, the worker cannot read anything: the conversion waits, the server keeps answering
+    process.kill(pid, 'SIGSTOP');
+    let answered = false;
+    const pending = convert().then((response) => ((answered = true), response));
+    await waitUntil(() => converter.busy, 'the conversion is with the worker');
+    assert.equal((await fetch(`${running.url}/healthz`)).status, 200);
+    assert.equal(answered, false, 'no answer before the worker has read the upload');
+    process.kill(pid, 'SIGKILL');
+    const crashed = await pending;
+    assert.equal(crashed.status, 500);
+    const { error } = (await crashed.json()) as { error: { code: string; message: string } };
+    assert.equal(error.code, 'CONVERSION_CRASHED');
+    assert.match(error.message, /the conversion's worker process ended \(killed by SIGKILL\)/);
+    // a fresh worker takes the next one
+    const again = await convert();
+    assert.equal(again.status, 200);
+    assert.notEqual(converter.pid, pid);
+    const image = niftiVoxels(new Uint8Array(await again.arrayBuffer()));
+    assert.deepEqual(image.dims, expected.dims);
+    assert.ok(affinesClose(image.affine, expected.affine, 1e-4));
+    assert.deepEqual(Array.from(image.data), Array.from(expected.data));
   });
 });

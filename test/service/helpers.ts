@@ -138,3 +138,26 @@ export function niftiVoxels(bytes: Uint8Array) {
   const header = parseNiftiHeader(raw, 'labels.nii.gz');
   return decodeNifti(header, raw, header.voxOffset, 'labels.nii.gz', {});
 }
+
+/** Polls `check` every 10 ms until it holds; fails after `timeoutMs` saying what was awaited. */
+export async function waitUntil(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Whether a process of this id exists (signal 0 checks without sending anything). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
