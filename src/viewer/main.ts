@@ -17,6 +17,7 @@ import {
   type Task,
 } from './api.js';
 import type { BrowserAnswer, RunRequest, WorkerMessage } from '../browser/messages.js';
+import { StructureLayers } from './structure-layers.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const ui = {
@@ -64,8 +65,8 @@ const scripting: { nv: Niivue; browserRun?: Done } = { nv };
 (window as unknown as { medparseViewer: typeof scripting }).medparseViewer = scripting;
 
 let scanFiles: File[] = [];
-let overlay: NVImage | undefined;
-let colormap: NiivueLabelColormap | undefined;
+/** The answers' overlay: one layer per structure, each with its own opacity. */
+const layers = new StructureLayers(nv);
 let shown: Report | undefined;
 /** The job of the run in progress, for Cancel. */
 let running: Submitted | undefined;
@@ -116,8 +117,8 @@ async function openScan(files: readonly File[]): Promise<void> {
       files.length === 1 && READ_IN_PAGE.test(files[0].name)
         ? await NVImage.loadFromFile({ file: files[0], name: files[0].name })
         : await NVImage.loadFromUrl({ url: 'image.nii.gz', name: 'image.nii.gz', buffer: await api.convert(files) });
+    layers.clear();
     for (const volume of [...nv.volumes]) nv.removeVolume(volume);
-    overlay = undefined;
     nv.addVolume(image);
     showSoftTissue(image);
     nv.setSliceType(nv.sliceTypeMultiplanar);
@@ -306,11 +307,10 @@ function inWorker(
 
 function showBrowserResults(done: Done): void {
   scripting.browserRun = done;
-  if (overlay) nv.removeVolume(overlay);
-  overlay = undefined;
+  layers.clear();
   shown = undefined;
   const drawn = done.answers.map((answer, i) => ({ answer, value: i + 1 })).filter((a) => a.answer.color);
-  colormap = { R: [0], G: [0], B: [0], A: [0], I: [0], labels: ['background'] };
+  const colormap: NiivueLabelColormap = { R: [0], G: [0], B: [0], A: [0], I: [0], labels: ['background'] };
   for (const { answer, value } of drawn) {
     const [r, g, b] = answer.color ?? [0, 0, 0];
     colormap.R.push(r);
@@ -326,10 +326,7 @@ function showBrowserResults(done: Done): void {
     const image = NVImage.zerosLike(background, 'float32');
     image.img = Float32Array.from(done.labels);
     if (image.hdr) [image.hdr.scl_slope, image.hdr.scl_inter] = [1, 0];
-    image.opacity = Number(ui.opacity.value);
-    image.setColormapLabel(structuredClone(colormap));
-    overlay = image;
-    nv.addVolume(image);
+    layers.show(image, colormap, Number(ui.opacity.value));
   }
   ui.answers.replaceChildren(...done.answers.map((answer, i) => browserAnswerItem(answer, i + 1)));
   ui.downloads.replaceChildren();
@@ -342,14 +339,7 @@ function browserAnswerItem(answer: BrowserAnswer, value: number): HTMLLIElement 
   item.dataset.text = answer.text;
   item.dataset.voxels = String(answer.voxels);
   item.dataset.probabilitySum = String(answer.probabilitySum);
-  if (answer.color) {
-    const toggle = element('input', { type: 'checkbox', title: 'show or hide' });
-    toggle.checked = true;
-    toggle.addEventListener('change', () => showLabel(value, toggle.checked));
-    const swatch = element('span', { class: 'swatch' });
-    swatch.style.background = `rgb(${answer.color.join(',')})`;
-    item.append(toggle, swatch);
-  }
+  if (answer.color) item.append(...structureControls(value, answer.color, answer.text));
   item.append(
     element('span', { class: 'name' }, answer.text),
     element('span', { class: `badge ${answer.status}` }, answer.status),
@@ -371,14 +361,10 @@ function describeProgress(progress: Progress, started: number, stageStarted: num
 
 async function showResults(job: JobView): Promise<void> {
   const [report, table] = await Promise.all([api.report(job), api.labels(job)]);
-  if (overlay) nv.removeVolume(overlay);
-  overlay = undefined;
-  colormap = table.niivue;
-  if (table.labels.length && colormap) {
+  layers.clear();
+  if (table.labels.length && table.niivue) {
     const buffer = await api.bytes(`${job.url}/files/labels.nii.gz`);
-    overlay = await NVImage.loadFromUrl({ url: 'labels.nii.gz', buffer, opacity: Number(ui.opacity.value) });
-    overlay.setColormapLabel(structuredClone(colormap));
-    nv.addVolume(overlay);
+    layers.show(await NVImage.loadFromUrl({ url: 'labels.nii.gz', buffer }), table.niivue, Number(ui.opacity.value));
   }
   shown = report;
   ui.answers.replaceChildren(...report.prompts.map((prompt) => answerItem(prompt, table)));
@@ -401,14 +387,7 @@ function answerItem(prompt: PromptReport, table: LabelTable): HTMLLIElement {
   item.dataset.status = prompt.status;
   item.dataset.text = prompt.text;
   const label = table.labels.find((l) => l.value === prompt.label_value);
-  if (label) {
-    const toggle = element('input', { type: 'checkbox', title: 'show or hide' });
-    toggle.checked = true;
-    toggle.addEventListener('change', () => showLabel(label.value, toggle.checked));
-    const swatch = element('span', { class: 'swatch' });
-    swatch.style.background = `rgb(${label.color.join(',')})`;
-    item.append(toggle, swatch);
-  }
+  if (label) item.append(...structureControls(label.value, label.color, prompt.text));
   const name = element('a', { href: '#', class: 'name' }, prompt.text);
   name.addEventListener('click', (event) => {
     event.preventDefault();
@@ -442,13 +421,27 @@ function instanceList(prompt: PromptReport): HTMLOListElement {
   return list;
 }
 
-/** Shows or hides one label of the overlay (its colormap entry made transparent). */
-function showLabel(value: number, visible: boolean): void {
-  if (!overlay || !colormap) return;
-  const index = colormap.I.indexOf(value);
-  if (index > 0) colormap.A[index] = visible ? 255 : 0;
-  overlay.setColormapLabel(structuredClone(colormap));
-  nv.updateGLVolume();
+/**
+ * A drawn structure's controls in the list: show/hide, its colour, and its own opacity (which the
+ * overlay opacity slider above the list sets for all).
+ */
+function structureControls(value: number, color: readonly number[], name: string): HTMLElement[] {
+  const toggle = element('input', { type: 'checkbox', title: 'show or hide' });
+  toggle.checked = true;
+  toggle.addEventListener('change', () => layers.setVisible(value, toggle.checked));
+  const swatch = element('span', { class: 'swatch' });
+  swatch.style.background = `rgb(${color.join(',')})`;
+  const opacity = element('input', {
+    type: 'range',
+    class: 'structure-opacity',
+    min: '0',
+    max: '1',
+    step: '0.05',
+    value: ui.opacity.value,
+    title: `opacity of ${name}`,
+  });
+  opacity.addEventListener('input', () => layers.setOpacity(value, Number(opacity.value)));
+  return [toggle, swatch, opacity];
 }
 
 /**
@@ -466,7 +459,7 @@ function centreOf(prompt: PromptReport): number[] {
  */
 function showPicked(location: NiiVueLocation): void {
   const scanValue = location.values[0]?.value;
-  const labelValue = overlay ? Math.round(location.values[nv.volumes.indexOf(overlay)]?.value ?? 0) : 0;
+  const labelValue = layers.labelAt(location);
   const answer = labelValue > 0 ? shown?.prompts.find((p) => p.label_value === labelValue) : undefined;
   for (const item of ui.answers.querySelectorAll<HTMLLIElement>(':scope > li'))
     item.classList.toggle('picked', answer !== undefined && item.dataset.text === answer.text);
@@ -550,8 +543,9 @@ async function start(): Promise<void> {
     void showUnderstood();
   });
   ui.opacity.addEventListener('input', () => {
-    if (!overlay) return;
-    nv.setOpacity(nv.volumes.indexOf(overlay), Number(ui.opacity.value));
+    layers.setAllOpacity(Number(ui.opacity.value));
+    for (const slider of ui.answers.querySelectorAll<HTMLInputElement>('.structure-opacity'))
+      slider.value = ui.opacity.value;
   });
   setState('idle');
 }
