@@ -9,6 +9,7 @@ import { parseDicomSeg } from '../../src/outputs/dicom-seg-check.js';
 import { ParseEngine } from '../../src/tasks/engine.js';
 import { writeResults } from '../../src/tasks/output-folder.js';
 import { readReport } from '../../src/tasks/report.js';
+import { GEOMETRY_CASES } from '../helpers/geometry-cases.js';
 import { sharedDir, SHARED_MISSING } from '../helpers/shared.js';
 import { writeTestModel } from '../helpers/test-model.js';
 import { withTempDir } from '../helpers/volumes.js';
@@ -17,19 +18,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 const shared = sharedDir();
-
-/** Real volumes of every awkward geometry: oblique, LPS, LIA (MGZ), PLI, a broken ACDC affine. */
-const CASES: Array<{ path: string; prompt: string; what: string }> = [
-  { path: 'spinalcord/t2s/t2s.nii.gz', prompt: 'hippocampus', what: 'oblique LAS, 0.5 x 0.5 x 7.5 mm MR' },
-  { path: 'sarcoma_ct/STS_001_CT_image.nii.gz', prompt: 'vertebral column, kidney', what: 'LPS anisotropic CT' },
-  { path: 'openkbp/pt_10_ct.nii.gz', prompt: 'vertebral column', what: 'PLI CT stored with scl_inter' },
-  { path: 'freesurfer/norm.mgz', prompt: 'hippocampus', what: 'LIA MGZ MR' },
-  {
-    path: 'acdc/patient023/patient023_frame01.nii.gz',
-    prompt: 'hippocampus',
-    what: 'ACDC: unit sform, pixdim 1.45 x 1.45 x 10',
-  },
-];
 
 describe('outputs keep the input grid and affine exactly', { skip: shared ? false : SHARED_MISSING }, () => {
   let modelDir: string;
@@ -43,7 +31,7 @@ describe('outputs keep the input grid and affine exactly', { skip: shared ? fals
     rmSync(modelDir, { recursive: true, force: true });
   });
 
-  for (const { path, prompt, what } of CASES) {
+  for (const { path, prompt, what } of GEOMETRY_CASES) {
     it(`${what} (${path})`, () =>
       withTempDir(async (dir) => {
         const input = join(shared ?? '', 'data', path);

@@ -1,6 +1,6 @@
 /**
  * Browser mode on the real scans of awkward geometry that the output-geometry tests use (oblique, LPS,
- * LIA, anisotropic; test/tasks/output-geometry.test.ts): the label map the page's engine worker answers
+ * PLI, LIA, anisotropic; test/helpers/geometry-cases.ts): the label map the page's engine worker answers
  * is on the input's own voxel grid, NiiVue draws it with the scan's affine, and it equals the Node
  * engine's mask voxel for voxel. The closed-form test network keeps each run to seconds. Needs chromium
  * and ../shared; skipped with a message without either.
@@ -15,24 +15,12 @@ import { fromNested } from '../../src/core/affine.js';
 import { readVolume } from '../../src/io/read.js';
 import { writeNifti } from '../../src/io/write-nifti.js';
 import { ParseEngine } from '../../src/tasks/engine.js';
+import { GEOMETRY_CASES } from '../helpers/geometry-cases.js';
 import { sharedDir, SHARED_MISSING } from '../helpers/shared.js';
 import { writeTestModel } from '../helpers/test-model.js';
 import { openScan, runEnded, SKIP, startViewer, type ViewerSession } from './harness.js';
 
 const shared = sharedDir();
-
-/** The smallest scans of each geometry among output-geometry.test.ts's cases, with its prompts. */
-const CASES: Array<{ path: string; prompt: string; what: string }> = [
-  { path: 'spinalcord/t2s/t2s.nii.gz', prompt: 'hippocampus', what: 'oblique LAS, 0.5 x 0.5 x 7.5 mm MR' },
-  { path: 'sarcoma_ct/STS_001_CT_image.nii.gz', prompt: 'vertebral column, kidney', what: 'LPS anisotropic CT' },
-  // browser mode reads NIfTI only: the MGZ is written as NIfTI by medparse's writer, its LIA affine kept
-  { path: 'freesurfer/norm.mgz', prompt: 'hippocampus', what: 'LIA MR (the MGZ as NIfTI)' },
-  {
-    path: 'acdc/patient023/patient023_frame01.nii.gz',
-    prompt: 'hippocampus',
-    what: 'anisotropic cardiac MR, 1.45 x 1.45 x 10 mm, unit sform',
-  },
-];
 
 /** What the page holds after a browser-mode run: its label map, and the overlay's and scan's geometry in NiiVue. */
 interface PageRun {
@@ -92,11 +80,12 @@ describe(
       rmSync(root, { recursive: true, force: true });
     });
 
-    for (const { path, prompt, what } of CASES) {
+    for (const { path, prompt, what } of GEOMETRY_CASES) {
       it(`${what} (${path}): the input's grid and affine, and the Node engine's mask`, async () => {
         assert.ok(session && engine);
         const volume = await readVolume(join(shared ?? '', 'data', path));
         let scan = join(shared ?? '', 'data', path);
+        // browser mode reads NIfTI only for now: the MGZ is written as NIfTI by medparse's writer, its LIA affine kept
         if (!/\.nii(\.gz)?$/.test(path)) {
           scan = join(root, `${path.replace(/\W/g, '_')}.nii.gz`);
           await writeNifti(scan, volume);
