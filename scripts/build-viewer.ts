@@ -6,7 +6,7 @@
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { PACKAGE_ROOT } from '../src/core/paths.js';
+import { PACKAGE_ROOT, packageVersion } from '../src/core/paths.js';
 
 const VIEWER_SOURCE = join(PACKAGE_ROOT, 'src', 'viewer');
 const VIEWER_OUT = join(PACKAGE_ROOT, 'dist', 'viewer');
@@ -36,6 +36,8 @@ async function bundle(entry: string, name: string, format: 'iife' | 'esm'): Prom
     target: ['es2022', 'chrome110', 'firefox115', 'safari16'],
     minify: true,
     metafile: true,
+    // report.json names the medparse that wrote it, in the browser too
+    define: { MEDPARSE_VERSION: JSON.stringify(packageVersion()) },
     logLevel: 'warning',
   });
   // A browser bundle must not pull in a Node built-in (issue 21: the engine runs in the browser too).

@@ -27,12 +27,12 @@ import type {
 import {
   assignColours,
   colourProblems,
-  loadLabelNeighbours,
   touchingPairs,
   type LabelNeighbour,
   type ProposedColour,
 } from '../src/vocab/colours.js';
 import { Vocabulary, validateVocabularyFile } from '../src/vocab/vocabulary.js';
+import { loadLabelNeighbours } from '../src/vocab/vocabulary-file.js';
 import {
   AMBIGUOUS_TERMS,
   ATLAS_REGION_RULES,

@@ -1,21 +1,24 @@
 /**
  * The engine in a Web Worker (issue 21, in-browser mode): the scan the page opened is parsed here with
- * medparse's own NIfTI reader and answered by the same engine as on Node (engine-core.ts), networks
- * run by onnxruntime-web. The model package and vocabulary come from the serving origin; the scan
- * never leaves the browser.
+ * medparse's own readers (NIfTI, MGH/MGZ, NRRD, MetaImage; src/io/read-bytes.ts) and answered by the
+ * same engine as on Node (engine-core.ts), networks run by onnxruntime-web; the results folder's files
+ * are built here as on Node (result-files.ts) for the page to offer as downloads. The model package and
+ * vocabulary come from the serving origin; the scan never leaves the browser.
  */
-import { MedparseError } from '../core/errors.js';
 import type { ProgressEvent } from '../core/progress.js';
-import type { Volume } from '../core/volume.js';
-import { isGzip } from '../io/binary.js';
-import { decodeNifti, parseNiftiHeader } from '../io/nifti.js';
+import { openVolumeBytes } from '../io/read-bytes.js';
 import { modelFromManifest } from '../runtime/model-spec.js';
 import type { ModelManifest } from '../runtime/model-manifest.js';
-import type { PromptResult } from '../tasks/results.js';
+import type { ParseResult, PromptResult } from '../tasks/results.js';
 import { EngineCore } from '../tasks/engine-core.js';
+import { encodeResultFiles } from '../tasks/result-files.js';
 import { Vocabulary, validateVocabularyFile } from '../vocab/vocabulary.js';
 import type { BrowserAnswer, RunRequest, WorkerMessage } from './messages.js';
+import { browserEstimate, checkBrowserMemory } from './memory.js';
 import { fetchBytes, webNetworkOpener } from './web-network.js';
+
+/** medparse's version, for report.json: set by the bundler (scripts/build-viewer.ts) from package.json. */
+declare const MEDPARSE_VERSION: string;
 
 const post = (message: WorkerMessage, transfer: Transferable[] = []) => self.postMessage(message, { transfer });
 
@@ -30,7 +33,7 @@ self.addEventListener('message', (event: MessageEvent<RunRequest>) => {
 const engines = new Map<string, Promise<EngineCore>>();
 
 async function run(request: RunRequest): Promise<void> {
-  const volume = await readNifti(new Uint8Array(request.file), request.fileName);
+  const opened = await openVolumeBytes(new Uint8Array(request.file), request.fileName);
   let engine = engines.get(request.base);
   if (!engine) {
     engine = loadEngine(request);
@@ -40,13 +43,57 @@ async function run(request: RunRequest): Promise<void> {
     engines.delete(request.base);
     throw error;
   });
+  // from the header and the plan, before a voxel is decoded or a network opened
+  checkBrowserMemory(
+    browserEstimate(core.estimateMemory(opened.header, request), opened.header.dims),
+    request.fileName,
+  );
+  const volume = await opened.load();
+  // detect is segment with every object of each present answer listed (report.json's instances), as on Node
   const result =
     request.task === 'recognize' ? await core.recognize(volume) : await core.segment(volume, request.prompts);
   const labels = new Uint16Array(volume.data.length);
-  const answers = result.prompts.map((prompt, i) => answerOf(prompt, i + 1, labels, core.vocabulary));
-  post({ type: 'done', answers, labels, dims: volume.dims, modality: result.modality, timings: result.timings }, [
-    labels.buffer,
-  ]);
+  const answers = result.prompts.map((prompt, i) => answerOf(prompt, i + 1, labels));
+  const { report, table, files } = await resultFiles(result, request, core.vocabulary);
+  post(
+    {
+      type: 'done',
+      answers,
+      labels,
+      dims: volume.dims,
+      modality: result.modality,
+      timings: result.timings,
+      report,
+      table,
+      files,
+    },
+    [labels.buffer, ...files.map((file) => file.bytes)],
+  );
+}
+
+/** The results folder's files, built here as output-folder.ts writes them on Node. */
+async function resultFiles(result: ParseResult, request: RunRequest, vocabulary: Vocabulary) {
+  const encoded = await encodeResultFiles(
+    result,
+    vocabulary,
+    { task: request.task, medparseVersion: MEDPARSE_VERSION },
+    gzip,
+  );
+  const files = [...encoded.files].map(([name, bytes]) => ({ name, bytes: ownBuffer(bytes) }));
+  return { report: encoded.report, table: encoded.table, files };
+}
+
+/** gzip with the browser's CompressionStream. */
+async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([ownBuffer(bytes)]).stream().pipeThrough(new CompressionStream('gzip'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/** The bytes in an ArrayBuffer of their own (to transfer, or to make a Blob of). */
+function ownBuffer(bytes: Uint8Array): ArrayBuffer {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer
+    ? bytes.buffer
+    : bytes.slice().buffer;
 }
 
 async function loadEngine(request: RunRequest): Promise<EngineCore> {
@@ -70,30 +117,12 @@ async function loadEngine(request: RunRequest): Promise<EngineCore> {
   );
 }
 
-/** A .nii or .nii.gz, read as readVolume reads it on Node (gunzip by the browser's own DecompressionStream). */
-async function readNifti(file: Uint8Array<ArrayBuffer>, name: string): Promise<Volume> {
-  const bytes = isGzip(file) ? await gunzip(file) : file;
-  if (!/\.nii(\.gz)?$/i.test(name))
-    throw new MedparseError(
-      'UNSUPPORTED_FORMAT',
-      'the in-browser mode reads NIfTI (.nii, .nii.gz); run other formats on the server',
-      name,
-    );
-  const header = parseNiftiHeader(bytes, name);
-  return decodeNifti(header, bytes, header.voxOffset, name);
-}
-
-async function gunzip(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
 async function fetchJson<T>(url: string, headers: Record<string, string>): Promise<T> {
   return JSON.parse(new TextDecoder().decode(await fetchBytes(url, headers))) as T;
 }
 
 /** One answer's summary, its mask drawn into the label map (a later answer wins where two overlap). */
-function answerOf(prompt: PromptResult, value: number, labels: Uint16Array, vocabulary: Vocabulary): BrowserAnswer {
+function answerOf(prompt: PromptResult, value: number, labels: Uint16Array): BrowserAnswer {
   let voxels = 0;
   let probabilitySum = 0;
   const probability = prompt.probability;
@@ -113,6 +142,5 @@ function answerOf(prompt: PromptResult, value: number, labels: Uint16Array, voca
     voxels,
     probabilitySum,
     volumeMl: prompt.statistics?.volumeMl ?? null,
-    color: voxels && prompt.concept ? (vocabulary.get(prompt.concept.id)?.color ?? null) : null,
   };
 }

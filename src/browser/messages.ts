@@ -1,21 +1,42 @@
 /** What the page and the engine worker (engine-worker.ts) send each other. */
 import type { ProgressEvent } from '../core/progress.js';
+import type { LabelTable } from '../io/label-legend.js';
+import type { Report } from '../tasks/report-types.js';
+import type { TaskName } from '../tasks/result-files.js';
 
-export type BrowserTask = 'segment' | 'recognize';
+export type BrowserTask = TaskName;
+
+/**
+ * What the in-browser engine reads (src/io/read-bytes.ts): one file holding header and voxels. A header
+ * with a separate data file (.nhdr, .mhd) and DICOM are read on the server.
+ */
+export const BROWSER_READABLE = /\.(nii|nii\.gz|mgh|mgz|nrrd|mha)$/i;
+
+/**
+ * Why the in-browser mode cannot run these files, or undefined when it can: said before anything runs,
+ * with what to do instead.
+ */
+export function browserRefusal(files: readonly { name: string }[]): string | undefined {
+  if (files.length === 1 && BROWSER_READABLE.test(files[0].name)) return undefined;
+  const server = 'uncheck "Run in this browser" to run it on the server';
+  if (files.length === 1 && /\.(nhdr|mhd)$/i.test(files[0].name))
+    return `${files[0].name} keeps its voxels in a separate file, which the in-browser mode cannot read: ${server}, or save it as one .nrrd or .mha file`;
+  return `DICOM in browser mode is not supported yet (it reads NIfTI, MGZ, NRRD and MetaImage .mha files): ${server}`;
+}
 
 export interface RunRequest {
   type: 'run';
   /** The served viewer's origin (or the API base): model files, vocabulary and .wasm come from there. */
   base: string;
   headers: Record<string, string>;
-  /** The scan as the user chose it: a .nii or .nii.gz file's bytes (transferred, not copied). */
+  /** The scan as the user chose it: one file's bytes (see BROWSER_READABLE; transferred, not copied). */
   file: ArrayBuffer;
   fileName: string;
   task: BrowserTask;
   prompts: string;
 }
 
-/** One prompt's answer: what the list shows and what the overlay draws (label value = index + 1). */
+/** One prompt's answer in numbers to compare with the Node engine's (its mask is label value index + 1 of `labels`). */
 export interface BrowserAnswer {
   text: string;
   status: string;
@@ -27,8 +48,6 @@ export interface BrowserAnswer {
   /** Sum of the 0..255 probabilities: equal masks and equal maps give equal sums. */
   probabilitySum: number;
   volumeMl: number | null;
-  /** The concept's colour from the vocabulary (as labels.json gives it); null when nothing was drawn. */
-  color: [number, number, number] | null;
 }
 
 export type WorkerMessage =
@@ -41,5 +60,11 @@ export type WorkerMessage =
       dims: [number, number, number];
       modality: string;
       timings: Record<string, number>;
+      /** report.json as the Node engine's results folder has it (task, input, prompts with their instances). */
+      report: Report;
+      /** labels.json's legend of labels.nii.gz (the report's `label_value`s). */
+      table: LabelTable;
+      /** The results folder's files by name (report.json, labels.nii.gz, labels.json, masks), to download. */
+      files: Array<{ name: string; bytes: ArrayBuffer }>;
     }
   | { type: 'error'; message: string };

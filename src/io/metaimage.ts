@@ -2,7 +2,6 @@ import { MedparseError } from '../core/errors.js';
 import { flipRasLps } from '../core/affine.js';
 import type { DataType, Dims3, Volume } from '../core/volume.js';
 import { decodeStoredVoxels, decodedType, storedBytesPerVoxel, type StoredType } from './binary.js';
-import { resolveDetachedFile } from './detached-file.js';
 import { checkAffine, checkDimensions, chooseFrame, type FrameOptions } from './frames.js';
 import { parseNumberList } from './text-header.js';
 
@@ -34,8 +33,11 @@ export interface MetaImageHeader {
   compressed: boolean;
   /** Where LOCAL data starts in the header's file; undefined when the data is in a data file. */
   dataStart: number | undefined;
-  /** The data file ElementDataFile names, resolved safely (see resolveDetachedFile). */
-  dataFile: string | undefined;
+  /**
+   * The data file ElementDataFile names (not LOCAL); a reader with a file system resolves it safely
+   * (resolveDetachedFile), one without refuses it.
+   */
+  dataFileName: string | undefined;
 }
 
 /**
@@ -86,7 +88,7 @@ export function parseMetaImageHeader(bytes: Uint8Array, file: string): MetaImage
     type: decodedType(stored),
     compressed: /^true$/i.test(fields.get('CompressedData') ?? 'False'),
     dataStart: local ? dataStart : undefined,
-    dataFile: local ? undefined : resolveDetachedFile(file, dataFileName, 'MetaImage ElementDataFile'),
+    dataFileName: local ? undefined : dataFileName,
   };
 }
 
@@ -185,7 +187,7 @@ function buildAffine(fields: Map<string, string>, nDims: number, file: string): 
   return checkAffine(flipRasLps(affine), 'MetaImage spacing and TransformMatrix', file);
 }
 
-function modalityOf(value: string | undefined): Volume['meta']['modality'] {
+export function modalityOf(value: string | undefined): Volume['meta']['modality'] {
   if (value === 'MET_MOD_CT') return 'CT';
   if (value === 'MET_MOD_MR') return 'MR';
   if (value === 'MET_MOD_PET') return 'PT';

@@ -16,8 +16,8 @@ export function mghDataExtent(
   head: Uint8Array,
   file: string,
   options: FrameOptions = {},
-): { frameEnd: number; dataEnd: number; dims: Dims3; bytesPerVoxel: number } {
-  const { dims, frames, type } = parseMghHeader(head, file);
+): { frameEnd: number; dataEnd: number; dims: Dims3; bytesPerVoxel: number; spacing: number[] } {
+  const { dims, frames, type, view } = parseMghHeader(head, file);
   const frame = chooseFrame(frames, options, file);
   const perFrame = dims[0] * dims[1] * dims[2] * bytesPerVoxel(type);
   return {
@@ -25,6 +25,7 @@ export function mghDataExtent(
     dataEnd: HEADER_BYTES + frames * perFrame,
     dims,
     bytesPerVoxel: bytesPerVoxel(type),
+    spacing: mghVoxelSize(view),
   };
 }
 

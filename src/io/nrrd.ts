@@ -3,7 +3,6 @@ import { flipRasLps } from '../core/affine.js';
 import type { DataType, Dims3, Volume, VoxelArray } from '../core/volume.js';
 import { allocate, bytesPerVoxel } from '../core/volume.js';
 import { decodeVoxels } from './binary.js';
-import { resolveDetachedFile } from './detached-file.js';
 import { checkAffine, checkDimensions, chooseFrame, type FrameOptions } from './frames.js';
 import { findBlankLine, parseNumberList } from './text-header.js';
 
@@ -58,8 +57,11 @@ export interface NrrdHeader {
   encoding: 'raw' | 'gzip' | 'text';
   /** Where attached data starts in the header's file; undefined when the data is in a detached file. */
   dataStart: number | undefined;
-  /** The detached data file, resolved safely (see resolveDetachedFile). */
-  dataFile: string | undefined;
+  /**
+   * The detached data file as the header names it; a reader with a file system resolves it safely
+   * (resolveDetachedFile), one without refuses it.
+   */
+  dataFileName: string | undefined;
 }
 
 /** Parses the header at the start of `bytes` (the first bytes of the file are enough). */
@@ -84,14 +86,13 @@ export function parseNrrdHeader(bytes: Uint8Array, file: string): NrrdHeader {
       `NRRD data file "${dataFileName}" names several files; only one detached data file is supported`,
       file,
     );
-  const dataFile = dataFileName ? resolveDetachedFile(file, dataFileName, 'NRRD "data file:"') : undefined;
   return {
     fields,
     geometry,
     type,
     encoding: encodingOf(fields, file),
-    dataStart: dataFile ? undefined : (blank?.dataStart ?? bytes.length),
-    dataFile,
+    dataStart: dataFileName ? undefined : (blank?.dataStart ?? bytes.length),
+    dataFileName: dataFileName || undefined,
   };
 }
 

@@ -6,7 +6,9 @@ import type { Volume } from '../core/volume.js';
 import { bytesPerVoxel } from '../core/volume.js';
 import { admitVolume, type AdmitOptions, type OpenedVolume, type VolumeHeader } from './admit.js';
 import { isGzip, storedBytesPerVoxel } from './binary.js';
+import { formatFromContent, formatFromExtension, SUPPORTED_INPUTS, type ImageFormat } from './formats.js';
 import { readBounded, TRAILER_ALLOWANCE, type Compression } from './bounded-read.js';
+import { resolveDetachedFile } from './detached-file.js';
 import { openDicomSeries } from './dicom/index.js';
 import { chooseFrame, type FrameOptions } from './frames.js';
 import { decodeMetaImagePayload, metaImagePayloadBytes, parseMetaImageHeader } from './metaimage.js';
@@ -15,25 +17,13 @@ import { decodeNifti, niftiDataExtent, parseNiftiHeader } from './nifti.js';
 import { decodeNrrdPayload, nrrdPayloadBytes, parseNrrdHeader } from './nrrd.js';
 
 export type { OpenedVolume, VolumeHeader } from './admit.js';
+export { formatFromContent, formatFromExtension, SUPPORTED_INPUTS, type ImageFormat } from './formats.js';
 
 export interface ReadOptions extends FrameOptions, AdmitOptions {
   /** SeriesInstanceUID to read from a DICOM folder or zip that holds several series. */
   series?: string;
   onProgress?: ProgressCallback;
 }
-
-export type ImageFormat = 'nifti' | 'mgh' | 'nrrd' | 'metaimage' | 'dicom';
-
-const EXTENSIONS: Array<[RegExp, ImageFormat]> = [
-  [/\.(nii|nii\.gz|hdr|img|img\.gz|hdr\.gz)$/i, 'nifti'],
-  [/\.(mgh|mgz|mgh\.gz)$/i, 'mgh'],
-  [/\.(nrrd|nhdr)$/i, 'nrrd'],
-  [/\.(mha|mhd)$/i, 'metaimage'],
-  [/\.(dcm|zip)$/i, 'dicom'],
-];
-
-export const SUPPORTED_INPUTS =
-  'NIfTI (.nii, .nii.gz, .hdr/.img), MGH (.mgh, .mgz), NRRD (.nrrd, .nhdr), MetaImage (.mha, .mhd), or DICOM (a folder or .zip of one series)';
 
 /** Enough of a file's first bytes for any header medparse reads (text headers must end within it). */
 const HEADER_PROBE_BYTES = 1 << 20;
@@ -167,6 +157,7 @@ function voxelBounds(extent: { frameEnd: number; dataEnd: number }, compressed: 
 
 function openNrrd(file: OpenedFile, options: ReadOptions): OpenedVolume {
   const parsed = parseNrrdHeader(file.head, file.path);
+  const dataFile = detachedFile(file.path, parsed.dataFileName, 'NRRD "data file:"');
   const { dims, frames } = parsed.geometry;
   chooseFrame(frames, options, file.path);
   const header = admitVolume(
@@ -175,7 +166,7 @@ function openNrrd(file: OpenedFile, options: ReadOptions): OpenedVolume {
   );
   const load = async () => {
     const compression = parsed.encoding === 'gzip' ? 'gzip' : 'none';
-    const payload = await readPayload(file, parsed, compression, nrrdPayloadBytes(parsed));
+    const payload = await readPayload(file, { ...parsed, dataFile }, compression, nrrdPayloadBytes(parsed));
     return decodeNrrdPayload(parsed, payload, file.path, options);
   };
   return { header, load };
@@ -183,16 +174,23 @@ function openNrrd(file: OpenedFile, options: ReadOptions): OpenedVolume {
 
 function openMetaImage(file: OpenedFile, options: ReadOptions): OpenedVolume {
   const parsed = parseMetaImageHeader(file.head, file.path);
+  const dataFile = detachedFile(file.path, parsed.dataFileName, 'MetaImage ElementDataFile');
   chooseFrame(parsed.frames, options, file.path);
   const header = admitVolume(
     { file: file.path, format: 'metaimage', dims: parsed.dims, bytesPerVoxel: storedBytesPerVoxel(parsed.stored) },
     options,
   );
   const load = async () => {
-    const payload = await readPayload(file, parsed, parsed.compressed ? 'zlib' : 'none', metaImagePayloadBytes(parsed));
+    const compression = parsed.compressed ? 'zlib' : 'none';
+    const payload = await readPayload(file, { ...parsed, dataFile }, compression, metaImagePayloadBytes(parsed));
     return decodeMetaImagePayload(parsed, payload, file.path, options);
   };
   return { header, load };
+}
+
+/** The data file a text header names, resolved safely beside it; undefined when the data are attached. */
+function detachedFile(headerPath: string, named: string | undefined, field: string): string | undefined {
+  return named === undefined ? undefined : resolveDetachedFile(headerPath, named, field);
 }
 
 /**
@@ -226,26 +224,6 @@ async function readPayload(
 
 async function isGzipFile(path: string): Promise<boolean> {
   return isGzip(await readBounded(path, { keep: 2 }));
-}
-
-export function formatFromExtension(path: string): ImageFormat | undefined {
-  return EXTENSIONS.find(([pattern]) => pattern.test(path))?.[1];
-}
-
-/** Recognises a format from its first bytes (after gunzip); undefined when nothing matches. */
-export function formatFromContent(bytes: Uint8Array): ImageFormat | undefined {
-  const head = new TextDecoder('latin1').decode(bytes.subarray(0, 64));
-  if (head.startsWith('NRRD000')) return 'nrrd';
-  if (/^\s*(ObjectType|NDims|Comment|TransformType)\s*=/.test(head)) return 'metaimage';
-  if (bytes.length > 132 && new TextDecoder('latin1').decode(bytes.subarray(128, 132)) === 'DICM') return 'dicom';
-  if (bytes.length >= 348) {
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const size = view.getInt32(0, true);
-    const swapped = view.getInt32(0, false);
-    if (size === 348 || size === 540 || swapped === 348 || swapped === 540) return 'nifti';
-    if (swapped === 1 && bytes.length >= 284 && view.getInt32(4, false) > 0) return 'mgh';
-  }
-  return undefined;
 }
 
 function statOrThrow(path: string) {

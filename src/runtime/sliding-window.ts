@@ -20,6 +20,9 @@ export interface SlidingWindowResult {
   patches: number;
 }
 
+/** Windows run at once when the caller does not say (EngineOptions.batchSize). */
+export const DEFAULT_BATCH_SIZE = 2;
+
 /**
  * Runs the network over the whole working image in overlapping patches. Every patch is encoded once
  * for all queries; sigmoid probabilities are blended with a Gaussian weight that trusts patch centres
@@ -48,7 +51,7 @@ export async function slidingWindowInference(
   const sums = conceptRows.map(() => new Float32Array(total));
   const weightSum = new Float32Array(total);
   const presence = conceptRows.map(() => -Infinity);
-  const batchSize = Math.max(1, options.batchSize ?? 2);
+  const batchSize = Math.max(1, options.batchSize ?? DEFAULT_BATCH_SIZE);
   const input = new Float32Array(batchSize * patchVoxels);
   const padValue = options.padValue;
   const progress = throttledProgress('inference', options.onProgress);

@@ -21,7 +21,15 @@ import { decodeNetworkOutput } from './stages/decode.js';
 import { answerKey, decideRows, type QueryAnswers } from './stages/decide.js';
 import { inferNetwork } from './stages/infer.js';
 import { conceptPrompt, planRequest } from './stages/plan.js';
-import { checkHeaderMemory, prepareVolume } from './stages/prepare.js';
+import { DEFAULT_BATCH_SIZE } from '../runtime/sliding-window.js';
+import type { ImagingModality } from '../runtime/model-spec.js';
+import {
+  checkHeaderMemory,
+  estimateRequestBytes,
+  prepareVolume,
+  windowBytes,
+  type MemoryGrid,
+} from './stages/prepare.js';
 
 export interface EngineOptions extends RuntimeOptions {
   overlap?: number;
@@ -36,6 +44,21 @@ export interface EngineOptions extends RuntimeOptions {
    * held-out scans), each with a note; for research and evaluation (default false).
    */
   experimental?: boolean;
+}
+
+/** A scan as its header describes it, before its voxels are read: what a memory estimate needs. */
+export interface ScanGrid extends MemoryGrid {
+  /** CT or MR when the file says so; otherwise both are planned and the larger need is taken. */
+  modality?: ImagingModality;
+}
+
+/** What a request would hold at its peak, in bytes. */
+export interface MemoryEstimate {
+  /** The scan, its working copies and the maps on each network's grid (prepare.ts, as the Node engine's limit). */
+  volumes: number;
+  /** The sliding windows' tensors (prepare.ts windowBytes). */
+  windows: number;
+  total: number;
 }
 
 export interface ParseOptions {
@@ -105,13 +128,46 @@ export class EngineCore {
   /** Runs every concept the model knows for the image's modality and reports all of them. */
   async recognize(volume: Volume, options: ParseOptions = {}): Promise<ParseResult> {
     const { modality } = resolveModality(volume, options.modality);
-    const scope = scanScope(volume);
+    return this.segmentConcepts(volume, this.recognizedIds(modality, scanScope(volume)), options);
+  }
+
+  /** The concepts recognize answers for a modality and scope. */
+  private recognizedIds(modality: ImagingModality, scope: ReturnType<typeof scanScope>): string[] {
     const ids = this.model.networks
       .filter((n) => n.modalities.includes(modality))
       .flatMap((n) =>
         n.concepts.filter((c) => this.options.experimental || !rowWithheldReason(c, scope)).map((c) => c.id),
       );
-    return this.segmentConcepts(volume, [...new Set(ids)], options);
+    return [...new Set(ids)];
+  }
+
+  /**
+   * The memory a request would need on a scan known only from its header, before any voxel is read:
+   * the engine's own plan for it, sized by prepare.ts (the estimate the Node engine holds to its limit)
+   * plus the networks' windows. A browser checks it against what a tab can hold.
+   */
+  estimateMemory(
+    grid: ScanGrid,
+    request: { task: 'segment' | 'detect' | 'recognize'; prompts: string },
+  ): MemoryEstimate {
+    const volume = gridVolume(grid);
+    const keepIslands = this.options.keepIslands === true;
+    const estimates = (grid.modality ? [grid.modality] : (['CT', 'MR'] as const)).map((modality) => {
+      const prompts =
+        request.task === 'recognize'
+          ? this.recognizedIds(modality, scanScope(volume)).map((id) => conceptPrompt(this.vocabulary, id))
+          : parsePrompts(request.prompts, this.vocabulary);
+      const plan = planRequest(volume, prompts, {
+        vocabulary: this.vocabulary,
+        model: this.model,
+        experimental: this.options.experimental,
+        modality,
+      });
+      const volumes = estimateRequestBytes(grid, plan, keepIslands);
+      const windows = windowBytes(plan, this.options.batchSize ?? DEFAULT_BATCH_SIZE, keepIslands);
+      return { volumes, windows, total: volumes + windows };
+    });
+    return estimates.reduce((a, b) => (b.total > a.total ? b : a));
   }
 
   /** Answers vocabulary concept ids directly (no text parsing): for recognition and evaluation. */
@@ -189,4 +245,19 @@ export class EngineCore {
     }
     return session;
   }
+}
+
+/**
+ * A stand-in volume with a header's grid and no voxels, for planning only: a plan reads the grid (the
+ * scan's scope) and, given the modality, never the voxels.
+ */
+function gridVolume(grid: ScanGrid): Volume {
+  const [x, y, z] = grid.spacing;
+  return {
+    dims: grid.dims,
+    affine: [x, 0, 0, 0, 0, y, 0, 0, 0, 0, z, 0, 0, 0, 0, 1],
+    spacing: grid.spacing,
+    data: new Uint8Array(0),
+    meta: { sourceFormat: 'generated', modality: grid.modality ?? 'unknown' },
+  };
 }

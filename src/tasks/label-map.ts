@@ -7,8 +7,9 @@
  * the report's volumes: mask = own label + the voxels listed under `mask_in_other_labels`.
  */
 import { volumeLike, voxelVolumeMl, type Volume } from '../core/volume.js';
-import { makeLabelTable, type LabelEntry, type LabelTable } from '../io/label-table.js';
-import { assignColours, type Vocabulary } from '../vocab/index.js';
+import { makeLabelTable, type LabelEntry, type LabelTable } from '../io/label-legend.js';
+import { assignColours } from '../vocab/colours.js';
+import type { Vocabulary } from '../vocab/vocabulary.js';
 import { liesWithin } from './overlaps.js';
 import type { ParseResult, PromptResult } from './results.js';
 

@@ -1,40 +1,28 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { toNested } from '../core/affine.js';
-import { orientationOf, spacingOf, volumeLike } from '../core/volume.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
-import type { LabelEntry } from '../io/label-table.js';
 import { writeNifti } from '../io/write-nifti.js';
-import { encodeDicomSegMasks, NO_PATIENT_DESCRIPTION, type SegmentMask } from '../outputs/dicom-seg.js';
+import { encodeDicomSegMasks, NO_PATIENT_DESCRIPTION } from '../outputs/dicom-seg.js';
 import { renderPreview } from '../outputs/preview.js';
 import type { Vocabulary } from '../vocab/index.js';
-import { mergeLabels, type LabelMapShare } from './label-map.js';
+import { mergeLabels } from './label-map.js';
 import type { ParseResult, PromptResult } from './results.js';
-import {
-  readReport,
-  REPORT_SCHEMA_VERSION,
-  writeReport,
-  type DicomSegReport,
-  type PromptReport,
-  type Report,
-  type ReportFiles,
-} from './report.js';
+import { readReport, writeReport, type DicomSegReport, type ReportFiles } from './report.js';
+import { answerMasks, buildReport, describeDicomSeg, segmentMasks, type ReportOptions } from './result-files.js';
 
 export { mergeLabels } from './label-map.js';
 import { OutputFolder, RESULT_FILE_NAMES } from './result-folder.js';
 
 export { MANIFEST_NAME, OutputFolder, type OpenOutputFolderOptions } from './result-folder.js';
 
-export type TaskName = 'segment' | 'detect' | 'recognize';
+export type { TaskName } from './result-files.js';
 
-export interface WriteResultsOptions {
-  task: TaskName;
+export interface WriteResultsOptions extends ReportOptions {
   /** Also write segmentation.dcm when the input is not DICOM. */
   dicomSeg?: boolean;
   preview?: boolean;
   /** Replace the files of an earlier run (only those its manifest lists, unchanged since). */
   force?: boolean;
-  medparseVersion: string;
   /** The folder, opened (checked and locked) before inference; opened here when absent. */
   folder?: OutputFolder;
   /** Paths the run read, never replaced (default: the input volume's sourcePath). */
@@ -117,187 +105,9 @@ export function filesListedInReport(dir: string): string[] {
 
 async function writeMasks(staging: string, result: ParseResult): Promise<Map<PromptResult, string>> {
   const files = new Map<PromptResult, string>();
-  const written = new Set<string>();
-  for (const prompt of result.prompts) {
-    if (prompt.status !== 'present' || !prompt.probability || !prompt.concept) continue;
-    let name = `${prompt.concept.id}.nii.gz`;
-    for (let n = 2; written.has(name); n++) name = `${prompt.concept.id}_${n}.nii.gz`;
-    written.add(name);
-    const mask = new Uint8Array(prompt.probability.length);
-    for (let i = 0; i < mask.length; i++) mask[i] = prompt.probability[i] ? 1 : 0;
-    await writeNifti(join(staging, name), volumeLike(result.input, mask), { compressionLevel: 4 });
+  for (const { prompt, name, mask } of answerMasks(result)) {
+    await writeNifti(join(staging, name), mask, { compressionLevel: 4 });
     files.set(prompt, name);
   }
   return files;
-}
-
-function buildReport(
-  result: ParseResult,
-  options: WriteResultsOptions,
-  files: ReportFiles,
-  maskFiles: Map<PromptResult, string>,
-  shares: Map<PromptResult, LabelMapShare>,
-  dicomSeg: DicomSegReport | undefined,
-): Report {
-  const input = result.input;
-  const intensityUnit = result.modality === 'CT' ? 'HU' : 'image units';
-  return {
-    schema_version: REPORT_SCHEMA_VERSION,
-    medparse_version: options.medparseVersion,
-    created: new Date().toISOString(),
-    task: options.task,
-    input: {
-      path: input.meta.sourcePath ?? null,
-      format: input.meta.sourceFormat,
-      dims: input.dims,
-      spacing_mm: spacingOf(input),
-      affine_ras: toNested(input.affine),
-      orientation: orientationOf(input),
-      modality: result.modality,
-      modality_source: result.modalitySource,
-      ...(input.meta.notes?.length ? { notes: input.meta.notes } : {}),
-      ...(input.meta.dicom
-        ? {
-            dicom: {
-              study_instance_uid: input.meta.dicom.studyInstanceUid,
-              series_instance_uid: input.meta.dicom.seriesInstanceUid,
-              ...(input.meta.dicom.sliceSeriesUids
-                ? { slice_series_instance_uids: input.meta.dicom.sliceSeriesUids }
-                : {}),
-            },
-          }
-        : {}),
-    },
-    model: result.model,
-    ...(result.orientationSearch.length
-      ? {
-          orientation_search: result.orientationSearch.map((s) => ({
-            network: s.network,
-            kept: s.kept,
-            tried: s.tried.map((t) => ({ orientation: t.orientation, confidence: Number(t.confidence.toFixed(4)) })),
-          })),
-        }
-      : {}),
-    files,
-    ...(dicomSeg ? { dicom_seg: dicomSeg } : {}),
-    prompts: result.prompts.map((p) => promptReport(p, maskFiles.get(p), shares.get(p), intensityUnit)),
-    timings_ms: Object.fromEntries(Object.entries(result.timings).map(([k, v]) => [k, Math.round(v)])),
-  };
-}
-
-function promptReport(
-  p: PromptResult,
-  maskFile: string | undefined,
-  share: LabelMapShare | undefined,
-  unit: 'HU' | 'image units',
-): PromptReport {
-  const s = p.statistics;
-  return {
-    text: p.text,
-    status: p.status,
-    score: p.score === null ? null : round(p.score, 4),
-    concept: p.concept ?? null,
-    mask_file: maskFile ?? null,
-    label_value: share?.value ?? null,
-    label_map: share
-      ? {
-          value: share.value,
-          label_voxels: share.labelVoxels,
-          label_volume_ml: round(share.labelVolumeMl, 3),
-          mask_in_other_labels: share.inOtherLabels.map((o) => ({
-            value: o.value,
-            name: o.name,
-            voxels: o.voxels,
-            volume_ml: round(o.volumeMl, 3),
-          })),
-          note: share.note,
-        }
-      : null,
-    statistics: s
-      ? {
-          voxels: s.voxels,
-          volume_ml: round(s.volumeMl, 3),
-          intensity: s.intensity
-            ? {
-                mean: round(s.intensity.mean, 2),
-                std: round(s.intensity.std, 2),
-                min: s.intensity.min,
-                max: s.intensity.max,
-                unit,
-              }
-            : null,
-          bbox_voxels: s.boxVoxels,
-          bbox_world_mm: { min: s.boxWorld.min.map((v) => round(v, 2)), max: s.boxWorld.max.map((v) => round(v, 2)) },
-          centroid_world_mm: s.centroidWorld.map((v) => round(v, 2)),
-        }
-      : null,
-    instances: (p.instances ?? []).map((i) => ({
-      id: i.id,
-      voxels: i.voxels,
-      volume_ml: round(i.volumeMl, 3),
-      mean_probability: round(i.meanProbability, 3),
-      bbox_voxels: i.boxVoxels,
-      bbox_world_mm: { min: i.boxWorld.min.map((v) => round(v, 2)), max: i.boxWorld.max.map((v) => round(v, 2)) },
-      centroid_world_mm: i.centroidWorld.map((v) => round(v, 2)),
-    })),
-    evidence: p.evidence
-      ? {
-          voxels: p.evidence.voxels,
-          volume_ml: round(p.evidence.volumeMl, 3),
-          presence_logit: p.evidence.presenceLogit === null ? null : round(p.evidence.presenceLogit, 3),
-          mean_probability: round(p.evidence.meanProbability, 3),
-          mean_normalized_intensity: round(p.evidence.meanIntensity, 3),
-          p_value: p.evidence.pValue === null ? null : round(p.evidence.pValue, 4),
-          calibrated: p.evidence.calibrated,
-          bbox_voxels: p.evidence.boxVoxels,
-          best_slice: p.evidence.bestSlice,
-          reasons: p.evidence.reasons,
-        }
-      : null,
-    suggestions: p.suggestions,
-    notes: p.notes,
-  };
-}
-
-/** One segment per label value: the first present answer's own mask (so parts and wholes overlap, as they do). */
-function segmentMasks(
-  result: ParseResult,
-  entries: readonly LabelEntry[],
-  values: Map<PromptResult, number>,
-): SegmentMask[] {
-  return entries.flatMap((entry) => {
-    const prompt = result.prompts.find((p) => values.get(p) === entry.value && p.probability);
-    if (!prompt?.probability) return [];
-    const box = prompt.statistics?.boxVoxels;
-    return [{ entry, data: prompt.probability, ...(box ? { box } : {}) }];
-  });
-}
-
-function describeDicomSeg(
-  result: ParseResult,
-  masks: readonly SegmentMask[],
-  shares: Map<PromptResult, LabelMapShare>,
-): DicomSegReport {
-  const dicom = result.input.meta.dicom;
-  const overlapping = [...shares.values()].some((share) => share.inOtherLabels.length > 0);
-  return {
-    segments: masks.map((mask, n) => ({
-      number: n + 1,
-      label_value: mask.entry.value,
-      name: mask.entry.name,
-      laterality: mask.entry.laterality ?? null,
-    })),
-    segments_overlap: overlapping,
-    study_instance_uid: dicom?.studyInstanceUid ?? null,
-    note: dicom
-      ? `joins the source study ${dicom.studyInstanceUid} and references its series; each segment is an answer's whole mask` +
-        (overlapping ? ' (segments overlap where one answer lies within another)' : '')
-      : `the input was a ${result.input.meta.sourceFormat} file, not DICOM: the SEG has no patient or study to attach to ` +
-        '(empty patient name and id, a new study UID); import it alongside the images only by matching the geometry',
-  };
-}
-
-function round(v: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(v * f) / f;
 }

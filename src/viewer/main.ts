@@ -5,8 +5,8 @@
  * document.body.dataset.state (idle, loaded, running, done, error) lets scripts and tests wait on it.
  */
 import { Niivue, NVImage, SHOW_RENDER, type NiiVueLocation } from '@niivue/niivue';
-import type { LabelTable, NiivueLabelColormap } from '../io/label-table.js';
-import type { PromptReport, Report } from '../tasks/report.js';
+import type { LabelTable } from '../io/label-legend.js';
+import type { PromptReport, Report } from '../tasks/report-types.js';
 import {
   ApiClient,
   ApiError,
@@ -16,7 +16,7 @@ import {
   type ResolvedPrompt,
   type Task,
 } from './api.js';
-import type { BrowserAnswer, RunRequest, WorkerMessage } from '../browser/messages.js';
+import { browserRefusal, type RunRequest, type WorkerMessage } from '../browser/messages.js';
 import { StructureLayers } from './structure-layers.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -31,6 +31,7 @@ const ui = {
   prompts: $<HTMLTextAreaElement>('prompts'),
   understood: $<HTMLUListElement>('understood'),
   inBrowser: $<HTMLInputElement>('in-browser'),
+  browserNote: $<HTMLElement>('browser-note'),
   run: $<HTMLButtonElement>('run'),
   cancel: $<HTMLButtonElement>('cancel'),
   progress: $<HTMLElement>('progress'),
@@ -72,9 +73,14 @@ let shown: Report | undefined;
 let running: Submitted | undefined;
 
 type ViewerState = 'idle' | 'loaded' | 'running' | 'done' | 'error';
+const currentState = () => (document.body.dataset.state ?? 'idle') as ViewerState;
 function setState(state: ViewerState): void {
   document.body.dataset.state = state;
-  ui.run.disabled = state === 'running' || scanFiles.length === 0;
+  const refusal = ui.inBrowser.checked && scanFiles.length ? browserRefusal(scanFiles) : undefined;
+  // said before anything runs: what the in-browser mode cannot read, and what to do instead
+  ui.browserNote.hidden = refusal === undefined;
+  ui.browserNote.textContent = refusal ?? '';
+  ui.run.disabled = state === 'running' || scanFiles.length === 0 || refusal !== undefined;
 }
 
 /** An API call that failed: a server that wants a key gets the key box shown (the key stays for the tab). */
@@ -259,8 +265,8 @@ let engineWorker: Worker | undefined;
 async function runInBrowser(started: number): Promise<void> {
   try {
     const [file] = scanFiles;
-    if (scanFiles.length !== 1 || !/\.nii(\.gz)?$/i.test(file.name))
-      throw new Error('the in-browser mode reads one NIfTI file (.nii or .nii.gz); run other scans on the server');
+    const refusal = browserRefusal(scanFiles);
+    if (refusal) throw new Error(refusal);
     const key = sessionStorage.getItem('medparse-api-key');
     const request: RunRequest = {
       type: 'run',
@@ -268,7 +274,7 @@ async function runInBrowser(started: number): Promise<void> {
       headers: key ? { authorization: `Bearer ${key}` } : {},
       file: await file.arrayBuffer(),
       fileName: file.name,
-      task: ui.task.value === 'recognize' ? 'recognize' : 'segment',
+      task: ui.task.value as Task,
       prompts: ui.prompts.value,
     };
     const done = await inWorker(request, (progress) => {
@@ -277,7 +283,8 @@ async function runInBrowser(started: number): Promise<void> {
     });
     ui.stage.textContent = `done in this browser in ${seconds(performance.now() - started)}`;
     ui.bar.value = 1;
-    showBrowserResults(done);
+    for (const url of blobUrls.splice(0)) URL.revokeObjectURL(url);
+    await showBrowserResults(done);
     setState('done');
   } catch (error) {
     failed(error);
@@ -305,48 +312,20 @@ function inWorker(
   });
 }
 
-function showBrowserResults(done: Done): void {
+/** The browser run's answers, shown as a server job's are, its files offered from Blob URLs. */
+async function showBrowserResults(done: Done): Promise<void> {
   scripting.browserRun = done;
-  layers.clear();
-  shown = undefined;
-  const drawn = done.answers.map((answer, i) => ({ answer, value: i + 1 })).filter((a) => a.answer.color);
-  const colormap: NiivueLabelColormap = { R: [0], G: [0], B: [0], A: [0], I: [0], labels: ['background'] };
-  for (const { answer, value } of drawn) {
-    const [r, g, b] = answer.color ?? [0, 0, 0];
-    colormap.R.push(r);
-    colormap.G.push(g);
-    colormap.B.push(b);
-    colormap.A.push(255);
-    colormap.I.push(value);
-    colormap.labels.push(answer.text);
-  }
-  const background = nv.volumes[0];
-  if (drawn.length && background) {
-    // the label map is on the scan's own voxel grid, in its file order: NiiVue's image of the file
-    const image = NVImage.zerosLike(background, 'float32');
-    image.img = Float32Array.from(done.labels);
-    if (image.hdr) [image.hdr.scl_slope, image.hdr.scl_inter] = [1, 0];
-    layers.show(image, colormap, Number(ui.opacity.value));
-  }
-  ui.answers.replaceChildren(...done.answers.map((answer, i) => browserAnswerItem(answer, i + 1)));
-  ui.downloads.replaceChildren();
-  ui.results.hidden = false;
-}
-
-function browserAnswerItem(answer: BrowserAnswer, value: number): HTMLLIElement {
-  const item = element('li', { class: 'answer' });
-  item.dataset.status = answer.status;
-  item.dataset.text = answer.text;
-  item.dataset.voxels = String(answer.voxels);
-  item.dataset.probabilitySum = String(answer.probabilitySum);
-  if (answer.color) item.append(...structureControls(value, answer.color, answer.text));
-  item.append(
-    element('span', { class: 'name' }, answer.text),
-    element('span', { class: `badge ${answer.status}` }, answer.status),
-  );
-  if (answer.volumeMl !== null) item.append(element('span', { class: 'reason' }, `${answer.volumeMl} mL`));
-  for (const note of answer.notes) item.append(element('span', { class: 'reason' }, note));
-  return item;
+  const labels = done.files.find((file) => file.name === 'labels.nii.gz');
+  const downloads = done.files.map(({ name, bytes }) => ({ name, url: blobUrl(new Blob([bytes])) }));
+  // NiiVue gets a copy: the download keeps the file's own bytes
+  await showAnswers(done.report, done.table, done.table.labels.length ? labels?.bytes.slice(0) : undefined, downloads);
+  // what the tests compare with the Node engine: each answer's mask voxels and probability sum
+  ui.answers.querySelectorAll<HTMLLIElement>(':scope > li').forEach((item, i) => {
+    const answer = done.answers[i];
+    if (!answer) return;
+    item.dataset.voxels = String(answer.voxels);
+    item.dataset.probabilitySum = String(answer.probabilitySum);
+  });
 }
 
 function describeProgress(progress: Progress, started: number, stageStarted: number): string {
@@ -361,25 +340,78 @@ function describeProgress(progress: Progress, started: number, stageStarted: num
 
 async function showResults(job: JobView): Promise<void> {
   const [report, table] = await Promise.all([api.report(job), api.labels(job)]);
+  const labels = table.labels.length ? await api.bytes(`${job.url}/files/labels.nii.gz`) : undefined;
+  const downloads = job.links.files.map((path) => ({
+    name: path.split('/').pop() ?? path,
+    url: api.url(path),
+    // a plain link cannot send the API key: the file is fetched with it and saved from a Blob URL
+    fetch: () => api.bytes(path),
+  }));
+  await showAnswers(report, table, labels, downloads);
+}
+
+/** A result file offered for download: a Blob URL, or a server URL fetched with the API key on click. */
+interface Download {
+  name: string;
+  url: string;
+  fetch?: () => Promise<ArrayBuffer>;
+}
+
+/** A run's answers (report.json and labels.json, from the server or the engine worker): overlay, list, downloads. */
+async function showAnswers(
+  report: Report,
+  table: LabelTable,
+  labels: ArrayBuffer | undefined,
+  downloads: readonly Download[],
+): Promise<void> {
   layers.clear();
-  if (table.labels.length && table.niivue) {
-    const buffer = await api.bytes(`${job.url}/files/labels.nii.gz`);
-    layers.show(await NVImage.loadFromUrl({ url: 'labels.nii.gz', buffer }), table.niivue, Number(ui.opacity.value));
+  if (labels && table.niivue) {
+    layers.show(
+      await NVImage.loadFromUrl({ url: 'labels.nii.gz', buffer: labels }),
+      table.niivue,
+      Number(ui.opacity.value),
+    );
   }
   shown = report;
   ui.answers.replaceChildren(...report.prompts.map((prompt) => answerItem(prompt, table)));
-  ui.downloads.replaceChildren(
-    ...job.links.files.map((path) => {
-      const name = path.split('/').pop() ?? path;
-      const item = element('li');
-      item.append(element('a', { href: api.url(path), download: name }, name));
-      return item;
-    }),
-  );
+  ui.downloads.replaceChildren(...downloads.map(downloadItem));
   ui.results.hidden = false;
   // open on the first structure found, not on whatever slice the crosshair was at
   const first = report.prompts.find((p) => p.statistics);
   if (first) jumpTo(centreOf(first));
+}
+
+function downloadItem(download: Download): HTMLLIElement {
+  const link = element('a', { href: download.url, download: download.name }, download.name);
+  const { fetch } = download;
+  if (fetch)
+    link.addEventListener('click', (event) => {
+      event.preventDefault();
+      void fetch()
+        .then((bytes) => save(new Blob([bytes]), download.name))
+        .catch((error: unknown) => failed(error, `${download.name} could not be downloaded: `));
+    });
+  const item = element('li');
+  item.append(link);
+  return item;
+}
+
+/** Saves a Blob as a file named `name` (a click on a temporary link to its Blob URL). */
+function save(blob: Blob, name: string): void {
+  const link = element('a', { href: URL.createObjectURL(blob), download: name });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  // the browser has started the download by now; the URL is freed a little later to be safe
+  setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+}
+
+/** Blob URLs of the files shown (a browser run's downloads), freed when the next results replace them. */
+const blobUrls: string[] = [];
+function blobUrl(blob: Blob): string {
+  const url = URL.createObjectURL(blob);
+  blobUrls.push(url);
+  return url;
 }
 
 function answerItem(prompt: PromptReport, table: LabelTable): HTMLLIElement {
@@ -533,6 +565,7 @@ async function start(): Promise<void> {
     void showUnderstood();
   });
   ui.run.addEventListener('click', () => void run());
+  ui.inBrowser.addEventListener('change', () => setState(currentState()));
   ui.cancel.addEventListener('click', () => {
     // the event stream then ends with "cancelled", and run() says so
     if (running) void api.cancel(running).catch((error: unknown) => failed(error));

@@ -14,10 +14,8 @@
  * isVisibleColour. Colours are chosen by scripts/build-vocabulary.ts from established tables where they
  * cover a concept, moved to the nearest colour that satisfies the rule when they do not.
  */
-import { readFileSync } from 'node:fs';
 import { chroma, deltaE, srgbToLab, type Lab, type Rgb } from '../core/colour.js';
 import type { Concept } from './types.js';
-import { LABEL_NEIGHBOURS_PATH } from './vocabulary-file.js';
 
 /** Touching structures differ by at least this (CIE76): clearly two colours side by side. */
 export const MIN_TOUCHING_DELTA_E = 20;
@@ -37,13 +35,6 @@ export interface LabelNeighbour {
   a: string;
   b: string;
   dataset: string;
-}
-
-/** The committed label-map neighbours (rule 4), as scripts/label-neighbours.ts wrote them. */
-export function loadLabelNeighbours(path: string = LABEL_NEIGHBOURS_PATH): LabelNeighbour[] {
-  const file = JSON.parse(readFileSync(path, 'utf8')) as { pairs?: unknown };
-  if (!Array.isArray(file.pairs)) throw new Error(`${path}: no "pairs" list`);
-  return file.pairs as LabelNeighbour[];
 }
 
 /** Why two concepts touch (for messages and docs). */

@@ -23,6 +23,7 @@ export {
   DATASET_LABELS_PATH,
   VOCABULARY_PATH,
   loadDatasetLabels,
+  loadLabelNeighbours,
   loadVocabulary,
   readVocabularyFile,
 } from './vocabulary-file.js';
@@ -33,7 +34,6 @@ export {
   assignColours,
   colourProblems,
   isVisibleColour,
-  loadLabelNeighbours,
   touchingPairs,
   type LabelNeighbour,
   type TouchingPair,

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dataFile } from '../core/paths.js';
+import type { LabelNeighbour } from './colours.js';
 import type { DatasetLabelFile, VocabularyFile } from './types.js';
 import { isRecord, validateVocabularyFile, Vocabulary } from './vocabulary.js';
 
@@ -52,4 +53,11 @@ function readJson(path: string, what: string): unknown {
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(`the ${what} at ${path} is not valid JSON: ${reason}`);
   }
+}
+
+/** The committed label-map neighbours (colours.ts, rule 4), as scripts/label-neighbours.ts wrote them. */
+export function loadLabelNeighbours(path: string = LABEL_NEIGHBOURS_PATH): LabelNeighbour[] {
+  const file = JSON.parse(readFileSync(path, 'utf8')) as { pairs?: unknown };
+  if (!Array.isArray(file.pairs)) throw new Error(`${path}: no "pairs" list`);
+  return file.pairs as LabelNeighbour[];
 }

@@ -3,8 +3,9 @@
  * (WebGL2 through SwiftShader) and a page on it, the waits on the page's state, colour counting in
  * screenshots and the folder screenshots are kept in.
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -145,4 +146,12 @@ let shotDir = '';
 export function shotFolder(): string {
   shotDir ||= mkdtempSync(join(tmpdir(), 'medparse-viewer-screenshots-'));
   return shotDir;
+}
+
+/** Clicks the download link named `name` in the results and answers the saved file's bytes. */
+export async function download(page: Page, name: string): Promise<Buffer> {
+  const link = page.locator('#downloads a').filter({ hasText: new RegExp(`^${name.replace(/\./g, '\\.')}$`) });
+  const [saved] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  assert.equal(saved.suggestedFilename(), name);
+  return readFileSync(await saved.path());
 }

@@ -15,13 +15,17 @@ import { readVolume } from '../../src/io/read.js';
 import { writeNifti } from '../../src/io/write-nifti.js';
 import { ParseEngine } from '../../src/tasks/engine.js';
 import type { PromptResult } from '../../src/tasks/results.js';
+import type { Report } from '../../src/tasks/report.js';
+import { encodeResultFiles } from '../../src/tasks/result-files.js';
 import { checkDocument } from '../../src/io/documents.js';
 import type { LabelTable } from '../../src/io/label-table.js';
 import { VIEWER_DIR } from '../../src/service/routes-viewer.js';
 import { writeTestModel } from '../helpers/test-model.js';
 import { writeSeries, zipFiles } from '../io/dicom/make-series.js';
+import { encodeImageFile, hugeNiftiHeader, type ImageFileFormat } from '../helpers/image-files.js';
 import {
   countColour,
+  download,
   hideCrosshair,
   newPage,
   openScan,
@@ -34,6 +38,8 @@ import {
   type ViewerSession,
 } from './harness.js';
 
+const OTHER_FORMATS: readonly ImageFileFormat[] = ['mgz', 'nrrd', 'mha'];
+
 /** The browser mode's answers as the page lists them: text, status, mask voxels, sum of the probability map. */
 function browserAnswers(page: Page): Promise<Array<[string, string, number, number]>> {
   return page.locator('#answers > li').evaluateAll((items) =>
@@ -42,6 +48,36 @@ function browserAnswers(page: Page): Promise<Array<[string, string, number, numb
       return [data.text ?? '', data.status ?? '', Number(data.voxels), Number(data.probabilitySum)];
     }),
   );
+}
+
+/** The last in-browser run as the page holds it (window.medparseViewer.browserRun). */
+function browserRun(page: Page): Promise<{ report: Report; table: LabelTable }> {
+  return page.evaluate(() => {
+    const run = (window as unknown as { medparseViewer: { browserRun?: { report: unknown; table: unknown } } })
+      .medparseViewer.browserRun;
+    if (!run) throw new Error('no browser run yet');
+    return { report: run.report, table: run.table };
+  }) as Promise<{ report: Report; table: LabelTable }>;
+}
+
+/** report.json as the results' download link saves it: valid, and with the statuses the page lists. */
+async function downloadedReport(page: Page): Promise<Report> {
+  const text = (await download(page, 'report.json')).toString();
+  const report = checkDocument<Report>('report', JSON.parse(text), 'report.json');
+  assert.deepEqual(
+    report.prompts.map((p) => [p.text, p.status]),
+    await listedStatuses(page),
+  );
+  return report;
+}
+
+/** The answers the page lists: text and status. */
+function listedStatuses(page: Page): Promise<Array<[string, string]>> {
+  return page
+    .locator('#answers > li')
+    .evaluateAll((items) =>
+      items.map((li) => [(li as HTMLElement).dataset.text ?? '', (li as HTMLElement).dataset.status ?? '']),
+    );
 }
 
 /** Voxels in both, in the browser's label `value`, and in Node's mask (probability > 0). */
@@ -241,6 +277,31 @@ describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () =>
     assert.equal(await page.locator('#error').textContent(), '');
   });
 
+  it('downloads the results from a server with an API key (fetched with the key, saved from a Blob URL)', async () => {
+    assert.ok(keyedServer);
+    // the key entered above stays for the tab
+    await openScan(page, keyedServer.url, join(root, 'phantom.nii.gz'));
+    await page.locator('#prompts').fill('kidneys, banana');
+    await page.locator('#run').click();
+    await runEnded(page);
+    assert.equal(await page.locator('#error').textContent(), '', 'no error');
+    await downloadedReport(page);
+    assert.deepEqual(await listedStatuses(page), [
+      ['kidneys', 'present'],
+      ['banana', 'unknown'],
+    ]);
+    const table = checkDocument<LabelTable>(
+      'labels',
+      JSON.parse((await download(page, 'labels.json')).toString()),
+      'labels.json',
+    );
+    assert.deepEqual(
+      table.labels.map((l) => l.id),
+      ['kidney'],
+    );
+    assert.equal(await page.locator('#error').textContent(), '', 'no error');
+  });
+
   it('works as static files opened from disk, against a server started with --cors', async () => {
     assert.ok(corsServer);
     const url = `file://${join(VIEWER_DIR, 'index.html')}?api=${encodeURIComponent(corsServer.url)}`;
@@ -360,9 +421,31 @@ describe('in-browser mode: the engine in a Web Worker with onnxruntime-web', { s
 
   before(async () => {
     root = mkdtempSync(join(tmpdir(), 'medparse-viewer-browser-'));
-    await writeNifti(join(root, 'phantom.nii.gz'), makePhantomCt({ dims: [96, 96, 48] }));
+    const phantom = makePhantomCt({ dims: [96, 96, 48] });
+    await writeNifti(join(root, 'phantom.nii.gz'), phantom);
+    for (const format of OTHER_FORMATS)
+      writeFileSync(join(root, `phantom.${format}`), encodeImageFile(phantom, format));
     session = await startViewer(join(root, 'data'), writeTestModel(join(root, 'model')));
   });
+
+  /** Opens `file`, runs `text` in browser mode and answers what the page lists. */
+  async function runInBrowser(
+    page: Page,
+    file: string,
+    text: string,
+    task: 'segment' | 'detect' = 'segment',
+  ): Promise<Array<[string, string, number, number]>> {
+    assert.ok(session);
+    await openScan(page, session.server.url, file);
+    await page.locator('#task').selectOption(task);
+    await page.locator('#prompts').fill(text);
+    await page.locator('#in-browser').check();
+    await page.locator('#run').click();
+    await runEnded(page);
+    assert.equal(await page.locator('#error').textContent(), '', 'no error');
+    assert.match((await page.locator('#stage').textContent()) ?? '', /done in this browser/);
+    return browserAnswers(page);
+  }
 
   after(async () => {
     await session?.close();
@@ -400,8 +483,8 @@ describe('in-browser mode: the engine in a Web Worker with onnxruntime-web', { s
     // the same statuses, and masks and probability maps equal voxel for voxel in count and sum
     assert.deepEqual(inBrowser, onNode);
     assert.ok((onNode[0][2] as number) > 500, 'the kidneys are found');
-    // the overlay is drawn in the kidney's vocabulary colour
-    const kidney = ParseEngine.load(join(root, 'model')).vocabulary.get('kidney');
+    // the overlay is drawn in the kidney's colour, as the run's labels.json gives it
+    const kidney = (await browserRun(page)).table.labels.find((label) => label.id === 'kidney');
     assert.ok(kidney);
     await page.locator('#opacity').fill('1');
     await page.waitForTimeout(300);
@@ -409,5 +492,142 @@ describe('in-browser mode: the engine in a Web Worker with onnxruntime-web', { s
     const pixels = await countColour(page, png, kidney.color);
     console.log(`kidney-coloured pixels in browser mode: ${pixels}`);
     assert.ok(pixels > 500, `kidney-coloured pixels: ${pixels}`);
+  });
+
+  it('reads MGZ, NRRD and MetaImage (.mha) in the page and answers each as the Node engine does', async () => {
+    assert.ok(session);
+    const engine = ParseEngine.load(join(root, 'model'));
+    try {
+      for (const format of OTHER_FORMATS) {
+        const file = join(root, `phantom.${format}`);
+        const started = performance.now();
+        const inBrowser = await runInBrowser(session.page, file, prompt);
+        const browserMs = performance.now() - started;
+        const onNode = nodeAnswers((await engine.segment(await readVolume(file), prompt)).prompts);
+        console.log(`${format} in browser mode (${Math.round(browserMs)} ms): ${JSON.stringify(inBrowser)}`);
+        assert.deepEqual(inBrowser, onNode, `${format}: the same statuses, voxels and probability sums`);
+        assert.ok(inBrowser[0][2] > 500, `${format}: the kidneys are found`);
+      }
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  it('says before anything runs that DICOM is not read in browser mode, and to use the server', async () => {
+    assert.ok(session);
+    const { page } = session;
+    const series = await writeSeries(join(root, 'series'), { columns: 40, rows: 32, slices: 10 });
+    const zipPath = join(root, 'series.zip');
+    await zipFiles(Object.fromEntries(series.files.map((path, n) => [`study/IM${n}`, readFileSync(path)])), zipPath);
+    await openScan(page, session.server.url, zipPath);
+    assert.equal(await page.locator('#browser-note').isVisible(), false);
+    await page.locator('#in-browser').check();
+    await page.locator('#browser-note').waitFor({ state: 'visible' });
+    assert.match(
+      (await page.locator('#browser-note').textContent()) ?? '',
+      /^DICOM in browser mode is not supported yet .*: uncheck "Run in this browser" to run it on the server$/,
+    );
+    assert.equal(await page.locator('#run').isDisabled(), true, 'Run waits for a choice the mode can run');
+    await page.locator('#in-browser').uncheck();
+    assert.equal(await page.locator('#browser-note').isVisible(), false);
+    assert.equal(await page.locator('#run').isDisabled(), false);
+  });
+
+  it('detects in the page: the objects, volumes, boxes and confidences the Node engine reports', async () => {
+    assert.ok(session);
+    const { page } = session;
+    const text = 'kidneys, brain';
+    const started = performance.now();
+    await runInBrowser(page, join(root, 'phantom.nii.gz'), text, 'detect');
+    const browserMs = performance.now() - started;
+    const { report } = await browserRun(page);
+    const engine = ParseEngine.load(join(root, 'model'));
+    const nodeStarted = performance.now();
+    const result = await engine.segment(await readVolume(join(root, 'phantom.nii.gz')), text);
+    const nodeMs = performance.now() - nodeStarted;
+    const options = { task: 'detect' as const, medparseVersion: report.medparse_version };
+    const onNode = (await encodeResultFiles(result, engine.vocabulary, options, async (b) => b)).report;
+    await engine.dispose();
+    console.log(`detect in browser mode: ${Math.round(browserMs)} ms (Node: ${Math.round(nodeMs)} ms)`);
+    assert.equal(report.task, 'detect');
+    // the same answers, objects and numbers (the report's rounding), as report.json writes them on Node
+    assert.deepEqual(report.prompts, onNode.prompts);
+    const kidneys = report.prompts[0];
+    assert.equal(kidneys.status, 'present');
+    assert.equal(kidneys.instances.length, 2, 'two kidneys, two objects');
+    for (const object of kidneys.instances) {
+      assert.ok(object.volume_ml > 0 && object.mean_probability > 0.5 && object.mean_probability <= 1);
+      assert.ok(object.bbox_voxels[3] >= object.bbox_voxels[0], 'a box');
+    }
+    // the page lists each object with its volume, each a link to its centre
+    const objects = await page.locator('#answers li[data-text="kidneys"] .instances a').allTextContents();
+    assert.deepEqual(
+      objects,
+      [...kidneys.instances].sort((a, b) => b.voxels - a.voxels).map((o) => `object ${o.id}: ${o.volume_ml} mL`),
+    );
+  });
+
+  it("offers the browser's results as downloads: report.json, labels and a mask per answer", async () => {
+    assert.ok(session);
+    const { page } = session;
+    await runInBrowser(page, join(root, 'phantom.mha'), 'kidneys, brain, banana');
+    const links = await page.locator('#downloads a').allTextContents();
+    assert.deepEqual(links.sort(), ['kidney.nii.gz', 'labels.json', 'labels.nii.gz', 'report.json']);
+    assert.ok(
+      (await page.locator('#downloads a').evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href))).every(
+        (href) => href.startsWith('blob:'),
+      ),
+      'built in the page: Blob URLs, nothing fetched',
+    );
+    const report = await downloadedReport(page);
+    assert.deepEqual(await listedStatuses(page), [
+      ['kidneys', 'present'],
+      ['brain', 'absent'],
+      ['banana', 'unknown'],
+    ]);
+    assert.equal(report.input.format, 'metaimage');
+    // the mask file holds the voxels the report counts, on the scan's own grid
+    const maskPath = join(root, 'kidney-download.nii.gz');
+    writeFileSync(maskPath, await download(page, 'kidney.nii.gz'));
+    const mask = await readVolume(maskPath);
+    const scan = await readVolume(join(root, 'phantom.mha'));
+    assert.deepEqual(mask.dims, scan.dims);
+    assert.deepEqual(mask.affine, scan.affine);
+    assert.equal(Array.from(mask.data).filter((v) => v !== 0).length, report.prompts[0].statistics?.voxels);
+  });
+
+  it('refuses, before reading a voxel or opening a network, a scan whose header needs more than 4 GB', async () => {
+    assert.ok(session);
+    const { page } = session;
+    await page.goto(session.server.url);
+    const fetched: string[] = [];
+    page.on('request', (request) => fetched.push(new URL(request.url()).pathname));
+    // 1000 x 1000 x 900 int16 declared by a 352-byte file: the worker sizes the run from the header
+    const header = hugeNiftiHeader([1000, 1000, 900], [0.8, 0.8, 1]);
+    const message = await page.evaluate(
+      ({ bytes, base }) =>
+        new Promise<string>((resolve) => {
+          const worker = new Worker('engine-worker.js', { type: 'module' });
+          worker.onmessage = (event: MessageEvent<{ type: string; message?: string }>) => {
+            if (event.data.type === 'error' || event.data.type === 'done') resolve(event.data.message ?? 'done');
+          };
+          const file = new Uint8Array(bytes).buffer;
+          worker.postMessage(
+            { type: 'run', base, headers: {}, file, fileName: 'huge.nii', task: 'segment', prompts: 'kidneys' },
+            [file],
+          );
+        }),
+      { bytes: [...header], base: session.server.url },
+    );
+    console.log(`a 1000 x 1000 x 900 header in browser mode: ${message}`);
+    assert.match(
+      message,
+      /^huge\.nii: this run needs about \d+\.\d GB in the browser .*more than the 4\.0 GB a browser tab can give it; run it on the server \(uncheck "Run in this browser"\), or crop the scan/,
+    );
+    assert.deepEqual(
+      fetched.filter((path) => path.startsWith('/v1/browser/files/')),
+      [],
+      'no network was fetched: nothing ran',
+    );
   });
 });

@@ -4,7 +4,8 @@
  * (the model contract) happens in the inference stage, on this volume.
  */
 import { MedparseError } from '../../core/errors.js';
-import { spacingOf, type Volume } from '../../core/volume.js';
+import type { Vec3 } from '../../core/affine.js';
+import { spacingOf, type Dims3, type Volume } from '../../core/volume.js';
 import type { VolumeHeader } from '../../io/admit.js';
 import { withPhysicalAffine } from '../../runtime/preprocess.js';
 import { rowsToRun } from './groups.js';
@@ -36,14 +37,26 @@ export function checkHeaderMemory(header: VolumeHeader, options: MemoryOptions =
   refuseOverLimit(inputBytes(voxels, header.bytesPerVoxel), header.file, options);
 }
 
+/** The grid a memory estimate is made on: a volume's, or a header's before any voxel is read. */
+export interface MemoryGrid {
+  dims: Dims3;
+  bytesPerVoxel: number;
+  spacing: Vec3;
+}
+
+function requestBytes(volume: Volume, plan: RequestPlan, keepIslands: boolean): number {
+  const grid = { dims: volume.dims, bytesPerVoxel: volume.data.BYTES_PER_ELEMENT, spacing: spacingOf(volume) };
+  return estimateRequestBytes(grid, plan, keepIslands);
+}
+
 /**
  * Estimated peak memory of a request: the input, one byte per voxel per query on the input grid, and
  * float32 working images and probability maps on each network's grid.
  */
-function requestBytes(volume: Volume, plan: RequestPlan, keepIslands: boolean): number {
-  const inputVoxels = volume.data.length;
-  const [sx, sy, sz] = spacingOf(volume);
-  let bytes = inputBytes(inputVoxels, volume.data.BYTES_PER_ELEMENT);
+export function estimateRequestBytes(grid: MemoryGrid, plan: RequestPlan, keepIslands: boolean): number {
+  const inputVoxels = grid.dims[0] * grid.dims[1] * grid.dims[2];
+  const [sx, sy, sz] = grid.spacing;
+  let bytes = inputBytes(inputVoxels, grid.bytesPerVoxel);
   for (const [network, rows] of plan.queries) {
     const workingVoxels = (inputVoxels * sx * sy * sz) / (network.spacing[0] * network.spacing[1] * network.spacing[2]);
     // an orientation search holds the best run's maps, the current run's and the judge's copies
@@ -51,6 +64,22 @@ function requestBytes(volume: Volume, plan: RequestPlan, keepIslands: boolean): 
     bytes += inputVoxels * rows.length + workingVoxels * 4 * (maps + 3);
   }
   return bytes;
+}
+
+/**
+ * What the networks' sliding windows hold at once, for the largest query: a batch of float32 input
+ * patches and the float32 logits of every row run on them (sliding-window.ts), each held twice: in the
+ * runtime's memory (onnxruntime's tensors; WebAssembly's in a browser) and in JavaScript (a copy in, a
+ * copy out).
+ */
+export function windowBytes(plan: RequestPlan, batchSize: number, keepIslands: boolean): number {
+  let most = 0;
+  for (const [network, rows] of plan.queries) {
+    const patchVoxels = network.patchSize[0] * network.patchSize[1] * network.patchSize[2];
+    const tensors = batchSize * patchVoxels * 4 * (1 + rowsToRun(network, rows, keepIslands).length);
+    most = Math.max(most, 2 * tensors);
+  }
+  return most;
 }
 
 /** The input's voxels and a 4-byte working copy of each: what any request on an image needs at least. */
