@@ -1,20 +1,22 @@
 /**
  * Browser mode on the real scans of awkward geometry that the output-geometry tests use (oblique, LPS,
- * PLI, LIA, anisotropic; test/helpers/geometry-cases.ts): the label map the page's engine worker answers
- * is on the input's own voxel grid, NiiVue draws it with the scan's affine, and it equals the Node
- * engine's mask voxel for voxel. The closed-form test network keeps each run to seconds. Needs chromium
- * and ../shared; skipped with a message without either.
+ * PLI, LIA, anisotropic; test/helpers/geometry-cases.ts): the labels.nii.gz the page's engine worker
+ * writes has the input's grid and affine (for a NIfTI input, its geometry header bytes), NiiVue draws it
+ * on the scan, and its voxels equal the Node engine's labels.nii.gz. The closed-form test network keeps
+ * each run to seconds. Needs chromium and ../shared; skipped with a message without either.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { fromNested } from '../../src/core/affine.js';
 import { readVolume } from '../../src/io/read.js';
-import { writeNifti } from '../../src/io/write-nifti.js';
 import { ParseEngine } from '../../src/tasks/engine.js';
+import { writeResults } from '../../src/tasks/output-folder.js';
+import { readReport } from '../../src/tasks/report.js';
 import { GEOMETRY_CASES } from '../helpers/geometry-cases.js';
 import { sharedDir, SHARED_MISSING } from '../helpers/shared.js';
 import { writeTestModel } from '../helpers/test-model.js';
@@ -22,11 +24,10 @@ import { openScan, runEnded, SKIP, startViewer, type ViewerSession } from './har
 
 const shared = sharedDir();
 
-/** What the page holds after a browser-mode run: its label map, and the overlay's and scan's geometry in NiiVue. */
+/** What the page holds after a browser-mode run: its labels.nii.gz, and the overlay's and scan's geometry in NiiVue. */
 interface PageRun {
-  dims: number[];
-  /** The worker's label map's bytes (uint16, little-endian) in base64: a 256^3 map as one string. */
-  labels: string;
+  /** labels.nii.gz as the worker wrote it (offered for download), in base64. */
+  labelsFile: string;
   overlay: { dims: number[]; affine: number[][] } | null;
   scan: { dims: number[]; affine: number[][] };
 }
@@ -38,24 +39,33 @@ function pageRun(page: Page): Promise<PageRun> {
     }
     const viewer = (
       window as unknown as {
-        medparseViewer: { nv: { volumes: Image[] }; browserRun?: { labels: Uint16Array<ArrayBuffer>; dims: number[] } };
+        medparseViewer: {
+          nv: { volumes: Image[] };
+          browserRun?: { files: Array<{ name: string; bytes: ArrayBuffer }> };
+        };
       }
     ).medparseViewer;
     const geometry = (image: Image | undefined) =>
       image?.hdr ? { dims: image.hdr.dims.slice(1, 4), affine: image.hdr.affine } : null;
     const [scan, overlay] = viewer.nv.volumes;
+    const file = viewer.browserRun?.files.find((f) => f.name === 'labels.nii.gz');
     const url = await new Promise<string>((resolve) => {
       const reader = new FileReader();
       reader.onload = () => resolve(String(reader.result));
-      reader.readAsDataURL(new Blob([viewer.browserRun?.labels ?? new Uint16Array()]));
+      reader.readAsDataURL(new Blob([file?.bytes ?? new ArrayBuffer(0)]));
     });
     return {
-      dims: viewer.browserRun?.dims ?? [],
-      labels: url.slice(url.indexOf(',') + 1),
+      labelsFile: url.slice(url.indexOf(',') + 1),
       overlay: geometry(overlay),
       scan: geometry(scan) ?? { dims: [], affine: [] },
     };
   });
+}
+
+/** Row-major 4x4 affines equal within the header's float32 precision. */
+function assertAffine(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
+  for (let i = 0; i < 16; i++)
+    assert.ok(Math.abs(actual[i] - expected[i]) < 1e-4, `${what} affine[${i}]: ${actual[i]} vs ${expected[i]}`);
 }
 
 describe(
@@ -83,38 +93,45 @@ describe(
     for (const { path, prompt, what } of GEOMETRY_CASES) {
       it(`${what} (${path}): the input's grid and affine, and the Node engine's mask`, async () => {
         assert.ok(session && engine);
-        const volume = await readVolume(join(shared ?? '', 'data', path));
-        let scan = join(shared ?? '', 'data', path);
-        // browser mode reads NIfTI only for now: the MGZ is written as NIfTI by medparse's writer, its LIA affine kept
-        if (!/\.nii(\.gz)?$/.test(path)) {
-          scan = join(root, `${path.replace(/\W/g, '_')}.nii.gz`);
-          await writeNifti(scan, volume);
-        }
+        const input = join(shared ?? '', 'data', path);
+        const volume = await readVolume(input);
         const { page, server } = session;
-        await openScan(page, server.url, scan);
+        await openScan(page, server.url, input);
         await page.locator('#prompts').fill(prompt);
         await page.locator('#in-browser').check();
         await page.locator('#run').click();
         await runEnded(page);
         assert.equal(await page.locator('#error').textContent(), '', 'no error');
         const run = await pageRun(page);
-        const bytes = Buffer.from(run.labels, 'base64');
-        const labels = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+        const browserFile = join(root, 'browser-labels.nii.gz');
+        writeFileSync(browserFile, Buffer.from(run.labelsFile, 'base64'));
+        const labels = await readVolume(browserFile);
 
-        // the grid: the worker answers on the input's dims, in its file order (checked by the masks below)
-        assert.deepEqual(run.dims, volume.dims);
-        assert.equal(labels.length, volume.data.length);
-        // the affine: the overlay is drawn on the scan's own grid and affine as NiiVue reads the file
+        // the browser's label map: the input's grid and affine, read by medparse's own reader
+        assert.deepEqual(labels.dims, volume.dims);
+        assertAffine(labels.affine, volume.affine, 'labels.nii.gz');
+        if (/\.nii(\.gz)?$/.test(path)) {
+          // from NIfTI to NIfTI the geometry fields are the input's own bytes (sform, qform, pixdim)
+          const [a, b] = [gunzipSync(readFileSync(input)), gunzipSync(readFileSync(browserFile))];
+          assert.deepEqual(b.subarray(252, 344), a.subarray(252, 344), 'qform/sform bytes');
+          assert.deepEqual(b.subarray(80, 92), a.subarray(80, 92), 'pixdim');
+        }
+        // NiiVue draws it on the scan's grid, whose affine is the one medparse reads
         assert.ok(run.overlay, 'an overlay is drawn');
-        assert.deepEqual(run.overlay.dims, run.scan.dims);
-        assert.deepEqual(run.overlay.affine, run.scan.affine);
+        assert.deepEqual(run.overlay.dims, volume.dims);
         assert.deepEqual(run.scan.dims, volume.dims);
-        // and that affine is the one medparse reads (RAS mm, row-major; float32 in the header)
-        fromNested(run.scan.affine).forEach((v, i) =>
-          assert.ok(Math.abs(v - volume.affine[i]) < 1e-4, `affine[${i}]: NiiVue ${v}, medparse ${volume.affine[i]}`),
-        );
+        assertAffine(fromNested(run.overlay.affine), volume.affine, 'the overlay in NiiVue');
+        assertAffine(fromNested(run.scan.affine), volume.affine, 'the scan in NiiVue');
 
+        // the Node engine's results folder for the same request
         const result = await engine.segment(volume, prompt);
+        const nodeDir = join(root, 'node');
+        await writeResults(nodeDir, result, engine.vocabulary, {
+          task: 'segment',
+          medparseVersion: 'test',
+          preview: false,
+          force: true,
+        });
         const statuses = await page
           .locator('#answers > li')
           .evaluateAll((items) => items.map((li) => (li as HTMLElement).dataset.status));
@@ -122,32 +139,33 @@ describe(
           statuses,
           result.prompts.map((p) => p.status),
         );
-        assert.ok(
-          result.prompts.some((p) => p.status === 'present'),
-          'something to compare',
-        );
-        for (const [i, answer] of result.prompts.entries()) {
-          const { inBoth, inBrowser, onNode } = overlap(labels, i + 1, answer.probability);
+        const nodeLabels = await readVolume(join(nodeDir, 'labels.nii.gz'));
+        const drawn = readReport(nodeDir).prompts.filter((p) => p.label_value !== null);
+        assert.ok(drawn.length > 0, 'something to compare');
+        for (const answer of drawn) {
+          const { inBoth, inBrowser, onNode } = overlap(labels.data, nodeLabels.data, answer.label_value ?? 0);
           const dice = inBrowser + onNode ? (2 * inBoth) / (inBrowser + onNode) : 1;
           console.log(`${path} '${answer.text}': ${onNode} voxels on Node, ${inBrowser} in the browser, Dice ${dice}`);
-          // the closed-form network's outputs are exact in float32 on both runtimes: no tolerance needed
-          assert.equal(inBrowser, onNode, `${answer.text}: voxel count`);
-          assert.equal(inBoth, onNode, `${answer.text}: the same voxels`);
         }
+        // voxel for voxel, background and every label: the closed-form network's outputs are exact in
+        // float32 on both runtimes, so no tolerance is needed
+        let differing = 0;
+        for (let i = 0; i < labels.data.length; i++) if (labels.data[i] !== nodeLabels.data[i]) differing++;
+        assert.equal(differing, 0, 'voxels where the two label maps differ');
       });
     }
   },
 );
 
-/** Voxels of label `value` in the browser's map, of Node's mask (probability > 0), and in both. */
+/** Voxels of label `value` in the browser's label map, in Node's, and in both. */
 function overlap(
-  labels: Uint16Array,
+  browser: ArrayLike<number>,
+  node: ArrayLike<number>,
   value: number,
-  probability: Uint8Array | undefined,
 ): { inBoth: number; inBrowser: number; onNode: number } {
   let [inBoth, inBrowser, onNode] = [0, 0, 0];
-  for (let i = 0; i < labels.length; i++) {
-    const [b, n] = [labels[i] === value, (probability?.[i] ?? 0) > 0];
+  for (let i = 0; i < browser.length; i++) {
+    const [b, n] = [browser[i] === value, node[i] === value];
     if (b) inBrowser++;
     if (n) onNode++;
     if (b && n) inBoth++;
