@@ -76,7 +76,8 @@ async function resultFiles(result: ParseResult, request: RunRequest, vocabulary:
   const encoded = await encodeResultFiles(
     result,
     vocabulary,
-    { task: request.task, medparseVersion: MEDPARSE_VERSION },
+    // the SEG encoder is Node-free: offered beside the NIfTI files, as `medparse segment --dicom-seg` writes it
+    { task: request.task, medparseVersion: MEDPARSE_VERSION, dicomSeg: true },
     gzip,
   );
   const files = [...encoded.files].map(([name, bytes]) => ({ name, bytes: ownBuffer(bytes) }));

@@ -15,12 +15,10 @@
  * the SEG joins its study and frame of reference and every frame names the source instance of its
  * slice; otherwise new study, series and frame-of-reference UIDs are made.
  */
-import { randomUUID } from 'node:crypto';
 import type { Mat4, Vec3 } from '../core/affine.js';
 import { flipRasLps, transformPoint } from '../core/affine.js';
 import { MedparseError } from '../core/errors.js';
 import type { Dims3, Volume } from '../core/volume.js';
-import { writeFileAtomic } from '../io/atomic-write.js';
 import { encodeDicomFile } from '../io/dicom/dcmjs.js';
 import type { WritableDataset } from '../io/dicom/dcmjs.js';
 import type { Code, SegLabelEntry, SegLabelTable } from './seg-codes.js';
@@ -59,16 +57,6 @@ const TAG = {
   planePositionSequence: 0x00209113,
   imagePositionPatient: 0x00200032,
 };
-
-export async function writeDicomSeg(
-  path: string,
-  source: Volume,
-  labels: Volume,
-  table: SegLabelTable,
-  options: DicomSegOptions = {},
-): Promise<void> {
-  await writeFileAtomic(path, encodeDicomSeg(source, labels, table, options));
-}
 
 /** Encodes the label map as a DICOM SEG Part 10 file (explicit VR little endian): one segment per entry. */
 export function encodeDicomSeg(
@@ -147,7 +135,7 @@ export const NO_PATIENT_DESCRIPTION = 'made from a non-DICOM file: no patient or
 
 /** A UID in the 2.25 arc: "2.25." and a random UUID as one decimal number (PS3.5 B.2). */
 export function newDicomUid(): string {
-  return `2.25.${BigInt(`0x${randomUUID().replace(/-/g, '')}`).toString(10)}`;
+  return `2.25.${BigInt(`0x${crypto.randomUUID().replace(/-/g, '')}`).toString(10)}`;
 }
 
 function checkSameGrid(source: Volume, labels: Volume): void {

@@ -2,13 +2,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { writeNifti } from '../io/write-nifti.js';
-import { encodeDicomSegMasks, NO_PATIENT_DESCRIPTION } from '../outputs/dicom-seg.js';
 import { renderPreview } from '../outputs/preview.js';
 import type { Vocabulary } from '../vocab/index.js';
 import { mergeLabels } from './label-map.js';
 import type { ParseResult, PromptResult } from './results.js';
-import { readReport, writeReport, type DicomSegReport, type ReportFiles } from './report.js';
-import { answerMasks, buildReport, describeDicomSeg, segmentMasks, type ReportOptions } from './result-files.js';
+import { readReport, writeReport, type ReportFiles } from './report.js';
+import { answerMasks, buildReport, encodeSegmentation, type ReportOptions } from './result-files.js';
 
 export { mergeLabels } from './label-map.js';
 import { OutputFolder, RESULT_FILE_NAMES } from './result-folder.js';
@@ -56,7 +55,8 @@ export async function writeResults(
   const folder = options.folder ?? OutputFolder.open(dir, { force: options.force, inputs });
   try {
     const staging = folder.staging();
-    const { labels, table, values, shares } = mergeLabels(result, vocabulary);
+    const merged = mergeLabels(result, vocabulary);
+    const { labels, table, shares } = merged;
     const files: ReportFiles = { labels: 'labels.nii.gz', label_table: 'labels.json' };
     await writeNifti(join(staging, 'labels.nii.gz'), labels, { labelTable: table, compressionLevel: 4 });
     const maskFiles = await writeMasks(staging, result);
@@ -65,21 +65,13 @@ export async function writeResults(
       files.preview = 'preview.png';
     }
     // A SEG needs at least one segment; with nothing present the report says so instead.
-    let dicomSeg: DicomSegReport | undefined;
-    if ((options.dicomSeg || result.input.meta.sourceFormat === 'dicom') && table.labels.length > 0) {
-      const masks = segmentMasks(result, table.labels, values);
-      const attached = result.input.meta.dicom !== undefined;
-      await writeFileAtomic(
-        join(staging, 'segmentation.dcm'),
-        encodeDicomSegMasks(result.input, masks, {
-          algorithmVersion: `${result.model.name} ${result.model.version}`,
-          ...(attached ? {} : { seriesDescription: NO_PATIENT_DESCRIPTION }),
-        }),
-      );
+    const segmentation =
+      options.dicomSeg || result.input.meta.sourceFormat === 'dicom' ? encodeSegmentation(result, merged) : undefined;
+    if (segmentation) {
+      await writeFileAtomic(join(staging, 'segmentation.dcm'), segmentation.bytes);
       files.dicom_seg = 'segmentation.dcm';
-      dicomSeg = describeDicomSeg(result, masks, shares);
     }
-    const report = buildReport(result, options, files, maskFiles, shares, dicomSeg);
+    const report = buildReport(result, options, files, maskFiles, shares, segmentation?.report);
     await writeReport(staging, report);
     return folder.commit();
   } finally {

@@ -7,7 +7,7 @@ import { toNested } from '../core/affine.js';
 import { orientationOf, spacingOf, volumeLike, type Volume } from '../core/volume.js';
 import { toNiivueColormap, type LabelEntry, type LabelTable } from '../io/label-legend.js';
 import { encodeNifti } from '../io/nifti-encode.js';
-import type { SegmentMask } from '../outputs/dicom-seg.js';
+import { encodeDicomSegMasks, NO_PATIENT_DESCRIPTION, type SegmentMask } from '../outputs/dicom-seg.js';
 import type { Vocabulary } from '../vocab/vocabulary.js';
 import { mergeLabels, type LabelMapShare } from './label-map.js';
 import {
@@ -25,6 +25,24 @@ export type TaskName = 'segment' | 'detect' | 'recognize';
 export interface ReportOptions {
   task: TaskName;
   medparseVersion: string;
+}
+
+/**
+ * segmentation.dcm of the present answers (one segment per label, each an answer's whole mask) and what
+ * report.json says of it; undefined when nothing is present (a SEG needs a segment).
+ */
+export function encodeSegmentation(
+  result: ParseResult,
+  merged: Pick<ReturnType<typeof mergeLabels>, 'table' | 'values' | 'shares'>,
+): { bytes: Uint8Array; report: DicomSegReport } | undefined {
+  if (merged.table.labels.length === 0) return undefined;
+  const masks = segmentMasks(result, merged.table.labels, merged.values);
+  const attached = result.input.meta.dicom !== undefined;
+  const bytes = encodeDicomSegMasks(result.input, masks, {
+    algorithmVersion: `${result.model.name} ${result.model.version}`,
+    ...(attached ? {} : { seriesDescription: NO_PATIENT_DESCRIPTION }),
+  });
+  return { bytes, report: describeDicomSeg(result, masks, merged.shares) };
 }
 
 /** Each present answer's own mask (0/1 on the input grid) and its file name: `<concept id>.nii.gz`, `_2` on a repeat. */
@@ -72,10 +90,11 @@ export interface ResultFiles {
 export async function encodeResultFiles(
   result: ParseResult,
   vocabulary: Vocabulary,
-  options: ReportOptions,
+  options: ReportOptions & { dicomSeg?: boolean },
   gzip: Gzip,
 ): Promise<ResultFiles> {
-  const { labels, table, shares } = mergeLabels(result, vocabulary);
+  const merged = mergeLabels(result, vocabulary);
+  const { labels, table, shares } = merged;
   const files = new Map<string, Uint8Array>();
   const text = new TextEncoder();
   files.set('labels.nii.gz', await gzip(encodeNifti(labels, { labelTable: table })));
@@ -86,7 +105,12 @@ export async function encodeResultFiles(
     maskFiles.set(prompt, name);
   }
   const reportFiles: ReportFiles = { labels: 'labels.nii.gz', label_table: 'labels.json' };
-  const report = buildReport(result, options, reportFiles, maskFiles, shares, undefined);
+  const segmentation = options.dicomSeg ? encodeSegmentation(result, merged) : undefined;
+  if (segmentation) {
+    files.set('segmentation.dcm', segmentation.bytes);
+    reportFiles.dicom_seg = 'segmentation.dcm';
+  }
+  const report = buildReport(result, options, reportFiles, maskFiles, shares, segmentation?.report);
   files.set('report.json', text.encode(documentJson(report)));
   return { report, table: labelTableDocument(table), files };
 }

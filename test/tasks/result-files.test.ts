@@ -14,6 +14,7 @@ import { ParseEngine } from '../../src/tasks/engine.js';
 import { writeResults } from '../../src/tasks/output-folder.js';
 import { readReport, type Report } from '../../src/tasks/report.js';
 import { encodeResultFiles } from '../../src/tasks/result-files.js';
+import { parseDicomSeg } from '../../src/outputs/dicom-seg-check.js';
 import type { ParseResult } from '../../src/tasks/results.js';
 import { writeTestModel } from '../helpers/test-model.js';
 import { makeTempDir, withTempDir } from '../helpers/volumes.js';
@@ -34,11 +35,18 @@ describe('encodeResultFiles builds the files writeResults writes', () => {
   for (const task of ['segment', 'detect'] as const)
     it(`for ${task}`, () =>
       withTempDir(async (dir) => {
-        const options = { task, medparseVersion: '9.9.9' };
+        const options = { task, medparseVersion: '9.9.9', dicomSeg: true };
         const written = await writeResults(join(dir, 'out'), result, engine.vocabulary, { ...options, preview: false });
         const built = await encodeResultFiles(result, engine.vocabulary, options, async (b) => gzipSync(b));
         const names = [...built.files.keys()].sort();
-        assert.deepEqual(names, ['kidney.nii.gz', 'kidney_left.nii.gz', 'labels.json', 'labels.nii.gz', 'report.json']);
+        assert.deepEqual(names, [
+          'kidney.nii.gz',
+          'kidney_left.nii.gz',
+          'labels.json',
+          'labels.nii.gz',
+          'report.json',
+          'segmentation.dcm',
+        ]);
         assert.deepEqual(
           names,
           written.filter((name) => !name.startsWith('.')).sort(),
@@ -50,6 +58,17 @@ describe('encodeResultFiles builds the files writeResults writes', () => {
             gunzipSync(readFileSync(join(dir, 'out', name))),
             name,
           );
+        // the SEG: new UIDs each time, otherwise the same segments and frames
+        const segFile = readFileSync(join(dir, 'out', 'segmentation.dcm'));
+        const a = parseDicomSeg(built.files.get('segmentation.dcm') ?? new Uint8Array());
+        const b = parseDicomSeg(new Uint8Array(segFile));
+        assert.deepEqual(a.segments, b.segments);
+        assert.equal(a.numberOfFrames, b.numberOfFrames);
+        assert.deepEqual(
+          a.frames.map((f) => f.position),
+          b.frames.map((f) => f.position),
+        );
+        assert.ok(a.segments.length === 2 && a.numberOfFrames > 0);
         const table = new TextDecoder().decode(built.files.get('labels.json'));
         assert.equal(table, readFileSync(join(dir, 'out', 'labels.json'), 'utf8'));
         assert.deepEqual(JSON.parse(table), built.table);

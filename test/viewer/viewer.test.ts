@@ -17,6 +17,7 @@ import { ParseEngine } from '../../src/tasks/engine.js';
 import type { PromptResult } from '../../src/tasks/results.js';
 import type { Report } from '../../src/tasks/report.js';
 import { encodeResultFiles } from '../../src/tasks/result-files.js';
+import { parseDicomSeg } from '../../src/outputs/dicom-seg-check.js';
 import { checkDocument } from '../../src/io/documents.js';
 import type { LabelTable } from '../../src/io/label-table.js';
 import { VIEWER_DIR } from '../../src/service/routes-viewer.js';
@@ -572,7 +573,13 @@ describe('in-browser mode: the engine in a Web Worker with onnxruntime-web', { s
     const { page } = session;
     await runInBrowser(page, join(root, 'phantom.mha'), 'kidneys, brain, banana');
     const links = await page.locator('#downloads a').allTextContents();
-    assert.deepEqual(links.sort(), ['kidney.nii.gz', 'labels.json', 'labels.nii.gz', 'report.json']);
+    assert.deepEqual(links.sort(), [
+      'kidney.nii.gz',
+      'labels.json',
+      'labels.nii.gz',
+      'report.json',
+      'segmentation.dcm',
+    ]);
     assert.ok(
       (await page.locator('#downloads a').evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href))).every(
         (href) => href.startsWith('blob:'),
@@ -594,6 +601,14 @@ describe('in-browser mode: the engine in a Web Worker with onnxruntime-web', { s
     assert.deepEqual(mask.dims, scan.dims);
     assert.deepEqual(mask.affine, scan.affine);
     assert.equal(Array.from(mask.data).filter((v) => v !== 0).length, report.prompts[0].statistics?.voxels);
+    // and the DICOM SEG, built in the page too: the kidney's segment on the scan's grid
+    const seg = parseDicomSeg(new Uint8Array(await download(page, 'segmentation.dcm')));
+    assert.deepEqual(
+      seg.segments.map((s) => s.label),
+      [report.prompts[0].concept?.name],
+    );
+    assert.deepEqual([seg.columns, seg.rows], scan.dims.slice(0, 2));
+    assert.equal(report.files.dicom_seg, 'segmentation.dcm');
   });
 
   it('refuses, before reading a voxel or opening a network, a scan whose header needs more than 4 GB', async () => {
