@@ -40,6 +40,24 @@ describe('JobStore: job folders in the data folder', () => {
     assert.equal(store.read(done)?.state, 'done');
   });
 
+  it('a cancel whose first look is stale keeps the end a worker wrote before the marker', async () => {
+    // the worker's "done" lands between the cancel's first look (running) and its marker
+    class StaleFirstLook extends JobStore {
+      override read(id: string) {
+        const record = super.read(id);
+        return record && { ...record, state: 'running' as const };
+      }
+    }
+    const stale = new StaleFirstLook(root);
+    const { id } = stale.reserve();
+    await stale.create(id, REQUEST, INPUT);
+    await store.update(id, () => ({ state: 'done', finishedAt: new Date().toISOString() }));
+    const answer = await stale.cancel(id);
+    assert.equal(answer?.state, 'done');
+    assert.equal(store.isCancelled(id), false, 'the marker is taken back');
+    assert.equal(store.read(id)?.state, 'done');
+  });
+
   it('sweeps finished jobs older than keep-hours and uploads that never became a job, and nothing else', async () => {
     const now = Date.now();
     const old = store.reserve().id;
