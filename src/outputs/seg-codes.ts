@@ -4,7 +4,7 @@
  */
 import { srgbToLab } from '../core/colour.js';
 import type { LabelEntry } from '../io/label-table.js';
-import type { WritableDataset } from '../io/dicom/dcmjs.js';
+import type { WritableDataset } from '../io/dicom/writable-dataset.js';
 
 /** What kind of thing a segment is (SegmentedPropertyCategoryCodeSequence). */
 export type SegmentCategory = 'anatomical-structure' | 'morphologically-abnormal-structure';

@@ -5,6 +5,9 @@
 import dcmjs from 'dcmjs';
 import type { NaturalDataset } from 'dcmjs';
 import { EXPLICIT_LITTLE_ENDIAN } from './transfer-syntax.js';
+import type { WritableDataset } from './writable-dataset.js';
+
+export type { WritableDataset, WritableValue } from './writable-dataset.js';
 
 const { DicomDict, DicomMessage, DicomMetaDictionary } = dcmjs.data;
 
@@ -90,14 +93,6 @@ function metaGroupBytes(transferSyntaxUid: string): Uint8Array {
   view.setUint16(18, uid.length, true);
   for (let i = 0; i < uid.length; i++) bytes[20 + i] = uid.charCodeAt(i);
   return bytes;
-}
-
-/** A value dcmjs can write: text, numbers, binary pixel data (as a list of frames) or sequences. */
-export type WritableValue = string | number | Array<string | number> | ArrayBuffer[] | WritableDataset[] | undefined;
-export interface WritableDataset {
-  [keyword: string]: WritableValue | Record<string, string>;
-  /** VRs for keywords whose dictionary VR is ambiguous, such as PixelData ("OB" or "OW"). */
-  _vrMap?: Record<string, string>;
 }
 
 export interface WriteDicomOptions {
