@@ -11,8 +11,13 @@ import { PACKAGE_ROOT, packageVersion } from '../src/core/paths.js';
 const VIEWER_SOURCE = join(PACKAGE_ROOT, 'src', 'viewer');
 const VIEWER_OUT = join(PACKAGE_ROOT, 'dist', 'viewer');
 
-/** onnxruntime-web's WebAssembly (its JavaScript glue is in the worker bundle), served beside it. */
+/** onnxruntime-web's WebAssembly, served beside the worker bundle. */
 const ORT_WASM = 'ort-wasm-simd-threaded.wasm';
+/**
+ * Its glue as a module of its own: the engine worker loads it from here, and each WebAssembly thread
+ * is a worker of this small script (not of the whole engine bundle).
+ */
+const ORT_MJS = 'ort-wasm-simd-threaded.mjs';
 
 async function buildViewer(): Promise<string[]> {
   rmSync(VIEWER_OUT, { recursive: true, force: true });
@@ -21,9 +26,10 @@ async function buildViewer(): Promise<string[]> {
   await bundle(join(VIEWER_SOURCE, 'main.ts'), 'viewer.js', 'iife');
   // the in-browser engine (issue 21): a module worker, as onnxruntime-web's bundle is an ES module
   await bundle(join(PACKAGE_ROOT, 'src', 'browser', 'engine-worker.ts'), 'engine-worker.js', 'esm');
-  copyFileSync(join(PACKAGE_ROOT, 'node_modules', 'onnxruntime-web', 'dist', ORT_WASM), join(VIEWER_OUT, ORT_WASM));
+  for (const name of [ORT_WASM, ORT_MJS])
+    copyFileSync(join(PACKAGE_ROOT, 'node_modules', 'onnxruntime-web', 'dist', name), join(VIEWER_OUT, name));
   for (const name of ['index.html', 'viewer.css']) copyFileSync(join(VIEWER_SOURCE, name), join(VIEWER_OUT, name));
-  return ['index.html', 'viewer.css', 'viewer.js', 'engine-worker.js', ORT_WASM];
+  return ['index.html', 'viewer.css', 'viewer.js', 'engine-worker.js', ORT_WASM, ORT_MJS];
 }
 
 async function bundle(entry: string, name: string, format: 'iife' | 'esm'): Promise<void> {

@@ -15,7 +15,7 @@ import { encodeResultFiles } from '../tasks/result-files.js';
 import { Vocabulary, validateVocabularyFile } from '../vocab/vocabulary.js';
 import type { BrowserAnswer, RunRequest, WorkerMessage } from './messages.js';
 import { browserEstimate, checkBrowserMemory } from './memory.js';
-import { fetchBytes, webNetworkOpener } from './web-network.js';
+import { fetchBytes, threadsInUse, wasmThreads, webNetworkOpener } from './web-network.js';
 
 /** medparse's version, for report.json: set by the bundler (scripts/build-viewer.ts) from package.json. */
 declare const MEDPARSE_VERSION: string;
@@ -23,6 +23,8 @@ declare const MEDPARSE_VERSION: string;
 const post = (message: WorkerMessage, transfer: Transferable[] = []) => self.postMessage(message, { transfer });
 
 self.addEventListener('message', (event: MessageEvent<RunRequest>) => {
+  // onnxruntime-web's bundled build starts each WebAssembly thread as a worker of this same script
+  // (import.meta.url, named em-pthread): their messages are its own, not runs
   if (event.data.type !== 'run') return;
   run(event.data).catch((error: unknown) =>
     post({ type: 'error', message: error instanceof Error ? error.message : String(error) }),
@@ -63,6 +65,7 @@ async function run(request: RunRequest): Promise<void> {
       dims: volume.dims,
       modality: result.modality,
       timings: result.timings,
+      threads: threadsInUse(),
       report,
       table,
       files,
@@ -108,12 +111,23 @@ async function loadEngine(request: RunRequest): Promise<EngineCore> {
     manifest: url('/v1/browser/model.json'),
     locate: (file) => url(`/v1/browser/files/${file}`),
   });
-  const opener = webNetworkOpener({ wasmUrl: url('/ort-wasm-simd-threaded.wasm'), headers: request.headers });
-  const onProgress = (progress: ProgressEvent) => post({ type: 'progress', progress });
+  const opener = webNetworkOpener({
+    wasmUrl: url('/ort-wasm-simd-threaded.wasm'),
+    mjsUrl: url('/ort-wasm-simd-threaded.mjs'),
+    headers: request.headers,
+    // as many as this page allows (several only where it is cross-origin isolated)
+    threads: wasmThreads(self),
+  });
+  // the page shows the count with the progress, so a user knows what runs
+  const onProgress = (progress: ProgressEvent) => post({ type: 'progress', progress, threads: threadsInUse() });
   return EngineCore.create(
     model,
     new Vocabulary(validateVocabularyFile(vocabulary, 'vocabulary.json')),
-    { onProgress },
+    // One window a run on several threads: with two windows on two threads the shipped model's first run
+    // failed with an uncaught C++ exception (a bare number) on the demo CT, one window runs. Likely MLAS:
+    // a batch of at least as many items as threads makes its 3D convolution expand each item's whole
+    // input (im2col, GBs at 96^3) rather than a small slice per thread.
+    { onProgress, batchSize: threadsInUse() > 1 ? 1 : undefined },
     opener,
   );
 }

@@ -51,7 +51,8 @@ export interface BrowserAnswer {
 }
 
 export type WorkerMessage =
-  | { type: 'progress'; progress: ProgressEvent }
+  /** threads: onnxruntime-web's WebAssembly threads (1 unless the page is cross-origin isolated). */
+  | { type: 'progress'; progress: ProgressEvent; threads: number }
   | {
       type: 'done';
       answers: BrowserAnswer[];
@@ -60,6 +61,7 @@ export type WorkerMessage =
       dims: [number, number, number];
       modality: string;
       timings: Record<string, number>;
+      threads: number;
       /** report.json as the Node engine's results folder has it (task, input, prompts with their instances). */
       report: Report;
       /** labels.json's legend of labels.nii.gz (the report's `label_value`s). */

@@ -1,21 +1,57 @@
 /**
  * The browser platform's network opener: the .onnx file fetched by URL, its sha256 checked with Web
- * Crypto when model.json gives one, and run with onnxruntime-web on its WebAssembly backend (one thread:
- * no cross-origin isolation is needed). The same contract as onnx-session.ts on Node.
+ * Crypto when model.json gives one, and run with onnxruntime-web on its WebAssembly backend (several
+ * threads where the page is cross-origin isolated, else one; see wasmThreads). The same contract as
+ * onnx-session.ts on Node.
  */
 import * as ort from 'onnxruntime-web/wasm';
 import { MedparseError } from '../core/errors.js';
 import { checkSignature, conceptRowIds, type NetworkOpener } from '../runtime/network-session.js';
 
-/** Where onnxruntime-web finds its .wasm (the viewer's own folder) and what to send with each fetch. */
+/**
+ * Where onnxruntime-web finds its .wasm (the viewer's own folder), what to send with each fetch, and how
+ * many threads its WebAssembly runs (wasmThreads()). The count is fixed by the first session a worker
+ * opens: onnxruntime-web starts its WebAssembly, and its thread pool, once.
+ */
 export interface WebRuntimeSetup {
   wasmUrl: string;
+  /** Its JavaScript glue, which each WebAssembly thread's worker loads. */
+  mjsUrl: string;
   headers: Record<string, string>;
+  threads: number;
+}
+
+/**
+ * onnxruntime-web's own ceiling for its default thread count: past four, its WebAssembly kernels gain
+ * little on these networks while each thread is one more Web Worker with its own stack.
+ */
+export const MAX_WASM_THREADS = 4;
+
+/**
+ * Threads for onnxruntime-web's WebAssembly here: WebAssembly threads need SharedArrayBuffer, which a
+ * browser gives only to a cross-origin isolated page (COOP same-origin and COEP require-corp, as
+ * `medparse serve` sends them with the viewer), so one thread elsewhere.
+ */
+export function wasmThreads(scope: {
+  crossOriginIsolated?: boolean;
+  navigator?: { hardwareConcurrency?: number };
+}): number {
+  if (!scope.crossOriginIsolated) return 1;
+  return Math.max(1, Math.min(scope.navigator?.hardwareConcurrency ?? 1, MAX_WASM_THREADS));
+}
+
+/**
+ * The threads onnxruntime-web runs: once its WebAssembly has started, the count it took (it falls back to
+ * one, with a console warning, where the browser has no WebAssembly threads).
+ */
+export function threadsInUse(): number {
+  return ort.env.wasm.numThreads ?? 1;
 }
 
 export function webNetworkOpener(setup: WebRuntimeSetup): NetworkOpener {
-  ort.env.wasm.numThreads = 1;
-  ort.env.wasm.wasmPaths = { wasm: setup.wasmUrl };
+  // the first opener sets it; a later one (another origin) keeps the count the WebAssembly started with
+  ort.env.wasm.numThreads ??= setup.threads;
+  ort.env.wasm.wasmPaths = { wasm: setup.wasmUrl, mjs: setup.mjsUrl };
   return async (network) => {
     const bytes = await fetchBytes(network.file, setup.headers);
     if (network.sha256) {

@@ -19,6 +19,18 @@ const CONTENT_TYPES: Record<string, string> = {
   '.wasm': 'application/wasm',
 };
 
+/**
+ * Sent with every viewer file: they make the page cross-origin isolated (COOP same-origin with COEP
+ * require-corp, on the page and on the worker scripts), the only way a browser lets a page share memory
+ * between threads, which the in-browser engine's multi-threaded WebAssembly needs. Everything the page
+ * loads is from this origin or fetched with CORS (the API of `?api=`), which COEP allows. The API's own
+ * answers do not get them: a page elsewhere (or a file:// one, through --cors) reads them as before.
+ */
+export const ISOLATION_HEADERS = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+} as const;
+
 /** The viewer's files by URL path ('/' is index.html), as the build left them. */
 export function viewerFiles(dir: string = VIEWER_DIR): Map<string, { body: Buffer; type: string }> {
   const files = new Map<string, { body: Buffer; type: string }>();
@@ -52,6 +64,6 @@ export function registerViewerRoutes(
     });
   for (const [path, file] of files)
     app.get(path, { schema: { hide: true } }, async (_request, reply) =>
-      reply.type(file.type).header('cache-control', 'no-cache').send(file.body),
+      reply.type(file.type).header('cache-control', 'no-cache').headers(ISOLATION_HEADERS).send(file.body),
     );
 }

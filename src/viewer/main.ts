@@ -227,6 +227,8 @@ async function run(): Promise<void> {
   const started = performance.now();
   let stageStarted = started;
   let stage: string | null = null;
+  // the engine worker's thread count, shown for a browser run only
+  delete ui.stage.dataset.threads;
   if (ui.inBrowser.checked) return runInBrowser(started);
   try {
     const submitted = await api.submit(scanFiles, ui.task.value as Task, ui.prompts.value);
@@ -277,11 +279,13 @@ async function runInBrowser(started: number): Promise<void> {
       task: ui.task.value as Task,
       prompts: ui.prompts.value,
     };
-    const done = await inWorker(request, (progress) => {
+    const done = await inWorker(request, (progress, threads) => {
       ui.bar.value = progress.fraction;
-      ui.stage.textContent = `${progress.stage} ${Math.round(progress.fraction * 100)}% in this browser (${seconds(performance.now() - started)} so far)`;
+      ui.stage.dataset.threads = String(threads);
+      ui.stage.textContent = `${progress.stage} ${Math.round(progress.fraction * 100)}% in this browser, ${threadCount(threads)} (${seconds(performance.now() - started)} so far)`;
     });
-    ui.stage.textContent = `done in this browser in ${seconds(performance.now() - started)}`;
+    ui.stage.dataset.threads = String(done.threads);
+    ui.stage.textContent = `done in this browser in ${seconds(performance.now() - started)}, ${threadCount(done.threads)}`;
     ui.bar.value = 1;
     for (const url of blobUrls.splice(0)) URL.revokeObjectURL(url);
     await showBrowserResults(done);
@@ -292,18 +296,24 @@ async function runInBrowser(started: number): Promise<void> {
   }
 }
 
+/** How many WebAssembly threads the engine runs, and why only one where the page is not isolated. */
+function threadCount(threads: number): string {
+  if (threads > 1) return `${threads} threads`;
+  return self.crossOriginIsolated ? '1 thread' : '1 thread (the page is not cross-origin isolated)';
+}
+
 type Done = WorkerMessage & { type: 'done' };
 
 function inWorker(
   request: RunRequest,
-  onProgress: (progress: { stage: string; fraction: number }) => void,
+  onProgress: (progress: { stage: string; fraction: number }, threads: number) => void,
 ): Promise<Done> {
   engineWorker ??= new Worker(new URL('engine-worker.js', document.baseURI), { type: 'module' });
   const worker = engineWorker;
   return new Promise((resolve, reject) => {
     worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
       const message = event.data;
-      if (message.type === 'progress') onProgress(message.progress);
+      if (message.type === 'progress') onProgress(message.progress, message.threads);
       else if (message.type === 'done') resolve(message);
       else reject(new Error(message.message));
     };

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { VIEWER_DIR } from '../../src/service/routes-viewer.js';
+import type { PromptResult } from '../../src/tasks/results.js';
 import { CLI } from '../service/helpers.js';
 
 export const CHROMIUM = process.env.MEDPARSE_CHROMIUM ?? '/usr/bin/chromium';
@@ -154,4 +155,23 @@ export async function download(page: Page, name: string): Promise<Buffer> {
   const [saved] = await Promise.all([page.waitForEvent('download'), link.click()]);
   assert.equal(saved.suggestedFilename(), name);
   return readFileSync(await saved.path());
+}
+
+/** The browser mode's answers as the page lists them: text, status, mask voxels, sum of the probability map. */
+export function browserAnswers(page: Page): Promise<Array<[string, string, number, number]>> {
+  return page.locator('#answers > li').evaluateAll((items) =>
+    items.map((li) => {
+      const data = (li as HTMLElement).dataset;
+      return [data.text ?? '', data.status ?? '', Number(data.voxels), Number(data.probabilitySum)];
+    }),
+  );
+}
+
+/** The same of the Node engine's answers, to compare with browserAnswers. */
+export function nodeAnswers(prompts: readonly PromptResult[]): Array<[string, string, number, number]> {
+  return prompts.map((p) => {
+    let [voxels, sum] = [0, 0];
+    for (const v of p.probability ?? []) if (v) [voxels, sum] = [voxels + 1, sum + v];
+    return [p.text, p.status, voxels, sum];
+  });
 }
