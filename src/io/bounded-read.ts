@@ -12,32 +12,12 @@ import { pipeline } from 'node:stream/promises';
 import { Buffer, kMaxLength } from 'node:buffer';
 import { createGunzip, createInflate, createInflateRaw, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
 import { MedparseError } from '../core/errors.js';
+import { compressedBound, type ByteRange } from './byte-source.js';
 
-export type Compression = 'none' | 'gzip' | 'zlib' | 'deflate';
-
-export interface BoundedReadOptions {
-  /** The whole file is gzip (.nii.gz, .mgz): offsets count in its inflated bytes. */
-  fileGzip?: boolean;
-  /** Bytes to skip (in the file's own, possibly inflated, bytes) before the part read. */
-  skip?: number;
-  /** Bytes of the file the part spans from `skip` (a zip entry's compressed bytes); to the end when absent. */
-  length?: number;
-  /** Compression of the part read itself (NRRD's gzip encoding, MetaImage's CompressedData, a zip entry). */
-  compression?: Compression;
-  /** Bytes to keep: the read stops as soon as this many are in hand. */
-  keep: number;
-  /**
-   * For compressed data: the most it may inflate to (the header's needs plus any trailer a format
-   * allows). The stream is inflated (not kept) up to here, and past it the file is refused as a
-   * decompression bomb. Without a ceiling the read simply stops at `keep` (a header probe).
-   */
-  ceiling?: number;
-}
+/** readBounded reads a ByteRange of a file (byte-source.ts describes the fields). */
+export type BoundedReadOptions = ByteRange;
 
 const CHUNK_BYTES = 1 << 20;
-
-/** Headroom for what a compressed image may hold after its voxels (MGH's trailing tags, padding). */
-export const TRAILER_ALLOWANCE = 1 << 20;
 
 /** Refuses a FIFO, device, socket or folder: only regular files hold images. */
 export async function openRegularFile(path: string): Promise<FileHandle> {
@@ -111,14 +91,6 @@ export async function readBounded(path: string, options: BoundedReadOptions): Pr
   }
   if (ceiling !== undefined && collector.total > ceiling) throw bombError(path, ceiling);
   return collector.bytes();
-}
-
-/**
- * Deflate expands incompressible data by at most 5 bytes per 16 KiB block: compressed data larger
- * than this for `output` bytes cannot be an honest stream.
- */
-function compressedBound(output: number): number {
-  return output + Math.ceil(output / 16384) * 5 + (1 << 20);
 }
 
 /**

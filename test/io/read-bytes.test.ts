@@ -1,6 +1,7 @@
 /**
  * The file-system-free reader (src/io/read-bytes.ts, the in-browser engine's) gives readVolume's volume
- * for every single-file format, and refuses what it cannot read with a line saying what to do.
+ * for every single-file format, and refuses what it cannot read with a line saying what to do. Both
+ * readers are one front end (src/io/open-image.ts) over a file (Node) or the file's bytes (browser).
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,10 @@ import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { makePhantomCt } from '../../src/core/phantom.js';
 import { spacingOf } from '../../src/core/volume.js';
+import { bufferSource } from '../../src/io/buffer-source.js';
+import { fileSource } from '../../src/io/file-source.js';
+import { formatFromExtension } from '../../src/io/formats.js';
+import { openImage, probeImage, type SingleFileFormat } from '../../src/io/open-image.js';
 import { openVolumeBytes, readVolumeBytes } from '../../src/io/read-bytes.js';
 import { readVolume } from '../../src/io/read.js';
 import { encodeNifti } from '../../src/io/write-nifti.js';
@@ -47,6 +52,31 @@ describe('readVolumeBytes reads what readVolume reads', () => {
         assert.deepEqual(Array.from(fromBytes.data), Array.from(phantom.data));
       }),
     );
+
+  for (const [name, encode] of FILES)
+    it(`${name}: one front end, over the file and over its bytes`, () =>
+      withTempDir(async (dir) => {
+        const path = join(dir, name);
+        writeFileSync(path, encode());
+        const format = formatFromExtension(name) as SingleFileFormat;
+        const open = async (source: ReturnType<typeof fileSource>) => {
+          const admitted: string[] = [];
+          const opened = openImage(format, await probeImage(source), {}, (header) => {
+            admitted.push(header.file);
+            return header;
+          });
+          return { opened, admitted, volume: await opened.load() };
+        };
+        const overFile = await open(fileSource(path));
+        const overBytes = await open(bufferSource(new Uint8Array(readFileSync(path)), path));
+        assert.deepEqual(overBytes.opened.header, overFile.opened.header);
+        assert.deepEqual(overBytes.opened.spacing(), overFile.opened.spacing());
+        assert.equal(overBytes.opened.modality, overFile.opened.modality);
+        // the header is admitted once, before a voxel is read, whatever the source
+        assert.deepEqual(overFile.admitted, [path]);
+        assert.deepEqual(overBytes.admitted, [path]);
+        assert.deepEqual(overBytes.volume, overFile.volume);
+      }));
 
   it('gives the header before any voxel is decoded', async () => {
     const opened = await openVolumeBytes(encodeImageFile(phantom, 'nrrd'), 'phantom.nrrd');
