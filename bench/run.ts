@@ -3,6 +3,7 @@
  * they assert nothing (wall-clock times vary by machine).
  */
 import { benchBrowser } from './browser.js';
+import { benchEndToEnd } from './end-to-end.js';
 import { benchEngine } from './engine.js';
 import { benchIo } from './io.js';
 import { benchOperations } from './ops.js';
@@ -25,6 +26,7 @@ const AREAS: Array<[string, () => Promise<BenchRow[]>]> = [
   ['volume operations', benchOperations],
   ['vocabulary', benchVocabulary],
   ['engine (512x512x300 CT-like volume)', benchEngine],
+  ['end to end (issue 16: medparse segment on DICOM series, a fresh process each)', benchEndToEnd],
   ['service (medparse serve against the CLI)', benchService],
   ['browser mode against Node (viewer, headless chromium)', benchBrowser],
 ];

@@ -70,6 +70,8 @@ export interface SeriesSpec {
   noise?: number;
   /** Seed for the file-name shuffle. */
   seed?: number;
+  /** HU at (i, j, k) in place of the pattern (an anatomical phantom for benchmarks); noise and offset still apply. */
+  voxel?: (i: number, j: number, k: number) => number;
   /** Sub-folder of the target folder to write into. */
   subfolder?: string;
 }
@@ -141,8 +143,9 @@ export async function writeSeries(folder: string, spec: SeriesSpec = {}): Promis
   };
 }
 
-type Resolved = Required<Omit<SeriesSpec, 'orientation' | 'subfolder' | 'bitsStored'>> & {
+type Resolved = Required<Omit<SeriesSpec, 'orientation' | 'subfolder' | 'bitsStored' | 'voxel'>> & {
   cosines: number[];
+  voxel: (i: number, j: number, k: number) => number;
   bitsStored: number;
   subfolder?: string;
 };
@@ -177,6 +180,7 @@ function withDefaults(spec: SeriesSpec): Resolved {
     valueOffset: 0,
     noise: 0,
     ...spec,
+    voxel: spec.voxel ?? huPattern,
     cosines: typeof orientation === 'string' ? ORIENTATIONS[orientation] : orientation,
     bitsStored: spec.bitsStored ?? bitsAllocated,
   };
@@ -206,10 +210,10 @@ function expectedValues(s: Resolved, kept: number[]): Float64Array {
 
 /** The HU value written at (i, j, k): the pattern, shifted, plus the texture if any. */
 function patternAt(i: number, j: number, k: number, s: Resolved): number {
-  if (s.noise === 0) return huPattern(i, j, k) + s.valueOffset;
+  if (s.noise === 0) return s.voxel(i, j, k) + s.valueOffset;
   // A small multiplicative hash: fixed for a given voxel, so expected values can be recomputed.
   const hash = (Math.imul(i * 73856093 + j * 19349663 + k * 83492791, 2654435761) >>> 0) / 2 ** 32;
-  return huPattern(i, j, k) + s.valueOffset + Math.round((hash - 0.5) * 2 * s.noise);
+  return s.voxel(i, j, k) + s.valueOffset + Math.round((hash - 0.5) * 2 * s.noise);
 }
 
 /** The stored value nearest to a HU value (before any MONOCHROME1 inversion). */
