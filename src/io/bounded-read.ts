@@ -61,7 +61,8 @@ export async function readBounded(path: string, options: BoundedReadOptions): Pr
   const skip = options.skip ?? 0;
   const compression = options.compression ?? 'none';
   const compressed = options.fileGzip === true || compression !== 'none';
-  const ceiling = compressed && options.ceiling !== undefined ? Math.max(options.ceiling, options.keep) : undefined;
+  if (!compressed) return readPlain(path, skip, Math.min(options.keep, options.length ?? Infinity));
+  const ceiling = options.ceiling !== undefined ? Math.max(options.ceiling, options.keep) : undefined;
   if (ceiling !== undefined && !(options.fileGzip && compression !== 'none'))
     return readInflatedWhole(path, { ...options, ceiling });
   const handle = await openRegularFile(path);
@@ -101,22 +102,7 @@ async function readInflatedWhole(path: string, options: BoundedReadOptions & { c
   const skip = options.skip ?? 0;
   const start = options.fileGzip ? 0 : skip;
   const outputLimit = Math.min(kMaxLength, options.fileGzip ? skip + options.ceiling : options.ceiling);
-  const handle = await openRegularFile(path);
-  let compressed: Buffer;
-  try {
-    const size = (await handle.stat()).size;
-    const length = Math.max(0, Math.min(size - start, options.length ?? Infinity, compressedBound(outputLimit)));
-    compressed = Buffer.alloc(length);
-    let done = 0;
-    while (done < length) {
-      const { bytesRead } = await handle.read(compressed, done, length - done, start + done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    compressed = compressed.subarray(0, done);
-  } finally {
-    await handle.close();
-  }
+  const compressed = await readPlain(path, start, Math.min(options.length ?? Infinity, compressedBound(outputLimit)));
   const zlibOptions = { maxOutputLength: outputLimit, chunkSize: CHUNK_BYTES };
   let output: Buffer;
   try {
@@ -129,6 +115,29 @@ async function readInflatedWhole(path: string, options: BoundedReadOptions & { c
   }
   const part = options.fileGzip ? output.subarray(skip) : output;
   return new Uint8Array(part.buffer, part.byteOffset, Math.min(part.length, options.keep));
+}
+
+/**
+ * Up to `length` bytes of a regular file from `start`, read into one buffer of the size needed: an
+ * uncompressed image is in memory once, not as chunks and then their concatenation.
+ */
+async function readPlain(path: string, start: number, length: number): Promise<Uint8Array> {
+  const handle = await openRegularFile(path);
+  try {
+    const size = (await handle.stat()).size;
+    // not pooled: callers get a buffer of their own, at offset 0
+    const bytes = Buffer.allocUnsafeSlow(Math.max(0, Math.min(length, size - start)));
+    let done = 0;
+    while (done < bytes.length) {
+      // at most 1 GiB a call: one read may not ask for 2 GiB or more
+      const { bytesRead } = await handle.read(bytes, done, Math.min(bytes.length - done, 1 << 30), start + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return new Uint8Array(bytes.buffer, 0, done);
+  } finally {
+    await handle.close();
+  }
 }
 
 function bombError(path: string, ceiling: number): MedparseError {
@@ -164,8 +173,15 @@ class Collector extends Writable {
     callback(done ? new Enough() : null);
   }
 
+  /** The kept bytes, copied once into a buffer of their own. */
   bytes(): Uint8Array {
-    return this.chunks.length === 1 ? new Uint8Array(this.chunks[0]) : new Uint8Array(Buffer.concat(this.chunks));
+    const out = new Uint8Array(this.kept);
+    let at = 0;
+    for (const chunk of this.chunks) {
+      out.set(chunk, at);
+      at += chunk.length;
+    }
+    return out;
   }
 }
 
