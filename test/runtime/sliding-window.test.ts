@@ -103,3 +103,49 @@ describe('slidingWindowInference over the content only', () => {
       }
     }));
 });
+
+describe('slidingWindowInference on a scan with no content', () => {
+  /** A grid of background only (0, the pad value): nothing for the windows to cover. */
+  const blank = (dims: [number, number, number]) =>
+    volumeOf(dims, diagonalAffine([1, 1, 1]), new Float32Array(dims[0] * dims[1] * dims[2]));
+
+  async function runBlank(dims: [number, number, number]) {
+    return withTempDir(async (dir) => {
+      // fires on -3 only: a blank scan of 0 must be answered absent everywhere
+      const path = join(dir, 'band.onnx');
+      writeFileSync(path, bandNetwork([-3], [0.5]));
+      const session = await openNetwork(path, { threads: 1 });
+      try {
+        return await slidingWindowInference(blank(dims), [16, 16, 16], session, [0], { padValue: 0 });
+      } finally {
+        await session.dispose();
+      }
+    });
+  }
+
+  it('runs one window, at the origin, and answers every voxel of a larger grid absent (0 outside it)', async () => {
+    assert.equal(contentBox(blank([40, 36, 20]), 0), undefined);
+    const result = await runBlank([40, 36, 20]);
+    // one window gives the presence decision its evidence: the network's own logit, not -Infinity
+    assert.equal(result.patches, 1);
+    assert.equal(result.presenceLogits[0], 20 * (0.5 - 3));
+    const probabilities = result.probabilities[0];
+    assert.equal(probabilities.length, 40 * 36 * 20);
+    assert.ok(probabilities.every((p) => p >= 0 && p < 0.5));
+    // inside the window at the origin, the network's answer; beyond it, nothing ran: 0
+    assert.ok(probabilities[0] > 0, `origin ${probabilities[0]}`);
+    assert.ok(probabilities[15 + 40 * (15 + 36 * 15)] > 0);
+    assert.equal(probabilities[16 + 40 * (15 + 36 * 15)], 0);
+    assert.equal(probabilities[39 + 40 * (35 + 36 * 19)], 0);
+  });
+
+  it('covers the whole of a grid smaller than a patch with that one window', async () => {
+    const result = await runBlank([10, 12, 8]);
+    assert.equal(result.patches, 1);
+    assert.ok(result.presenceLogits[0] < 0);
+    const probabilities = result.probabilities[0];
+    assert.equal(probabilities.length, 10 * 12 * 8);
+    // every voxel answered by the network (none left at the uncovered 0), and absent
+    assert.ok(probabilities.every((p) => p > 0 && p < 0.5));
+  });
+});
