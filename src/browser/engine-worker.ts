@@ -1,20 +1,30 @@
 /**
  * The engine in a Web Worker (issue 21, in-browser mode): the scan the page opened is parsed here with
- * medparse's own readers (NIfTI, MGH/MGZ, NRRD, MetaImage; src/io/read-bytes.ts) and answered by the
+ * medparse's own readers (NIfTI, MGH/MGZ, NRRD, MetaImage and DICOM; src/io/read-bytes.ts) and answered by the
  * same engine as on Node (engine-core.ts), networks run by onnxruntime-web; the results folder's files
  * are built here as on Node (result-files.ts) for the page to offer as downloads. The model package and
  * vocabulary come from the serving origin; the scan never leaves the browser.
  */
 import type { ProgressEvent } from '../core/progress.js';
-import { openVolumeBytes } from '../io/read-bytes.js';
+import { encodeNifti } from '../io/nifti-encode.js';
+import type { VolumeHeader } from '../io/admit.js';
+import { MedparseError } from '../core/errors.js';
+import { openDicomBytes, openVolumeBytes, type OpenedBytes } from '../io/read-bytes.js';
 import { modelFromManifest } from '../runtime/model-spec.js';
 import type { ModelManifest } from '../runtime/model-manifest.js';
 import type { ParseResult, PromptResult } from '../tasks/results.js';
 import { EngineCore } from '../tasks/engine-core.js';
 import { encodeResultFiles } from '../tasks/result-files.js';
 import { Vocabulary, validateVocabularyFile } from '../vocab/vocabulary.js';
-import type { BrowserAnswer, RunRequest, WorkerMessage } from './messages.js';
-import { browserEstimate, checkBrowserMemory } from './memory.js';
+import {
+  isDicomScan,
+  type BrowserAnswer,
+  type OpenRequest,
+  type RunRequest,
+  type ScanFile,
+  type WorkerMessage,
+} from './messages.js';
+import { BROWSER_MEMORY_LIMIT_BYTES, browserEstimate, checkBrowserMemory } from './memory.js';
 import { fetchBytes, threadsInUse, wasmThreads, webNetworkOpener } from './web-network.js';
 
 /** medparse's version, for report.json: set by the bundler (scripts/build-viewer.ts) from package.json. */
@@ -22,20 +32,55 @@ declare const MEDPARSE_VERSION: string;
 
 const post = (message: WorkerMessage, transfer: Transferable[] = []) => self.postMessage(message, { transfer });
 
-self.addEventListener('message', (event: MessageEvent<RunRequest>) => {
+self.addEventListener('message', (event: MessageEvent<RunRequest | OpenRequest>) => {
   // onnxruntime-web's bundled build starts each WebAssembly thread as a worker of this same script
   // (import.meta.url, named em-pthread): their messages are its own, not runs
-  if (event.data.type !== 'run') return;
-  run(event.data).catch((error: unknown) =>
+  const request = event.data;
+  if (request.type !== 'run' && request.type !== 'open') return;
+  (request.type === 'run' ? run(request) : openForPage(request)).catch((error: unknown) =>
     post({ type: 'error', message: error instanceof Error ? error.message : String(error) }),
   );
 });
+
+/**
+ * The scan's header read: one single-file image, or a DICOM series (its files, a folder's, or one .zip)
+ * read by the Node reader's own code over the bytes. Nothing past the headers is read yet.
+ */
+function openScan(
+  files: readonly ScanFile[],
+  scanName: string,
+  options: { onProgress?: (progress: ProgressEvent) => void; admit?: (header: VolumeHeader) => void } = {},
+): Promise<OpenedBytes> {
+  if (!isDicomScan(files)) return openVolumeBytes(new Uint8Array(files[0].bytes), files[0].name);
+  const named = files.map((file) => ({ name: file.name, bytes: new Uint8Array(file.bytes) }));
+  return openDicomBytes(named, scanName, options);
+}
+
+/** A DICOM series for the page to show: read here, sent back as NIfTI bytes (nothing leaves the browser). */
+async function openForPage(request: OpenRequest): Promise<void> {
+  const opened = await openScan(request.files, request.scanName, { admit: refuseBeyondTab });
+  const nifti = ownBuffer(encodeNifti(await opened.load()));
+  post({ type: 'opened', nifti }, [nifti]);
+}
+
+/** A series whose voxels alone would pass what a tab can hold is refused from its headers, before a pixel is read. */
+function refuseBeyondTab(header: VolumeHeader): void {
+  const bytes = header.dims[0] * header.dims[1] * header.dims[2] * header.bytesPerVoxel;
+  if (bytes <= BROWSER_MEMORY_LIMIT_BYTES) return;
+  throw new MedparseError(
+    'INVALID_DIMENSIONS',
+    `the series is ${header.dims.join(' x ')} voxels (${(bytes / 2 ** 30).toFixed(1)} GB), more than a browser tab can hold; uncheck "Run in this browser" to read it on the server`,
+    header.file,
+  );
+}
 
 /** Engines by origin: a second run reuses the loaded package, vocabulary and open networks. */
 const engines = new Map<string, Promise<EngineCore>>();
 
 async function run(request: RunRequest): Promise<void> {
-  const opened = await openVolumeBytes(new Uint8Array(request.file), request.fileName);
+  // the page shows the reading as a stage of the run (a DICOM series' scan and read)
+  const onProgress = (progress: ProgressEvent) => post({ type: 'progress', progress, threads: threadsInUse() });
+  const opened = await openScan(request.files, request.scanName, { onProgress });
   let engine = engines.get(request.base);
   if (!engine) {
     engine = loadEngine(request);
@@ -48,7 +93,7 @@ async function run(request: RunRequest): Promise<void> {
   // from the header and the plan, before a voxel is decoded or a network opened
   checkBrowserMemory(
     browserEstimate(core.estimateMemory(opened.header, request), opened.header.dims),
-    request.fileName,
+    request.scanName,
   );
   const volume = await opened.load();
   // detect is segment with every object of each present answer listed (report.json's instances), as on Node

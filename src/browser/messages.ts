@@ -7,21 +7,41 @@ import type { TaskName } from '../tasks/result-files.js';
 export type BrowserTask = TaskName;
 
 /**
- * What the in-browser engine reads (src/io/read-bytes.ts): one file holding header and voxels. A header
- * with a separate data file (.nhdr, .mhd) and DICOM are read on the server.
+ * The single image files the in-browser engine reads (src/io/read-bytes.ts): one file holding header and
+ * voxels. Anything else is read as DICOM (files, a folder's files, or one .zip), also in the browser.
  */
 export const BROWSER_READABLE = /\.(nii|nii\.gz|mgh|mgz|nrrd|mha)$/i;
 
+/** Whether the in-browser engine reads these files as a DICOM series (not one single-file image). */
+export function isDicomScan(files: readonly { name: string }[]): boolean {
+  return !(files.length === 1 && BROWSER_READABLE.test(files[0].name));
+}
+
 /**
  * Why the in-browser mode cannot run these files, or undefined when it can: said before anything runs,
- * with what to do instead.
+ * with what to do instead. Only a header whose voxels are in a file of their own is refused.
  */
 export function browserRefusal(files: readonly { name: string }[]): string | undefined {
-  if (files.length === 1 && BROWSER_READABLE.test(files[0].name)) return undefined;
-  const server = 'uncheck "Run in this browser" to run it on the server';
   if (files.length === 1 && /\.(nhdr|mhd)$/i.test(files[0].name))
-    return `${files[0].name} keeps its voxels in a separate file, which the in-browser mode cannot read: ${server}, or save it as one .nrrd or .mha file`;
-  return `DICOM in browser mode is not supported yet (it reads NIfTI, MGZ, NRRD and MetaImage .mha files): ${server}`;
+    return `${files[0].name} keeps its voxels in a separate file, which the in-browser mode cannot read: uncheck "Run in this browser" to run it on the server, or save it as one .nrrd or .mha file`;
+  return undefined;
+}
+
+/**
+ * One file of the scan as the page hands it over (transferred, not copied): its name, with the folder's
+ * path below the one chosen when a folder was (webkitRelativePath), and its bytes.
+ */
+export interface ScanFile {
+  name: string;
+  bytes: ArrayBuffer;
+}
+
+/** Read a DICOM series in the worker for the page to show (as NIfTI bytes), nothing uploaded. */
+export interface OpenRequest {
+  type: 'open';
+  files: ScanFile[];
+  /** The scan's name, for messages (the file, or the folder of a series). */
+  scanName: string;
 }
 
 export interface RunRequest {
@@ -29,9 +49,10 @@ export interface RunRequest {
   /** The served viewer's origin (or the API base): model files, vocabulary and .wasm come from there. */
   base: string;
   headers: Record<string, string>;
-  /** The scan as the user chose it: one file's bytes (see BROWSER_READABLE; transferred, not copied). */
-  file: ArrayBuffer;
-  fileName: string;
+  /** The scan as the user chose it: one image file (see BROWSER_READABLE), or a DICOM series' files or .zip. */
+  files: ScanFile[];
+  /** The scan's name, for messages (the file, or the folder of a series). */
+  scanName: string;
   task: BrowserTask;
   prompts: string;
 }
@@ -69,4 +90,6 @@ export type WorkerMessage =
       /** The results folder's files by name (report.json, labels.nii.gz, labels.json, masks), to download. */
       files: Array<{ name: string; bytes: ArrayBuffer }>;
     }
+  /** The DICOM series of an OpenRequest as an uncompressed NIfTI (.nii), for NiiVue. */
+  | { type: 'opened'; nifti: ArrayBuffer }
   | { type: 'error'; message: string };

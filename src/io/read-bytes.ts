@@ -14,6 +14,8 @@ import { bufferSource } from './buffer-source.js';
 import { formatFromExtension } from './formats.js';
 import type { FrameOptions } from './frames.js';
 import { openImage, probeImage } from './open-image.js';
+import { openDicomSeriesFrom, type DicomSeriesOptions } from './dicom/read.js';
+import { memoryDicomInput, type NamedBytes } from './dicom/sources.js';
 
 export { inflate } from './buffer-source.js';
 
@@ -59,5 +61,25 @@ export async function openVolumeBytes(
   const opened = openImage(format, await probeImage(bufferSource(bytes, name)), options);
   const header: BytesHeader = { ...opened.header, spacing: opened.spacing() };
   if (opened.modality) header.modality = opened.modality;
+  return { header, load: opened.load };
+}
+
+/**
+ * A DICOM series from files in memory: its files (as chosen or dropped, a folder's included) or one
+ * .zip. The Node reader's own scan, stacking and geometry (src/io/dicom) over the bytes; `name` names
+ * the series in messages. Nothing but the headers is read before `load`.
+ */
+export async function openDicomBytes(
+  files: readonly NamedBytes[],
+  name: string,
+  options: DicomSeriesOptions = {},
+): Promise<OpenedBytes> {
+  const opened = await openDicomSeriesFrom(await memoryDicomInput(name, files), options);
+  const { modality } = opened;
+  const header: BytesHeader = {
+    ...opened.header,
+    spacing: opened.spacing,
+    ...(modality === 'CT' || modality === 'MR' ? { modality } : {}),
+  };
   return { header, load: opened.load };
 }

@@ -4,6 +4,9 @@
  * node:zlib has) and a few chunk headers.
  */
 import { deflateSync } from 'node:zlib';
+import { crc32 } from '../core/crc32.js';
+
+export { crc32 };
 
 export type PngChannels = 3 | 4;
 
@@ -77,25 +80,6 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
   // The CRC covers the chunk type and data, not the length.
   view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
   return out;
-}
-
-const CRC_TABLE = makeCrcTable();
-
-function makeCrcTable(): Uint32Array {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-}
-
-/** CRC-32 (ISO 3309, as PNG and zlib's crc32 use). */
-export function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

@@ -16,7 +16,14 @@ import {
   type ResolvedPrompt,
   type Task,
 } from './api.js';
-import { browserRefusal, type RunRequest, type WorkerMessage } from '../browser/messages.js';
+import {
+  browserRefusal,
+  isDicomScan,
+  type OpenRequest,
+  type RunRequest,
+  type ScanFile,
+  type WorkerMessage,
+} from '../browser/messages.js';
 import { StructureLayers } from './structure-layers.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -110,8 +117,9 @@ function scanName(files: readonly File[]): string {
 }
 
 /**
- * Opens a scan: one NIfTI, MGZ, NRRD or MetaImage file in the page; a DICOM .zip, file or folder
- * through POST /v1/convert (the server's readers, so the geometry is the one the parse will use).
+ * Opens a scan: one NIfTI, MGZ, NRRD or MetaImage file in the page; a DICOM .zip, files or folder read
+ * in a worker by medparse's own DICOM reader when "Run in this browser" is checked (nothing uploaded),
+ * else through POST /v1/convert (the server's readers). Both give the geometry the parse will use.
  */
 async function openScan(files: readonly File[]): Promise<void> {
   if (!files.length) return;
@@ -122,7 +130,9 @@ async function openScan(files: readonly File[]): Promise<void> {
     const image =
       files.length === 1 && READ_IN_PAGE.test(files[0].name)
         ? await NVImage.loadFromFile({ file: files[0], name: files[0].name })
-        : await NVImage.loadFromUrl({ url: 'image.nii.gz', name: 'image.nii.gz', buffer: await api.convert(files) });
+        : ui.inBrowser.checked && isDicomScan(files)
+          ? await NVImage.loadFromUrl({ url: 'image.nii', name: 'image.nii', buffer: await dicomInWorker(files, name) })
+          : await NVImage.loadFromUrl({ url: 'image.nii.gz', name: 'image.nii.gz', buffer: await api.convert(files) });
     layers.clear();
     for (const volume of [...nv.volumes]) nv.removeVolume(volume);
     nv.addVolume(image);
@@ -142,6 +152,38 @@ async function openScan(files: readonly File[]): Promise<void> {
         `${name} could not be read as an image (${messageOf(error)}); open a NIfTI, MGZ, NRRD or MetaImage file, or a DICOM series (.zip, files or folder)`,
       );
     setState(scanFiles.length ? 'loaded' : 'error');
+  }
+}
+
+/** The scan's files with their bytes, for the engine worker: a chosen folder's files keep their path below it. */
+async function scanFileBytes(files: readonly File[]): Promise<ScanFile[]> {
+  return Promise.all(
+    files.map(async (file) => ({ name: file.webkitRelativePath || file.name, bytes: await file.arrayBuffer() })),
+  );
+}
+
+/**
+ * A DICOM series read in a worker of its own (the engine worker's script, ended when done so that its
+ * memory goes back): NIfTI bytes for NiiVue, the series never leaving the browser.
+ */
+async function dicomInWorker(files: readonly File[], scanName: string): Promise<ArrayBuffer> {
+  const request: OpenRequest = { type: 'open', files: await scanFileBytes(files), scanName };
+  const worker = new Worker(new URL('engine-worker.js', document.baseURI), { type: 'module' });
+  try {
+    return await new Promise<ArrayBuffer>((resolve, reject) => {
+      worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
+        const message = event.data;
+        if (message.type === 'opened') resolve(message.nifti);
+        else if (message.type === 'error') reject(new Error(message.message));
+      };
+      worker.onerror = (event) => reject(new Error(event.message || 'the DICOM reader failed to start'));
+      worker.postMessage(
+        request,
+        request.files.map((file) => file.bytes),
+      );
+    });
+  } finally {
+    worker.terminate();
   }
 }
 
@@ -261,12 +303,12 @@ async function run(): Promise<void> {
 let engineWorker: Worker | undefined;
 
 /**
- * The in-browser mode (issue 21): the opened NIfTI goes to the engine worker, which fetches the model
+ * The in-browser mode (issue 21): the opened scan (one image file, or a DICOM series' files or .zip) goes
+ * to the engine worker, which fetches the model
  * and vocabulary from the server and runs everything here; the scan is not uploaded.
  */
 async function runInBrowser(started: number): Promise<void> {
   try {
-    const [file] = scanFiles;
     const refusal = browserRefusal(scanFiles);
     if (refusal) throw new Error(refusal);
     const key = sessionStorage.getItem('medparse-api-key');
@@ -274,8 +316,8 @@ async function runInBrowser(started: number): Promise<void> {
       type: 'run',
       base: api.url('/'),
       headers: key ? { authorization: `Bearer ${key}` } : {},
-      file: await file.arrayBuffer(),
-      fileName: file.name,
+      files: await scanFileBytes(scanFiles),
+      scanName: scanName(scanFiles),
       task: ui.task.value as Task,
       prompts: ui.prompts.value,
     };
@@ -315,10 +357,13 @@ function inWorker(
       const message = event.data;
       if (message.type === 'progress') onProgress(message.progress, message.threads);
       else if (message.type === 'done') resolve(message);
-      else reject(new Error(message.message));
+      else if (message.type === 'error') reject(new Error(message.message));
     };
     worker.onerror = (event) => reject(new Error(event.message || 'the engine worker failed to start'));
-    worker.postMessage(request, [request.file]);
+    worker.postMessage(
+      request,
+      request.files.map((file) => file.bytes),
+    );
   });
 }
 

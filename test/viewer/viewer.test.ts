@@ -514,24 +514,17 @@ describe('in-browser mode: the engine in a Web Worker with onnxruntime-web', { s
     }
   });
 
-  it('says before anything runs that DICOM is not read in browser mode, and to use the server', async () => {
+  it('offers a DICOM series opened through the server to browser mode too (browser-dicom.test.ts runs it)', async () => {
     assert.ok(session);
     const { page } = session;
     const series = await writeSeries(join(root, 'series'), { columns: 40, rows: 32, slices: 10 });
     const zipPath = join(root, 'series.zip');
     await zipFiles(Object.fromEntries(series.files.map((path, n) => [`study/IM${n}`, readFileSync(path)])), zipPath);
     await openScan(page, session.server.url, zipPath);
-    assert.equal(await page.locator('#browser-note').isVisible(), false);
     await page.locator('#in-browser').check();
-    await page.locator('#browser-note').waitFor({ state: 'visible' });
-    assert.match(
-      (await page.locator('#browser-note').textContent()) ?? '',
-      /^DICOM in browser mode is not supported yet .*: uncheck "Run in this browser" to run it on the server$/,
-    );
-    assert.equal(await page.locator('#run').isDisabled(), true, 'Run waits for a choice the mode can run');
-    await page.locator('#in-browser').uncheck();
-    assert.equal(await page.locator('#browser-note').isVisible(), false);
+    assert.equal(await page.locator('#browser-note').isVisible(), false, 'no refusal: the worker reads DICOM');
     assert.equal(await page.locator('#run').isDisabled(), false);
+    await page.locator('#in-browser').uncheck();
   });
 
   it('detects in the page: the objects, volumes, boxes and confidences the Node engine reports', async () => {
@@ -627,8 +620,9 @@ describe('in-browser mode: the engine in a Web Worker with onnxruntime-web', { s
             if (event.data.type === 'error' || event.data.type === 'done') resolve(event.data.message ?? 'done');
           };
           const file = new Uint8Array(bytes).buffer;
+          const files = [{ name: 'huge.nii', bytes: file }];
           worker.postMessage(
-            { type: 'run', base, headers: {}, file, fileName: 'huge.nii', task: 'segment', prompts: 'kidneys' },
+            { type: 'run', base, headers: {}, files, scanName: 'huge.nii', task: 'segment', prompts: 'kidneys' },
             [file],
           );
         }),

@@ -4,7 +4,6 @@
  * modality, series number, grid and image orientation. Each group gets a UID derived from what it
  * shares, so that it can be listed, chosen with --series and told apart from the others.
  */
-import { createHash } from 'node:crypto';
 import type { SliceRecord } from './slice.js';
 
 /** Largest difference between direction cosines of one series' images (about 0.06 degrees). */
@@ -20,7 +19,7 @@ interface Group {
  * Gives every image without a SeriesInstanceUID the derived UID of its group (in place), and returns a
  * note saying so, or undefined when every image has one.
  */
-export function assignMissingSeriesUids(slices: SliceRecord[]): string | undefined {
+export async function assignMissingSeriesUids(slices: SliceRecord[]): Promise<string | undefined> {
   const missing = slices.filter((slice) => slice.series.seriesInstanceUid === '');
   if (missing.length === 0) return undefined;
   const groups: Group[] = [];
@@ -32,8 +31,8 @@ export function assignMissingSeriesUids(slices: SliceRecord[]): string | undefin
   }
   const taken = new Set<string>();
   for (const group of groups) {
-    let uid = derivedUid(group, '');
-    for (let n = 1; taken.has(uid); n++) uid = derivedUid(group, `#${n}`);
+    let uid = await derivedUid(group, '');
+    for (let n = 1; taken.has(uid); n++) uid = await derivedUid(group, `#${n}`);
     taken.add(uid);
     for (const slice of group.slices) slice.series = { ...slice.series, seriesInstanceUid: uid, derivedUid: true };
   }
@@ -61,9 +60,14 @@ function sameOrientation(a: number[] | undefined, b: number[] | undefined): bool
   return a.every((value, i) => Math.abs(value - b[i]) <= ORIENTATION_TOLERANCE);
 }
 
-/** A "2.25." UID (PS3.5 B.2) from a hash of what the group shares, so the same files get the same UID. */
-function derivedUid(group: Group, salt: string): string {
+/**
+ * A "2.25." UID (PS3.5 B.2) from a hash of what the group shares, so the same files get the same UID.
+ * SHA-256 by Web Crypto, which Node and browsers both have, so both derive the same UID.
+ */
+async function derivedUid(group: Group, salt: string): Promise<string> {
   const orientation = group.orientation?.map((value) => value.toFixed(3)).join('\\') ?? '';
-  const hash = createHash('sha256').update(`${group.key}|${orientation}${salt}`).digest('hex');
-  return `2.25.${BigInt(`0x${hash.slice(0, 32)}`).toString()}`;
+  const text = new TextEncoder().encode(`${group.key}|${orientation}${salt}`);
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', text));
+  const hex = [...digest.subarray(0, 16)].map((byte) => byte.toString(16).padStart(2, '0')).join('');
+  return `2.25.${BigInt(`0x${hex}`).toString()}`;
 }

@@ -1,12 +1,13 @@
 /**
- * readDicomSeries: scan headers, choose the series, stack its slices, then read each slice's
- * pixels once, straight into the preallocated volume.
+ * Reading a DICOM series: scan headers, choose the series, stack its slices, then read each slice's
+ * pixels once, straight into the preallocated volume. Platform-free: the files come as a DicomInput
+ * (files on disk on Node, read-files.ts; bytes in memory in a browser, sources.ts).
  */
-import type { Vec3 } from '../../core/affine.js';
+import { voxelSizes, type Vec3 } from '../../core/affine.js';
 import { MedparseError } from '../../core/errors.js';
 import type { ProgressCallback } from '../../core/progress.js';
 import type { Modality, Volume, VolumeMeta } from '../../core/volume.js';
-import { admitVolume, type AdmitOptions, type OpenedVolume } from '../admit.js';
+import type { OpenedVolume, VolumeHeader } from '../admit.js';
 import { chooseFrame, type FrameOptions } from '../frames.js';
 import { EncapsulationError, splitFrames } from './encapsulated.js';
 import { ABSOLUTE_GAP_TOLERANCE, distancesAlongNormal, stackGeometry } from './geometry.js';
@@ -19,28 +20,33 @@ import type { DicomSeriesSummary } from './series.js';
 import { groupBySeries, selectSeries, summarizeSeries } from './series.js';
 import type { SliceRecord } from './slice.js';
 import { frameByteLength } from './slice.js';
-import type { DicomSource } from './sources.js';
+import type { DicomInput, DicomSource } from './sources.js';
 
-export interface ReadDicomOptions extends FrameOptions, AdmitOptions {
+export interface DicomSeriesOptions extends FrameOptions {
   /** SeriesInstanceUID to read when the input holds several series. */
   series?: string;
   onProgress?: ProgressCallback;
+  /** Checks the series' header before a pixel is read (Node: admit.ts's memory check); throws to refuse. */
+  admit?: (header: VolumeHeader) => void;
+}
+
+/** A series whose headers were read and admitted; its voxel size and modality come with it (for memory plans). */
+export interface OpenedDicomSeries extends OpenedVolume {
+  spacing: Vec3;
+  modality: Modality;
 }
 
 /**
- * Reads one DICOM series from a folder (searched recursively), a .zip, or a single (multi-frame)
- * file, as a volume in RAS+ world space.
+ * Everything a read checks before it reads a pixel: the headers of `source` are scanned, the series
+ * chosen and stacked, its geometry found and its size admitted; `load` reads the voxels as a volume in
+ * RAS+ world space.
  */
-export async function readDicomSeries(input: string, options: ReadDicomOptions = {}): Promise<Volume> {
-  return (await openDicomSeries(input, options)).load();
-}
-
-/**
- * Everything readDicomSeries checks before it reads a pixel: the headers are scanned, the series
- * chosen and stacked, its geometry found and its size admitted.
- */
-export async function openDicomSeries(input: string, options: ReadDicomOptions = {}): Promise<OpenedVolume> {
-  const scanned = await scanInput(input, options.onProgress);
+export async function openDicomSeriesFrom(
+  source: DicomInput,
+  options: DicomSeriesOptions = {},
+): Promise<OpenedDicomSeries> {
+  const input = source.path;
+  const scanned = await scanInput(source, options.onProgress);
   const slices = selectSeries(scanned, options.series);
   const problem = slices.find((slice) => slice.problem)?.problem;
   if (problem) throw problem;
@@ -54,15 +60,13 @@ export async function openDicomSeries(input: string, options: ReadDicomOptions =
   );
   const ordered = geometry.order.map((i) => stack[i]);
   const { columns, rows } = ordered[0].layout;
-  const header = admitVolume(
-    {
-      file: input,
-      format: 'dicom',
-      dims: [columns, rows, ordered.length],
-      bytesPerVoxel: outputBytesPerVoxel(ordered),
-    },
-    options,
-  );
+  const header: VolumeHeader = {
+    file: input,
+    format: 'dicom',
+    dims: [columns, rows, ordered.length],
+    bytesPerVoxel: outputBytesPerVoxel(ordered),
+  };
+  options.admit?.(header);
   const load = async (): Promise<Volume> => {
     const data = await readVoxels(ordered, options.onProgress);
     const meta = {
@@ -72,7 +76,7 @@ export async function openDicomSeries(input: string, options: ReadDicomOptions =
     };
     return { dims: [columns, rows, ordered.length], affine: geometry.affine, data, meta };
   };
-  return { header, load };
+  return { header, load, spacing: voxelSizes(geometry.affine), modality: modalityOf(ordered[0].series.modality) };
 }
 
 /**
@@ -116,7 +120,7 @@ function chooseTimePoint(count: number, positions: number, options: FrameOptions
 }
 
 /** Every series in the input, for `medparse info`: UID, modality, description, slices, grid. */
-export async function listDicomSeries(input: string): Promise<DicomSeriesSummary[]> {
+export async function listDicomSeriesFrom(input: DicomInput): Promise<DicomSeriesSummary[]> {
   const scanned = await scanInput(input);
   return [...groupBySeries(scanned.slices).values()].map(summarizeSeries);
 }

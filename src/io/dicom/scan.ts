@@ -2,7 +2,6 @@
  * First pass over the input: reads each file's header (never its pixels), decodes it with dcmjs and
  * turns it into slice records that say where each frame's pixels are.
  */
-import { inflateRawSync } from 'node:zlib';
 import type { Vec3 } from '../../core/affine.js';
 import { MedparseError } from '../../core/errors.js';
 import type { ProgressCallback } from '../../core/progress.js';
@@ -21,7 +20,8 @@ import type { PixelLayout, SeriesAttributes, SliceRecord } from './slice.js';
 import { frameByteLength } from './slice.js';
 import type { DicomInput, DicomSource } from './sources.js';
 import { assignMissingSeriesUids } from './missing-series-uid.js';
-import { MemorySource, openDicomInput } from './sources.js';
+import { MemorySource } from './sources.js';
+import { InflateLimitError, inflateRawBounded } from '../inflate-raw.js';
 import type { TransferSyntax } from './transfer-syntax.js';
 import { EXPLICIT_LITTLE_ENDIAN, IMPLICIT_LITTLE_ENDIAN, transferSyntax } from './transfer-syntax.js';
 
@@ -41,8 +41,8 @@ export interface ScannedInput {
   notes: string[];
 }
 
-export async function scanInput(path: string, onProgress?: ProgressCallback): Promise<ScannedInput> {
-  const input = await openDicomInput(path);
+/** Scans every file of `input` (files on disk, or bytes in memory: sources.ts, file-sources.ts). */
+export async function scanInput(input: DicomInput, onProgress?: ProgressCallback): Promise<ScannedInput> {
   const report = throttledProgress('scan DICOM', onProgress);
   const outcomes = await mapConcurrently(input.sources, SCAN_CONCURRENCY, async (source, done) => {
     const outcome = await scanSource(source);
@@ -53,7 +53,7 @@ export async function scanInput(path: string, onProgress?: ProgressCallback): Pr
   const nonImageCount = outcomes.filter((outcome) => outcome.kind === 'no-pixel-data').length;
   const notDicom = input.sources.filter((_, i) => outcomes[i].kind === 'not-dicom');
   if (slices.length === 0) throw noImagesError(input, nonImageCount, notDicom.length);
-  const notes = [notDicomNote(notDicom), assignMissingSeriesUids(slices)].filter((note) => note !== undefined);
+  const notes = [notDicomNote(notDicom), await assignMissingSeriesUids(slices)].filter((note) => note !== undefined);
   return { input, slices, nonImageCount, notDicomCount: notDicom.length, notes };
 }
 
@@ -156,9 +156,10 @@ async function inflateDataset(layout: FileLayout): Promise<FileLayout> {
   const whole = await layout.source.read(0, layout.source.size);
   let inflated: Uint8Array;
   try {
-    inflated = inflateRawSync(whole.subarray(layout.datasetStart), { maxOutputLength: MAX_INFLATED_DATASET_BYTES });
+    const deflated = whole.subarray(layout.datasetStart);
+    inflated = inflateRawBounded(deflated, MAX_INFLATED_DATASET_BYTES, MAX_INFLATED_DATASET_BYTES);
   } catch (error) {
-    const tooLarge = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+    const tooLarge = error instanceof InflateLimitError;
     throw new MedparseError(
       'CORRUPT_FILE',
       tooLarge

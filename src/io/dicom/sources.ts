@@ -1,12 +1,10 @@
 /**
  * Where DICOM files come from: a folder (scanned recursively), a .zip (read lazily, entry by entry), or a
  * single file. Each file is a `DicomSource` that can be read by byte range, so the scan reads only
- * headers and the pixel pass reads only pixels.
+ * headers and the pixel pass reads only pixels. Platform-free: files on disk are Node's sources
+ * (file-sources.ts); here are sources over bytes in memory (files chosen or dropped in a browser, a
+ * .zip among them) and over the entries of any ZipArchive.
  */
-import { constants } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { MedparseError } from '../../core/errors.js';
 import { ZipArchive, type ZipEntry } from '../zip-archive.js';
 
 export interface DicomSource {
@@ -24,35 +22,6 @@ export interface DicomInput {
   path: string;
   kind: 'folder' | 'zip' | 'file';
   sources: DicomSource[];
-}
-
-class FileSource implements DicomSource {
-  constructor(
-    readonly name: string,
-    readonly size: number,
-  ) {}
-
-  async read(offset: number, length: number): Promise<Uint8Array> {
-    const bytes = new Uint8Array(Math.max(0, Math.min(length, this.size - offset)));
-    const done = await this.readInto(offset, bytes);
-    return done === bytes.length ? bytes : bytes.subarray(0, done);
-  }
-
-  async readInto(offset: number, target: Uint8Array): Promise<number> {
-    // O_NONBLOCK: a file swapped for a FIFO after the folder scan must not block the read
-    const handle = await open(this.name, constants.O_RDONLY | constants.O_NONBLOCK);
-    try {
-      let done = 0;
-      while (done < target.length) {
-        const { bytesRead } = await handle.read(target, done, target.length - done, offset + done);
-        if (bytesRead === 0) break;
-        done += bytesRead;
-      }
-      return done;
-    } finally {
-      await handle.close();
-    }
-  }
 }
 
 export class MemorySource implements DicomSource {
@@ -74,32 +43,6 @@ export class MemorySource implements DicomSource {
     target.set(bytes);
     return bytes.length;
   }
-}
-
-export async function openDicomInput(path: string): Promise<DicomInput> {
-  const info = await stat(path).catch(() => {
-    throw new MedparseError('FILE_NOT_FOUND', 'no such file or folder; check the path', path);
-  });
-  if (info.isDirectory()) return { path, kind: 'folder', sources: await folderSources(path) };
-  if (/\.zip$/i.test(path)) return { path, kind: 'zip', sources: await zipSources(path) };
-  return { path, kind: 'file', sources: [new FileSource(path, info.size)] };
-}
-
-/** Every regular file under `folder`, in sorted path order so that scans are deterministic. */
-async function folderSources(folder: string): Promise<DicomSource[]> {
-  const sources: DicomSource[] = [];
-  const entries = await readdir(folder, { withFileTypes: true });
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const entry of entries) {
-    const path = join(folder, entry.name);
-    if (entry.isDirectory()) {
-      sources.push(...(await folderSources(path)));
-    } else if (entry.isFile() || entry.isSymbolicLink()) {
-      const info = await stat(path).catch(() => undefined);
-      if (info?.isFile()) sources.push(new FileSource(path, info.size));
-    }
-  }
-  return sources;
 }
 
 /** Header reads of a zip entry up to this size inflate only a prefix; larger or later reads inflate it whole. */
@@ -145,8 +88,8 @@ class ZipEntrySource implements DicomSource {
   }
 }
 
-async function zipSources(path: string): Promise<DicomSource[]> {
-  const archive = await ZipArchive.open(path);
+/** The files of an archive, in name order, as sources named "archive.zip/entry". */
+export function zipSources(path: string, archive: ZipArchive): DicomSource[] {
   const cache = {};
   return (
     archive.entries
@@ -155,4 +98,28 @@ async function zipSources(path: string): Promise<DicomSource[]> {
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
       .map((entry) => new ZipEntrySource(`${path}/${entry.name}`, archive, entry, cache))
   );
+}
+
+/** One file's bytes, as a browser hands them over (a name with its folder path when a folder was chosen). */
+export interface NamedBytes {
+  name: string;
+  bytes: Uint8Array;
+}
+
+/**
+ * DICOM input from files in memory: one .zip (read from its bytes, entry by entry, with the limits of
+ * a zip on disk), else the files themselves (a series chosen or dropped as files or a folder), in name
+ * order so that a scan is as deterministic as a folder's. `path` names the input in messages.
+ */
+export async function memoryDicomInput(path: string, files: readonly NamedBytes[]): Promise<DicomInput> {
+  if (files.length === 1 && /\.zip$/i.test(files[0].name)) {
+    const [zip] = files;
+    return { path, kind: 'zip', sources: zipSources(zip.name, await ZipArchive.fromBytes(zip.name, zip.bytes)) };
+  }
+  const sorted = [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return {
+    path,
+    kind: files.length === 1 ? 'file' : 'folder',
+    sources: sorted.map((file) => new MemorySource(file.name, file.bytes)),
+  };
 }

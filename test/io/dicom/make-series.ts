@@ -469,3 +469,67 @@ export async function writeSeriesPerSlice(
     sopInstanceUids: written.map((perK) => perK.map((series) => series.sopInstanceUids[0])),
   };
 }
+
+/**
+ * Writes a volume of whole numbers (HU of a real CT read from ../shared, or a phantom) as a DICOM series
+ * in `folder`, one explicit-VR file per k slice, signed 16-bit with no rescale: each slice's plane and
+ * position from the volume's RAS affine turned to DICOM's LPS. Reading it back gives the volume's grid
+ * (k in the order of the slice normal) and voxels.
+ */
+export async function writeVolumeAsDicom(
+  volume: { dims: readonly number[]; affine: ArrayLike<number>; data: ArrayLike<number> },
+  folder: string,
+  description = 'CT written as DICOM by the tests',
+): Promise<string[]> {
+  await mkdir(folder, { recursive: true });
+  const [nx, ny, nz] = volume.dims;
+  const a = volume.affine;
+  // RAS column c of the 4x4 (row-major) affine, as LPS
+  const lps = (c: number): Vec3 => [-a[c], -a[4 + c], a[8 + c]];
+  const length = (v: Vec3) => Math.hypot(v[0], v[1], v[2]);
+  const [i, j, k, origin] = [lps(0), lps(1), lps(2), lps(3)];
+  const cosines = [...scale(i, 1 / length(i)), ...scale(j, 1 / length(j))];
+  const studyUid = newUid();
+  const shared: WritableDataset = {
+    SOPClassUID: '1.2.840.10008.5.1.4.1.1.2',
+    StudyInstanceUID: studyUid,
+    SeriesInstanceUID: newUid(),
+    FrameOfReferenceUID: `${studyUid}.1`.slice(0, 64),
+    Modality: 'CT',
+    SeriesDescription: description,
+    SeriesNumber: '2',
+    PatientID: 'TEST-001',
+    PatientName: 'Test^Volume',
+    StudyDate: '20240102',
+    Rows: ny,
+    Columns: nx,
+    SamplesPerPixel: 1,
+    PhotometricInterpretation: 'MONOCHROME2',
+    BitsAllocated: 16,
+    BitsStored: 16,
+    HighBit: 15,
+    PixelRepresentation: 1,
+    ImageOrientationPatient: cosines.map(ds),
+    PixelSpacing: [length(j), length(i)].map(ds),
+    SliceThickness: ds(length(k)),
+    RescaleSlope: '1',
+    RescaleIntercept: '0',
+    _vrMap: { PixelData: 'OW' },
+  };
+  const files: string[] = [];
+  for (let z = 0; z < nz; z++) {
+    const slice = new Int16Array(nx * ny);
+    for (let n = 0; n < slice.length; n++) slice[n] = Math.round(volume.data[z * nx * ny + n]);
+    const dataset: WritableDataset = {
+      ...shared,
+      SOPInstanceUID: newUid(),
+      InstanceNumber: String(z + 1),
+      ImagePositionPatient: add(origin, scale(k, z)).map(ds),
+      PixelData: [slice.buffer],
+    };
+    const path = join(folder, `IM${String(z).padStart(4, '0')}.dcm`);
+    await writeFile(path, encodeDicomFile(dataset));
+    files.push(path);
+  }
+  return files;
+}
