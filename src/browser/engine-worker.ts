@@ -124,8 +124,9 @@ async function resultFiles(result: ParseResult, request: RunRequest, vocabulary:
   const encoded = await encodeResultFiles(
     result,
     vocabulary,
-    // the SEG encoder is Node-free: offered beside the NIfTI files, as `medparse segment --dicom-seg` writes it
-    { task: request.task, medparseVersion: MEDPARSE_VERSION, dicomSeg: true },
+    // the SEG and preview encoders are Node-free: offered beside the NIfTI files, as `medparse segment
+    // --dicom-seg` writes them
+    { task: request.task, medparseVersion: MEDPARSE_VERSION, dicomSeg: true, preview: true },
     gzip,
   );
   const files = [...encoded.files].map(([name, bytes]) => ({ name, bytes: ownBuffer(bytes) }));

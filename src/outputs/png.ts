@@ -1,9 +1,10 @@
 /**
  * A minimal PNG encoder (8-bit RGB or RGBA, no interlace), enough for previews.
- * Written here rather than pulled in as a dependency: the format needs only a CRC-32, zlib (which
- * node:zlib has) and a few chunk headers.
+ * Written here rather than pulled in as a dependency: the format needs only a CRC-32, a zlib stream and
+ * a few chunk headers. The zlib stream is fflate's, plain JavaScript, so the same encoder writes
+ * preview.png on Node and in the browser's engine worker.
  */
-import { deflateSync } from 'node:zlib';
+import { zlibSync, type DeflateOptions } from 'fflate';
 import { crc32 } from '../core/crc32.js';
 
 export { crc32 };
@@ -22,7 +23,7 @@ const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const COLOR_TYPE: Record<PngChannels, number> = { 3: 2, 4: 6 };
 
 /** Encodes an 8-bit RGB or RGBA image as PNG bytes. */
-export function encodePng(image: RgbImage, compressionLevel = 6): Uint8Array {
+export function encodePng(image: RgbImage, compressionLevel: DeflateOptions['level'] = 6): Uint8Array {
   const { width, height, pixels, channels } = image;
   if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) {
     throw new Error(`PNG size ${width}x${height} must be positive whole numbers`);
@@ -34,7 +35,7 @@ export function encodePng(image: RgbImage, compressionLevel = 6): Uint8Array {
   }
   const chunks = [
     chunk('IHDR', headerData(width, height, channels)),
-    chunk('IDAT', deflateSync(filteredScanlines(image), { level: compressionLevel })),
+    chunk('IDAT', zlibSync(filteredScanlines(image), { level: compressionLevel })),
     chunk('IEND', new Uint8Array(0)),
   ];
   return concat([Uint8Array.from(SIGNATURE), ...chunks]);

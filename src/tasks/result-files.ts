@@ -8,6 +8,7 @@ import { orientationOf, spacingOf, volumeLike, type Volume } from '../core/volum
 import { toNiivueColormap, type LabelEntry, type LabelTable } from '../io/label-legend.js';
 import { encodeNifti } from '../io/nifti-encode.js';
 import { encodeDicomSegMasks, NO_PATIENT_DESCRIPTION, type SegmentMask } from '../outputs/dicom-seg.js';
+import { renderPreview } from '../outputs/preview.js';
 import type { Vocabulary } from '../vocab/vocabulary.js';
 import { mergeLabels, type LabelMapShare } from './label-map.js';
 import {
@@ -74,7 +75,7 @@ export function documentJson(value: unknown): string {
 /** gzip for .nii.gz files: the platform's (zlib on Node, CompressionStream in browsers). */
 export type Gzip = (bytes: Uint8Array) => Promise<Uint8Array>;
 
-/** The files of a results folder without preview.png and segmentation.dcm, by name, and the report. */
+/** The files of a results folder (preview.png and segmentation.dcm when asked for), by name, and the report. */
 export interface ResultFiles {
   report: Report;
   /** labels.json's content: the table and its NiiVue colormap. */
@@ -84,13 +85,13 @@ export interface ResultFiles {
 
 /**
  * Encodes a parse's results as output-folder.ts writes them (labels.nii.gz with its table in a NIfTI
- * extension, labels.json, a mask per present answer, report.json), in memory. No preview or DICOM SEG:
- * report.json lists only the files here.
+ * extension, labels.json, a mask per present answer, report.json), in memory; preview.png and
+ * segmentation.dcm too when asked for. report.json lists only the files here.
  */
 export async function encodeResultFiles(
   result: ParseResult,
   vocabulary: Vocabulary,
-  options: ReportOptions & { dicomSeg?: boolean },
+  options: ReportOptions & { dicomSeg?: boolean; preview?: boolean },
   gzip: Gzip,
 ): Promise<ResultFiles> {
   const merged = mergeLabels(result, vocabulary);
@@ -105,6 +106,11 @@ export async function encodeResultFiles(
     maskFiles.set(prompt, name);
   }
   const reportFiles: ReportFiles = { labels: 'labels.nii.gz', label_table: 'labels.json' };
+  if (options.preview) {
+    // the same renderer and PNG encoder as the Node writer's (output-folder.ts), both platform-free
+    files.set('preview.png', renderPreview(result.input, labels, table));
+    reportFiles.preview = 'preview.png';
+  }
   const segmentation = options.dicomSeg ? encodeSegmentation(result, merged) : undefined;
   if (segmentation) {
     files.set('segmentation.dcm', segmentation.bytes);

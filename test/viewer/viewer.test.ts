@@ -18,6 +18,8 @@ import type { PromptResult } from '../../src/tasks/results.js';
 import type { Report } from '../../src/tasks/report.js';
 import { encodeResultFiles } from '../../src/tasks/result-files.js';
 import { parseDicomSeg } from '../../src/outputs/dicom-seg-check.js';
+import { writeResults } from '../../src/tasks/output-folder.js';
+import { decodePng, type DecodedPng } from '../outputs/png-decode.js';
 import { checkDocument } from '../../src/io/documents.js';
 import type { LabelTable } from '../../src/io/label-table.js';
 import { VIEWER_DIR } from '../../src/service/routes-viewer.js';
@@ -70,6 +72,24 @@ async function downloadedReport(page: Page): Promise<Report> {
     await listedStatuses(page),
   );
   return report;
+}
+
+/**
+ * Pixels of a decoded PNG in the hue of `rgb` (the overlay is blended with the grey scan, so a pixel
+ * counts when its colour minus its grey points the way `rgb`'s does), as harness.ts countColour counts
+ * a screenshot's.
+ */
+function hued(png: DecodedPng, rgb: readonly number[]): number {
+  const chroma = (r: number, g: number, b: number) => [r - (r + g + b) / 3, g - (r + g + b) / 3, b - (r + g + b) / 3];
+  const want = chroma(rgb[0], rgb[1], rgb[2]);
+  const norm = Math.hypot(...want);
+  let n = 0;
+  for (let i = 0; i < png.pixels.length; i += png.channels) {
+    const got = chroma(png.pixels[i], png.pixels[i + 1], png.pixels[i + 2]);
+    const length = Math.hypot(...got);
+    if (length >= 8 && (got[0] * want[0] + got[1] * want[1] + got[2] * want[2]) / (length * norm) > 0.95) n++;
+  }
+  return n;
 }
 
 /** The answers the page lists: text and status. */
@@ -561,7 +581,7 @@ describe('in-browser mode: the engine in a Web Worker with onnxruntime-web', { s
     );
   });
 
-  it("offers the browser's results as downloads: report.json, labels and a mask per answer", async () => {
+  it("offers the browser's results as downloads: report.json, labels, a mask per answer, preview.png", async () => {
     assert.ok(session);
     const { page } = session;
     await runInBrowser(page, join(root, 'phantom.mha'), 'kidneys, brain, banana');
@@ -570,6 +590,7 @@ describe('in-browser mode: the engine in a Web Worker with onnxruntime-web', { s
       'kidney.nii.gz',
       'labels.json',
       'labels.nii.gz',
+      'preview.png',
       'report.json',
       'segmentation.dcm',
     ]);
@@ -602,6 +623,29 @@ describe('in-browser mode: the engine in a Web Worker with onnxruntime-web', { s
     );
     assert.deepEqual([seg.columns, seg.rows], scan.dims.slice(0, 2));
     assert.equal(report.files.dicom_seg, 'segmentation.dcm');
+    // preview.png, encoded in the page: a valid PNG (decoded here with Node's zlib) of the Node writer's
+    // size and pixels, the kidneys drawn in their labels.json colour
+    assert.equal(report.files.preview, 'preview.png');
+    const preview = decodePng(new Uint8Array(await download(page, 'preview.png')));
+    assert.ok(preview.chunks.every((chunk) => chunk.crcOk));
+    const engine = ParseEngine.load(join(root, 'model'));
+    const nodeDir = join(root, 'node-preview');
+    const text = 'kidneys, brain, banana';
+    await writeResults(nodeDir, await engine.segment(scan, text), engine.vocabulary, {
+      task: 'segment',
+      medparseVersion: 'test',
+      force: true,
+    });
+    await engine.dispose();
+    const onNode = decodePng(new Uint8Array(readFileSync(join(nodeDir, 'preview.png'))));
+    assert.deepEqual([preview.width, preview.height, preview.channels], [onNode.width, onNode.height, onNode.channels]);
+    assert.deepEqual(preview.pixels, onNode.pixels, 'the same pixels as the Node writer');
+    const colour = (await browserRun(page)).table.labels.find((label) => label.value === 1)?.color ?? [];
+    const kidneyPixels = hued(preview, colour);
+    console.log(
+      `preview.png in browser mode: ${preview.width} x ${preview.height}, ${kidneyPixels} kidney-coloured pixels`,
+    );
+    assert.ok(kidneyPixels > 100, `the kidneys are drawn in their colour (${kidneyPixels} pixels)`);
   });
 
   it('refuses, before reading a voxel or opening a network, a scan whose header needs more than 4 GB', async () => {
