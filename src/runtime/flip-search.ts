@@ -9,7 +9,7 @@ import type { Dims3, Volume, VoxelArray } from '../core/volume.js';
 import { cropToBox } from '../ops/crop.js';
 import { permuteAxes, type Axes3 } from '../ops/reorient.js';
 import { WORKING_AXIS_NAMES, type WorkingAxis } from './model-spec.js';
-import type { SlidingWindowResult } from './sliding-window.js';
+import type { ContentBox, SlidingWindowResult } from './sliding-window.js';
 
 const IDENTITY: Axes3<number> = [0, 1, 2];
 
@@ -81,14 +81,17 @@ export interface OrientationSearchResult {
  *
  * With a `probe` (a crop of the image: its centre, one window), the orientations are tried and judged
  * on the probe and only the kept one runs on the whole image: one full pass instead of one per
- * orientation. `infer` is told the trial (0..of-1) or, for that full pass, `of`.
+ * orientation. `infer` is told the trial (0..of-1) or, for that full pass, `of`. With a `focus` as well,
+ * that full pass covers only the region it draws from the kept probe's maps (unflipped image voxels;
+ * `infer` gets it in the coordinates of the image it is given).
  */
 export async function searchFlips(
   image: Volume,
   axes: readonly WorkingAxis[],
-  infer: (image: Volume, trial: number, of: number) => Promise<SlidingWindowResult>,
+  infer: (image: Volume, trial: number, of: number, region?: ContentBox) => Promise<SlidingWindowResult>,
   judge: (probabilities: readonly Float32Array[]) => number,
   probe?: Volume,
+  focus?: (probeMaps: readonly Float32Array[]) => ContentBox | undefined,
 ): Promise<OrientationSearchResult> {
   const combinations = flipCombinations(axes);
   if (combinations.length === 1) {
@@ -104,8 +107,12 @@ export async function searchFlips(
     if (!best || trial.confidence > best.trial.confidence) best = { inference, trial };
   }
   const kept = best as { inference: SlidingWindowResult; trial: OrientationTrial };
+  const region = probe ? focus?.(kept.inference.probabilities) : undefined;
+  const flips = kept.trial.flips;
   const inference = probe
-    ? await inferFlipped(image, kept.trial.flips, (v) => infer(v, combinations.length, combinations.length))
+    ? await inferFlipped(image, flips, (v) =>
+        infer(v, combinations.length, combinations.length, region && flipRegion(region, image.dims, flips)),
+      )
     : kept.inference;
   return { inference, kept: kept.trial, trials };
 }
@@ -122,10 +129,16 @@ async function inferFlipped(
   return inference;
 }
 
+/** Where the central probe of `patch` lies in an image of `dims`: its first voxel and its size. */
+export function probePlacement(dims: Dims3, patch: Dims3): { start: Dims3; size: Dims3 } {
+  const size = dims.map((n, a) => Math.min(n, patch[a])) as Dims3;
+  const start = dims.map((n, a) => Math.floor((n - size[a]) / 2)) as Dims3;
+  return { start, size };
+}
+
 /** The centre of `image`, at most one `patch` in size: where an orientation search judges a stack. */
 export function centralProbe(image: Volume, patch: Dims3): Volume {
-  const size = image.dims.map((n, a) => Math.min(n, patch[a]));
-  const start = image.dims.map((n, a) => Math.floor((n - size[a]) / 2));
+  const { start, size } = probePlacement(image.dims, patch);
   return cropToBox(image, [
     start[0],
     start[1],
@@ -134,4 +147,53 @@ export function centralProbe(image: Volume, patch: Dims3): Volume {
     start[1] + size[1] - 1,
     start[2] + size[2] - 1,
   ]);
+}
+
+/**
+ * The part of the image a full pass must cover, from a central probe's maps: the box around every
+ * probe voxel any map puts above `threshold`, grown by `margin` voxels per axis and clamped to the
+ * image, and reaching the image's edge on every side where the masks touch the probe's own edge (the
+ * object may go on beyond what the probe saw). Undefined, so the whole image, when the probe found
+ * nothing. For heart-mr on a cine stack, whose field of view is mostly chest around a centred heart,
+ * this runs 8 windows instead of 18 on a 256x256x13 MS-CMRSeg stack.
+ */
+export function focusRegion(
+  maps: readonly Float32Array[],
+  dims: Dims3,
+  patch: Dims3,
+  margin: Dims3,
+  threshold = 0.5,
+): ContentBox | undefined {
+  const { start, size } = probePlacement(dims, patch);
+  const lo: Dims3 = [size[0], size[1], size[2]];
+  const hi: Dims3 = [-1, -1, -1];
+  for (const map of maps) {
+    let index = 0;
+    for (let z = 0; z < size[2]; z++)
+      for (let y = 0; y < size[1]; y++)
+        for (let x = 0; x < size[0]; x++, index++) {
+          if (!(map[index] > threshold)) continue;
+          const at = [x, y, z];
+          for (let a = 0; a < 3; a++) {
+            lo[a] = Math.min(lo[a], at[a]);
+            hi[a] = Math.max(hi[a], at[a]);
+          }
+        }
+  }
+  if (hi[0] < 0) return undefined;
+  const region: ContentBox = { lo: [0, 0, 0], hi: [0, 0, 0] };
+  for (let a = 0; a < 3; a++) {
+    const touchesLow = lo[a] === 0 && start[a] > 0;
+    const touchesHigh = hi[a] === size[a] - 1 && start[a] + size[a] < dims[a];
+    region.lo[a] = touchesLow ? 0 : Math.max(0, start[a] + lo[a] - margin[a]);
+    region.hi[a] = touchesHigh ? dims[a] - 1 : Math.min(dims[a] - 1, start[a] + hi[a] + margin[a]);
+  }
+  return region;
+}
+
+/** `region` (voxel bounds in an image of `dims`) in the same image flipped along the flagged axes. */
+export function flipRegion(region: ContentBox, dims: Dims3, flips: Axes3<boolean>): ContentBox {
+  const lo = [0, 1, 2].map((a) => (flips[a] ? dims[a] - 1 - region.hi[a] : region.lo[a])) as Dims3;
+  const hi = [0, 1, 2].map((a) => (flips[a] ? dims[a] - 1 - region.lo[a] : region.hi[a])) as Dims3;
+  return { lo, hi };
 }

@@ -9,6 +9,8 @@ export interface SlidingWindowOptions {
   overlap?: number;
   /** Patches per network call (default 2). */
   batchSize?: number;
+  /** Cover only this part of the image (inclusive voxel bounds); the rest is answered 0. */
+  region?: ContentBox;
   onProgress?: ProgressCallback;
 }
 
@@ -40,7 +42,7 @@ export async function slidingWindowInference(
   // normalisation sees the padding too, and a patch shrunk to the image (the old speed-up) gave other
   // statistics than training. Hippocampus crops of 40x50x35 mm fell from 0.84-0.92 Dice to 0.12-0.82.
   const patch = patchSize;
-  const content = contentBox(image, options.padValue);
+  const content = withinRegion(contentBox(image, options.padValue), options.region);
   const starts = [0, 1, 2].map((a) =>
     content ? regionStarts(content, a, dims[a], patch[a], options.overlap ?? 0.5) : [0],
   );
@@ -121,6 +123,14 @@ export function contentBox(image: Volume, padValue: number): ContentBox | undefi
     }
   }
   return hi[0] < 0 ? undefined : { lo, hi };
+}
+
+/** The content's part inside `region`; the region itself where they do not meet. */
+function withinRegion(content: ContentBox | undefined, region: ContentBox | undefined): ContentBox | undefined {
+  if (!region || !content) return content;
+  const lo = [0, 1, 2].map((a) => Math.max(content.lo[a], region.lo[a])) as Dims3;
+  const hi = [0, 1, 2].map((a) => Math.min(content.hi[a], region.hi[a])) as Dims3;
+  return lo.every((l, a) => l <= hi[a]) ? { lo, hi } : region;
 }
 
 /**

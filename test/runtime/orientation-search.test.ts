@@ -12,12 +12,14 @@ import {
   flipCombinations,
   flipped,
   centralProbe,
+  flipRegion,
+  focusRegion,
   maskConfidence,
   searchFlips,
 } from '../../src/runtime/flip-search.js';
 import { loadModelPackage } from '../../src/runtime/model-package.js';
 import { prepareInput } from '../../src/runtime/preprocess.js';
-import type { SlidingWindowResult } from '../../src/runtime/sliding-window.js';
+import type { ContentBox, SlidingWindowResult } from '../../src/runtime/sliding-window.js';
 import { runCli } from '../../src/cli/main.js';
 import { ParseEngine } from '../../src/tasks/engine.js';
 import { writeResults } from '../../src/tasks/output-folder.js';
@@ -305,5 +307,80 @@ describe('orientation search (input.flip_search)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the full pass focused on what the probe found', () => {
+  /** A map the size of a probe `size` with the voxels of box `lo..hi` (probe coordinates) at 0.9. */
+  function probeMap(size: Dims3, lo: Dims3, hi: Dims3): Float32Array {
+    const map = new Float32Array(size[0] * size[1] * size[2]);
+    for (let z = lo[2]; z <= hi[2]; z++)
+      for (let y = lo[1]; y <= hi[1]; y++)
+        for (let x = lo[0]; x <= hi[0]; x++) map[x + size[0] * (y + size[1] * z)] = 0.9;
+    return map;
+  }
+
+  it('is the box around the masks plus the margin, in image voxels, clamped to the image', () => {
+    // a 100x100x20 image, a 40x40x8 probe at (30, 30, 6); masks at probe voxels 10..19, 12..21, 2..5
+    const map = probeMap([40, 40, 8], [10, 12, 2], [19, 21, 5]);
+    assert.deepEqual(focusRegion([map], [100, 100, 20], [40, 40, 8], [5, 5, 1]), {
+      lo: [35, 37, 7],
+      hi: [54, 56, 12],
+    });
+    // a margin beyond the image stops at its edge
+    assert.deepEqual(focusRegion([map], [100, 100, 20], [40, 40, 8], [50, 50, 50]), {
+      lo: [0, 0, 0],
+      hi: [99, 99, 19],
+    });
+    // nothing found: no focus, the whole image runs
+    assert.equal(focusRegion([new Float32Array(40 * 40 * 8)], [100, 100, 20], [40, 40, 8], [5, 5, 1]), undefined);
+  });
+
+  it("reaches the image's edge where the masks touch the probe's edge, since the object may go on", () => {
+    // the mask touches the probe's low x side and its high z side
+    const map = probeMap([40, 40, 8], [0, 12, 2], [19, 21, 7]);
+    assert.deepEqual(focusRegion([map], [100, 100, 20], [40, 40, 8], [5, 5, 1]), {
+      lo: [0, 37, 7],
+      hi: [54, 56, 19],
+    });
+    // a probe as large as the image along an axis has no unseen beyond: the box and margin hold there
+    const whole = probeMap([40, 40, 8], [0, 12, 2], [19, 21, 5]);
+    assert.deepEqual(focusRegion([whole], [40, 100, 20], [40, 40, 8], [5, 5, 1])?.lo, [0, 37, 7]);
+  });
+
+  it('is mirrored along the flipped axes', () => {
+    const region: ContentBox = { lo: [2, 3, 4], hi: [5, 6, 7] };
+    assert.deepEqual(flipRegion(region, [10, 10, 10], [true, false, true]), { lo: [4, 3, 2], hi: [7, 6, 5] });
+    assert.deepEqual(
+      flipRegion(flipRegion(region, [10, 10, 10], [true, true, true]), [10, 10, 10], [true, true, true]),
+      region,
+    );
+  });
+
+  it('gives the kept orientation its region, in the coordinates of the flipped image it runs on', async () => {
+    const dims: Dims3 = [4, 4, 8];
+    const image: Volume = {
+      dims,
+      affine: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1],
+      data: Float32Array.from({ length: 128 }, (_, i) => 100 - Math.floor(i / 16)), // decreasing along z
+      meta: { sourceFormat: 'generated', modality: 'MR' },
+    };
+    const probe = centralProbe(image, [2, 2, 4]);
+    const regions: Array<ContentBox | undefined> = [];
+    const infer = async (input: Volume, _trial: number, _of: number, region?: ContentBox) => {
+      const values = input.data as Float32Array;
+      regions.push(region);
+      const increasing = values[values.length - 1] > values[0];
+      return {
+        probabilities: [Float32Array.from(values, () => (increasing ? 0.9 : 0.6))],
+        presenceLogits: [0],
+        patches: 1,
+      };
+    };
+    const focus = (): ContentBox => ({ lo: [0, 0, 1], hi: [3, 3, 2] });
+    const result = await searchFlips(image, [2], infer, maskConfidence, probe, focus);
+    assert.deepEqual(result.kept.flips, [false, false, true]);
+    // probes run unfocused; the full pass on the z-flipped image gets slices 1..2 as slices 5..6
+    assert.deepEqual(regions, [undefined, undefined, { lo: [0, 0, 5], hi: [3, 3, 6] }]);
   });
 });

@@ -149,3 +149,25 @@ describe('slidingWindowInference on a scan with no content', () => {
     assert.ok(probabilities.every((p) => p > 0 && p < 0.5));
   });
 });
+
+describe('slidingWindowInference within a region', () => {
+  it('covers only the region (the rest answered 0), with the answer inside unchanged', () =>
+    withTempDir(async (dir) => {
+      const path = join(dir, 'band.onnx');
+      writeFileSync(path, bandNetwork([-3], [0.5]));
+      const session = await openNetwork(path, { threads: 1 });
+      try {
+        const image = volumeOf([40, 40, 40], diagonalAffine([1, 1, 1]), new Float32Array(40 ** 3).fill(-3));
+        const whole = await slidingWindowInference(image, [16, 16, 16], session, [0], { padValue: 0 });
+        const region = { lo: [2, 2, 2] as [number, number, number], hi: [17, 17, 17] as [number, number, number] };
+        const focused = await slidingWindowInference(image, [16, 16, 16], session, [0], { padValue: 0, region });
+        assert.equal(focused.patches, 1);
+        assert.ok(whole.patches > 1);
+        const inside = 10 + 40 * (10 + 40 * 10);
+        assert.ok(Math.abs(focused.probabilities[0][inside] - whole.probabilities[0][inside]) < 1e-5);
+        assert.equal(focused.probabilities[0][39 + 40 * (39 + 40 * 39)], 0);
+      } finally {
+        await session.dispose();
+      }
+    }));
+});

@@ -5,7 +5,7 @@
  */
 import type { ProgressCallback } from '../../core/progress.js';
 import type { Volume } from '../../core/volume.js';
-import { centralProbe, describeFlips, maskConfidence, searchFlips } from '../../runtime/flip-search.js';
+import { centralProbe, describeFlips, focusRegion, maskConfidence, searchFlips } from '../../runtime/flip-search.js';
 import type { ImagingModality, NetworkSpec } from '../../runtime/model-package.js';
 import type { NetworkSession } from '../../runtime/onnx-session.js';
 import { prepareInput, type PreparedInput } from '../../runtime/preprocess.js';
@@ -62,9 +62,10 @@ export async function inferNetwork(
   const { inference, kept, trials } = await searchFlips(
     prepared.image,
     network.flipSearch,
-    (image, trial, of) =>
+    (image, trial, of, region) =>
       slidingWindowInference(image, network.patchSize, session, runRows, {
         padValue: prepared.padValue,
+        region,
         overlap: options.overlap,
         batchSize: options.batchSize,
         onProgress: report
@@ -82,6 +83,8 @@ export async function inferNetwork(
       return maskConfidence(copies);
     },
     probe,
+    // the kept orientation's full pass covers what the probe found, with room around it
+    (maps) => focusRegion(maps, prepared.image.dims, network.patchSize, focusMargin(network.spacing)),
   );
   const setApart = keepGroupPieces(network, groups, runRows, inference.probabilities, prepared.image);
   return {
@@ -102,6 +105,16 @@ export async function inferNetwork(
       : {}),
     timings: { preprocess, inference: performance.now() - started },
   };
+}
+
+/**
+ * Room kept around what a probe found, per axis. Measured on heart-mr (7 held-out MS-CMRSeg and 7 ACDC
+ * patients, against no focus): 64 mm kept every concept within 0.008 Dice; 32 mm lost 0.017 on the RV.
+ */
+const FOCUS_MARGIN_MM = 64;
+
+function focusMargin(spacing: readonly number[]): [number, number, number] {
+  return [0, 1, 2].map((a) => Math.ceil(FOCUS_MARGIN_MM / spacing[a])) as [number, number, number];
 }
 
 /** What the progress line says of an orientation search: a trial on the centre, or the kept orientation's pass. */
