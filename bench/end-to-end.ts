@@ -2,15 +2,18 @@
  * Issue 16's speed targets, measured as a user meets them: `medparse segment` on a DICOM series, run
  * as a fresh process (model load and the networks' first run included), with its wall time, the stage
  * times from its report.json and the process's peak resident memory. The series are generated (no real
- * DICOM CT is in ../shared): a CT phantom at the chest CT's size and a cine-sized short-axis stack.
+ * DICOM CT is in ../shared): a CT phantom at the chest CT's size and a cine-sized short-axis stack,
+ * and, where ../shared is beside the repository, a real cine stack (MS-CMRSeg) written as a series.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makePhantomCt } from '../src/core/phantom.js';
+import { readVolume } from '../src/io/read.js';
 import { DEFAULT_MODEL_DIR, PACKAGE_ROOT } from '../src/core/paths.js';
 import type { Volume } from '../src/core/volume.js';
+import { sharedDir } from '../test/helpers/shared.js';
 import { writeSeries } from '../test/io/dicom/make-series.js';
 import type { BenchRow } from './run.js';
 import { BenchSkipped } from './run.js';
@@ -22,6 +25,8 @@ interface EndToEndCase {
   spacing: [number, number, number];
   prompts: string;
   targetSeconds: number;
+  /** A real scan whose voxels the series holds (else the phantom's). */
+  source?: string;
 }
 
 const CASES: EndToEndCase[] = [
@@ -43,6 +48,23 @@ const CASES: EndToEndCase[] = [
   },
 ];
 
+/** A real cine stack with a heart in it: the focused pass's window count depends on what it finds. */
+function realCineCase(): EndToEndCase | undefined {
+  const shared = sharedDir();
+  if (!shared) return undefined;
+  const source = join(shared, 'data', 'mscmr_bssfp', 'mscmr_05_img.nii.gz');
+  if (!existsSync(source)) return undefined;
+  return {
+    label: 'real cine MR (MS-CMRSeg 05) as DICOM 256x256x13, 1.25x1.25x8 mm, 3 prompts',
+    modality: 'MR',
+    dims: [256, 256, 13],
+    spacing: [1.25, 1.25, 8],
+    prompts: 'left ventricle, right ventricle, myocardium',
+    targetSeconds: 8,
+    source,
+  };
+}
+
 /** Peak memory limit of issue 16 for the chest CT, in MiB. */
 const MEMORY_TARGET_MIB = 3 * 1024;
 
@@ -51,7 +73,8 @@ export async function benchEndToEnd(): Promise<BenchRow[]> {
   const scratch = mkdtempSync(join(tmpdir(), 'medparse-bench-e2e-'));
   const rows: BenchRow[] = [];
   try {
-    for (const [n, c] of CASES.entries()) {
+    const real = realCineCase();
+    for (const [n, c] of [...CASES, ...(real ? [real] : [])].entries()) {
       const series = join(scratch, `series-${n}`);
       await writeCase(series, c);
       rows.push(...(await timeCli(c, series, join(scratch, `out-${n}`))));
@@ -63,8 +86,10 @@ export async function benchEndToEnd(): Promise<BenchRow[]> {
 }
 
 async function writeCase(folder: string, c: EndToEndCase): Promise<void> {
-  // phantom intensities stand in for the MR stack too: only time and memory are of interest here
-  const phantom = makePhantomCt({ dims: c.dims, spacing: c.spacing });
+  // phantom intensities stand in for the MR stack too: only time and memory are of interest there
+  const voxels = c.source ? await readVolume(c.source) : makePhantomCt({ dims: c.dims, spacing: c.spacing });
+  if (voxels.dims.join() !== c.dims.join())
+    throw new Error(`${c.source} is ${voxels.dims.join('x')}, not ${c.dims.join('x')}`);
   await writeSeries(folder, {
     columns: c.dims[0],
     rows: c.dims[1],
@@ -73,7 +98,7 @@ async function writeCase(folder: string, c: EndToEndCase): Promise<void> {
     sliceSpacing: c.spacing[2],
     modality: c.modality,
     rescaleIntercept: c.modality === 'CT' ? -1024 : 0,
-    voxel: phantomVoxel(phantom, c.modality),
+    voxel: c.source ? realVoxel(voxels) : phantomVoxel(voxels, c.modality),
   });
 }
 
@@ -85,6 +110,12 @@ function phantomVoxel(phantom: Volume, modality: 'CT' | 'MR'): (i: number, j: nu
     const value = Number(data[i + nx * (j + ny * k)]);
     return modality === 'CT' ? Math.max(-1024, value) : Math.max(0, value + 1000);
   };
+}
+
+/** A real MR's value, rounded to the 16-bit stored value. */
+function realVoxel(volume: Volume): (i: number, j: number, k: number) => number {
+  const [nx, ny] = volume.dims;
+  return (i, j, k) => Math.max(0, Math.min(65535, Math.round(Number(volume.data[i + nx * (j + ny * k)]))));
 }
 
 async function timeCli(c: EndToEndCase, series: string, out: string): Promise<BenchRow[]> {
