@@ -3,24 +3,13 @@
  * are read (and inflated) when asked for, no further than asked, and a whole entry is checked against
  * its declared size and CRC-32. The archive's declared total and its compression ratio are bounded,
  * so a small archive cannot claim (or inflate to) more than medparse agrees to read.
- * Platform-free: the archive's bytes come from a ZipStore, a file on Node (zip-file.ts) or bytes in
- * memory (a .zip chosen in the browser, ZipArchive.fromBytes).
+ * Platform-free: the archive is a ByteSource, a file on Node (zip-file.ts) or bytes in memory (a .zip
+ * chosen in the browser, ZipArchive.fromBytes), read and inflated by the same bounded reads as images.
  */
 import { crc32 } from '../core/crc32.js';
 import { MedparseError } from '../core/errors.js';
-import { InflateLimitError, inflateRawBounded } from './inflate-raw.js';
-
-/** Where an archive's bytes are: bounded reads of its raw bytes and of an entry's (inflated) data. */
-export interface ZipStore {
-  readonly size: number;
-  /** Bytes [offset, offset + length) of the archive (fewer at its end). */
-  read(offset: number, length: number): Promise<Uint8Array>;
-  /**
-   * The first `keep` bytes of the `length` bytes at `offset`, inflated when `deflated`; with a
-   * `ceiling`, data that inflate past it are refused (a MedparseError naming the archive).
-   */
-  entryData(offset: number, length: number, deflated: boolean, keep: number, ceiling?: number): Promise<Uint8Array>;
-}
+import { bufferSource } from './buffer-source.js';
+import type { ByteSource } from './byte-source.js';
 
 export interface ZipEntry {
   /** Name inside the archive, as stored ("series/IM0001"). */
@@ -57,27 +46,27 @@ export class ZipArchive {
     readonly path: string,
     readonly size: number,
     readonly entries: ZipEntry[],
-    private readonly store: ZipStore,
+    private readonly source: ByteSource,
   ) {}
 
-  /** Reads and checks the central directory of the archive in `store`; `path` names it in messages. */
-  static async fromStore(path: string, store: ZipStore): Promise<ZipArchive> {
-    const size = store.size;
+  /** Reads and checks the central directory of the archive `source`, named in messages by its name. */
+  static async open(source: ByteSource): Promise<ZipArchive> {
+    const [path, size] = [source.name, source.size()];
     const read = async (offset: number, length: number): Promise<DataView> => {
       if (offset < 0 || offset + length > size) throw corrupt(path, 'the directory points outside the archive');
-      const bytes = await store.read(offset, length);
+      const bytes = await source.read({ skip: offset, keep: length });
       if (bytes.length < length) throw corrupt(path, 'the archive ends early');
       return new DataView(bytes.buffer, bytes.byteOffset, length);
     };
     const directory = await findDirectory(path, size, read);
     const entries = parseDirectory(path, await read(directory.offset, directory.size), directory.count);
     checkTotals(path, size, entries);
-    return new ZipArchive(path, size, entries, store);
+    return new ZipArchive(path, size, entries, source);
   }
 
   /** An archive held in memory (a .zip chosen in a browser), checked as one on disk. */
   static fromBytes(name: string, bytes: Uint8Array): Promise<ZipArchive> {
-    return ZipArchive.fromStore(name, new MemoryZipStore(name, bytes));
+    return ZipArchive.open(bufferSource(bytes, name));
   }
 
   /**
@@ -97,15 +86,15 @@ export class ZipArchive {
       );
     const dataOffset = await this.dataOffset(entry);
     const whole = offset === 0 && end === entry.size;
-    const bytes = await this.store
-      .entryData(
-        dataOffset,
-        entry.compressedSize,
-        entry.method === 8,
-        end,
+    const bytes = await this.source
+      .read({
+        skip: dataOffset,
+        length: entry.compressedSize,
+        compression: entry.method === 8 ? 'deflate' : 'none',
+        keep: end,
         // a whole entry must inflate to exactly its declared size: more is refused, less is caught below
-        whole && entry.method === 8 ? entry.size : undefined,
-      )
+        ceiling: whole && entry.method === 8 ? entry.size : undefined,
+      })
       .catch((error: unknown) => {
         if (error instanceof MedparseError) throw renamed(error, this.path, entry);
         throw error;
@@ -118,7 +107,7 @@ export class ZipArchive {
   }
 
   private async dataOffset(entry: ZipEntry): Promise<number> {
-    const header = await this.store.read(entry.localHeaderOffset, 30);
+    const header = await this.source.read({ skip: entry.localHeaderOffset, keep: 30 });
     const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
     if (header.length < 30 || view.getUint32(0, true) !== LOCAL_SIGNATURE)
       throw corrupt(this.path, `entry ${entry.name} has no local header where the directory says`);
@@ -250,46 +239,4 @@ function corrupt(path: string, why: string): MedparseError {
 function renamed(error: MedparseError, path: string, entry: ZipEntry): MedparseError {
   const reason = error.message.startsWith(`${path}: `) ? error.message.slice(path.length + 2) : error.message;
   return new MedparseError(error.code, `entry ${entry.name}: ${reason}`, path);
-}
-
-/** An archive's bytes in memory; entries are inflated with fflate, bounded as readBounded bounds a file's. */
-class MemoryZipStore implements ZipStore {
-  constructor(
-    private readonly name: string,
-    private readonly bytes: Uint8Array,
-  ) {}
-
-  get size(): number {
-    return this.bytes.length;
-  }
-
-  async read(offset: number, length: number): Promise<Uint8Array> {
-    return this.bytes.subarray(offset, Math.min(this.bytes.length, offset + length));
-  }
-
-  async entryData(
-    offset: number,
-    length: number,
-    deflated: boolean,
-    keep: number,
-    ceiling?: number,
-  ): Promise<Uint8Array> {
-    const data = this.bytes.subarray(offset, Math.min(this.bytes.length, offset + length));
-    if (!deflated) return data.subarray(0, keep);
-    try {
-      return inflateRawBounded(data, keep, ceiling === undefined ? undefined : Math.max(ceiling, keep));
-    } catch (error) {
-      if (error instanceof InflateLimitError)
-        throw new MedparseError(
-          'CORRUPT_FILE',
-          `compressed data inflates to more than the ${error.ceiling} bytes its header describes (a decompression bomb or a damaged file); refused`,
-          this.name,
-        );
-      throw new MedparseError(
-        'CORRUPT_FILE',
-        `compressed data cannot be decompressed (${(error as Error).message}); the file is damaged or incomplete: copy it again from its source`,
-        this.name,
-      );
-    }
-  }
 }

@@ -4,12 +4,15 @@
  * with the same geometry and metadata, and the same refusals of hostile input.
  */
 import assert from 'node:assert/strict';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { deflateRawSync } from 'node:zlib';
+import dcmjs from 'dcmjs';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { zipSync } from 'fflate';
 import type { MedparseError } from '../../../src/core/errors.js';
 import type { Volume } from '../../../src/core/volume.js';
+import { readFileMetaInformation } from '../../../src/io/dicom/element-walker.js';
 import { readDicomSeries } from '../../../src/io/dicom/index.js';
 import { openDicomBytes } from '../../../src/io/read-bytes.js';
 import type { NamedBytes } from '../../../src/io/dicom/sources.js';
@@ -113,6 +116,36 @@ describe('compressed DICOM from bytes decodes as from files', () => {
     });
   }
 });
+
+describe('the Deflated transfer syntax from bytes reads as from files', () => {
+  it('equals the native series it was deflated from', async () => {
+    const native = join(REPO_ROOT, 'test/fixtures/dicom-codecs/ct-int16/native');
+    const folder = join(root.path, `deflated-${++counter}`);
+    await mkdir(folder);
+    for (const name of await readdir(native)) {
+      const bytes = new Uint8Array(await readFile(join(native, name)));
+      await writeFile(join(folder, name), deflatedCopy(bytes));
+    }
+    const fromBytes = await (await openDicomBytes(await filesOf(folder), folder)).load();
+    const fromFiles = await readDicomSeries(folder);
+    assertSameVolume(fromBytes, fromFiles);
+    assert.deepEqual(fromFiles.data, (await readDicomSeries(native)).data);
+  });
+});
+
+/** The file with its meta group's transfer syntax set to Deflated and its dataset deflated (PS3.5 A.5). */
+function deflatedCopy(bytes: Uint8Array): Uint8Array {
+  const dict = dcmjs.data.DicomMessage.readFile(bytes.slice().buffer);
+  dict.meta['00020010'].Value = ['1.2.840.10008.1.2.1.99'];
+  // dcmjs writes the dataset itself uncompressed; deflate what follows the meta group
+  const written = new Uint8Array(dict.write());
+  const start = readFileMetaInformation(written, 132)?.datasetStart ?? 0;
+  const deflated = deflateRawSync(written.subarray(start));
+  const out = new Uint8Array(start + deflated.length);
+  out.set(written.subarray(0, start));
+  out.set(deflated, start);
+  return out;
+}
 
 describe('hostile DICOM bytes are refused as hostile files are', () => {
   it('a .zip claiming far more than its size is refused before inflating, naming the archive', async () => {
