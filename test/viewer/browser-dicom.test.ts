@@ -241,6 +241,24 @@ describe('compressed DICOM decodes in chromium as on Node', { skip: SKIP }, () =
     );
   }
 
+  it('refuses a series whose codec cannot be loaded in the page with one line, naming the file and what to do', async () => {
+    assert.ok(session);
+    const { page } = session;
+    // as a page that cannot fetch the codec's .wasm (opened from a file, a host that does not serve it)
+    await page.context().route('**/charlswasm_decode.wasm', (route) => route.abort());
+    try {
+      const read = await readInWorker(page, join(fixtures, 'ct-int16', 'jpeg-ls'));
+      console.log(`JPEG-LS without its WebAssembly: ${read.error}`);
+      assert.match(
+        read.error ?? '',
+        /^series\/IM\d+\.dcm: cannot decode the JPEG-LS[ a-zA-Z]* pixel data: the JPEG-LS decoder \(WebAssembly\) cannot be loaded here \(.*\); in the viewer, uncheck "Run in this browser" to read the series on the server/,
+      );
+      assert.ok(!(read.error ?? '').includes('\n'), 'one line');
+    } finally {
+      await page.context().unroute('**/charlswasm_decode.wasm');
+    }
+  });
+
   for (const fixture of manifest) {
     for (const encoding of fixture.encodings) {
       it(`${fixture.name}/${encoding.folder} (${encoding.transferSyntaxUid})`, async () => {

@@ -7,7 +7,7 @@
 import type { CodecFamily } from '../transfer-syntax.js';
 import { readJpegFrameHeader } from './jpeg-markers.js';
 import type { WasmCodecName } from './wasm-codecs.js';
-import { decodeWithWasm } from './wasm-codecs.js';
+import { decodeWithWasm, WasmCodecLoadError } from './wasm-codecs.js';
 
 /** What the DICOM header says the frame holds. */
 export interface ExpectedFrame {
@@ -58,6 +58,8 @@ async function decodeWasm(codec: WasmCodecName, encoded: Uint8Array): Promise<De
   try {
     result = await decodeWithWasm(codec, encoded);
   } catch (error) {
+    // a decoder this platform cannot run says nothing about the data: refused as unsupported, not damaged
+    if (error instanceof WasmCodecLoadError) throw new FrameDecodeError(error.message, true);
     throw new FrameDecodeError(`the ${codec} decoder failed (${describe(error)}); the frame is damaged`);
   }
   const { info, bytes } = result;

@@ -73,7 +73,9 @@ export async function decodeWithWasm(codec: WasmCodecName, encoded: Uint8Array):
     pending.catch(() => loaded.delete(codec));
     loaded.set(codec, pending);
   }
-  const Decoder = await pending;
+  const Decoder = await pending.catch((error: unknown) => {
+    throw new WasmCodecLoadError(codec, error);
+  });
   const decoder = new Decoder();
   codecLog.length = 0;
   try {
@@ -88,6 +90,19 @@ export async function decodeWithWasm(codec: WasmCodecName, encoded: Uint8Array):
     );
   } finally {
     decoder.delete();
+  }
+}
+
+/**
+ * The codec's WebAssembly could not be loaded or started (a page opened from a file cannot fetch it, a
+ * browser without WebAssembly): the pixel data may be fine, this platform cannot decode them.
+ */
+export class WasmCodecLoadError extends Error {
+  constructor(codec: WasmCodecName, cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(
+      `the ${codec} decoder (WebAssembly) cannot be loaded here (${why}); in the viewer, uncheck "Run in this browser" to read the series on the server`,
+    );
   }
 }
 
