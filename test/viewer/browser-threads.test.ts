@@ -5,17 +5,19 @@
  * (static hosting that does not send them) runs on one thread and says why.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { APIResponse, Page } from 'playwright-core';
-import { makePhantomCt } from '../../src/core/phantom.js';
 import { readVolume } from '../../src/io/read.js';
-import { writeNifti } from '../../src/io/write-nifti.js';
 import { ParseEngine } from '../../src/tasks/engine.js';
-import { writeTestModel } from '../helpers/test-model.js';
-import { browserAnswers, nodeAnswers, openScan, runEnded, SKIP, startViewer, type ViewerSession } from './harness.js';
+import {
+  browserAnswers,
+  nodeAnswers,
+  openScan,
+  runPrompts,
+  SKIP,
+  startPhantomViewer,
+  type PhantomViewer,
+} from './harness.js';
 
 const PROMPT = 'kidneys, brain, vertebral column, banana';
 
@@ -24,10 +26,8 @@ async function runInBrowser(page: Page) {
   await page.locator('#prompts').fill(PROMPT);
   await page.locator('#in-browser').check();
   const started = performance.now();
-  await page.locator('#run').click();
-  await runEnded(page);
+  await runPrompts(page);
   const ms = Math.round(performance.now() - started);
-  assert.equal(await page.locator('#error').textContent(), '', 'no error');
   const stage = (await page.locator('#stage').textContent()) ?? '';
   assert.match(stage, /done in this browser/);
   const threads = Number(await page.locator('#stage').getAttribute('data-threads'));
@@ -40,23 +40,18 @@ function isolation(page: Page): Promise<{ isolated: boolean; cores: number }> {
 }
 
 describe('in-browser mode on several WebAssembly threads when served by medparse serve', { skip: SKIP }, () => {
-  let root = '';
-  let session: ViewerSession | undefined;
+  let session: PhantomViewer | undefined;
   let onNode: Array<[string, string, number, number]> = [];
 
   before(async () => {
-    root = mkdtempSync(join(tmpdir(), 'medparse-viewer-threads-'));
-    await writeNifti(join(root, 'phantom.nii.gz'), makePhantomCt({ dims: [96, 96, 48] }));
-    const model = writeTestModel(join(root, 'model'));
-    session = await startViewer(join(root, 'data'), model);
-    const engine = ParseEngine.load(model);
-    onNode = nodeAnswers((await engine.segment(await readVolume(join(root, 'phantom.nii.gz')), PROMPT)).prompts);
+    session = await startPhantomViewer('medparse-viewer-threads-');
+    const engine = ParseEngine.load(session.model);
+    onNode = nodeAnswers((await engine.segment(await readVolume(session.scan), PROMPT)).prompts);
     await engine.dispose();
   });
 
   after(async () => {
     await session?.close();
-    rmSync(root, { recursive: true, force: true });
   });
 
   it('sends the isolation headers with the viewer files only, not with the API', async () => {
@@ -76,7 +71,7 @@ describe('in-browser mode on several WebAssembly threads when served by medparse
   it('is cross-origin isolated, runs on several threads and answers as the Node engine does', async () => {
     assert.ok(session);
     const { page } = session;
-    await openScan(page, session.server.url, join(root, 'phantom.nii.gz'));
+    await openScan(page, session.server.url, session.scan);
     const { isolated, cores } = await isolation(page);
     assert.equal(isolated, true, 'the page served by medparse serve is cross-origin isolated');
     const run = await runInBrowser(page);
@@ -100,7 +95,7 @@ describe('in-browser mode on several WebAssembly threads when served by medparse
         delete headers['cross-origin-embedder-policy'];
         await route.fulfill({ response, headers });
       });
-      await openScan(page, session.server.url, join(root, 'phantom.nii.gz'));
+      await openScan(page, session.server.url, session.scan);
       assert.equal((await isolation(page)).isolated, false);
       const run = await runInBrowser(page);
       console.log(`browser mode, not isolated: ${run.threads} thread, ${run.ms} ms: ${run.stage}`);

@@ -4,35 +4,25 @@
  * keeps the results; the page shows them with no error. Skipped with a message without chromium.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makePhantomCt } from '../../src/core/phantom.js';
-import { writeNifti } from '../../src/io/write-nifti.js';
-import { writeTestModel } from '../helpers/test-model.js';
 import { waitForState } from '../service/helpers.js';
-import { openScan, runEnded, SKIP, startViewer, type ViewerSession } from './harness.js';
+import { listedStatuses, openScan, runEnded, SKIP, startPhantomViewer, type PhantomViewer } from './harness.js';
 
 describe("the viewer's Cancel when the job finishes first", { skip: SKIP }, () => {
-  let root = '';
-  let session: ViewerSession | undefined;
+  let session: PhantomViewer | undefined;
 
   before(async () => {
-    root = mkdtempSync(join(tmpdir(), 'medparse-cancel-race-'));
-    await writeNifti(join(root, 'phantom.nii.gz'), makePhantomCt({ dims: [96, 96, 48] }));
-    session = await startViewer(join(root, 'data'), writeTestModel(join(root, 'model')));
+    session = await startPhantomViewer('medparse-cancel-race-');
   });
 
   after(async () => {
     await session?.close();
-    rmSync(root, { recursive: true, force: true });
   });
 
   it('shows the results: the cancel arrives after the end and is answered 409, nothing is removed', async () => {
     assert.ok(session);
     const { page, server } = session;
-    await openScan(page, server.url, join(root, 'phantom.nii.gz'));
+    await openScan(page, server.url, session.scan);
     await page.locator('#prompts').fill('kidneys, banana');
     const answers: number[] = [];
     // hold the cancel until the job has finished on the server
@@ -50,10 +40,10 @@ describe("the viewer's Cancel when the job finishes first", { skip: SKIP }, () =
     assert.deepEqual(answers, [409], 'the cancel reached the server after the end');
     assert.equal(await page.locator('#error').textContent(), '', 'no error');
     assert.equal(await page.evaluate(() => document.body.dataset.state), 'done');
-    const statuses = await page
-      .locator('#answers > li')
-      .evaluateAll((items) => items.map((li) => (li as HTMLElement).dataset.status));
-    assert.deepEqual(statuses, ['present', 'unknown']);
+    assert.deepEqual(await listedStatuses(page), [
+      ['kidneys', 'present'],
+      ['banana', 'unknown'],
+    ]);
     const downloads = await page.locator('#downloads a').allTextContents();
     assert.ok(downloads.includes('labels.nii.gz'), downloads.join(', '));
     const href = await page.locator('#downloads a', { hasText: 'report.json' }).getAttribute('href');

@@ -1,16 +1,22 @@
 /**
  * What the chromium viewer tests share: a real `medparse serve` process, headless Debian chromium
- * (WebGL2 through SwiftShader) and a page on it, the waits on the page's state, colour counting in
- * screenshots and the folder screenshots are kept in.
+ * (WebGL2 through SwiftShader) and a page on it (also with the generated CT and the test model in a
+ * folder of its own), the waits on the page's state, running a prompt, the answers the page lists,
+ * colour counting in screenshots and the folder screenshots are kept in.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { makePhantomCt } from '../../src/core/phantom.js';
+import type { Volume } from '../../src/core/volume.js';
+import { writeNifti } from '../../src/io/write-nifti.js';
 import { VIEWER_DIR } from '../../src/service/routes-viewer.js';
 import type { PromptResult } from '../../src/tasks/results.js';
+import { writeTestModel } from '../helpers/test-model.js';
+import { decodePng, type DecodedPng } from '../outputs/png-decode.js';
 import { CLI } from '../service/helpers.js';
 
 export const CHROMIUM = process.env.MEDPARSE_CHROMIUM ?? '/usr/bin/chromium';
@@ -85,6 +91,43 @@ export async function startViewer(dataDir: string, modelDir: string, ...extra: s
   };
 }
 
+/** The generated CT the chromium suites open (96 x 96 x 48; the test model finds its kidneys and spine). */
+export function phantomCt(): Volume {
+  return makePhantomCt({ dims: [96, 96, 48] });
+}
+
+/** A viewer session on a folder of its own holding the generated CT and the test model. */
+export interface PhantomViewer extends ViewerSession {
+  /** The temporary folder: removed by close(). */
+  root: string;
+  /** The generated CT (phantomCt), as root/phantom.nii.gz. */
+  scan: string;
+  /** The test model's folder (writeTestModel), which the server runs. */
+  model: string;
+}
+
+/** The generated CT and the test model in a new temporary folder named `prefix`..., served and opened in chromium. */
+export async function startPhantomViewer(prefix: string): Promise<PhantomViewer> {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  const scan = join(root, 'phantom.nii.gz');
+  await writeNifti(scan, phantomCt());
+  const model = writeTestModel(join(root, 'model'));
+  const session = await startViewer(join(root, 'data'), model).catch((error: unknown) => {
+    rmSync(root, { recursive: true, force: true });
+    throw error;
+  });
+  return {
+    ...session,
+    root,
+    scan,
+    model,
+    async close() {
+      await session.close();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
 /** Opens the viewer at `url` and the scan at `file` in it, and waits until the scan is shown. */
 export async function openScan(page: Page, url: string, file: string): Promise<void> {
   await page.goto(url);
@@ -100,6 +143,17 @@ export async function runEnded(page: Page): Promise<void> {
   });
 }
 
+/**
+ * Runs the prompts on the open scan (on the server, or in the page when browser mode is checked; filled
+ * in first when given) and waits for the end, which must bring no error.
+ */
+export async function runPrompts(page: Page, prompts?: string): Promise<void> {
+  if (prompts !== undefined) await page.locator('#prompts').fill(prompts);
+  await page.locator('#run').click();
+  await runEnded(page);
+  assert.equal(await page.locator('#error').textContent(), '', 'no error');
+}
+
 /** Hides NiiVue's red crosshair, which would count as colour while pixels are compared. */
 export async function hideCrosshair(page: Page): Promise<void> {
   await page.evaluate(() =>
@@ -110,36 +164,33 @@ export async function hideCrosshair(page: Page): Promise<void> {
 }
 
 /**
- * Pixels of a screenshot in the hue of `rgb`: the overlay is blended with the scan at its opacity, so a
- * pixel counts when its colour minus its grey level points the way `rgb`'s does (cosine > 0.95) and
- * is clearly coloured. The scan is grey, so before an overlay (crosshair hidden) none count.
+ * Whether the pixel at `i` (its R, G, B) is in the hue of `rgb`: the overlay is blended with the scan at
+ * its opacity, so a pixel counts when its colour minus its grey level points the way `rgb`'s does
+ * (cosine > 0.95) and is clearly coloured. The scan is grey, so before an overlay (crosshair hidden)
+ * none count.
  */
-export async function countColour(page: Page, png: Buffer, rgb: readonly number[]): Promise<number> {
-  return page.evaluate(
-    async ({ base64, rgb }) => {
-      const bitmap = await createImageBitmap(await (await fetch(`data:image/png;base64,${base64}`)).blob());
-      const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-      const context = canvas.getContext('2d') as OffscreenCanvasRenderingContext2D;
-      context.drawImage(bitmap, 0, 0);
-      const data = context.getImageData(0, 0, bitmap.width, bitmap.height).data;
-      const chroma = (r: number, g: number, b: number) => {
-        const grey = (r + g + b) / 3;
-        return [r - grey, g - grey, b - grey];
-      };
-      const want = chroma(rgb[0], rgb[1], rgb[2]);
-      const norm = Math.hypot(...want);
-      let n = 0;
-      for (let i = 0; i < data.length; i += 4) {
-        const got = chroma(data[i], data[i + 1], data[i + 2]);
-        const length = Math.hypot(...got);
-        if (length < 8) continue;
-        const cosine = (got[0] * want[0] + got[1] * want[1] + got[2] * want[2]) / (length * norm);
-        if (cosine > 0.95) n++;
-      }
-      return n;
-    },
-    { base64: png.toString('base64'), rgb: [...rgb] },
-  );
+export function inHue(pixels: ArrayLike<number>, i: number, rgb: readonly number[]): boolean {
+  const chroma = (r: number, g: number, b: number) => {
+    const grey = (r + g + b) / 3;
+    return [r - grey, g - grey, b - grey];
+  };
+  const got = chroma(pixels[i], pixels[i + 1], pixels[i + 2]);
+  const length = Math.hypot(...got);
+  if (length < 8) return false;
+  const want = chroma(rgb[0], rgb[1], rgb[2]);
+  return (got[0] * want[0] + got[1] * want[1] + got[2] * want[2]) / (length * Math.hypot(...want)) > 0.95;
+}
+
+/** Pixels of a decoded PNG in the hue of `rgb` (inHue). */
+export function countHue(png: DecodedPng, rgb: readonly number[]): number {
+  let n = 0;
+  for (let i = 0; i < png.pixels.length; i += png.channels) if (inHue(png.pixels, i, rgb)) n++;
+  return n;
+}
+
+/** Pixels of a screenshot (PNG, as playwright takes it) in the hue of `rgb`. */
+export function countColour(png: Buffer, rgb: readonly number[]): number {
+  return countHue(decodePng(new Uint8Array(png)), rgb);
 }
 
 let shotDir = '';
@@ -155,6 +206,15 @@ export async function download(page: Page, name: string): Promise<Buffer> {
   const [saved] = await Promise.all([page.waitForEvent('download'), link.click()]);
   assert.equal(saved.suggestedFilename(), name);
   return readFileSync(await saved.path());
+}
+
+/** The answers the page lists: text and status. */
+export function listedStatuses(page: Page): Promise<Array<[string, string]>> {
+  return page
+    .locator('#answers > li')
+    .evaluateAll((items) =>
+      items.map((li) => [(li as HTMLElement).dataset.text ?? '', (li as HTMLElement).dataset.status ?? '']),
+    );
 }
 
 /** The browser mode's answers as the page lists them: text, status, mask voxels, sum of the probability map. */

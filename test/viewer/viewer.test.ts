@@ -9,17 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { makePhantomCt } from '../../src/core/phantom.js';
 import { DEFAULT_MODEL_DIR, DEMO_SCAN } from '../../src/core/paths.js';
 import { readVolume } from '../../src/io/read.js';
-import { writeNifti } from '../../src/io/write-nifti.js';
 import { ParseEngine } from '../../src/tasks/engine.js';
-import type { PromptResult } from '../../src/tasks/results.js';
 import type { Report } from '../../src/tasks/report.js';
 import { encodeResultFiles } from '../../src/tasks/result-files.js';
 import { parseDicomSeg } from '../../src/outputs/dicom-seg-check.js';
 import { writeResults } from '../../src/tasks/output-folder.js';
-import { decodePng, type DecodedPng } from '../outputs/png-decode.js';
+import { decodePng } from '../outputs/png-decode.js';
 import { checkDocument } from '../../src/io/documents.js';
 import type { LabelTable } from '../../src/io/label-table.js';
 import { VIEWER_DIR } from '../../src/service/routes-viewer.js';
@@ -27,31 +24,28 @@ import { writeTestModel } from '../helpers/test-model.js';
 import { writeSeries, zipFiles } from '../io/dicom/make-series.js';
 import { encodeImageFile, hugeNiftiHeader, type ImageFileFormat } from '../helpers/image-files.js';
 import {
+  browserAnswers,
   countColour,
+  countHue,
   download,
   hideCrosshair,
+  listedStatuses,
   newPage,
+  nodeAnswers,
   openScan,
-  runEnded,
+  phantomCt,
+  runPrompts,
   serve,
   shotFolder,
   SKIP,
+  startPhantomViewer,
   startViewer,
+  type PhantomViewer,
   type Server,
   type ViewerSession,
 } from './harness.js';
 
 const OTHER_FORMATS: readonly ImageFileFormat[] = ['mgz', 'nrrd', 'mha'];
-
-/** The browser mode's answers as the page lists them: text, status, mask voxels, sum of the probability map. */
-function browserAnswers(page: Page): Promise<Array<[string, string, number, number]>> {
-  return page.locator('#answers > li').evaluateAll((items) =>
-    items.map((li) => {
-      const data = (li as HTMLElement).dataset;
-      return [data.text ?? '', data.status ?? '', Number(data.voxels), Number(data.probabilitySum)];
-    }),
-  );
-}
 
 /** The last in-browser run as the page holds it (window.medparseViewer.browserRun). */
 function browserRun(page: Page): Promise<{ report: Report; table: LabelTable }> {
@@ -74,33 +68,6 @@ async function downloadedReport(page: Page): Promise<Report> {
   return report;
 }
 
-/**
- * Pixels of a decoded PNG in the hue of `rgb` (the overlay is blended with the grey scan, so a pixel
- * counts when its colour minus its grey points the way `rgb`'s does), as harness.ts countColour counts
- * a screenshot's.
- */
-function hued(png: DecodedPng, rgb: readonly number[]): number {
-  const chroma = (r: number, g: number, b: number) => [r - (r + g + b) / 3, g - (r + g + b) / 3, b - (r + g + b) / 3];
-  const want = chroma(rgb[0], rgb[1], rgb[2]);
-  const norm = Math.hypot(...want);
-  let n = 0;
-  for (let i = 0; i < png.pixels.length; i += png.channels) {
-    const got = chroma(png.pixels[i], png.pixels[i + 1], png.pixels[i + 2]);
-    const length = Math.hypot(...got);
-    if (length >= 8 && (got[0] * want[0] + got[1] * want[1] + got[2] * want[2]) / (length * norm) > 0.95) n++;
-  }
-  return n;
-}
-
-/** The answers the page lists: text and status. */
-function listedStatuses(page: Page): Promise<Array<[string, string]>> {
-  return page
-    .locator('#answers > li')
-    .evaluateAll((items) =>
-      items.map((li) => [(li as HTMLElement).dataset.text ?? '', (li as HTMLElement).dataset.status ?? '']),
-    );
-}
-
 /** Voxels in both, in the browser's label `value`, and in Node's mask (probability > 0). */
 function maskOverlap(labels: readonly number[], value: number, probability?: Uint8Array): [number, number, number] {
   let [inter, a, b] = [0, 0, 0];
@@ -111,15 +78,6 @@ function maskOverlap(labels: readonly number[], value: number, probability?: Uin
     if (x && y) inter++;
   }
   return [inter, a, b];
-}
-
-/** The same of the Node engine's answers. */
-function nodeAnswers(prompts: readonly PromptResult[]): Array<[string, string, number, number]> {
-  return prompts.map((p) => {
-    let [voxels, sum] = [0, 0];
-    for (const v of p.probability ?? []) if (v) [voxels, sum] = [voxels + 1, sum + v];
-    return [p.text, p.status, voxels, sum];
-  });
 }
 
 describe(
@@ -155,28 +113,24 @@ describe(
 
 describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () => {
   let root = '';
-  let session: ViewerSession | undefined;
+  let session: PhantomViewer | undefined;
   let corsServer: Server | undefined;
   let keyedServer: Server | undefined;
   let page: Page;
   const shots: string[] = [];
 
   before(async () => {
-    root = mkdtempSync(join(tmpdir(), 'medparse-viewer-'));
-    const model = writeTestModel(join(root, 'model'));
-    await writeNifti(join(root, 'phantom.nii.gz'), makePhantomCt({ dims: [96, 96, 48] }));
-    session = await startViewer(join(root, 'data'), model);
-    page = session.page;
+    session = await startPhantomViewer('medparse-viewer-');
+    ({ root, page } = session);
     // a page opened from a file has the origin "null"
-    corsServer = await serve(join(root, 'data-cors'), model, '--cors', 'null');
-    keyedServer = await serve(join(root, 'data-keyed'), model, '--api-key', 'secret');
+    corsServer = await serve(join(root, 'data-cors'), session.model, '--cors', 'null');
+    keyedServer = await serve(join(root, 'data-keyed'), session.model, '--api-key', 'secret');
   });
 
   after(async () => {
-    await session?.close();
     corsServer?.child.kill();
     keyedServer?.child.kill();
-    rmSync(root, { recursive: true, force: true });
+    await session?.close();
     console.log(`viewer screenshots:\n${shots.map((s) => `  ${s}`).join('\n')}`);
   });
 
@@ -204,20 +158,12 @@ describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () =>
   });
 
   it('runs the prompt on the server and draws the answers in their labels.json colours', async () => {
-    await page.locator('#prompts').fill('kidneys, brain, banana');
     // the red crosshair would count as colour: hidden while pixels are compared
     await hideCrosshair(page);
     const before = await screenshot('2-before-run');
-    await page.locator('#run').click();
-    await runEnded(page);
-    assert.equal(await page.locator('#error').textContent(), '', 'no error');
+    await runPrompts(page, 'kidneys, brain, banana');
     assert.equal(await page.evaluate(() => document.body.dataset.state), 'done');
-    const answers = await page
-      .locator('#answers > li')
-      .evaluateAll((items) =>
-        items.map((li) => [(li as HTMLElement).dataset.text, (li as HTMLElement).dataset.status]),
-      );
-    assert.deepEqual(answers, [
+    assert.deepEqual(await listedStatuses(page), [
       ['kidneys', 'present'],
       ['brain', 'absent'],
       ['banana', 'unknown'],
@@ -247,13 +193,13 @@ describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () =>
     const kidney = table.labels.find((l) => l.id === 'kidney');
     assert.ok(kidney);
     const afterRun = await screenshot('3-overlay');
-    const [was, now] = [await countColour(page, before, kidney.color), await countColour(page, afterRun, kidney.color)];
+    const [was, now] = [countColour(before, kidney.color), countColour(afterRun, kidney.color)];
     console.log(`kidney-coloured pixels: ${was} before the run, ${now} with the overlay`);
     assert.ok(now > 500 && now > 20 * (was + 1), `kidney-coloured pixels: ${was} before, ${now} after`);
     // hiding the structure takes its colour away again
     await page.locator('#answers > li').first().locator('input[type="checkbox"]').uncheck();
     await page.waitForTimeout(300);
-    const hidden = await countColour(page, await screenshot('4-hidden'), kidney.color);
+    const hidden = countColour(await screenshot('4-hidden'), kidney.color);
     console.log(`kidney-coloured pixels once hidden: ${hidden}`);
     assert.ok(hidden < now / 10, `kidney-coloured pixels once hidden: ${hidden} (shown: ${now})`);
   });
@@ -302,10 +248,7 @@ describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () =>
     assert.ok(keyedServer);
     // the key entered above stays for the tab
     await openScan(page, keyedServer.url, join(root, 'phantom.nii.gz'));
-    await page.locator('#prompts').fill('kidneys, banana');
-    await page.locator('#run').click();
-    await runEnded(page);
-    assert.equal(await page.locator('#error').textContent(), '', 'no error');
+    await runPrompts(page, 'kidneys, banana');
     await downloadedReport(page);
     assert.deepEqual(await listedStatuses(page), [
       ['kidneys', 'present'],
@@ -329,13 +272,11 @@ describe('web viewer in chromium, against medparse serve', { skip: SKIP }, () =>
     await openScan(page, url, join(root, 'phantom.nii.gz'));
     await page.locator('#prompts').fill('kidneys, banana');
     await page.waitForSelector('#understood li[data-status="unknown"]');
-    await page.locator('#run').click();
-    await runEnded(page);
-    assert.equal(await page.locator('#error').textContent(), '', 'no error');
-    const statuses = await page
-      .locator('#answers > li')
-      .evaluateAll((items) => items.map((li) => (li as HTMLElement).dataset.status));
-    assert.deepEqual(statuses, ['present', 'unknown']);
+    await runPrompts(page);
+    assert.deepEqual(await listedStatuses(page), [
+      ['kidneys', 'present'],
+      ['banana', 'unknown'],
+    ]);
     await screenshot('5-static-files');
   });
 });
@@ -366,17 +307,14 @@ describe('web viewer on the real CT shipped in data/demo, with the shipped model
     await page.waitForFunction(() => /^cancelled after/.test(document.getElementById('stage')?.textContent ?? ''));
     assert.equal(await page.evaluate(() => document.body.dataset.state), 'loaded');
     assert.equal(await page.locator('#error').textContent(), '');
-    await page.locator('#prompts').fill('liver, pancreas');
     await hideCrosshair(page);
     const before = await page.locator('#gl').screenshot({ path: join(shotFolder(), 'demo-ct.png') });
-    await page.locator('#run').click();
-    await runEnded(page);
-    assert.equal(await page.locator('#error').textContent(), '', 'no error');
-    const answers = page.locator('#answers > li');
-    assert.deepEqual(await answers.evaluateAll((items) => items.map((li) => (li as HTMLElement).dataset.status)), [
-      'present',
-      'unsupported',
+    await runPrompts(page, 'liver, pancreas');
+    assert.deepEqual(await listedStatuses(page), [
+      ['liver', 'present'],
+      ['pancreas', 'unsupported'],
     ]);
+    const answers = page.locator('#answers > li');
     assert.match((await answers.nth(1).textContent()) ?? '', /withholds pancreas: held-out Dice 0\.\d\d on \d+ scans/);
     const tableUrl = await page.locator('#downloads a', { hasText: 'labels.json' }).getAttribute('href');
     const table = checkDocument<LabelTable>('labels', await (await fetch(tableUrl ?? '')).json(), tableUrl ?? '');
@@ -385,7 +323,7 @@ describe('web viewer on the real CT shipped in data/demo, with the shipped model
     const path = join(shotFolder(), 'demo-ct-liver.png');
     const png = await page.locator('#gl').screenshot({ path });
     await page.screenshot({ path: join(shotFolder(), 'demo-ct-page.png') });
-    const [was, pixels] = [await countColour(page, before, liver.color), await countColour(page, png, liver.color)];
+    const [was, pixels] = [countColour(before, liver.color), countColour(png, liver.color)];
     console.log(`liver-coloured pixels on the demo CT: ${was} before, ${pixels} after; screenshots in ${shotFolder()}`);
     assert.ok(pixels > 2000 && pixels > 20 * (was + 1), `liver-coloured pixels: ${was} before, ${pixels} after`);
   });
@@ -397,10 +335,8 @@ describe('web viewer on the real CT shipped in data/demo, with the shipped model
     await page.locator('#prompts').fill('liver, spleen, both kidneys');
     await page.locator('#in-browser').check();
     const started = performance.now();
-    await page.locator('#run').click();
-    await runEnded(page);
+    await runPrompts(page);
     const browserMs = performance.now() - started;
-    assert.equal(await page.locator('#error').textContent(), '', 'no error');
     const inBrowser = await browserAnswers(page);
     const engine = ParseEngine.load(DEFAULT_MODEL_DIR);
     const nodeStarted = performance.now();
@@ -437,16 +373,15 @@ describe('web viewer on the real CT shipped in data/demo, with the shipped model
 
 describe('in-browser mode: the engine in a Web Worker with onnxruntime-web', { skip: SKIP }, () => {
   let root = '';
-  let session: ViewerSession | undefined;
+  let session: PhantomViewer | undefined;
   const prompt = 'kidneys, brain, vertebral column, banana';
 
   before(async () => {
-    root = mkdtempSync(join(tmpdir(), 'medparse-viewer-browser-'));
-    const phantom = makePhantomCt({ dims: [96, 96, 48] });
-    await writeNifti(join(root, 'phantom.nii.gz'), phantom);
+    session = await startPhantomViewer('medparse-viewer-browser-');
+    root = session.root;
+    const phantom = phantomCt();
     for (const format of OTHER_FORMATS)
       writeFileSync(join(root, `phantom.${format}`), encodeImageFile(phantom, format));
-    session = await startViewer(join(root, 'data'), writeTestModel(join(root, 'model')));
   });
 
   /** Opens `file`, runs `text` in browser mode and answers what the page lists. */
@@ -461,16 +396,13 @@ describe('in-browser mode: the engine in a Web Worker with onnxruntime-web', { s
     await page.locator('#task').selectOption(task);
     await page.locator('#prompts').fill(text);
     await page.locator('#in-browser').check();
-    await page.locator('#run').click();
-    await runEnded(page);
-    assert.equal(await page.locator('#error').textContent(), '', 'no error');
+    await runPrompts(page);
     assert.match((await page.locator('#stage').textContent()) ?? '', /done in this browser/);
     return browserAnswers(page);
   }
 
   after(async () => {
     await session?.close();
-    rmSync(root, { recursive: true, force: true });
   });
 
   it('answers a prompt in the page without uploading the scan, exactly as the Node engine does', async () => {
@@ -484,10 +416,8 @@ describe('in-browser mode: the engine in a Web Worker with onnxruntime-web', { s
     await page.locator('#prompts').fill(prompt);
     await page.locator('#in-browser').check();
     const started = performance.now();
-    await page.locator('#run').click();
-    await runEnded(page);
+    await runPrompts(page);
     const browserMs = performance.now() - started;
-    assert.equal(await page.locator('#error').textContent(), '', 'no error');
     assert.match((await page.locator('#stage').textContent()) ?? '', /done in this browser/);
     const inBrowser = await browserAnswers(page);
     assert.deepEqual(uploads, [], 'nothing but GETs: the scan stays in the browser');
@@ -510,7 +440,7 @@ describe('in-browser mode: the engine in a Web Worker with onnxruntime-web', { s
     await page.locator('#opacity').fill('1');
     await page.waitForTimeout(300);
     const png = await page.locator('#gl').screenshot({ path: join(shotFolder(), '9-in-browser.png') });
-    const pixels = await countColour(page, png, kidney.color);
+    const pixels = countColour(png, kidney.color);
     console.log(`kidney-coloured pixels in browser mode: ${pixels}`);
     assert.ok(pixels > 500, `kidney-coloured pixels: ${pixels}`);
   });
@@ -641,7 +571,7 @@ describe('in-browser mode: the engine in a Web Worker with onnxruntime-web', { s
     assert.deepEqual([preview.width, preview.height, preview.channels], [onNode.width, onNode.height, onNode.channels]);
     assert.deepEqual(preview.pixels, onNode.pixels, 'the same pixels as the Node writer');
     const colour = (await browserRun(page)).table.labels.find((label) => label.value === 1)?.color ?? [];
-    const kidneyPixels = hued(preview, colour);
+    const kidneyPixels = countHue(preview, colour);
     console.log(
       `preview.png in browser mode: ${preview.width} x ${preview.height}, ${kidneyPixels} kidney-coloured pixels`,
     );
