@@ -92,7 +92,11 @@ async function run(request: RunRequest): Promise<void> {
   });
   // from the header and the plan, before a voxel is decoded or a network opened
   checkBrowserMemory(
-    browserEstimate(core.estimateMemory(opened.header, request), opened.header.dims),
+    browserEstimate(
+      core.estimateMemory(opened.header, request),
+      opened.header.dims,
+      request.files.reduce((sum, file) => sum + file.bytes.byteLength, 0),
+    ),
     request.scanName,
   );
   const volume = await opened.load();

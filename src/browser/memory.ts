@@ -7,10 +7,12 @@ import type { Dims3 } from '../core/volume.js';
 import { MedparseError } from '../core/errors.js';
 import type { MemoryEstimate } from '../tasks/engine-core.js';
 
-/** The engine's estimate and what a browser run adds: its results built in the worker. */
+/** The engine's estimate and what a browser run adds: its results built in the worker, and the scan's files. */
 export interface BrowserMemoryEstimate extends MemoryEstimate {
   /** The label map for the page and the result files being encoded (bytes). */
   results: number;
+  /** The scan's own files, held by the worker for the whole run (a DICOM series' files are about the scan's size). */
+  input: number;
 }
 
 /**
@@ -20,10 +22,10 @@ export interface BrowserMemoryEstimate extends MemoryEstimate {
  */
 const RESULT_BYTES_PER_VOXEL = 6;
 
-/** The engine's estimate of a run plus its results, on a scan of `dims`. */
-export function browserEstimate(engine: MemoryEstimate, dims: Dims3): BrowserMemoryEstimate {
+/** The engine's estimate of a run plus its results, on a scan of `dims` read from `inputBytes` of files. */
+export function browserEstimate(engine: MemoryEstimate, dims: Dims3, inputBytes = 0): BrowserMemoryEstimate {
   const results = dims[0] * dims[1] * dims[2] * RESULT_BYTES_PER_VOXEL;
-  return { ...engine, results, total: engine.total + results };
+  return { ...engine, results, input: inputBytes, total: engine.total + results + inputBytes };
 }
 
 /**
@@ -44,7 +46,7 @@ export function checkBrowserMemory(
   if (estimate.total <= limit) return;
   throw new MedparseError(
     'INVALID_ARGUMENT',
-    `this run needs about ${gb(estimate.total)} GB in the browser (the scan, its working copies and maps ${gb(estimate.volumes)} GB, the networks' windows ${gb(estimate.windows)} GB, the results ${gb(estimate.results)} GB), more than the ${gb(limit)} GB a browser tab can give it; run it on the server (uncheck "Run in this browser"), or crop the scan to the region you need`,
+    `this run needs about ${gb(estimate.total)} GB in the browser (the scan's files ${gb(estimate.input)} GB, the scan, its working copies and maps ${gb(estimate.volumes)} GB, the networks' windows ${gb(estimate.windows)} GB, the results ${gb(estimate.results)} GB), more than the ${gb(limit)} GB a browser tab can give it; run it on the server (uncheck "Run in this browser"), or crop the scan to the region you need`,
     file,
   );
 }

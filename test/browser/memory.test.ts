@@ -41,10 +41,23 @@ describe('the in-browser memory check', () => {
     assert.ok(estimate.volumes > 9e8 * 6);
     assert.throws(() => checkBrowserMemory(estimate, 'huge.nii'), {
       message:
-        /^huge\.nii: this run needs about \d+\.\d GB in the browser \(the scan, its working copies and maps \d+\.\d GB, the networks' windows \d\.\d GB, the results \d+\.\d GB\), more than the 4\.0 GB a browser tab can give it; run it on the server \(uncheck "Run in this browser"\), or crop the scan to the region you need$/,
+        /^huge\.nii: this run needs about \d+\.\d GB in the browser \(the scan's files 0\.0 GB, the scan, its working copies and maps \d+\.\d GB, the networks' windows \d\.\d GB, the results \d+\.\d GB\), more than the 4\.0 GB a browser tab can give it; run it on the server \(uncheck "Run in this browser"\), or crop the scan to the region you need$/,
     });
     // nothing was decoded: loading it now says the file holds no voxels
     await assert.rejects(opened.load());
+  });
+
+  it("counts the scan's files the worker holds (a DICOM series' files are about the scan's size)", async () => {
+    const header = (await openVolumeBytes(hugeNiftiHeader([512, 512, 300], [0.8, 0.8, 1.5]), 'ct.nii')).header;
+    const engineEstimate = engine.estimateMemory(header, { task: 'segment', prompts: 'kidneys' });
+    const files = 512 * 512 * 300 * 2 + 300 * 2048;
+    const withFiles = browserEstimate(engineEstimate, header.dims, files);
+    const without = browserEstimate(engineEstimate, header.dims);
+    assert.equal(withFiles.input, files);
+    assert.equal(withFiles.total - without.total, files);
+    assert.throws(() => checkBrowserMemory(withFiles, 'series', without.total + files / 2), {
+      message: /^series: this run needs about \d+\.\d GB in the browser \(the scan's files 0\.1 GB, /,
+    });
   });
 
   it('lets through a scan of ordinary size, and grows with the scan and the prompts', async () => {
