@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { Buffer, kMaxLength } from 'node:buffer';
 import { createGunzip, createInflate, createInflateRaw, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
 import { MedparseError } from '../core/errors.js';
+import { BoundedOutput } from './bounded-output.js';
 import { compressedBound, type ByteRange } from './byte-source.js';
 
 /** readBounded reads a ByteRange of a file (byte-source.ts describes the fields). */
@@ -66,7 +67,7 @@ export async function readBounded(path: string, options: BoundedReadOptions): Pr
   if (ceiling !== undefined && !(options.fileGzip && compression !== 'none'))
     return readInflatedWhole(path, { ...options, ceiling });
   const handle = await openRegularFile(path);
-  const collector = new Collector(options.keep, ceiling ?? options.keep);
+  const collector = new Collector(new BoundedOutput(options.keep, ceiling));
   const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream> = [
     createReadStream('', {
       fd: handle,
@@ -90,8 +91,10 @@ export async function readBounded(path: string, options: BoundedReadOptions): Pr
   } finally {
     await handle.close().catch(() => undefined);
   }
-  if (ceiling !== undefined && collector.total > ceiling) throw bombError(path, ceiling);
-  return collector.bytes();
+  if (ceiling !== undefined && collector.output.total > ceiling) throw bombError(path, ceiling);
+  const bytes = collector.output.bytes();
+  // a plain Uint8Array over the chunk's memory, as every reader returns
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 /**
@@ -148,40 +151,14 @@ function bombError(path: string, ceiling: number): MedparseError {
   );
 }
 
-/** Keeps the first `keep` bytes, counts on (without keeping) up to `ceiling`, then stops the pipeline. */
+/** A pipeline's end: feeds its output to a BoundedOutput and stops the pipeline once that wants no more. */
 class Collector extends Writable {
-  private readonly chunks: Buffer[] = [];
-  private kept = 0;
-  total = 0;
-
-  constructor(
-    private readonly keep: number,
-    private readonly ceiling: number,
-  ) {
+  constructor(readonly output: BoundedOutput) {
     super();
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.total += chunk.length;
-    if (this.kept < this.keep) {
-      const part = chunk.subarray(0, this.keep - this.kept);
-      this.chunks.push(part);
-      this.kept += part.length;
-    }
-    // Past the ceiling, or (with no ceiling beyond `keep`) once `keep` bytes are in hand: stop reading.
-    const done = this.total > this.ceiling || (this.ceiling === this.keep && this.kept >= this.keep);
-    callback(done ? new Enough() : null);
-  }
-
-  /** The kept bytes, copied once into a buffer of their own. */
-  bytes(): Uint8Array {
-    const out = new Uint8Array(this.kept);
-    let at = 0;
-    for (const chunk of this.chunks) {
-      out.set(chunk, at);
-      at += chunk.length;
-    }
-    return out;
+    callback(this.output.push(chunk) === 'more' ? null : new Enough());
   }
 }
 

@@ -5,6 +5,7 @@
  * file system, a data file a header names and the .img of a .hdr are refused with what to open instead.
  */
 import { MedparseError } from '../core/errors.js';
+import { BoundedOutput } from './bounded-output.js';
 import { compressedBound, type ByteRange, type ByteSource, type Compression } from './byte-source.js';
 
 /** The web's names for the compressions ranges use: MetaImage's zlib stream is its "deflate". */
@@ -73,25 +74,19 @@ export async function inflate(
 ): Promise<Uint8Array> {
   const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream(format));
   const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let [kept, total] = [0, 0];
+  const output = new BoundedOutput(keep, ceiling);
   try {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
-      total += value.length;
-      if (ceiling !== undefined && total > ceiling)
+      const state = output.push(value);
+      if (state === 'over')
         throw new MedparseError(
           'CORRUPT_FILE',
           `inflates past the ${ceiling} bytes its header describes (a decompression bomb, or a corrupt header); refused`,
           name,
         );
-      if (kept < keep) {
-        const part = value.subarray(0, Math.min(value.length, keep - kept));
-        chunks.push(part);
-        kept += part.length;
-      }
-      if (ceiling === undefined && kept >= keep) break;
+      if (state === 'enough') break;
     }
   } catch (error) {
     if (error instanceof MedparseError) throw error;
@@ -103,16 +98,5 @@ export async function inflate(
   } finally {
     void reader.cancel().catch(() => undefined);
   }
-  return concat(chunks, kept);
-}
-
-function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
+  return output.bytes();
 }

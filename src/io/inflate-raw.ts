@@ -5,6 +5,7 @@
  * past it is refused before it can fill memory.
  */
 import { Inflate } from 'fflate';
+import { BoundedOutput } from './bounded-output.js';
 
 /** The stream inflates past the caller's ceiling (a decompression bomb, or a damaged header). */
 export class InflateLimitError extends Error {
@@ -35,17 +36,11 @@ class Enough extends Error {}
  * ceiling is refused with an InflateLimitError.
  */
 export function inflateRawBounded(compressed: Uint8Array, keep: number, ceiling?: number): Uint8Array {
-  const chunks: Uint8Array[] = [];
-  let [kept, total] = [0, 0];
+  const output = new BoundedOutput(keep, ceiling);
   const inflater = new Inflate((chunk) => {
-    total += chunk.length;
-    if (ceiling !== undefined && total > ceiling) throw new InflateLimitError(ceiling);
-    if (kept < keep) {
-      const part = chunk.subarray(0, keep - kept);
-      chunks.push(part);
-      kept += part.length;
-    }
-    if (ceiling === undefined && kept >= keep) throw new Enough();
+    const state = output.push(chunk);
+    if (state === 'over' && ceiling !== undefined) throw new InflateLimitError(ceiling);
+    if (state === 'enough') throw new Enough();
   });
   try {
     for (let at = 0; at < compressed.length || at === 0; at += PUSH_BYTES) {
@@ -56,22 +51,11 @@ export function inflateRawBounded(compressed: Uint8Array, keep: number, ceiling?
   } catch (error) {
     if (!(error instanceof Enough)) throw dataError(error);
   }
-  return join(chunks, kept);
+  return output.bytes();
 }
 
 function dataError(error: unknown): Error {
   if (error instanceof InflateLimitError) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new InflateDataError(message, /unexpected EOF/i.test(message));
-}
-
-function join(chunks: readonly Uint8Array[], length: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
 }
