@@ -8,6 +8,9 @@
 import type { ProgressEvent } from '../core/progress.js';
 import { encodeNifti } from '../io/nifti-encode.js';
 import type { VolumeHeader } from '../io/admit.js';
+import { listDicomSeriesFrom, type DicomSeriesOptions } from '../io/dicom/read.js';
+import type { DicomSeriesSummary } from '../io/dicom/series.js';
+import { memoryDicomInput, type NamedBytes } from '../io/dicom/sources.js';
 import { MedparseError } from '../core/errors.js';
 import { openDicomBytes, openVolumeBytes, type OpenedBytes } from '../io/read-bytes.js';
 import { modelFromManifest } from '../runtime/model-spec.js';
@@ -49,16 +52,36 @@ self.addEventListener('message', (event: MessageEvent<RunRequest | OpenRequest>)
 function openScan(
   files: readonly ScanFile[],
   scanName: string,
-  options: { onProgress?: (progress: ProgressEvent) => void; admit?: (header: VolumeHeader) => void } = {},
+  options: DicomSeriesOptions = {},
 ): Promise<OpenedBytes> {
   if (!isDicomScan(files)) return openVolumeBytes(new Uint8Array(files[0].bytes), files[0].name);
-  const named = files.map((file) => ({ name: file.name, bytes: new Uint8Array(file.bytes) }));
-  return openDicomBytes(named, scanName, options);
+  return openDicomBytes(namedBytes(files), scanName, options);
+}
+
+/** A series as the page's list shows it: number, modality, description, images and grid. */
+function seriesLabel(s: DicomSeriesSummary): string {
+  const number = s.seriesNumber === undefined ? '' : `#${s.seriesNumber} `;
+  const description = s.description ? `"${s.description}"` : '(no description)';
+  const problem = s.problem ? ', unreadable' : '';
+  return `${number}${s.modality || '??'} ${description}, ${s.sliceCount} image(s), ${s.dims.join(' x ')}${problem}`;
+}
+
+function namedBytes(files: readonly ScanFile[]): NamedBytes[] {
+  return files.map((file) => ({ name: file.name, bytes: new Uint8Array(file.bytes) }));
 }
 
 /** A DICOM series for the page to show: read here, sent back as NIfTI bytes (nothing leaves the browser). */
 async function openForPage(request: OpenRequest): Promise<void> {
-  const opened = await openScan(request.files, request.scanName, { admit: refuseBeyondTab });
+  const options = { admit: refuseBeyondTab, series: request.series };
+  const opened = await openScan(request.files, request.scanName, options).catch(async (error: unknown) => {
+    if (!(error instanceof MedparseError && error.code === 'MULTIPLE_SERIES')) throw error;
+    // several series and none chosen: the page lists them for the user to pick one
+    const series = await listDicomSeriesFrom(await memoryDicomInput(request.scanName, namedBytes(request.files)));
+    const choices = series.map((s) => ({ uid: s.seriesInstanceUid, label: seriesLabel(s) }));
+    post({ type: 'choose-series', message: `holds ${choices.length} DICOM series`, choices });
+    return undefined;
+  });
+  if (!opened) return;
   const nifti = ownBuffer(encodeNifti(await opened.load()));
   post({ type: 'opened', nifti }, [nifti]);
 }
@@ -80,7 +103,7 @@ const engines = new Map<string, Promise<EngineCore>>();
 async function run(request: RunRequest): Promise<void> {
   // the page shows the reading as a stage of the run (a DICOM series' scan and read)
   const onProgress = (progress: ProgressEvent) => post({ type: 'progress', progress, threads: threadsInUse() });
-  const opened = await openScan(request.files, request.scanName, { onProgress });
+  const opened = await openScan(request.files, request.scanName, { onProgress, series: request.series });
   let engine = engines.get(request.base);
   if (!engine) {
     engine = loadEngine(request);

@@ -42,6 +42,15 @@ export interface OpenRequest {
   files: ScanFile[];
   /** The scan's name, for messages (the file, or the folder of a series). */
   scanName: string;
+  /** SeriesInstanceUID to read when the files hold several series (the reader's --series). */
+  series?: string;
+}
+
+/** One series of several in the files: what the page lists for the user to choose from. */
+export interface SeriesChoice {
+  uid: string;
+  /** Modality, description, images and grid, as `medparse info` lists it. */
+  label: string;
 }
 
 export interface RunRequest {
@@ -53,6 +62,8 @@ export interface RunRequest {
   files: ScanFile[];
   /** The scan's name, for messages (the file, or the folder of a series). */
   scanName: string;
+  /** The series chosen when the files hold several. */
+  series?: string;
   task: BrowserTask;
   prompts: string;
 }
@@ -92,4 +103,6 @@ export type WorkerMessage =
     }
   /** The DICOM series of an OpenRequest as an uncompressed NIfTI (.nii), for NiiVue. */
   | { type: 'opened'; nifti: ArrayBuffer }
+  /** The files of an OpenRequest hold several series and none was chosen: the page asks which. */
+  | { type: 'choose-series'; message: string; choices: SeriesChoice[] }
   | { type: 'error'; message: string };

@@ -22,6 +22,7 @@ import {
   type OpenRequest,
   type RunRequest,
   type ScanFile,
+  type SeriesChoice,
   type WorkerMessage,
 } from '../browser/messages.js';
 import { StructureLayers } from './structure-layers.js';
@@ -34,6 +35,8 @@ const ui = {
   key: $<HTMLInputElement>('api-key'),
   drop: $<HTMLElement>('open'),
   scan: $<HTMLElement>('scan'),
+  series: $<HTMLSelectElement>('series'),
+  seriesLabel: $<HTMLElement>('series-label'),
   task: $<HTMLSelectElement>('task'),
   prompts: $<HTMLTextAreaElement>('prompts'),
   understood: $<HTMLUListElement>('understood'),
@@ -73,6 +76,10 @@ const scripting: { nv: Niivue; browserRun?: Done } = { nv };
 (window as unknown as { medparseViewer: typeof scripting }).medparseViewer = scripting;
 
 let scanFiles: File[] = [];
+/** The series of scanFiles chosen in the page when they hold several (browser mode), for the run. */
+let scanSeries: string | undefined;
+/** Files holding several series, waiting for the user's choice (browser mode). */
+let choosingFrom: File[] = [];
 /** The answers' overlay: one layer per structure, each with its own opacity. */
 const layers = new StructureLayers(nv);
 let shown: Report | undefined;
@@ -121,17 +128,22 @@ function scanName(files: readonly File[]): string {
  * in a worker by medparse's own DICOM reader when "Run in this browser" is checked (nothing uploaded),
  * else through POST /v1/convert (the server's readers). Both give the geometry the parse will use.
  */
-async function openScan(files: readonly File[]): Promise<void> {
+async function openScan(files: readonly File[], series?: string): Promise<void> {
   if (!files.length) return;
   const name = scanName(files);
   showError(undefined);
+  if (series === undefined) showSeriesChoice([], []);
   ui.scan.textContent = `reading ${name}...`;
   try {
     const image =
       files.length === 1 && READ_IN_PAGE.test(files[0].name)
         ? await NVImage.loadFromFile({ file: files[0], name: files[0].name })
         : ui.inBrowser.checked && isDicomScan(files)
-          ? await NVImage.loadFromUrl({ url: 'image.nii', name: 'image.nii', buffer: await dicomInWorker(files, name) })
+          ? await NVImage.loadFromUrl({
+              url: 'image.nii',
+              name: 'image.nii',
+              buffer: await dicomInWorker(files, name, series),
+            })
           : await NVImage.loadFromUrl({ url: 'image.nii.gz', name: 'image.nii.gz', buffer: await api.convert(files) });
     layers.clear();
     for (const volume of [...nv.volumes]) nv.removeVolume(volume);
@@ -139,6 +151,7 @@ async function openScan(files: readonly File[]): Promise<void> {
     showSoftTissue(image);
     nv.setSliceType(nv.sliceTypeMultiplanar);
     scanFiles = [...files];
+    scanSeries = series;
     const dims = image.dims ? image.dims.slice(1, 4).join(' x ') : '?';
     ui.scan.textContent = `${name}: ${dims} voxels`;
     ui.results.hidden = true;
@@ -146,7 +159,10 @@ async function openScan(files: readonly File[]): Promise<void> {
   } catch (error) {
     // the page keeps working: the previous scan, if any, stays open
     ui.scan.textContent = scanFiles.length ? `${scanName(scanFiles)} is still open` : '';
-    if (error instanceof ApiError && error.status === 401) failed(error);
+    if (error instanceof SeriesChoiceNeeded) {
+      showSeriesChoice(files, error.choices);
+      showError(`${name} ${error.message}: choose one under "Series"`);
+    } else if (error instanceof ApiError && error.status === 401) failed(error);
     else
       showError(
         `${name} could not be read as an image (${messageOf(error)}); open a NIfTI, MGZ, NRRD or MetaImage file, or a DICOM series (.zip, files or folder)`,
@@ -162,18 +178,37 @@ async function scanFileBytes(files: readonly File[]): Promise<ScanFile[]> {
   );
 }
 
+/** The files hold several series and none was chosen (browser mode reads one). */
+class SeriesChoiceNeeded extends Error {
+  constructor(
+    message: string,
+    readonly choices: SeriesChoice[],
+  ) {
+    super(message);
+  }
+}
+
+/** Lists the series of `files` to choose from (none: hides the list). */
+function showSeriesChoice(files: readonly File[], choices: readonly SeriesChoice[]): void {
+  choosingFrom = [...files];
+  ui.series.hidden = ui.seriesLabel.hidden = choices.length === 0;
+  const prompt = element('option', { value: '' }, `${choices.length} series: choose one`);
+  ui.series.replaceChildren(prompt, ...choices.map((choice) => element('option', { value: choice.uid }, choice.label)));
+}
+
 /**
  * A DICOM series read in a worker of its own (the engine worker's script, ended when done so that its
  * memory goes back): NIfTI bytes for NiiVue, the series never leaving the browser.
  */
-async function dicomInWorker(files: readonly File[], scanName: string): Promise<ArrayBuffer> {
-  const request: OpenRequest = { type: 'open', files: await scanFileBytes(files), scanName };
+async function dicomInWorker(files: readonly File[], scanName: string, series?: string): Promise<ArrayBuffer> {
+  const request: OpenRequest = { type: 'open', files: await scanFileBytes(files), scanName, series };
   const worker = new Worker(new URL('engine-worker.js', document.baseURI), { type: 'module' });
   try {
     return await new Promise<ArrayBuffer>((resolve, reject) => {
       worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
         const message = event.data;
         if (message.type === 'opened') resolve(message.nifti);
+        else if (message.type === 'choose-series') reject(new SeriesChoiceNeeded(message.message, message.choices));
         else if (message.type === 'error') reject(new Error(message.message));
       };
       worker.onerror = (event) => reject(new Error(event.message || 'the DICOM reader failed to start'));
@@ -318,6 +353,7 @@ async function runInBrowser(started: number): Promise<void> {
       headers: key ? { authorization: `Bearer ${key}` } : {},
       files: await scanFileBytes(scanFiles),
       scanName: scanName(scanFiles),
+      series: scanSeries,
       task: ui.task.value as Task,
       prompts: ui.prompts.value,
     };
@@ -620,6 +656,9 @@ async function start(): Promise<void> {
     void showUnderstood();
   });
   ui.run.addEventListener('click', () => void run());
+  ui.series.addEventListener('change', () => {
+    if (ui.series.value) void openScan(choosingFrom, ui.series.value);
+  });
   ui.inBrowser.addEventListener('change', () => setState(currentState()));
   ui.cancel.addEventListener('click', () => {
     // the event stream then ends with "cancelled", and run() says so

@@ -15,7 +15,7 @@ import type { Page } from 'playwright-core';
 import { fromNested } from '../../src/core/affine.js';
 import { makePhantomCt } from '../../src/core/phantom.js';
 import type { Volume } from '../../src/core/volume.js';
-import { readDicomSeries } from '../../src/io/dicom/index.js';
+import { listDicomSeries, readDicomSeries } from '../../src/io/dicom/index.js';
 import { readVolume } from '../../src/io/read.js';
 import { readVolumeBytes } from '../../src/io/read-bytes.js';
 import type { FixtureCase } from '../../scripts/make-dicom-codec-fixtures.js';
@@ -23,7 +23,7 @@ import { ParseEngine } from '../../src/tasks/engine.js';
 import { writeResults } from '../../src/tasks/output-folder.js';
 import { REPO_ROOT, sharedDir, SHARED_MISSING } from '../helpers/shared.js';
 import { writeTestModel } from '../helpers/test-model.js';
-import { writeVolumeAsDicom, zipFiles } from '../io/dicom/make-series.js';
+import { writeSeries, writeVolumeAsDicom, zipFiles } from '../io/dicom/make-series.js';
 import { browserAnswers, nodeAnswers, runEnded, shotFolder, SKIP, startViewer, type ViewerSession } from './harness.js';
 
 const shared = sharedDir();
@@ -178,6 +178,57 @@ describe('DICOM in browser mode: read, shown and parsed in the page, nothing upl
       );
     },
   );
+
+  it('files holding several series: the page lists them, reads the one chosen and runs on it', async () => {
+    assert.ok(session && engine);
+    const { page, server } = session;
+    const phantomFolder = join(root, 'two', 'phantom');
+    const phantomFiles = await writeVolumeAsDicom(makePhantomCt({ dims: [64, 64, 32] }), phantomFolder, 'phantom CT');
+    const other = await writeSeries(join(root, 'two', 'other'), { columns: 40, rows: 32, slices: 10 });
+    const zip = join(root, 'two.zip');
+    const entries = [
+      ...phantomFiles.map((path) => [`a/${relative(phantomFolder, path)}`, path]),
+      ...other.files.map((path, n) => [`b/IM${n}.dcm`, path]),
+    ];
+    await zipFiles(Object.fromEntries(entries.map(([name, path]) => [name, readFileSync(path)])), zip);
+    const series = await listDicomSeries(zip);
+    const phantomUid = series.find((s) => s.description === 'phantom CT')?.seriesInstanceUid ?? '';
+    sent.length = 0;
+    await page.goto(server.url);
+    await page.waitForFunction(() => document.body.dataset.state === 'idle');
+    await page.locator('#in-browser').check();
+    await page.locator('#file').setInputFiles(zip);
+    await page.locator('#series').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('#error').textContent(), 'two.zip holds 2 DICOM series: choose one under "Series"');
+    const options = await page
+      .locator('#series option')
+      .evaluateAll((all) => all.map((o) => [(o as HTMLOptionElement).value, o.textContent ?? '']));
+    console.log(`series offered: ${JSON.stringify(options)}`);
+    assert.deepEqual(
+      options
+        .map(([value]) => value)
+        .slice(1)
+        .sort(),
+      series.map((s) => s.seriesInstanceUid).sort(),
+    );
+    assert.ok(
+      options.some(([value, text]) => value === phantomUid && /"phantom CT", 32 image\(s\), 64 x 64 x 32/.test(text)),
+    );
+    await page.locator('#series').selectOption(phantomUid);
+    await page.waitForFunction(() => /: 64 x 64 x 32 voxels/.test(document.getElementById('scan')?.textContent ?? ''));
+    assert.equal(await page.locator('#error').textContent(), '');
+    await page.locator('#prompts').fill('kidneys');
+    await page.locator('#run').click();
+    await runEnded(page);
+    assert.equal(await page.locator('#error').textContent(), '', 'no error');
+    const volume = await readDicomSeries(zip, { series: phantomUid });
+    const result = await engine.segment(volume, 'kidneys');
+    assert.deepEqual(await browserAnswers(page), nodeAnswers(result.prompts));
+    const run = await pageRun(page);
+    assert.deepEqual(run.scan.dims, volume.dims);
+    assertAffine(fromNested(run.scan.affine), volume.affine, 'the chosen series in NiiVue');
+    assert.deepEqual(sent, [], 'nothing was sent to the server');
+  });
 
   it('a file that is not DICOM gives a one-line error naming it, and the page keeps working', async () => {
     assert.ok(session);
