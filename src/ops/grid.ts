@@ -91,3 +91,30 @@ export function makeVolume(grid: Grid, data: VoxelArray, meta: VolumeMeta): Volu
 export function boxSize(box: VoxelBox): Dims3 {
   return [box[3] - box[0] + 1, box[4] - box[1] + 1, box[5] - box[2] + 1];
 }
+
+/** The smallest box holding every given box; null when none is given. */
+export function boxUnion(boxes: ReadonlyArray<VoxelBox | null | undefined>): VoxelBox | null {
+  const present = boxes.filter((box): box is VoxelBox => !!box);
+  if (!present.length) return null;
+  const union = [...present[0]] as VoxelBox;
+  for (const box of present.slice(1))
+    for (let a = 0; a < 3; a++) {
+      union[a] = Math.min(union[a], box[a]);
+      union[a + 3] = Math.max(union[a + 3], box[a + 3]);
+    }
+  return union;
+}
+
+/** The voxels two boxes share, as a box; null when they share none (or either is absent). */
+export function boxIntersection(a: VoxelBox | null | undefined, b: VoxelBox | null | undefined): VoxelBox | null {
+  if (!a || !b) return null;
+  const box: VoxelBox = [
+    Math.max(a[0], b[0]),
+    Math.max(a[1], b[1]),
+    Math.max(a[2], b[2]),
+    Math.min(a[3], b[3]),
+    Math.min(a[4], b[4]),
+    Math.min(a[5], b[5]),
+  ];
+  return box[0] <= box[3] && box[1] <= box[4] && box[2] <= box[5] ? box : null;
+}

@@ -3,7 +3,15 @@ import { MedparseError } from '../core/errors.js';
 import { sliceStackMapping } from '../core/orientation.js';
 import type { Volume } from '../core/volume.js';
 import { spacingOf } from '../core/volume.js';
-import { reorient, resampleToGrid, resampleToSpacing, zScore, type Grid, type ReorientRecord } from '../ops/index.js';
+import {
+  reorient,
+  resampleToGrid,
+  resampleToSpacing,
+  zScore,
+  type Grid,
+  type ReorientRecord,
+  type VoxelBox,
+} from '../ops/index.js';
 import type { ImagingModality, NetworkSpec, NormalizationSpec } from './model-package.js';
 
 /**
@@ -92,8 +100,8 @@ export function normalize(volume: Volume, spec: NormalizationSpec): Volume {
   }).volume;
 }
 
-/** Inclusive voxel box [i0, j0, k0, i1, j1, k1]. */
-export type Box = [number, number, number, number, number, number];
+/** Inclusive voxel box [i0, j0, k0, i1, j1, k1]: ops' VoxelBox. */
+export type Box = VoxelBox;
 
 export interface OriginalGridProbability {
   /** round(255 p) where p > threshold, else 0, on the original voxel grid: the mask and its confidence. */

@@ -12,7 +12,7 @@ import {
   type VoxelBox,
 } from '../ops/index.js';
 import type { Box } from '../runtime/preprocess.js';
-import type { Instance } from './results.js';
+import { overruled, type Instance, type PromptResult } from './results.js';
 
 /** Components smaller than this are noise, not instances: they are taken out of answers (withoutSpecks). */
 export const MIN_INSTANCE_VOXELS = 10;
@@ -304,4 +304,27 @@ function computeMidlineX(volume: Volume): number {
       volume.dims.map((n) => (n - 1) / 2),
     )[0];
   return transformPoint(volume.affine, [sumI / count, sumJ / count, sumK / count])[0];
+}
+
+/**
+ * The answer with a mask a check has taken part of (a contradiction settled against it, a lesion's
+ * islands outside its organ): statistics and instances described again and `notes` added; answered
+ * absent, overruled with `emptyReason`, where nothing of the mask is left.
+ */
+export function withNewMask(
+  result: PromptResult,
+  probability: Uint8Array,
+  volume: Volume,
+  notes: readonly string[],
+  emptyReason: string,
+): PromptResult {
+  const description = describeMask(probability, result.statistics?.boxVoxels ?? null, volume);
+  if (!description.statistics) return overruled(result, emptyReason);
+  return {
+    ...result,
+    probability,
+    statistics: description.statistics,
+    instances: description.instances,
+    notes: [...result.notes, ...notes],
+  };
 }

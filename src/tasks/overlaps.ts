@@ -7,10 +7,10 @@
  * it gave up and to whom. Every output (masks, label map, DICOM SEG, report) then tells one story.
  */
 import { voxelVolumeMl, type Volume } from '../core/volume.js';
-import type { Box } from '../runtime/preprocess.js';
+import { boxIntersection } from '../ops/index.js';
 import type { Concept, Vocabulary } from '../vocab/index.js';
-import { describeMask, forEachRowInBox } from './mask-analysis.js';
-import { overruled, type PromptResult } from './results.js';
+import { forEachRowInBox, withNewMask } from './mask-analysis.js';
+import type { PromptResult } from './results.js';
 
 /** Whether `inner` may lie inside `outer`: the same concept, a part, side or kind of it, or a lesion in it. */
 export function liesWithin(inner: Concept, outer: Concept, vocabulary: Vocabulary): boolean {
@@ -58,7 +58,7 @@ export function settleOverlaps(results: PromptResult[], volume: Volume, vocabula
         vocabulary.require(b.result.concept?.id ?? ''),
       ];
       if (mayOverlap(conceptA, conceptB, vocabulary)) continue;
-      const box = intersect(a.result.statistics?.boxVoxels, b.result.statistics?.boxVoxels);
+      const box = boxIntersection(a.result.statistics?.boxVoxels, b.result.statistics?.boxVoxels);
       if (!box) continue;
       const pa = probabilities.get(a.index) ?? (a.result.probability as Uint8Array);
       const pb = probabilities.get(b.index) ?? (b.result.probability as Uint8Array);
@@ -86,7 +86,14 @@ export function settleOverlaps(results: PromptResult[], volume: Volume, vocabula
     const probability = probabilities.get(index);
     const gaveUp = lost.get(index);
     if (!probability || !gaveUp) return result;
-    return redescribe(result, probability, gaveUp, volume, voxelMl);
+    const given = gaveUpTo(gaveUp, voxelMl);
+    return withNewMask(
+      result,
+      probability,
+      volume,
+      [`voxels its mask shared with another answer where that answer was more probable went to it: ${given}`],
+      `every voxel of its mask was more probably something else (${given})`,
+    );
   });
 }
 
@@ -96,38 +103,7 @@ function record(lost: Map<number, Map<string, number>>, index: number, to: strin
   lost.set(index, byWinner);
 }
 
-function redescribe(
-  result: PromptResult,
-  probability: Uint8Array,
-  gaveUp: Map<string, number>,
-  volume: Volume,
-  voxelMl: number,
-): PromptResult {
-  const given = [...gaveUp].map(([name, voxels]) => `${(voxels * voxelMl).toFixed(2)} mL to ${name}`).join(', ');
-  const description = describeMask(probability, result.statistics?.boxVoxels ?? null, volume);
-  if (!description.statistics)
-    return overruled(result, `every voxel of its mask was more probably something else (${given})`);
-  return {
-    ...result,
-    probability,
-    statistics: description.statistics,
-    instances: description.instances,
-    notes: [
-      ...result.notes,
-      `voxels its mask shared with another answer where that answer was more probable went to it: ${given}`,
-    ],
-  };
-}
-
-function intersect(a: Box | undefined, b: Box | undefined): Box | null {
-  if (!a || !b) return null;
-  const box: Box = [
-    Math.max(a[0], b[0]),
-    Math.max(a[1], b[1]),
-    Math.max(a[2], b[2]),
-    Math.min(a[3], b[3]),
-    Math.min(a[4], b[4]),
-    Math.min(a[5], b[5]),
-  ];
-  return box[0] <= box[3] && box[1] <= box[4] && box[2] <= box[5] ? box : null;
+/** Says what an answer gave up to whom: "1.20 mL to liver, 0.40 mL to spleen". */
+function gaveUpTo(gaveUp: Map<string, number>, voxelMl: number): string {
+  return [...gaveUp].map(([name, voxels]) => `${(voxels * voxelMl).toFixed(2)} mL to ${name}`).join(', ');
 }

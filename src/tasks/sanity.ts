@@ -9,9 +9,9 @@
 import { transformPoint } from '../core/affine.js';
 import { spacingOf, voxelVolumeMl, type Volume } from '../core/volume.js';
 import { squaredDistanceTransform } from '../ops/distance.js';
-import { connectedComponents, cropToBox, type VoxelBox } from '../ops/index.js';
+import { boxUnion, connectedComponents, cropToBox } from '../ops/index.js';
 import type { Vocabulary } from '../vocab/index.js';
-import { bodyMidlineX, describeMask } from './mask-analysis.js';
+import { bodyMidlineX, withNewMask } from './mask-analysis.js';
 import { overruled as overrule, type PromptResult } from './results.js';
 
 /** A lesion island counts as in its organ when most of it lies within this distance of the organ's mask. */
@@ -68,7 +68,7 @@ function checkLesionInOrgan(lesion: PromptResult, organ: OrganAnswer, volume: Vo
     const why = organ.result.evidence?.reasons.length ? ` (${organ.result.evidence.reasons.join('; ')})` : '';
     return overrule(lesion, `the ${organ.name}, which it lies in, is not present in the scan${why}`);
   }
-  const box = unionBox(lesionBox, organBox);
+  const box = boxUnion([lesionBox, organBox]) ?? lesionBox;
   const lesionCrop = cropToBox({ ...volume, data: lesion.probability as Uint8Array }, box);
   const organCrop = cropToBox({ ...volume, data: organProbability }, box);
   const isOrgan = Uint8Array.from(organCrop.data as Uint8Array, (v) => (v ? 1 : 0));
@@ -102,10 +102,10 @@ function checkLesionInOrgan(lesion: PromptResult, organ: OrganAnswer, volume: Vo
     probability[box[0] + ci + volume.dims[0] * (box[1] + cj + volume.dims[1] * (box[2] + ck))] = 0;
   }
   const leftOut = (total - inside) * voxelVolumeMl(volume);
-  return redescribe(lesion, probability, volume, [
+  const note =
     `${leftOut.toFixed(2)} mL of its mask lay outside the ${organ.name} (islands mostly farther than ` +
-      `${LESION_MARGIN_MM} mm from the ${organ.name}'s mask) and was left out`,
-  ]);
+    `${LESION_MARGIN_MM} mm from the ${organ.name}'s mask) and was left out`;
+  return withNewMask(lesion, probability, volume, [note], note);
 }
 
 function checkSide(result: PromptResult, side: 'left' | 'right', volume: Volume): PromptResult {
@@ -120,27 +120,4 @@ function checkSide(result: PromptResult, side: 'left' | 'right', volume: Volume)
     result,
     `its mask is centred ${Math.abs(x - midline).toFixed(0)} mm to the patient's ${onLeft ? 'left' : 'right'} of the body's midline, not on the ${side}`,
   );
-}
-
-function redescribe(result: PromptResult, probability: Uint8Array, volume: Volume, notes: string[]): PromptResult {
-  const description = describeMask(probability, result.statistics?.boxVoxels ?? null, volume);
-  if (!description.statistics) return overrule(result, notes.join('; '));
-  return {
-    ...result,
-    probability,
-    statistics: description.statistics,
-    instances: description.instances,
-    notes: [...result.notes, ...notes],
-  };
-}
-
-function unionBox(a: VoxelBox, b: VoxelBox): VoxelBox {
-  return [
-    Math.min(a[0], b[0]),
-    Math.min(a[1], b[1]),
-    Math.min(a[2], b[2]),
-    Math.max(a[3], b[3]),
-    Math.max(a[4], b[4]),
-    Math.max(a[5], b[5]),
-  ];
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Dims3 } from '../../src/core/volume.js';
 import { boundingBox, cropToBox, uncropBox } from '../../src/ops/crop.js';
+import { boxIntersection, boxUnion } from '../../src/ops/grid.js';
 import { assertClose, at, diagonalAffine, filled, obliqueAffine, worldOf } from './fixtures.js';
 
 const dims: Dims3 = [6, 5, 4];
@@ -78,5 +79,20 @@ describe('boundingBox', () => {
     assert.deepEqual(boundingBox(mask, { label: 2 }), [6, 5, 5, 6, 5, 5]);
     assert.equal(boundingBox(mask, { label: 9 }), null);
     assert.equal(boundingBox({ ...mask, data: new Uint8Array(720) }), null);
+  });
+});
+
+describe('boxUnion and boxIntersection', () => {
+  it('the union holds every box given, skipping absent ones; none given is null', () => {
+    assert.deepEqual(boxUnion([[1, 2, 3, 4, 5, 6], null, [0, 4, 5, 2, 9, 5], undefined]), [0, 2, 3, 4, 9, 6]);
+    assert.deepEqual(boxUnion([[1, 1, 1, 2, 2, 2]]), [1, 1, 1, 2, 2, 2]);
+    assert.equal(boxUnion([null, undefined]), null);
+  });
+
+  it('the intersection is the voxels both hold (inclusive bounds), null when they share none', () => {
+    assert.deepEqual(boxIntersection([0, 0, 0, 5, 5, 5], [3, 4, 5, 9, 9, 9]), [3, 4, 5, 5, 5, 5]);
+    assert.deepEqual(boxIntersection([0, 0, 0, 5, 5, 5], [5, 5, 5, 6, 6, 6]), [5, 5, 5, 5, 5, 5]);
+    assert.equal(boxIntersection([0, 0, 0, 5, 5, 5], [6, 0, 0, 9, 5, 5]), null);
+    assert.equal(boxIntersection([0, 0, 0, 5, 5, 5], undefined), null);
   });
 });

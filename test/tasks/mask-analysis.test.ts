@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Dims3 } from '../../src/core/volume.js';
-import { dropStrayIslands, keepLargestGroupPiece, largestUnionPiece } from '../../src/tasks/mask-analysis.js';
+import {
+  dropStrayIslands,
+  keepLargestGroupPiece,
+  describeMask,
+  largestUnionPiece,
+  withNewMask,
+} from '../../src/tasks/mask-analysis.js';
+import type { PromptResult } from '../../src/tasks/results.js';
 import { diagonalAffine, volumeOf } from '../ops/fixtures.js';
 
 const dims: Dims3 = [20, 10, 10];
@@ -105,5 +112,52 @@ describe('largestUnionPiece', () => {
       [at(2, 2, 2), at(3, 2, 2)],
     );
     assert.equal(largestUnionPiece([a, b], grid, 255), undefined, 'nothing is above 255');
+  });
+});
+
+describe('withNewMask', () => {
+  const volume = volumeOf(dims, diagonalAffine([2, 2, 2]), new Float32Array(dims[0] * dims[1] * dims[2]));
+  /** A 3x3x3 cube and, unless `cubeOnly`, a 2x2x3 block beside it: 27 or 39 voxels at 200. */
+  function mask(cubeOnly: boolean): Uint8Array {
+    const out = new Uint8Array(volume.data.length);
+    for (let k = 2; k < 5; k++) for (let j = 2; j < 5; j++) for (let i = 2; i < 5; i++) out[at(i, j, k)] = 200;
+    if (!cubeOnly)
+      for (let k = 2; k < 5; k++) for (let j = 2; j < 4; j++) for (let i = 10; i < 12; i++) out[at(i, j, k)] = 200;
+    return out;
+  }
+  // the answer as it was before a check took the block away: its mask described on its own box
+  const before = describeMask(mask(false), [0, 0, 0, dims[0] - 1, dims[1] - 1, dims[2] - 1], volume);
+  const answer: PromptResult = {
+    text: 'liver',
+    status: 'present',
+    score: 0.9,
+    statistics: before.statistics,
+    instances: before.instances,
+    suggestions: [],
+    notes: ['found'],
+  };
+
+  it('describes what is left of the mask again and adds the notes', () => {
+    assert.equal(answer.statistics?.voxels, 39);
+    assert.equal(answer.instances?.length, 2);
+    const cube = mask(true);
+    const kept = withNewMask(answer, cube, volume, ['0.10 mL went to the spleen'], 'nothing left');
+    assert.equal(kept.status, 'present');
+    assert.equal(kept.probability, cube);
+    assert.equal(kept.statistics?.voxels, 27);
+    assert.equal(kept.statistics?.volumeMl, (27 * 8) / 1000);
+    assert.deepEqual(kept.statistics?.boxVoxels, [2, 2, 2, 4, 4, 4]);
+    assert.equal(kept.instances?.length, 1);
+    assert.deepEqual(kept.notes, ['found', '0.10 mL went to the spleen']);
+  });
+
+  it('answers absent, with the reason, where nothing of the mask is left', () => {
+    const gone = withNewMask(answer, new Uint8Array(volume.data.length), volume, ['unused'], 'nothing left');
+    assert.equal(gone.status, 'absent');
+    assert.equal(gone.score, 0.5);
+    assert.equal(gone.probability, undefined);
+    assert.equal(gone.statistics, undefined);
+    assert.equal(gone.instances, undefined);
+    assert.deepEqual(gone.notes, ['found', 'not answered present: nothing left']);
   });
 });

@@ -5,6 +5,7 @@
  * what every output (report, masks, label map, DICOM SEG) writes.
  */
 import { voxelVolumeMl, type Dims3, type Volume } from '../../core/volume.js';
+import { boxUnion } from '../../ops/index.js';
 import type { Box } from '../../runtime/preprocess.js';
 import type { Vocabulary } from '../../vocab/index.js';
 import { MIN_INSTANCE_VOXELS, describeMask, forEachRowInBox, splitBySide, withoutSpecks } from '../mask-analysis.js';
@@ -163,7 +164,7 @@ function union(parts: QueryAnswer[], volume: Volume): QueryAnswer {
       for (let i = from; i < to; i++) if (p[i] > probability[i]) probability[i] = p[i];
     });
   }
-  const box = unionBox(present.map((p) => p.box));
+  const box = boxUnion(present.map((p) => p.box));
   const best = parts.reduce((a, b) => (b.decision.score > a.decision.score ? b : a));
   const voxels = countNonzero(probability, box, volume.dims);
   const setApart = parts.flatMap((p) => (p.setApart ? [p.setApart] : []));
@@ -198,12 +199,4 @@ function countNonzero(data: Uint8Array, box: Box | null, dims: Dims3): number {
     for (let i = from; i < to; i++) if (data[i]) n++;
   });
   return n;
-}
-
-function unionBox(boxes: Array<Box | null>): Box | null {
-  const present = boxes.filter((b): b is Box => b !== null);
-  if (!present.length) return null;
-  return [0, 1, 2, 3, 4, 5].map((n) =>
-    n < 3 ? Math.min(...present.map((b) => b[n])) : Math.max(...present.map((b) => b[n])),
-  ) as Box;
 }
