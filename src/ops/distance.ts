@@ -6,10 +6,23 @@
 import type { Dims3 } from '../core/volume.js';
 
 export function squaredDistanceTransform(isTarget: Uint8Array, dims: Dims3, spacing: readonly number[]): Float64Array {
-  const [nx, ny, nz] = dims;
-  const out = new Float64Array(nx * ny * nz);
+  const out = new Float64Array(dims[0] * dims[1] * dims[2]);
   for (let i = 0; i < out.length; i++) out[i] = isTarget[i] ? 0 : Infinity;
-  const longest = Math.max(nx, ny, nz);
+  return squaredDistanceInPlace(out, dims, spacing);
+}
+
+/**
+ * The same transform over `distance` itself: 0 at the targets and Infinity elsewhere on entry, the
+ * squared distance in mm on return. A Float32Array halves the memory where float precision will do
+ * (morphology's ball, which compares with a tolerance); each line is worked in float64.
+ */
+export function squaredDistanceInPlace<T extends Float32Array | Float64Array>(
+  distance: T,
+  dims: Dims3,
+  spacing: readonly number[],
+): T {
+  const [nx, ny] = dims;
+  const longest = Math.max(...dims);
   const line = new Float64Array(longest);
   const result = new Float64Array(longest);
   const v = new Int32Array(longest);
@@ -17,19 +30,21 @@ export function squaredDistanceTransform(isTarget: Uint8Array, dims: Dims3, spac
   const strides = [1, nx, nx * ny];
   for (let axis = 0; axis < 3; axis++) {
     const n = dims[axis];
+    // a line of one voxel is its own distance
+    if (n === 1) continue;
     const stride = strides[axis];
     const weight = spacing[axis] * spacing[axis];
     const others = [0, 1, 2].filter((a) => a !== axis);
     for (let b = 0; b < dims[others[1]]; b++) {
       for (let a = 0; a < dims[others[0]]; a++) {
         const base = a * strides[others[0]] + b * strides[others[1]];
-        for (let i = 0; i < n; i++) line[i] = out[base + i * stride];
+        for (let i = 0; i < n; i++) line[i] = distance[base + i * stride];
         distance1d(line, n, weight, result, v, z);
-        for (let i = 0; i < n; i++) out[base + i * stride] = result[i];
+        for (let i = 0; i < n; i++) distance[base + i * stride] = result[i];
       }
     }
   }
-  return out;
+  return distance;
 }
 
 /** 1D squared distance under f: d(q) = min_p (w (q - p)^2 + f(p)), by the lower envelope of parabolas. */

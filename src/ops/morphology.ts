@@ -7,8 +7,8 @@
  * - `{ radiusMm }`: the ellipsoid of voxel offsets within radiusMm in world mm, from the voxel sizes
  *   (distance^2 <= radiusMm^2 * (1 + 1e-5), so exact-boundary offsets are in despite rounding).
  * Each is computed in O(voxels) whatever the radius: separable 1D passes for the cube, an L1 distance
- * transform for the cross, an exact Euclidean distance transform (Felzenszwalb-Huttenlocher) for the
- * ellipsoid, all inside the mask's bounding box grown by the element's reach.
+ * transform for the cross, the exact Euclidean distance transform of distance.ts (Felzenszwalb-
+ * Huttenlocher) for the ellipsoid, all inside the mask's bounding box grown by the element's reach.
  *
  * Voxels outside the volume count as neither foreground nor background: dilation does not come in
  * from outside and erosion does not eat masks that touch the border (as ITK's BinaryErode), so
@@ -18,6 +18,7 @@ import { voxelSizes } from '../core/affine.js';
 import type { Dims3, Volume, VoxelArray } from '../core/volume.js';
 import { findRuns, linkRuns, paintRuns, type Connectivity } from './components.js';
 import { copyBlock, tightBox } from './crop.js';
+import { squaredDistanceInPlace } from './distance.js';
 import { boxSize, checkVolume, invalidArgument, type VoxelBox } from './grid.js';
 
 export type StructuringElement = { radius: number; connectivity?: 6 | 26 } | { radiusMm: number };
@@ -255,81 +256,12 @@ function spreadBall(
   radiusMm: number,
   spacing: [number, number, number],
 ): void {
+  // float32 distances: half the memory, and the radius is compared with a tolerance
   const distance = new Float32Array(work.length);
   for (let i = 0; i < work.length; i++) distance[i] = work[i] === value ? 0 : Infinity;
-  const longest = Math.max(dims[0], dims[1], dims[2]);
-  const scratch: EnvelopeScratch = {
-    f: new Float64Array(longest),
-    d: new Float64Array(longest),
-    v: new Int32Array(longest),
-    z: new Float64Array(longest + 1),
-  };
-  for (let axis = 0; axis < 3; axis++) {
-    if (dims[axis] === 1) continue;
-    const { inner, n, outer } = axisFrame(dims, axis);
-    for (let o = 0; o < outer; o++) {
-      for (let p = 0; p < inner; p++) distanceAlongLine(distance, o * n * inner + p, inner, n, spacing[axis], scratch);
-    }
-  }
+  squaredDistanceInPlace(distance, dims, spacing);
   const limit = radiusMm * radiusMm * (1 + BALL_TOLERANCE);
   for (let i = 0; i < work.length; i++) if (distance[i] <= limit) work[i] = value;
-}
-
-interface EnvelopeScratch {
-  f: Float64Array;
-  d: Float64Array;
-  v: Int32Array;
-  z: Float64Array;
-}
-
-/**
- * One line of the separable squared EDT: d(q) = min over p of f(p) + (spacing * (q - p))^2, by the
- * lower envelope of parabolas (Felzenszwalb & Huttenlocher). Infinite f(p) are left out of the
- * envelope, so lines without any finite value stay infinite.
- */
-function distanceAlongLine(
-  distance: Float32Array,
-  offset: number,
-  stride: number,
-  n: number,
-  spacing: number,
-  s: EnvelopeScratch,
-): void {
-  const { f, d, v, z } = s;
-  let top = -1;
-  for (let q = 0; q < n; q++) {
-    const fq = distance[offset + q * stride];
-    f[q] = fq;
-    if (fq === Infinity) continue;
-    const xq = q * spacing;
-    if (top < 0) {
-      top = 0;
-      v[0] = q;
-      z[0] = -Infinity;
-      z[1] = Infinity;
-      continue;
-    }
-    let crossing = 0;
-    for (;;) {
-      const xv = v[top] * spacing;
-      crossing = (fq + xq * xq - (f[v[top]] + xv * xv)) / (2 * (xq - xv));
-      if (crossing > z[top]) break;
-      top--; // never below 0: z[0] is -Infinity
-    }
-    top++;
-    v[top] = q;
-    z[top] = crossing;
-    z[top + 1] = Infinity;
-  }
-  if (top < 0) return;
-  let k = 0;
-  for (let q = 0; q < n; q++) {
-    const x = q * spacing;
-    while (z[k + 1] < x) k++;
-    const dx = x - v[k] * spacing;
-    d[q] = dx * dx + f[v[k]];
-  }
-  for (let q = 0; q < n; q++) distance[offset + q * stride] = d[q];
 }
 
 function maskVolume(like: Volume, data: Uint8Array): Volume {
