@@ -2,6 +2,7 @@
  * Turns one frame's stored values into output voxels: byte order, bits stored, sign, MONOCHROME1
  * inversion, then RescaleSlope/RescaleIntercept (CT numbers to HU).
  */
+import { swapBytesInPlace } from '../binary.js';
 import type { PixelLayout } from './slice.js';
 
 export type OutputArray = Int16Array | Float32Array;
@@ -47,18 +48,8 @@ export class FrameScratch {
   /** The buffer, after putting the samples written by the caller into host byte order. */
   hostOrder(bytesPerSample: number, littleEndian: boolean): ArrayBuffer {
     if (bytesPerSample > 1 && littleEndian !== hostIsLittleEndian)
-      swapInPlace(new Uint8Array(this.buffer), bytesPerSample);
+      swapBytesInPlace(new Uint8Array(this.buffer), bytesPerSample);
     return this.buffer;
-  }
-}
-
-function swapInPlace(bytes: Uint8Array, size: number): void {
-  for (let i = 0; i < bytes.length; i += size) {
-    for (let a = i, b = i + size - 1; a < b; a++, b--) {
-      const t = bytes[a];
-      bytes[a] = bytes[b];
-      bytes[b] = t;
-    }
   }
 }
 
