@@ -62,17 +62,22 @@ export class ApiClient {
   }
 
   /** POST /v1/jobs: answers the new job's id, url and state. */
-  async submit(files: readonly File[], task: Task, prompts: string): Promise<Submitted> {
+  async submit(files: readonly File[], task: Task, prompts: string, series?: string): Promise<Submitted> {
     const form = new FormData();
     form.append('task', task);
     if (task !== 'recognize') form.append('prompts', prompts);
+    if (series) form.append('series', series);
     for (const file of files) form.append('file', file, file.name);
     return this.json<Submitted>('/v1/jobs', { method: 'POST', body: form });
   }
 
-  /** POST /v1/convert: the files of one image (a DICOM .zip, files or folder) as NIfTI bytes. */
-  async convert(files: readonly File[]): Promise<ArrayBuffer> {
+  /**
+   * POST /v1/convert: the files of one image (a DICOM .zip, files or folder) as NIfTI bytes; `series`
+   * picks one of several series.
+   */
+  async convert(files: readonly File[], series?: string): Promise<ArrayBuffer> {
     const form = new FormData();
+    if (series) form.append('series', series);
     for (const file of files) form.append('file', file, file.name);
     return (await this.fetch('/v1/convert', { method: 'POST', body: form })).arrayBuffer();
   }

@@ -76,9 +76,9 @@ const scripting: { nv: Niivue; browserRun?: Done } = { nv };
 (window as unknown as { medparseViewer: typeof scripting }).medparseViewer = scripting;
 
 let scanFiles: File[] = [];
-/** The series of scanFiles chosen in the page when they hold several (browser mode), for the run. */
+/** The series of scanFiles chosen in the page when they hold several, for the run. */
 let scanSeries: string | undefined;
-/** Files holding several series, waiting for the user's choice (browser mode). */
+/** Files holding several series, waiting for the user's choice. */
 let choosingFrom: File[] = [];
 /** The answers' overlay: one layer per structure, each with its own opacity. */
 const layers = new StructureLayers(nv);
@@ -135,16 +135,7 @@ async function openScan(files: readonly File[], series?: string): Promise<void> 
   if (series === undefined) showSeriesChoice([], []);
   ui.scan.textContent = `reading ${name}...`;
   try {
-    const image =
-      files.length === 1 && READ_IN_PAGE.test(files[0].name)
-        ? await NVImage.loadFromFile({ file: files[0], name: files[0].name })
-        : ui.inBrowser.checked && isDicomScan(files)
-          ? await NVImage.loadFromUrl({
-              url: 'image.nii',
-              name: 'image.nii',
-              buffer: await dicomInWorker(files, name, series),
-            })
-          : await NVImage.loadFromUrl({ url: 'image.nii.gz', name: 'image.nii.gz', buffer: await api.convert(files) });
+    const image = await loadImage(files, name, series);
     layers.clear();
     for (const volume of [...nv.volumes]) nv.removeVolume(volume);
     nv.addVolume(image);
@@ -178,7 +169,7 @@ async function scanFileBytes(files: readonly File[]): Promise<ScanFile[]> {
   );
 }
 
-/** The files hold several series and none was chosen (browser mode reads one). */
+/** The files hold several series and none was chosen (a scan is one series). */
 class SeriesChoiceNeeded extends Error {
   constructor(
     message: string,
@@ -219,6 +210,32 @@ async function dicomInWorker(files: readonly File[], scanName: string, series?: 
     });
   } finally {
     worker.terminate();
+  }
+}
+
+/**
+ * The scan as NiiVue reads it: a single image file in the page; DICOM read in a worker (browser mode) or
+ * converted by the server, `series` choosing one of several series.
+ */
+async function loadImage(files: readonly File[], name: string, series: string | undefined): Promise<NVImage> {
+  if (files.length === 1 && READ_IN_PAGE.test(files[0].name))
+    return NVImage.loadFromFile({ file: files[0], name: files[0].name });
+  if (ui.inBrowser.checked && isDicomScan(files))
+    return NVImage.loadFromUrl({
+      url: 'image.nii',
+      name: 'image.nii',
+      buffer: await dicomInWorker(files, name, series),
+    });
+  try {
+    return await NVImage.loadFromUrl({
+      url: 'image.nii.gz',
+      name: 'image.nii.gz',
+      buffer: await api.convert(files, series),
+    });
+  } catch (error) {
+    // several series: listed from the files' headers in a worker (nothing more is uploaded), to choose one
+    if (error instanceof ApiError && error.code === 'MULTIPLE_SERIES') await dicomInWorker(files, name);
+    throw error;
   }
 }
 
@@ -308,7 +325,7 @@ async function run(): Promise<void> {
   delete ui.stage.dataset.threads;
   if (ui.inBrowser.checked) return runInBrowser(started);
   try {
-    const submitted = await api.submit(scanFiles, ui.task.value as Task, ui.prompts.value);
+    const submitted = await api.submit(scanFiles, ui.task.value as Task, ui.prompts.value, scanSeries);
     running = submitted;
     ui.cancel.hidden = false;
     const job = await api.follow(submitted, (progress: Progress) => {

@@ -179,7 +179,7 @@ describe('DICOM in browser mode: read, shown and parsed in the page, nothing upl
     },
   );
 
-  it('files holding several series: the page lists them, reads the one chosen and runs on it', async () => {
+  it('files holding several series: the page lists them, reads the one chosen and runs on it (browser and server)', async () => {
     assert.ok(session && engine);
     const { page, server } = session;
     const phantomFolder = join(root, 'two', 'phantom');
@@ -228,6 +228,28 @@ describe('DICOM in browser mode: read, shown and parsed in the page, nothing upl
     assert.deepEqual(run.scan.dims, volume.dims);
     assertAffine(fromNested(run.scan.affine), volume.affine, 'the chosen series in NiiVue');
     assert.deepEqual(sent, [], 'nothing was sent to the server');
+
+    // on the server (box unchecked) the page lists them too; the choice goes with the conversion and the job
+    sent.length = 0;
+    await page.goto(server.url);
+    await page.waitForFunction(() => document.body.dataset.state === 'idle');
+    await page.locator('#file').setInputFiles(zip);
+    await page.locator('#series').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('#error').textContent(), 'two.zip holds 2 DICOM series: choose one under "Series"');
+    await page.locator('#series').selectOption(phantomUid);
+    await page.waitForFunction(() => /: 64 x 64 x 32 voxels/.test(document.getElementById('scan')?.textContent ?? ''));
+    await page.locator('#prompts').fill('kidneys');
+    await page.locator('#run').click();
+    await runEnded(page);
+    assert.equal(await page.locator('#error').textContent(), '', 'no error');
+    const statuses = await page
+      .locator('#answers > li')
+      .evaluateAll((items) => items.map((li) => (li as HTMLElement).dataset.status));
+    assert.deepEqual(
+      statuses,
+      result.prompts.map((p) => p.status),
+    );
+    assert.deepEqual(sent, ['POST /v1/convert', 'POST /v1/convert', 'POST /v1/jobs'], 'refused, converted, run');
   });
 
   it('a file that is not DICOM gives a one-line error naming it, and the page keeps working', async () => {
