@@ -24,7 +24,17 @@ import { writeResults } from '../../src/tasks/output-folder.js';
 import { REPO_ROOT, sharedDir, SHARED_MISSING } from '../helpers/shared.js';
 import { writeTestModel } from '../helpers/test-model.js';
 import { writeSeries, writeVolumeAsDicom, zipFiles } from '../io/dicom/make-series.js';
-import { browserAnswers, nodeAnswers, runEnded, shotFolder, SKIP, startViewer, type ViewerSession } from './harness.js';
+import {
+  assertAffine,
+  browserAnswers,
+  listedStatuses,
+  nodeAnswers,
+  runEnded,
+  shotFolder,
+  SKIP,
+  startViewer,
+  type ViewerSession,
+} from './harness.js';
 
 const shared = sharedDir();
 
@@ -59,12 +69,6 @@ function pageRun(page: Page): Promise<PageRun> {
       files: files.map((f) => f.name),
     };
   });
-}
-
-/** Row-major 4x4 affines equal within the float32 precision of a NIfTI header. */
-function assertAffine(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
-  for (let i = 0; i < 16; i++)
-    assert.ok(Math.abs(actual[i] - expected[i]) < 1e-4, `${what} affine[${i}]: ${actual[i]} vs ${expected[i]}`);
 }
 
 describe('DICOM in browser mode: read, shown and parsed in the page, nothing uploaded', { skip: SKIP }, () => {
@@ -242,12 +246,9 @@ describe('DICOM in browser mode: read, shown and parsed in the page, nothing upl
     await page.locator('#run').click();
     await runEnded(page);
     assert.equal(await page.locator('#error').textContent(), '', 'no error');
-    const statuses = await page
-      .locator('#answers > li')
-      .evaluateAll((items) => items.map((li) => (li as HTMLElement).dataset.status));
     assert.deepEqual(
-      statuses,
-      result.prompts.map((p) => p.status),
+      await listedStatuses(page),
+      result.prompts.map((p) => [p.text, p.status]),
     );
     assert.deepEqual(sent, ['POST /v1/convert', 'POST /v1/convert', 'POST /v1/jobs'], 'refused, converted, run');
   });

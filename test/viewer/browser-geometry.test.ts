@@ -20,7 +20,7 @@ import { readReport } from '../../src/tasks/report.js';
 import { GEOMETRY_CASES } from '../helpers/geometry-cases.js';
 import { sharedDir, SHARED_MISSING } from '../helpers/shared.js';
 import { writeTestModel } from '../helpers/test-model.js';
-import { openScan, runEnded, SKIP, startViewer, type ViewerSession } from './harness.js';
+import { assertAffine, listedStatuses, openScan, runEnded, SKIP, startViewer, type ViewerSession } from './harness.js';
 
 const shared = sharedDir();
 
@@ -60,12 +60,6 @@ function pageRun(page: Page): Promise<PageRun> {
       scan: geometry(scan) ?? { dims: [], affine: [] },
     };
   });
-}
-
-/** Row-major 4x4 affines equal within the header's float32 precision. */
-function assertAffine(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
-  for (let i = 0; i < 16; i++)
-    assert.ok(Math.abs(actual[i] - expected[i]) < 1e-4, `${what} affine[${i}]: ${actual[i]} vs ${expected[i]}`);
 }
 
 describe(
@@ -132,12 +126,9 @@ describe(
           preview: false,
           force: true,
         });
-        const statuses = await page
-          .locator('#answers > li')
-          .evaluateAll((items) => items.map((li) => (li as HTMLElement).dataset.status));
         assert.deepEqual(
-          statuses,
-          result.prompts.map((p) => p.status),
+          await listedStatuses(page),
+          result.prompts.map((p) => [p.text, p.status]),
         );
         const nodeLabels = await readVolume(join(nodeDir, 'labels.nii.gz'));
         const drawn = readReport(nodeDir).prompts.filter((p) => p.label_value !== null);

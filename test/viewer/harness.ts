@@ -208,6 +208,12 @@ export async function download(page: Page, name: string): Promise<Buffer> {
   return readFileSync(await saved.path());
 }
 
+/** Row-major 4x4 affines equal within the float32 precision of a NIfTI header. */
+export function assertAffine(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
+  for (let i = 0; i < 16; i++)
+    assert.ok(Math.abs(actual[i] - expected[i]) < 1e-4, `${what} affine[${i}]: ${actual[i]} vs ${expected[i]}`);
+}
+
 /** The answers the page lists: text and status. */
 export function listedStatuses(page: Page): Promise<Array<[string, string]>> {
   return page
