@@ -6,18 +6,14 @@
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
+import { ORT_FILES } from '../src/browser/ort-files.js';
 import { PACKAGE_ROOT, packageVersion } from '../src/core/paths.js';
 
 const VIEWER_SOURCE = join(PACKAGE_ROOT, 'src', 'viewer');
 const VIEWER_OUT = join(PACKAGE_ROOT, 'dist', 'viewer');
 
-/** onnxruntime-web's WebAssembly, served beside the worker bundle. */
-const ORT_WASM = 'ort-wasm-simd-threaded.wasm';
-/**
- * Its glue as a module of its own: the engine worker loads it from here, and each WebAssembly thread
- * is a worker of this small script (not of the whole engine bundle).
- */
-const ORT_MJS = 'ort-wasm-simd-threaded.mjs';
+/** onnxruntime-web's builds (WebAssembly and glue), served beside the worker bundle. */
+const ORT_BUILD_FILES = Object.values(ORT_FILES).flatMap((build) => [build.wasm, build.mjs]);
 
 /**
  * The DICOM reader's WebAssembly codecs (src/io/dicom/codecs/wasm-codecs.ts), served beside the worker
@@ -54,7 +50,7 @@ async function buildViewer(): Promise<string[]> {
   await bundle(join(VIEWER_SOURCE, 'main.ts'), 'viewer.js', 'iife');
   // the in-browser engine (issue 21): a module worker, as onnxruntime-web's bundle is an ES module
   await bundle(join(PACKAGE_ROOT, 'src', 'browser', 'engine-worker.ts'), 'engine-worker.js', 'esm');
-  for (const name of [ORT_WASM, ORT_MJS])
+  for (const name of ORT_BUILD_FILES)
     copyFileSync(join(PACKAGE_ROOT, 'node_modules', 'onnxruntime-web', 'dist', name), join(VIEWER_OUT, name));
   for (const path of CODEC_WASM)
     copyFileSync(join(PACKAGE_ROOT, 'node_modules', path), join(VIEWER_OUT, basename(path)));
@@ -64,8 +60,7 @@ async function buildViewer(): Promise<string[]> {
     'viewer.css',
     'viewer.js',
     'engine-worker.js',
-    ORT_WASM,
-    ORT_MJS,
+    ...ORT_BUILD_FILES,
     ...CODEC_WASM.map((p) => basename(p)),
   ];
 }

@@ -28,7 +28,15 @@ import {
   type WorkerMessage,
 } from './messages.js';
 import { BROWSER_MEMORY_LIMIT_BYTES, browserEstimate, checkBrowserMemory } from './memory.js';
-import { fetchBytes, threadsInUse, wasmThreads, webNetworkOpener } from './web-network.js';
+import {
+  chooseBackend,
+  fetchBytes,
+  threadsInUse,
+  wasmThreads,
+  webNetworkOpener,
+  type GpuLike,
+  type WebRuntimeSetup,
+} from './web-network.js';
 
 /** medparse's version, for report.json: set by the bundler (scripts/build-viewer.ts) from package.json. */
 declare const MEDPARSE_VERSION: string;
@@ -97,20 +105,30 @@ function refuseBeyondTab(header: VolumeHeader): void {
   );
 }
 
-/** Engines by origin: a second run reuses the loaded package, vocabulary and open networks. */
-const engines = new Map<string, Promise<EngineCore>>();
+/** An engine and the runtime its networks run on (its backend falls back to WebAssembly if WebGPU fails). */
+interface LoadedEngine {
+  core: EngineCore;
+  setup: WebRuntimeSetup;
+}
+
+/**
+ * Engines by origin and GPU setting: a second run reuses the loaded package, vocabulary and open
+ * networks; turning the GPU setting over loads the networks again on the other backend.
+ */
+const engines = new Map<string, Promise<LoadedEngine>>();
 
 async function run(request: RunRequest): Promise<void> {
   // the page shows the reading as a stage of the run (a DICOM series' scan and read)
   const onProgress = (progress: ProgressEvent) => post({ type: 'progress', progress, threads: threadsInUse() });
   const opened = await openScan(request.files, request.scanName, { onProgress, series: request.series });
-  let engine = engines.get(request.base);
+  const key = `${request.base} gpu=${request.gpu}`;
+  let engine = engines.get(key);
   if (!engine) {
     engine = loadEngine(request);
-    engines.set(request.base, engine);
+    engines.set(key, engine);
   }
-  const core = await engine.catch((error: unknown) => {
-    engines.delete(request.base);
+  const { core, setup } = await engine.catch((error: unknown) => {
+    engines.delete(key);
     throw error;
   });
   // from the header and the plan, before a voxel is decoded or a network opened
@@ -138,6 +156,7 @@ async function run(request: RunRequest): Promise<void> {
       modality: result.modality,
       timings: result.timings,
       threads: threadsInUse(),
+      backend: setup.backend,
       report,
       table,
       files,
@@ -173,7 +192,7 @@ function ownBuffer(bytes: Uint8Array): ArrayBuffer {
     : bytes.slice().buffer;
 }
 
-async function loadEngine(request: RunRequest): Promise<EngineCore> {
+async function loadEngine(request: RunRequest): Promise<LoadedEngine> {
   const url = (path: string) => new URL(path, request.base).toString();
   const [manifest, vocabulary] = await Promise.all([
     fetchJson<ModelManifest>(url('/v1/browser/model.json'), request.headers),
@@ -184,16 +203,19 @@ async function loadEngine(request: RunRequest): Promise<EngineCore> {
     manifest: url('/v1/browser/model.json'),
     locate: (file) => url(`/v1/browser/files/${file}`),
   });
-  const opener = webNetworkOpener({
-    wasmUrl: url('/ort-wasm-simd-threaded.wasm'),
-    mjsUrl: url('/ort-wasm-simd-threaded.mjs'),
+  const setup: WebRuntimeSetup = {
+    locate: (file) => url(`/${file}`),
     headers: request.headers,
     // as many as this page allows (several only where it is cross-origin isolated)
     threads: wasmThreads(self),
-  });
-  // the page shows the count with the progress, so a user knows what runs
-  const onProgress = (progress: ProgressEvent) => post({ type: 'progress', progress, threads: threadsInUse() });
-  return EngineCore.create(
+    // WebGPU only in a secure context and, in today's browsers, not everywhere: navigator.gpu is then absent
+    backend: await chooseBackend(request.gpu, (navigator as Navigator & { gpu?: GpuLike }).gpu),
+  };
+  const opener = await webNetworkOpener(setup);
+  // the page shows the count and the backend with the progress, so a user knows what runs
+  const onProgress = (progress: ProgressEvent) =>
+    post({ type: 'progress', progress, threads: threadsInUse(), backend: setup.backend });
+  const core = await EngineCore.create(
     model,
     new Vocabulary(validateVocabularyFile(vocabulary, 'vocabulary.json')),
     // One window a run on several threads: with two windows on two threads the shipped model's first run
@@ -203,6 +225,7 @@ async function loadEngine(request: RunRequest): Promise<EngineCore> {
     { onProgress, batchSize: threadsInUse() > 1 ? 1 : undefined },
     opener,
   );
+  return { core, setup };
 }
 
 async function fetchJson<T>(url: string, headers: Record<string, string>): Promise<T> {

@@ -66,7 +66,15 @@ export interface RunRequest {
   series?: string;
   task: BrowserTask;
   prompts: string;
+  /** Whether the networks may run on the GPU (WebGPU) where the browser has one: the viewer's setting. */
+  gpu: boolean;
 }
+
+/**
+ * Where onnxruntime-web runs the networks: on WebGPU (the adapter's vendor and architecture, for the
+ * status line) or on WebAssembly, with why not on the GPU.
+ */
+export type Backend = { kind: 'webgpu'; adapter: string } | { kind: 'wasm'; why: string };
 
 /** One prompt's answer in numbers to compare with the Node engine's (its mask is label value index + 1 of `labels`). */
 export interface BrowserAnswer {
@@ -83,8 +91,11 @@ export interface BrowserAnswer {
 }
 
 export type WorkerMessage =
-  /** threads: onnxruntime-web's WebAssembly threads (1 unless the page is cross-origin isolated). */
-  | { type: 'progress'; progress: ProgressEvent; threads: number }
+  /**
+   * threads: onnxruntime-web's WebAssembly threads (1 unless the page is cross-origin isolated);
+   * backend: where the networks run (known once the engine has loaded).
+   */
+  | { type: 'progress'; progress: ProgressEvent; threads: number; backend?: Backend }
   | {
       type: 'done';
       answers: BrowserAnswer[];
@@ -94,6 +105,7 @@ export type WorkerMessage =
       modality: string;
       timings: Record<string, number>;
       threads: number;
+      backend: Backend;
       /** report.json as the Node engine's results folder has it (task, input, prompts with their instances). */
       report: Report;
       /** labels.json's legend of labels.nii.gz (the report's `label_value`s). */

@@ -24,6 +24,7 @@ import {
   type ScanFile,
   type SeriesChoice,
   type WorkerMessage,
+  type Backend,
 } from '../browser/messages.js';
 import { StructureLayers } from './structure-layers.js';
 
@@ -41,6 +42,7 @@ const ui = {
   prompts: $<HTMLTextAreaElement>('prompts'),
   understood: $<HTMLUListElement>('understood'),
   inBrowser: $<HTMLInputElement>('in-browser'),
+  useGpu: $<HTMLInputElement>('use-gpu'),
   browserNote: $<HTMLElement>('browser-note'),
   run: $<HTMLButtonElement>('run'),
   cancel: $<HTMLButtonElement>('cancel'),
@@ -323,6 +325,7 @@ async function run(): Promise<void> {
   let stage: string | null = null;
   // the engine worker's thread count, shown for a browser run only
   delete ui.stage.dataset.threads;
+  delete ui.stage.dataset.backend;
   if (ui.inBrowser.checked) return runInBrowser(started);
   try {
     const submitted = await api.submit(scanFiles, ui.task.value as Task, ui.prompts.value, scanSeries);
@@ -352,7 +355,7 @@ async function run(): Promise<void> {
   }
 }
 
-let engineWorker: Worker | undefined;
+let engineWorker: { worker: Worker; gpu: boolean } | undefined;
 
 /**
  * The in-browser mode (issue 21): the opened scan (one image file, or a DICOM series' files or .zip) goes
@@ -373,14 +376,16 @@ async function runInBrowser(started: number): Promise<void> {
       series: scanSeries,
       task: ui.task.value as Task,
       prompts: ui.prompts.value,
+      gpu: ui.useGpu.checked,
     };
-    const done = await inWorker(request, (progress, threads) => {
+    const done = await inWorker(request, (progress, threads, backend) => {
       ui.bar.value = progress.fraction;
       ui.stage.dataset.threads = String(threads);
-      ui.stage.textContent = `${progress.stage} ${Math.round(progress.fraction * 100)}% in this browser, ${threadCount(threads)} (${seconds(performance.now() - started)} so far)`;
+      ui.stage.textContent = `${progress.stage} ${Math.round(progress.fraction * 100)}% in this browser${runsOn(threads, backend)} (${seconds(performance.now() - started)} so far)`;
     });
     ui.stage.dataset.threads = String(done.threads);
-    ui.stage.textContent = `done in this browser in ${seconds(performance.now() - started)}, ${threadCount(done.threads)}`;
+    ui.stage.dataset.backend = done.backend.kind;
+    ui.stage.textContent = `done in this browser in ${seconds(performance.now() - started)}${runsOn(done.threads, done.backend)}`;
     ui.bar.value = 1;
     for (const url of blobUrls.splice(0)) URL.revokeObjectURL(url);
     await showBrowserResults(done);
@@ -389,6 +394,16 @@ async function runInBrowser(started: number): Promise<void> {
     failed(error);
     setState('loaded');
   }
+}
+
+/**
+ * Where the networks run, for the status line: on WebGPU (which adapter), or on WebAssembly with why not
+ * the GPU when it was asked for, and its threads; nothing about the backend before the engine has chosen.
+ */
+function runsOn(threads: number, backend: Backend | undefined): string {
+  if (backend?.kind === 'webgpu') return `, on WebGPU (${backend.adapter})`;
+  const why = backend && ui.useGpu.checked ? `, on WebAssembly (${backend.why})` : '';
+  return `${why}, ${threadCount(threads)}`;
 }
 
 /** How many WebAssembly threads the engine runs, and why only one where the page is not isolated. */
@@ -401,14 +416,19 @@ type Done = WorkerMessage & { type: 'done' };
 
 function inWorker(
   request: RunRequest,
-  onProgress: (progress: { stage: string; fraction: number }, threads: number) => void,
+  onProgress: (progress: { stage: string; fraction: number }, threads: number, backend?: Backend) => void,
 ): Promise<Done> {
-  engineWorker ??= new Worker(new URL('engine-worker.js', document.baseURI), { type: 'module' });
-  const worker = engineWorker;
+  // a worker runs one build of onnxruntime-web (WebGPU's or WebAssembly's): a new one when the setting changed
+  if (engineWorker?.gpu !== request.gpu) {
+    engineWorker?.worker.terminate();
+    const worker = new Worker(new URL('engine-worker.js', document.baseURI), { type: 'module' });
+    engineWorker = { worker, gpu: request.gpu };
+  }
+  const { worker } = engineWorker;
   return new Promise((resolve, reject) => {
     worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
       const message = event.data;
-      if (message.type === 'progress') onProgress(message.progress, message.threads);
+      if (message.type === 'progress') onProgress(message.progress, message.threads, message.backend);
       else if (message.type === 'done') resolve(message);
       else if (message.type === 'error') reject(new Error(message.message));
     };

@@ -28,12 +28,21 @@ export const SKIP = !existsSync(CHROMIUM)
     ? `the viewer is not built (${VIEWER_DIR}): npm run build`
     : false;
 
-/** Headless chromium with WebGL2 through SwiftShader (no GPU needed). */
-export function launch(): Promise<Browser> {
+/**
+ * Headless chromium with WebGL2 through SwiftShader (no GPU needed); `extraArgs` add switches (such as
+ * --enable-unsafe-webgpu, which gives WebGPU a SwiftShader adapter).
+ */
+export function launch(extraArgs: readonly string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist'],
+    args: [
+      '--no-sandbox',
+      '--use-angle=swiftshader',
+      '--enable-unsafe-swiftshader',
+      '--ignore-gpu-blocklist',
+      ...extraArgs,
+    ],
   });
 }
 
@@ -73,9 +82,14 @@ export interface ViewerSession {
   close(): Promise<void>;
 }
 
-export async function startViewer(dataDir: string, modelDir: string, ...extra: string[]): Promise<ViewerSession> {
+export async function startViewer(
+  dataDir: string,
+  modelDir: string,
+  extra: readonly string[] = [],
+  browserArgs: readonly string[] = [],
+): Promise<ViewerSession> {
   const server = await serve(dataDir, modelDir, ...extra);
-  const browser = await launch().catch((error: unknown) => {
+  const browser = await launch(browserArgs).catch((error: unknown) => {
     server.child.kill();
     throw error;
   });
@@ -106,13 +120,16 @@ export interface PhantomViewer extends ViewerSession {
   model: string;
 }
 
-/** The generated CT and the test model in a new temporary folder named `prefix`..., served and opened in chromium. */
-export async function startPhantomViewer(prefix: string): Promise<PhantomViewer> {
+/**
+ * The generated CT and the test model in a new temporary folder named `prefix`..., served and opened in
+ * chromium (launched with `browserArgs` added).
+ */
+export async function startPhantomViewer(prefix: string, browserArgs: readonly string[] = []): Promise<PhantomViewer> {
   const root = mkdtempSync(join(tmpdir(), prefix));
   const scan = join(root, 'phantom.nii.gz');
   await writeNifti(scan, phantomCt());
   const model = writeTestModel(join(root, 'model'));
-  const session = await startViewer(join(root, 'data'), model).catch((error: unknown) => {
+  const session = await startViewer(join(root, 'data'), model, [], browserArgs).catch((error: unknown) => {
     rmSync(root, { recursive: true, force: true });
     throw error;
   });
