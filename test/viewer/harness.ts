@@ -258,3 +258,29 @@ export function nodeAnswers(prompts: readonly PromptResult[]): Array<[string, st
     return [p.text, p.status, voxels, sum];
   });
 }
+
+/** Voxels in both, in the browser's label `value`, and in Node's mask (probability > 0). */
+export function maskOverlap(
+  labels: readonly number[],
+  value: number,
+  probability?: Uint8Array,
+): [number, number, number] {
+  let [inter, a, b] = [0, 0, 0];
+  for (let i = 0; i < labels.length; i++) {
+    const [x, y] = [labels[i] === value, (probability?.[i] ?? 0) > 0];
+    if (x) a++;
+    if (y) b++;
+    if (x && y) inter++;
+  }
+  return [inter, a, b];
+}
+
+/** The label map of the page's last browser-mode run (value i + 1 for answer i). */
+export function browserLabels(page: Page): Promise<number[]> {
+  return page.evaluate(() =>
+    Array.from(
+      (window as unknown as { medparseViewer: { browserRun?: { labels: Uint16Array } } }).medparseViewer.browserRun
+        ?.labels ?? [],
+    ),
+  );
+}

@@ -30,6 +30,7 @@ import {
   download,
   hideCrosshair,
   listedStatuses,
+  maskOverlap,
   newPage,
   nodeAnswers,
   openScan,
@@ -66,18 +67,6 @@ async function downloadedReport(page: Page): Promise<Report> {
     await listedStatuses(page),
   );
   return report;
-}
-
-/** Voxels in both, in the browser's label `value`, and in Node's mask (probability > 0). */
-function maskOverlap(labels: readonly number[], value: number, probability?: Uint8Array): [number, number, number] {
-  let [inter, a, b] = [0, 0, 0];
-  for (let i = 0; i < labels.length; i++) {
-    const [x, y] = [labels[i] === value, (probability?.[i] ?? 0) > 0];
-    if (x) a++;
-    if (y) b++;
-    if (x && y) inter++;
-  }
-  return [inter, a, b];
 }
 
 describe(
