@@ -47,7 +47,7 @@ export function releaseGate(
   partsOf: (networkId: string, conceptId: string) => string[] = () => [],
 ): GateVerdict[] {
   const failing = (m: MeasuredConcept) =>
-    `held-out Dice ${mean(m.dice).toFixed(2)} on ${scans(m.dice.length)} (${perDataset(m, datasetNames)}), below the ${floor.toFixed(2)} ` +
+    `held-out Dice ${diceText(mean(m.dice), floor)} on ${scans(m.dice.length)} (${perDataset(m, datasetNames, floor)}), below the ${floor.toFixed(2)} ` +
     `that model ${modelVersion} must reach to answer it`;
   const judged = poolByConcept(measured)
     .filter((m) => m.dice.length > 0)
@@ -97,7 +97,7 @@ export function trainingScanGate(
       meanDice: mean(m.dice),
       withheld:
         mean(m.dice) < floor
-          ? `Dice ${mean(m.dice).toFixed(2)} on the ${scans(m.dice.length)} it was trained on (${perDataset(m, datasetNames)}) ` +
+          ? `Dice ${diceText(mean(m.dice), floor)} on the ${scans(m.dice.length)} it was trained on (${perDataset(m, datasetNames, floor)}) ` +
             `and no held-out scan to show better; below the ${floor.toFixed(2)} that model ${modelVersion} must reach to answer it`
           : undefined,
       withheldOn: {},
@@ -175,13 +175,18 @@ function casesOn(m: MeasuredConcept, scope: ScanScope): MeasuredConcept {
 }
 
 /** Each data set's share of a pooled measurement: "BraTS FLAIR: 2 at 0.31". */
-function perDataset(m: MeasuredConcept, names: Readonly<Record<string, string>>): string {
+function perDataset(m: MeasuredConcept, names: Readonly<Record<string, string>>, floor: number): string {
   return [...new Set(m.datasets)]
     .map((dataset) => {
       const dice = m.dice.filter((_, n) => m.datasets[n] === dataset);
-      return `${names[dataset] ?? dataset}: ${dice.length} at ${mean(dice).toFixed(2)}`;
+      return `${names[dataset] ?? dataset}: ${dice.length} at ${diceText(mean(dice), floor)}`;
     })
     .join('; ');
+}
+
+/** Two decimals, or three where two would round a Dice under the floor up to it ("0.499", not "0.50 below 0.50"). */
+function diceText(dice: number, floor: number): string {
+  return dice < floor && Number(dice.toFixed(2)) >= floor ? dice.toFixed(3) : dice.toFixed(2);
 }
 
 function scans(count: number): string {

@@ -39,6 +39,26 @@ describe('release gate', () => {
     assert.equal(verdicts[1].meanDice, 0.7);
   });
 
+  it('never prints a Dice under the floor as the floor itself (0.499 is not "0.50, below the 0.50")', () => {
+    const [verdict] = releaseGate(
+      [
+        {
+          networkId: 'body-ct',
+          conceptId: 'gallbladder',
+          dice: [0.498, 0.5],
+          datasets: ['btcv', 'btcv'],
+          scopes: ['whole', 'whole'],
+        },
+      ],
+      0.5,
+      '9.9.9',
+    );
+    assert.equal(
+      verdict.withheld,
+      'held-out Dice 0.499 on 2 scans (btcv: 2 at 0.499), below the 0.50 that model 9.9.9 must reach to answer it',
+    );
+  });
+
   it("pools one network's rows of a concept, and keeps networks apart", () => {
     const verdicts = releaseGate(
       [
