@@ -20,8 +20,11 @@ function allCommands(command: Command): Command[] {
 
 const program = buildProgram({ io: { stdout: () => undefined, stderr: () => undefined }, code: 0 }).program;
 
-/** Flags the README's command and service sections name that are not medparse's: npm run eval's, and a typo shown on purpose. */
-const NOT_CLI_FLAGS = new Set(['--datasets', '--rotate', '--jsn']);
+/**
+ * Flags the README's command and service sections name that are not medparse's: npm run eval's, a typo shown
+ * on purpose, and chromium's flag for WebGPU (browser support).
+ */
+const NOT_CLI_FLAGS = new Set(['--datasets', '--rotate', '--jsn', '--enable-unsafe-webgpu']);
 
 describe('medparse --help, --version and suggestions', () => {
   it('every command and every option has a description', () => {
