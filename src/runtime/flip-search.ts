@@ -173,11 +173,13 @@ export function focusRegion(
       for (let y = 0; y < size[1]; y++)
         for (let x = 0; x < size[0]; x++, index++) {
           if (!(map[index] > threshold)) continue;
-          const at = [x, y, z];
-          for (let a = 0; a < 3; a++) {
-            lo[a] = Math.min(lo[a], at[a]);
-            hi[a] = Math.max(hi[a], at[a]);
-          }
+          // no per-voxel array: this runs over every voxel the probe's masks hold
+          if (x < lo[0]) lo[0] = x;
+          if (x > hi[0]) hi[0] = x;
+          if (y < lo[1]) lo[1] = y;
+          if (y > hi[1]) hi[1] = y;
+          if (z < lo[2]) lo[2] = z;
+          if (z > hi[2]) hi[2] = z;
         }
   }
   if (hi[0] < 0) return undefined;

@@ -33,6 +33,16 @@ function obliqueStackAffine(): number[] {
   return [6.4, 0, 0.84, 10, 0, 1.4, 0, -20, -4.8, 0, 1.12, 30, 0, 0, 0, 1];
 }
 
+/** A 4x4x8 stack whose values decrease along z, as a slice order a network did not learn. */
+function decreasingStack(): Volume {
+  return {
+    dims: [4, 4, 8],
+    affine: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1],
+    data: Float32Array.from({ length: 128 }, (_, i) => 100 - Math.floor(i / 16)),
+    meta: { sourceFormat: 'generated', modality: 'MR' },
+  };
+}
+
 describe('slice stacks: the thick axis is the working z (input.slice_axis "thickest")', () => {
   it('moves a clear slice axis to world S-I, trading places with the axis that was', () => {
     const affine = obliqueStackAffine();
@@ -154,13 +164,7 @@ describe('orientation search (input.flip_search)', () => {
   });
 
   it('with a probe, judges every orientation on it and runs the whole image once, in the kept orientation', async () => {
-    const dims: Dims3 = [4, 4, 8];
-    const image: Volume = {
-      dims,
-      affine: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1],
-      data: Float32Array.from({ length: 128 }, (_, i) => 100 - Math.floor(i / 16)), // decreasing along z
-      meta: { sourceFormat: 'generated', modality: 'MR' },
-    };
+    const image = decreasingStack();
     const probe = centralProbe(image, [2, 2, 4]);
     assert.deepEqual(probe.dims, [2, 2, 4]);
     assert.deepEqual([...probe.data.subarray(0, 4)], [98, 98, 98, 98], 'the centre: slices 2 to 5, rows 1 to 2');
@@ -358,13 +362,7 @@ describe('the full pass focused on what the probe found', () => {
   });
 
   it('gives the kept orientation its region, in the coordinates of the flipped image it runs on', async () => {
-    const dims: Dims3 = [4, 4, 8];
-    const image: Volume = {
-      dims,
-      affine: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1],
-      data: Float32Array.from({ length: 128 }, (_, i) => 100 - Math.floor(i / 16)), // decreasing along z
-      meta: { sourceFormat: 'generated', modality: 'MR' },
-    };
+    const image = decreasingStack();
     const probe = centralProbe(image, [2, 2, 4]);
     const regions: Array<ContentBox | undefined> = [];
     const infer = async (input: Volume, _trial: number, _of: number, region?: ContentBox) => {
