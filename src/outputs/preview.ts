@@ -126,14 +126,14 @@ export function renderPreviewImage(
   const rendered = planes.map((plane) => {
     const geometry = planeGeometry(plane, centreWorld, bounds, mmPerPixel);
     const samples = samplePlane(image, labels, toVoxel, geometry);
-    return { geometry, samples, pixels: paintPanel(samples, geometry, window, colours) };
+    return { geometry, shown: labelsOn(samples), pixels: paintPanel(samples, geometry, window, colours) };
   });
   const voxelMl = (Math.abs(det3(affine)) || 1) / 1000;
   const legend = table.labels.map((entry) => ({
     value: entry.value,
     name: entry.name,
     volumeMl: entry.answer?.mask_volume_ml ?? voxelCount(census, entry.value) * voxelMl,
-    shown: rendered.some((r) => r.samples.labels.includes(entry.value)),
+    shown: rendered.some((r) => r.shown.includes(entry.value)),
     // a whole answered as the union of its parts has no voxel of its own label: its parts show it
     drawnAs:
       entry.answer && entry.answer.label_voxels === 0 ? entry.answer.mask_in_other_labels.map((o) => o.name) : [],
@@ -546,6 +546,18 @@ function samplePlane(image: Volume, labels: Volume, worldToVoxel: Mat4, g: Plane
   return { values, labels: labelValues };
 }
 
+/** The label values on a panel, ascending; neighbouring pixels mostly repeat one, so only changes are looked up. */
+function labelsOn(samples: PlaneSamples): number[] {
+  const values = new Set<number>();
+  let previous = 0;
+  for (const value of samples.labels) {
+    if (value === previous) continue;
+    previous = value;
+    if (value !== 0) values.add(value);
+  }
+  return [...values].sort((a, b) => a - b);
+}
+
 function linearPart(m: Mat4, direction: Vec3): Vec3 {
   return [0, 1, 2].map(
     (r) => m[r * 4] * direction[0] + m[r * 4 + 1] * direction[1] + m[r * 4 + 2] * direction[2],
@@ -649,7 +661,7 @@ export const ORIENTATION_LETTERS: Record<PlaneName, { left: string; right: strin
  * patient directions on their edges, and the legend below in as many columns as fit.
  */
 function compose(
-  rendered: Array<{ geometry: PlaneGeometry; samples: PlaneSamples; pixels: Uint8Array }>,
+  rendered: Array<{ geometry: PlaneGeometry; shown: number[]; pixels: Uint8Array }>,
   legend: LegendEntry[],
   colours: LabelColours,
 ): { image: RgbImage; panels: PreviewPanel[] } {
@@ -665,7 +677,7 @@ function compose(
   const image: RgbImage = { width, height, pixels: new Uint8Array(width * height * 3).fill(24), channels: 3 };
   const panels: PreviewPanel[] = [];
   let x = 0;
-  for (const [n, { geometry, samples, pixels: panel }] of rendered.entries()) {
+  for (const [n, { geometry, shown, pixels: panel }] of rendered.entries()) {
     const y = TITLE_HEIGHT;
     for (let row = 0; row < geometry.height; row++)
       image.pixels.set(
@@ -677,7 +689,6 @@ function compose(
     });
     drawLetters(image, geometry, x, y);
     const { plane, mmPerPixel, origin, right, down } = geometry;
-    const shown = [...new Set(samples.labels)].filter((v) => v !== 0).sort((a, b) => a - b);
     panels.push({
       plane,
       x,
