@@ -18,10 +18,12 @@ import {
   searchFlips,
 } from '../../src/runtime/flip-search.js';
 import { loadModelPackage } from '../../src/runtime/model-package.js';
+import { openNetwork } from '../../src/runtime/onnx-session.js';
 import { prepareInput } from '../../src/runtime/preprocess.js';
 import type { ContentBox, SlidingWindowResult } from '../../src/runtime/sliding-window.js';
 import { runCli } from '../../src/cli/main.js';
 import { ParseEngine } from '../../src/tasks/engine.js';
+import { inferNetwork } from '../../src/tasks/stages/infer.js';
 import { writeResults } from '../../src/tasks/output-folder.js';
 import { readReport } from '../../src/tasks/report.js';
 import { editModelManifest, writeTestModel } from '../helpers/test-model.js';
@@ -236,6 +238,33 @@ describe('orientation search (input.flip_search)', () => {
         Uint8Array.from(searched.probability ?? [], (p) => (p ? 1 : 0)),
         Uint8Array.from(plain.probability ?? [], (p) => (p ? 1 : 0)),
       );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs every window of the search alone, the full pass too, whatever batch size was asked', async () => {
+    // a probe is one window, and onnxruntime plans its memory anew for each input shape: one shape throughout
+    const dir = writeTestModel(mkdtempSync(join(tmpdir(), 'medparse-model-')));
+    try {
+      editModelManifest(dir, (manifest) => (manifest.networks[0].input.flip_search = ['x', 'z']));
+      const network = loadModelPackage(dir).networks[0];
+      const session = await openNetwork(network.file, { threads: 1 });
+      const batches: number[] = [];
+      const recording = {
+        run: (...args: Parameters<typeof session.run>) => {
+          batches.push(args[2]);
+          return session.run(...args);
+        },
+        dispose: () => session.dispose(),
+      };
+      try {
+        await inferNetwork(makePhantomCt({ dims: [96, 96, 48] }), network, [0], 'CT', recording, { batchSize: 2 });
+      } finally {
+        await session.dispose();
+      }
+      assert.ok(batches.length > 4 + 1, `${batches.length} calls: 4 probes and a full pass of several windows`);
+      assert.deepEqual([...new Set(batches)], [1]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
