@@ -199,7 +199,10 @@ function extractPatch(image: Volume, origin: Dims3, patch: Dims3, out: Float32Ar
   }
 }
 
-/** Adds weight * sigmoid(logit) of one patch into the volume-sized sum (and the weights once). */
+/**
+ * Adds weight * sigmoid(logit) of one patch into the volume-sized sum (and the weights once). Each
+ * patch row is clipped to the image once, so the per-voxel loops hold no bounds test or branch.
+ */
 function accumulate(
   sum: Float32Array,
   weightSum: Float32Array | null,
@@ -210,23 +213,13 @@ function accumulate(
   dims: Dims3,
 ): void {
   const [nx, ny, nz] = dims;
-  let index = 0;
-  for (let z = 0; z < patch[2]; z++) {
-    const k = origin[2] + z;
-    for (let y = 0; y < patch[1]; y++) {
-      const j = origin[1] + y;
-      if (k >= nz || j >= ny) {
-        index += patch[0];
-        continue;
-      }
-      const row = nx * (j + ny * k);
-      for (let x = 0; x < patch[0]; x++, index++) {
-        const i = origin[0] + x;
-        if (i >= nx) continue;
-        const w = weight[index];
-        sum[row + i] += w / (1 + Math.exp(-logits[index]));
-        if (weightSum) weightSum[row + i] += w;
-      }
+  const rowLength = Math.min(patch[0], nx - origin[0]);
+  for (let z = 0; z < patch[2] && origin[2] + z < nz; z++) {
+    for (let y = 0; y < patch[1] && origin[1] + y < ny; y++) {
+      const from = (z * patch[1] + y) * patch[0];
+      const to = nx * (origin[1] + y + ny * (origin[2] + z)) + origin[0];
+      for (let x = 0; x < rowLength; x++) sum[to + x] += weight[from + x] / (1 + Math.exp(-logits[from + x]));
+      if (weightSum) for (let x = 0; x < rowLength; x++) weightSum[to + x] += weight[from + x];
     }
   }
 }
