@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { runCli } from '../../src/cli/main.js';
 import { MedparseError } from '../../src/core/errors.js';
-import { schemaPath, type DocumentKind } from '../../src/io/documents.js';
+import { precompiledValidatorPath, schemaDigest, schemaPath, type DocumentKind } from '../../src/io/documents.js';
 import { readLabelTable } from '../../src/io/label-table.js';
 import { readModelManifest } from '../../src/runtime/model-manifest.js';
 import { loadModelPackage } from '../../src/runtime/model-package.js';
@@ -82,6 +82,14 @@ describe('published JSON schemas (schemas/*.schema.json)', () => {
       publishedValidator(kind);
     }
     assert.deepEqual(readdirSync(join(REPO_ROOT, 'schemas')).sort(), KINDS.map((k) => `${k}.schema.json`).sort());
+  });
+
+  it('are compiled ahead by the build, each validator from the schema as it is now', () => {
+    // a run loads these instead of compiling the schemas; one whose digest differs is not used
+    for (const kind of KINDS) {
+      const built = readFileSync(precompiledValidatorPath(kind), 'utf8');
+      assert.ok(built.includes(`module.exports.schemaDigest = "${schemaDigest(kind)}"`), kind);
+    }
   });
 
   it('the shipped model.json validates, and reads through the one reader', () => {
