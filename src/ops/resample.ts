@@ -247,7 +247,8 @@ function snapped(c: number): number {
   return Math.abs(c - r) < SNAP ? r : c;
 }
 
-interface LinearTable {
+/** Linear interpolation along one target axis: per target coordinate, its source neighbours and weight. */
+export interface LinearTable {
   /** Source offsets (coordinate * stride) of the lower and upper neighbour. */
   lower: Int32Array;
   upper: Int32Array;
@@ -306,6 +307,49 @@ function axisTables<T>(
   }) as [T, T, T];
 }
 
+/**
+ * The per-axis tables of resampleToGrid's linear interpolation of `source` onto `target` ([x, y, z],
+ * offsets along the source axis each target axis moves along), for callers that interpolate only some
+ * rows (interpolateLinearRow); null when the grids are not axis-aligned.
+ */
+export function linearAxisTables(
+  source: Volume,
+  target: Grid,
+): { tables: [LinearTable, LinearTable, LinearTable]; permutation: [number, number, number] } | null {
+  const map = voxelMapBetween(source.affine, target.affine);
+  const permutation = axisAlignedPermutation(map);
+  if (!permutation) return null;
+  return { tables: axisTables(source, target.dims, map, permutation, linearTable), permutation };
+}
+
+/**
+ * Linear interpolation of target row (j, k) at i = from .. to - 1 into out[o + i], exactly as
+ * resampleToGrid computes it (`fill` outside the source).
+ */
+export function interpolateLinearRow(
+  src: VoxelArray,
+  [tx, ty, tz]: readonly [LinearTable, LinearTable, LinearTable],
+  j: number,
+  k: number,
+  out: Float32Array | Float64Array,
+  o: number,
+  from: number,
+  to: number,
+  fill: number,
+): void {
+  if (!tz.inside[k] || !ty.inside[j]) {
+    out.fill(fill, o + from, o + to);
+    return;
+  }
+  const z0 = tz.lower[k];
+  const z1 = tz.upper[k];
+  const y0 = ty.lower[j];
+  const y1 = ty.upper[j];
+  const wz = tz.weight[k];
+  if (wz === 0) bilinearRow(src, out, o, tx, y0 + z0, y1 + z0, ty.weight[j], fill, from, to);
+  else trilinearRow(src, out, o, tx, y0 + z0, y1 + z0, y0 + z1, y1 + z1, ty.weight[j], wz, fill, from, to);
+}
+
 function linearAxisAligned(
   source: Volume,
   targetDims: Dims3,
@@ -315,29 +359,11 @@ function linearAxisAligned(
   fill: number,
   progress: (fraction: number) => void,
 ): void {
-  const [tx, ty, tz] = axisTables(source, targetDims, map, permutation, linearTable);
+  const tables = axisTables(source, targetDims, map, permutation, linearTable);
   const [nx, ny, nz] = targetDims;
-  const src = source.data;
   let o = 0;
   for (let k = 0; k < nz; k++) {
-    if (!tz.inside[k]) {
-      out.fill(fill, o, o + nx * ny);
-      o += nx * ny;
-      continue;
-    }
-    const z0 = tz.lower[k];
-    const z1 = tz.upper[k];
-    const wz = tz.weight[k];
-    for (let j = 0; j < ny; j++, o += nx) {
-      if (!ty.inside[j]) {
-        out.fill(fill, o, o + nx);
-        continue;
-      }
-      const y0 = ty.lower[j];
-      const y1 = ty.upper[j];
-      if (wz === 0) bilinearRow(src, out, o, tx, y0 + z0, y1 + z0, ty.weight[j], fill);
-      else trilinearRow(src, out, o, tx, y0 + z0, y1 + z0, y0 + z1, y1 + z1, ty.weight[j], wz, fill);
-    }
+    for (let j = 0; j < ny; j++, o += nx) interpolateLinearRow(source.data, tables, j, k, out, o, 0, nx, fill);
     progress((k + 1) / nz);
   }
 }
@@ -352,9 +378,11 @@ function bilinearRow(
   b1: number,
   wy: number,
   fill: number,
+  from: number,
+  to: number,
 ): void {
   const { lower, upper, weight, inside } = tx;
-  for (let i = 0; i < lower.length; i++) {
+  for (let i = from; i < to; i++) {
     if (!inside[i]) {
       out[o + i] = fill;
       continue;
@@ -382,9 +410,11 @@ function trilinearRow(
   wy: number,
   wz: number,
   fill: number,
+  from: number,
+  to: number,
 ): void {
   const { lower, upper, weight, inside } = tx;
-  for (let i = 0; i < lower.length; i++) {
+  for (let i = from; i < to; i++) {
     if (!inside[i]) {
       out[o + i] = fill;
       continue;

@@ -180,47 +180,72 @@ export function planSegments(dims: Dims3, masks: readonly SegmentMask[]): Planne
   return found.map((segment, n) => ({ ...segment, number: n + 1 }));
 }
 
-/** Calls `visit(index, p)` for every voxel of slice k inside the mask (p: index within the slice). */
-function forEachInSlice(dims: Dims3, mask: SegmentMask, k: number, visit: (p: number) => void): void {
+/** The mask's box on slice k as rows: [first row index in the volume, i0, i1, j0, j1]; null off the box. */
+function sliceBox(dims: Dims3, mask: SegmentMask, k: number): readonly number[] | null {
   const [nx, ny] = dims;
   const box = mask.box ?? [0, 0, 0, nx - 1, ny - 1, dims[2] - 1];
-  if (k < box[2] || k > box[5]) return;
+  return k < box[2] || k > box[5] ? null : [nx * ny * k, box[0], box[3], box[1], box[4]];
+}
+
+/** Whether slice k holds a voxel of the mask (it stops at the first). */
+function sliceHasVoxels(dims: Dims3, mask: SegmentMask, k: number): boolean {
+  const rows = sliceBox(dims, mask, k);
+  if (!rows) return false;
+  const [base, i0, i1, j0, j1] = rows;
   const { data, value } = mask;
-  for (let j = box[1]; j <= box[4]; j++) {
-    const row = nx * (j + ny * k);
-    for (let i = box[0]; i <= box[3]; i++) {
+  for (let j = j0; j <= j1; j++) {
+    const row = base + dims[0] * j;
+    for (let i = i0; i <= i1; i++) {
       const v = data[row + i];
-      if (value === undefined ? v !== 0 : v === value) visit(i + nx * j);
+      if (value === undefined ? v !== 0 : v === value) return true;
     }
   }
+  return false;
+}
+
+/**
+ * Writes the in-slice index (i + nx * j) of every voxel of the mask on slice k into `into` (at least a
+ * slice long), in voxel order; returns how many there are. One loop per slice, no call per voxel.
+ */
+function sliceVoxels(dims: Dims3, mask: SegmentMask, k: number, into: Int32Array): number {
+  const rows = sliceBox(dims, mask, k);
+  if (!rows) return 0;
+  const [base, i0, i1, j0, j1] = rows;
+  const { data, value } = mask;
+  let n = 0;
+  for (let j = j0; j <= j1; j++) {
+    const row = base + dims[0] * j;
+    for (let i = i0; i <= i1; i++) {
+      const v = data[row + i];
+      if (value === undefined ? v !== 0 : v === value) into[n++] = i + dims[0] * j;
+    }
+  }
+  return n;
 }
 
 function slicesWithVoxels(dims: Dims3, mask: SegmentMask): number[] {
   const slices: number[] = [];
-  for (let k = 0; k < dims[2]; k++) {
-    let any = false;
-    forEachInSlice(dims, mask, k, () => (any = true));
-    if (any) slices.push(k);
-  }
+  for (let k = 0; k < dims[2]; k++) if (sliceHasVoxels(dims, mask, k)) slices.push(k);
   return slices;
 }
 
 /** Whether any voxel lies in two segments. */
 function segmentsOverlap(dims: Dims3, segments: readonly PlannedSegment[]): boolean {
   if (segments.length < 2) return false;
-  const sliceVoxels = dims[0] * dims[1];
-  const claimed = new Uint8Array(sliceVoxels);
+  const sliceVoxelCount = dims[0] * dims[1];
+  const claimed = new Uint8Array(sliceVoxelCount);
+  const voxels = new Int32Array(sliceVoxelCount);
   for (let k = 0; k < dims[2]; k++) {
     const here = segments.filter((segment) => segment.slices.includes(k));
     if (here.length < 2) continue;
     claimed.fill(0);
-    let overlap = false;
-    for (const segment of here)
-      forEachInSlice(dims, segment.mask, k, (p) => {
-        if (claimed[p]) overlap = true;
-        claimed[p] = 1;
-      });
-    if (overlap) return true;
+    for (const segment of here) {
+      const n = sliceVoxels(dims, segment.mask, k, voxels);
+      for (let v = 0; v < n; v++) {
+        if (claimed[voxels[v]]) return true;
+        claimed[voxels[v]] = 1;
+      }
+    }
   }
   return false;
 }
@@ -248,17 +273,19 @@ function planFrames(segments: readonly PlannedSegment[], sliceVoxels: number): F
  * the whole value is padded (to an even length).
  */
 function packFrames(dims: Dims3, frames: readonly Frame[]): Uint8Array {
-  const sliceVoxels = dims[0] * dims[1];
-  const byteLength = Math.ceil((frames.length * sliceVoxels) / 8);
+  const sliceVoxelCount = dims[0] * dims[1];
+  const byteLength = Math.ceil((frames.length * sliceVoxelCount) / 8);
   const bits = new Uint8Array(byteLength + (byteLength % 2));
+  const voxels = new Int32Array(sliceVoxelCount);
   frames.forEach((frame, f) => {
     // Start of the frame as (byte, bit), so the voxel loop stays in small integers.
-    const byte = Math.floor((f * sliceVoxels) / 8);
-    const first = (f * sliceVoxels) % 8;
-    forEachInSlice(dims, frame.segment.mask, frame.k, (p) => {
-      const bit = first + p;
+    const byte = Math.floor((f * sliceVoxelCount) / 8);
+    const first = (f * sliceVoxelCount) % 8;
+    const n = sliceVoxels(dims, frame.segment.mask, frame.k, voxels);
+    for (let v = 0; v < n; v++) {
+      const bit = first + voxels[v];
       bits[byte + (bit >>> 3)] |= 1 << (bit & 7);
-    });
+    }
   });
   return bits;
 }

@@ -4,6 +4,8 @@ import { sliceStackMapping } from '../core/orientation.js';
 import type { Volume } from '../core/volume.js';
 import { spacingOf } from '../core/volume.js';
 import {
+  interpolateLinearRow,
+  linearAxisTables,
   reorient,
   resampleToGrid,
   resampleToSpacing,
@@ -135,8 +137,73 @@ export function probabilityOnOriginalGrid(
     dims: size,
     affine: [a[0], a[1], a[2], origin[0], a[4], a[5], a[6], origin[1], a[8], a[9], a[10], origin[2], 0, 0, 0, 1],
   };
-  const values = resampleToGrid(workingProbabilities, subgrid, 'linear').data;
-  return scatterToOriginal(values, size, box, record, probability, threshold);
+  const writer = new OriginalGridWriter(box, record, probability, threshold);
+  if (!resampleRowsNearMask(workingProbabilities, subgrid, writer, threshold)) {
+    const values = resampleToGrid(workingProbabilities, subgrid, 'linear').data;
+    for (let c = 0; c < size[2]; c++)
+      for (let b = 0; b < size[1]; b++) writer.writeRow(values, size[0] * (b + size[1] * c), b, c, 0, size[0]);
+  }
+  return writer.result();
+}
+
+/**
+ * Resamples, row by row, only the parts of the box's rows that can exceed the threshold and hands them
+ * to `writer`: a linear value is a weighted mean of its source neighbours, so it stays at or under the
+ * threshold (also in float32) where all of them do. The values are resampleToGrid's to the bit (same
+ * tables and arithmetic). Returns false, having done nothing, where the grids' axes differ in order.
+ */
+function resampleRowsNearMask(working: Volume, subgrid: Grid, writer: OriginalGridWriter, threshold: number): boolean {
+  const linear = linearAxisTables(working, subgrid);
+  // outside the source a value is the fill, 0, which must stay under the threshold to be skipped
+  if (!linear || linear.permutation.some((axis, n) => axis !== n) || !(threshold >= 0)) return false;
+  const [tx, ty, tz] = linear.tables;
+  const extents = rowExtentsAbove(working.data, working.dims, threshold);
+  const sx = working.dims[0];
+  const [nx, ny, nz] = subgrid.dims;
+  const row = new Float32Array(nx);
+  for (let c = 0; c < nz; c++) {
+    if (!tz.inside[c]) continue;
+    for (let b = 0; b < ny; b++) {
+      if (!ty.inside[b]) continue;
+      // the source rows this row reads, as row indices (offsets / sx), and the x range above the threshold there
+      const rows = [
+        ty.lower[b] + tz.lower[c],
+        ty.upper[b] + tz.lower[c],
+        ty.lower[b] + tz.upper[c],
+        ty.upper[b] + tz.upper[c],
+      ];
+      const lo = Math.min(...rows.map((offset) => extents.first[offset / sx]));
+      const hi = Math.max(...rows.map((offset) => extents.last[offset / sx]));
+      if (lo > hi) continue;
+      let from = 0;
+      let to = nx;
+      const near = (i: number) => tx.inside[i] === 1 && tx.upper[i] >= lo && tx.lower[i] <= hi;
+      while (from < to && !near(from)) from++;
+      while (to > from && !near(to - 1)) to--;
+      interpolateLinearRow(working.data, linear.tables, b, c, row, 0, from, to, 0);
+      writer.writeRow(row, 0, b, c, from, to);
+    }
+  }
+  return true;
+}
+
+/** Per row of a volume, the first and last i whose value is not at or under the threshold (first > last: none). */
+function rowExtentsAbove(
+  data: ArrayLike<number>,
+  dims: readonly number[],
+  threshold: number,
+): { first: Int32Array; last: Int32Array } {
+  const [nx, ny, nz] = dims;
+  const first = new Int32Array(ny * nz).fill(nx);
+  const last = new Int32Array(ny * nz).fill(-1);
+  for (let r = 0; r < ny * nz; r++) {
+    for (let i = 0; i < nx; i++) {
+      if (data[r * nx + i] <= threshold) continue;
+      if (first[r] === nx) first[r] = i;
+      last[r] = i;
+    }
+  }
+  return { first, last };
 }
 
 function boxAbove(data: ArrayLike<number>, dims: readonly number[], threshold: number): Box | null {
@@ -176,45 +243,66 @@ function reorientedBoxOf(workingBox: Box, mapping: WorkingGridMapping): Box {
   return out;
 }
 
-/** Writes thresholded, quantised box values into original voxel order (undoing the reorientation). */
-function scatterToOriginal(
-  values: ArrayLike<number>,
-  size: readonly number[],
-  box: Box,
-  record: WorkingGridMapping['reorientation'],
-  out: Uint8Array,
-  threshold: number,
-): OriginalGridProbability {
-  const dims = record.originalDims;
-  const strides = [1, dims[0], dims[0] * dims[1]];
-  // For reoriented axis n: where its box start lands in the original index, and the step per voxel.
-  const start = [0, 1, 2].map((n) => {
-    const axis = record.permutation[n];
-    const coordinate = record.flips[n] ? dims[axis] - 1 - box[n] : box[n];
-    return coordinate * strides[axis];
-  });
-  const step = [0, 1, 2].map((n) => (record.flips[n] ? -1 : 1) * strides[record.permutation[n]]);
-  const originalBox: Box = [Infinity, Infinity, Infinity, -Infinity, -Infinity, -Infinity];
-  let voxels = 0;
-  let index = 0;
-  for (let c = 0; c < size[2]; c++) {
-    for (let b = 0; b < size[1]; b++) {
-      let target = start[0] + start[1] + start[2] + b * step[1] + c * step[2];
-      for (let a = 0; a < size[0]; a++, index++, target += step[0]) {
-        const p = values[index];
-        if (p <= threshold) continue;
-        out[target] = Math.max(1, Math.round(p * 255));
-        voxels++;
-        extendBox(
-          originalBox,
-          target % dims[0],
-          Math.floor(target / dims[0]) % dims[1],
-          Math.floor(target / (dims[0] * dims[1])),
-        );
-      }
+/**
+ * Writes thresholded, quantised rows of a box on the reoriented grid into original voxel order (undoing
+ * the reorientation), counting the voxels and bounding them.
+ */
+class OriginalGridWriter {
+  private readonly start: number;
+  private readonly step: number[];
+  private voxels = 0;
+  /** Bounds of the written voxels, box-relative on the reoriented grid: a0 b0 c0 a1 b1 c1. */
+  private readonly written: Box = [Infinity, Infinity, Infinity, -Infinity, -Infinity, -Infinity];
+
+  constructor(
+    private readonly box: Box,
+    private readonly record: WorkingGridMapping['reorientation'],
+    private readonly out: Uint8Array,
+    private readonly threshold: number,
+  ) {
+    const dims = record.originalDims;
+    const strides = [1, dims[0], dims[0] * dims[1]];
+    // For reoriented axis n: where its box start lands in the original index, and the step per voxel.
+    this.start = [0, 1, 2].reduce((sum, n) => {
+      const axis = record.permutation[n];
+      return sum + (record.flips[n] ? dims[axis] - 1 - box[n] : box[n]) * strides[axis];
+    }, 0);
+    this.step = [0, 1, 2].map((n) => (record.flips[n] ? -1 : 1) * strides[record.permutation[n]]);
+  }
+
+  /** Row (b, c) of the box at a = from .. to - 1, its values at values[offset + a]. */
+  writeRow(values: ArrayLike<number>, offset: number, b: number, c: number, from: number, to: number): void {
+    const { out, threshold, step } = this;
+    let target = this.start + b * step[1] + c * step[2] + from * step[0];
+    let first = -1;
+    let last = -1;
+    for (let a = from; a < to; a++, target += step[0]) {
+      const p = values[offset + a];
+      if (p <= threshold) continue;
+      out[target] = Math.max(1, Math.round(p * 255));
+      if (first < 0) first = a;
+      last = a;
+      this.voxels++;
+    }
+    if (first >= 0) {
+      extendBox(this.written, first, b, c);
+      extendBox(this.written, last, b, c);
     }
   }
-  return { probability: out, voxels, box: voxels ? originalBox : null };
+
+  result(): OriginalGridProbability {
+    if (!this.voxels) return { probability: this.out, voxels: 0, box: null };
+    const { box, record, written } = this;
+    const dims = record.originalDims;
+    const originalBox: Box = [0, 0, 0, 0, 0, 0];
+    for (let n = 0; n < 3; n++) {
+      const axis = record.permutation[n];
+      const [low, high] = [box[n] + written[n], box[n] + written[n + 3]];
+      originalBox[axis] = record.flips[n] ? dims[axis] - 1 - high : low;
+      originalBox[axis + 3] = record.flips[n] ? dims[axis] - 1 - low : high;
+    }
+    return { probability: this.out, voxels: this.voxels, box: originalBox };
+  }
 }
 
 function extendBox(box: Box, i: number, j: number, k: number): void {

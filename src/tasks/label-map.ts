@@ -7,9 +7,11 @@
  * the report's volumes: mask = own label + the voxels listed under `mask_in_other_labels`.
  */
 import { volumeLike, voxelVolumeMl, type Volume } from '../core/volume.js';
+import { boxUnion } from '../ops/index.js';
 import { makeLabelTable, type LabelEntry, type LabelTable } from '../io/label-legend.js';
 import { assignColours } from '../vocab/colours.js';
 import type { Vocabulary } from '../vocab/vocabulary.js';
+import { answerBox, forEachRowInBox } from './mask-analysis.js';
 import { liesWithin } from './overlaps.js';
 import type { ParseResult, PromptResult } from './results.js';
 
@@ -54,8 +56,8 @@ export function mergeLabels(result: ParseResult, vocabulary: Vocabulary): Merged
   distinguishColours(entries);
   const n = result.input.data.length;
   const data = entries.length < 256 ? new Uint8Array(n) : new Uint16Array(n);
-  paint(present, values, vocabulary, data);
   const labels = volumeLike(result.input, data);
+  paint(present, values, vocabulary, labels);
   const shares = describeShares(present, values, entries, labels);
   const table = makeLabelTable(
     entries.map((entry) => {
@@ -99,41 +101,67 @@ function labelEntry(value: number, id: string, vocabulary: Vocabulary): LabelEnt
 
 /**
  * Paints the answers: a voxel goes to the innermost answer claiming it (the one lying within the most
- * other claimants), then to the higher voxel probability, then to the higher score.
+ * other claimants), then to the higher voxel probability, then to the higher score. Each answer is
+ * visited only inside its mask's box, and a voxel keeps only which answer holds it (its probability is
+ * that answer's own): fresh memory costs a page fault per page first touched, so the label map is the
+ * only volume written, except where two answers share a label.
  */
 function paint(
   present: PromptResult[],
   values: Map<PromptResult, number>,
   vocabulary: Vocabulary,
-  data: Uint8Array | Uint16Array,
+  labels: Volume,
 ): void {
+  const data = labels.data as Uint8Array | Uint16Array;
   const concepts = present.map((p) => vocabulary.require(p.concept?.id ?? ''));
   const depth = concepts.map(
     (inner, a) =>
       concepts.filter((outer, b) => b !== a && outer.id !== inner.id && liesWithin(inner, outer, vocabulary)).length,
   );
-  const winnerDepth = new Int16Array(data.length).fill(-1);
-  const winnerProbability = new Uint8Array(data.length);
-  const winnerScore = new Float32Array(data.length);
+  // Scores are compared as float32, as they were when each voxel kept its winner's score.
+  const scores = Float32Array.from(present, (p) => p.score ?? 0);
+  const probabilities = present.map((p) => p.probability as Uint8Array);
+  const holders = labelHolders(present, values, data.length);
   present.forEach((prompt, a) => {
-    const probability = prompt.probability as Uint8Array;
+    const probability = probabilities[a];
     const value = values.get(prompt) as number;
     const score = prompt.score ?? 0;
-    for (let i = 0; i < data.length; i++) {
-      const p = probability[i];
-      if (!p) continue;
-      const better =
-        depth[a] > winnerDepth[i] ||
-        (depth[a] === winnerDepth[i] &&
-          (p > winnerProbability[i] || (p === winnerProbability[i] && score > winnerScore[i])));
-      if (better) {
-        winnerDepth[i] = depth[a];
-        winnerProbability[i] = p;
-        winnerScore[i] = score;
-        data[i] = value;
+    forEachRowInBox(answerBox(prompt, labels.dims), labels.dims, (from, to) => {
+      for (let i = from; i < to; i++) {
+        const p = probability[i];
+        if (!p) continue;
+        const held = data[i] === 0 ? -1 : holders.heldBy(data[i], i);
+        const heldP = held < 0 ? 0 : probabilities[held][i];
+        const better =
+          held < 0 ||
+          depth[a] > depth[held] ||
+          (depth[a] === depth[held] && (p > heldP || (p === heldP && score > scores[held])));
+        if (better) {
+          data[i] = value;
+          holders.set(i, a);
+        }
       }
-    }
+    });
   });
+}
+
+/**
+ * Which answer holds a painted voxel: the one answer with its label, or, where answers share a label
+ * (the same concept asked twice), an index kept per voxel.
+ */
+function labelHolders(
+  present: PromptResult[],
+  values: Map<PromptResult, number>,
+  voxels: number,
+): { heldBy: (label: number, i: number) => number; set: (i: number, answer: number) => void } {
+  const labels = present.map((prompt) => values.get(prompt) as number);
+  if (new Set(labels).size === present.length) {
+    const answerOfLabel = new Int32Array(Math.max(...labels) + 1);
+    labels.forEach((label, a) => (answerOfLabel[label] = a));
+    return { heldBy: (label) => answerOfLabel[label], set: () => undefined };
+  }
+  const held = present.length < 256 ? new Uint8Array(voxels) : new Uint16Array(voxels);
+  return { heldBy: (_, i) => held[i], set: (i, answer) => (held[i] = answer) };
 }
 
 function describeShares(
@@ -144,20 +172,26 @@ function describeShares(
 ): Map<PromptResult, LabelMapShare> {
   const voxelMl = voxelVolumeMl(labels);
   const size = entries.length + 1;
+  const boxes = present.map((prompt) => answerBox(prompt, labels.dims));
   const labelCounts = new Float64Array(size);
-  for (let i = 0; i < labels.data.length; i++) labelCounts[labels.data[i]]++;
+  // every labelled voxel lies in some answer's mask, so in the union of their boxes
+  forEachRowInBox(boxUnion(boxes), labels.dims, (from, to) => {
+    for (let i = from; i < to; i++) labelCounts[labels.data[i]]++;
+  });
   const nameOf = new Map(entries.map((e) => [e.value, e.name]));
   const shares = new Map<PromptResult, LabelMapShare>();
-  for (const prompt of present) {
+  present.forEach((prompt, n) => {
     const value = values.get(prompt) as number;
     const probability = prompt.probability as Uint8Array;
     const under = new Float64Array(size);
     let maskVoxels = 0;
-    for (let i = 0; i < probability.length; i++) {
-      if (!probability[i]) continue;
-      maskVoxels++;
-      under[labels.data[i]]++;
-    }
+    forEachRowInBox(boxes[n], labels.dims, (from, to) => {
+      for (let i = from; i < to; i++) {
+        if (!probability[i]) continue;
+        maskVoxels++;
+        under[labels.data[i]]++;
+      }
+    });
     const inOtherLabels = [...under.keys()]
       .filter((v) => v !== value && v !== 0 && under[v] > 0)
       .map((v) => ({ value: v, name: nameOf.get(v) ?? String(v), voxels: under[v], volumeMl: under[v] * voxelMl }));
@@ -171,7 +205,7 @@ function describeShares(
       inOtherLabels,
       note: shareNote(maskVoxels, value, under[value], labelVoxels, inOtherLabels, voxelMl),
     });
-  }
+  });
   return shares;
 }
 

@@ -4,17 +4,23 @@ import type { Dims3, Volume } from '../core/volume.js';
 import {
   connectedComponents,
   cropToBox,
+  findRuns,
+  foregroundTest,
   keepLargest,
   labelStatistics,
-  removeSmall,
+  linkRuns,
+  paintRuns,
+  rankComponents,
   removeMinorComponents,
+  tightBox,
   type LabelStatistics,
+  type RunComponents,
   type VoxelBox,
 } from '../ops/index.js';
 import type { Box } from '../runtime/preprocess.js';
 import { overruled, type Instance, type PromptResult } from './results.js';
 
-/** Components smaller than this are noise, not instances: they are taken out of answers (withoutSpecks). */
+/** Components smaller than this are noise, not instances: they are taken out of answers (withoutSpecksDescribed). */
 export const MIN_INSTANCE_VOXELS = 10;
 
 /**
@@ -119,15 +125,106 @@ export interface MaskDescription {
  * mean probability, sorted by confidence, and the axial slice that shows the most of it.
  */
 export function describeMask(probability: Uint8Array, box: Box | null, volume: Volume): MaskDescription {
-  if (!box) return { statistics: undefined, instances: [], bestSlice: null };
+  if (!box) return NOTHING_DESCRIBED;
+  return describeIslands(islandsInBox(probability, box, volume), volume, () => true);
+}
+
+const NOTHING_DESCRIBED: MaskDescription = { statistics: undefined, instances: [], bestSlice: null };
+
+/**
+ * The mask without its 26-connected islands under MIN_INSTANCE_VOXELS (a copy when there are any), how
+ * many voxels went, and describeMask of what is left (or, with `keepSpecks`, of the whole mask): what is
+ * left is exactly the union of the instances described. The islands are labelled once for both:
+ * removing whole islands changes no other, so the kept ones are the instances describeMask would find
+ * on the cleaned mask, ranked and numbered the same.
+ */
+export function withoutSpecksDescribed(
+  probability: Uint8Array,
+  box: Box | null,
+  volume: Volume,
+  { keepSpecks = false }: { keepSpecks?: boolean } = {},
+): { probability: Uint8Array; removed: number; description: MaskDescription } {
+  if (!box) return { probability, removed: 0, description: NOTHING_DESCRIBED };
+  const islands = islandsInBox(probability, box, volume);
+  const cleaned = dropSpecks(islands, probability, volume);
+  const isInstance = (size: number) => size >= MIN_INSTANCE_VOXELS;
+  const description = describeIslands(islands, volume, keepSpecks ? () => true : isInstance);
+  return { ...cleaned, description };
+}
+
+/** A mask's box (cropped) and its 26-connected islands there, as runs: labelled once, painted as needed. */
+interface BoxIslands {
+  box: Box;
+  /** The mask's probabilities on the box. */
+  crop: Volume;
+  linked: RunComponents;
+  /** Island id of each run (1 = largest) and each island's size, by id - 1. */
+  idOfRun: Int32Array;
+  sizes: number[];
+}
+
+function islandsInBox(probability: Uint8Array, box: Box, volume: Volume): BoxIslands {
+  const crop = cropToBox({ ...volume, data: probability }, box);
+  const linked = linkRuns(findRuns(crop.data, crop.dims, foregroundTest({})), 26);
+  const { idOfRun, sizes } = rankComponents(linked);
+  return { box, crop, linked, idOfRun, sizes };
+}
+
+/**
+ * The islands `keep` accepts (by size), painted on the box: as 0/1, or as their ids when `asIds`.
+ * Ids stay those of islandsInBox, so kept islands keep their rank.
+ */
+function paintIslands(
+  islands: BoxIslands,
+  keep: (size: number) => boolean,
+  asIds: boolean,
+): Uint8Array | Uint16Array | Uint32Array {
+  const { crop, linked, idOfRun, sizes } = islands;
+  const count = sizes.length;
+  const voxels = crop.data.length;
+  const out =
+    !asIds || count < 256 ? new Uint8Array(voxels) : count < 65536 ? new Uint16Array(voxels) : new Uint32Array(voxels);
+  const value = idOfRun.map((id) => (keep(sizes[id - 1]) ? (asIds ? id : 1) : 0));
+  paintRuns(linked, out, value);
+  return out;
+}
+
+/**
+ * The mask without its islands under MIN_INSTANCE_VOXELS: when there are any, a new mask with the kept
+ * runs copied in. The mask lies in its box, so only the box's rows are written: fresh memory costs a
+ * page fault per page first touched, which on a chest CT's volume is most of the cost of a full copy.
+ */
+function dropSpecks(
+  islands: BoxIslands,
+  probability: Uint8Array,
+  volume: Volume,
+): { probability: Uint8Array; removed: number } {
+  const { box, linked, idOfRun, sizes } = islands;
+  const removed = sizes.reduce((sum, size) => (size < MIN_INSTANCE_VOXELS ? sum + size : sum), 0);
+  if (removed === 0) return { probability, removed };
+  const out = new Uint8Array(probability.length);
+  const { rowStart, start, end } = linked.runs;
+  const [nx, ny] = volume.dims;
+  const boxRows = islands.crop.dims[1];
+  for (let row = 0; row < rowStart.length - 1; row++) {
+    // row = j + boxRows * k on the box; its first voxel on the volume's grid
+    const base = box[0] + nx * (box[1] + (row % boxRows) + ny * (box[2] + Math.floor(row / boxRows)));
+    for (let r = rowStart[row]; r < rowStart[row + 1]; r++)
+      if (sizes[idOfRun[r] - 1] >= MIN_INSTANCE_VOXELS)
+        out.set(probability.subarray(base + start[r], base + end[r]), base + start[r]);
+  }
+  return { probability: out, removed };
+}
+
+/** describeMask of the islands `keep` accepts. */
+function describeIslands(islands: BoxIslands, volume: Volume, keep: (size: number) => boolean): MaskDescription {
+  const { box, crop } = islands;
   // Everything is computed on the mask's box: the cost follows the object, not the scan.
   const image = cropToBox(volume, box);
-  const mask = cropToBox({ ...volume, data: probability }, box);
-  const binary = { ...mask, data: toBinary(mask.data as Uint8Array) };
+  const binary = { ...crop, data: paintIslands(islands, keep, false) };
   const found = labelStatistics(binary, image).find((s) => s.label === 1);
-  if (!found) return { statistics: undefined, instances: [], bestSlice: null };
-  const components = connectedComponents(binary, { connectivity: 26 });
-  const instances = labelStatistics({ ...mask, data: components.labels }, mask)
+  if (!found) return NOTHING_DESCRIBED;
+  const instances = labelStatistics({ ...crop, data: paintIslands(islands, keep, true) }, crop)
     .filter((s) => s.voxels >= MIN_INSTANCE_VOXELS)
     .map((s) => ({
       id: 0,
@@ -157,32 +254,6 @@ function shiftPoint(p: Vec3, by: Box): Vec3 {
   return [p[0] + by[0], p[1] + by[1], p[2] + by[2]];
 }
 
-/**
- * The mask without its 26-connected islands under MIN_INSTANCE_VOXELS (a copy when there are any), and
- * how many voxels went: what is left is exactly the union of the instances describeMask lists.
- */
-export function withoutSpecks(
-  probability: Uint8Array,
-  box: Box | null,
-  volume: Volume,
-): { probability: Uint8Array; removed: number } {
-  if (!box) return { probability, removed: 0 };
-  const crop = cropToBox({ ...volume, data: probability }, box);
-  const binary = toBinary(crop.data as Uint8Array);
-  const kept = removeSmall({ ...crop, data: binary }, MIN_INSTANCE_VOXELS, { connectivity: 26 }).data;
-  let removed = 0;
-  for (let i = 0; i < binary.length; i++) if (binary[i] && !kept[i]) removed++;
-  if (removed === 0) return { probability, removed };
-  const out = probability.slice();
-  const [nx, ny] = crop.dims;
-  for (let i = 0; i < binary.length; i++) {
-    if (!binary[i] || kept[i]) continue;
-    const [ci, cj, ck] = [i % nx, Math.floor(i / nx) % ny, Math.floor(i / (nx * ny))];
-    out[box[0] + ci + volume.dims[0] * (box[1] + cj + volume.dims[1] * (box[2] + ck))] = 0;
-  }
-  return { probability: out, removed };
-}
-
 /** Calls `visit(from, to)` for the flat index range of each row of `box` (nothing when null). */
 export function forEachRowInBox(box: Box | null, dims: Dims3, visit: (from: number, to: number) => void): void {
   if (!box) return;
@@ -193,6 +264,15 @@ export function forEachRowInBox(box: Box | null, dims: Dims3, visit: (from: numb
       visit(row + box[0], row + box[3] + 1);
     }
   }
+}
+
+/**
+ * The box that bounds a present answer's mask: its statistics' box, which describeMask measures on the
+ * same mask; measured here for an answer built without statistics. Null when there is no mask.
+ */
+export function answerBox(prompt: PromptResult, dims: Dims3): Box | null {
+  if (!prompt.probability) return null;
+  return prompt.statistics?.boxVoxels ?? tightBox(prompt.probability, dims);
 }
 
 function toBinary(probability: Uint8Array): Uint8Array {

@@ -11,6 +11,7 @@ import { encodeDicomSegMasks, NO_PATIENT_DESCRIPTION, type SegmentMask } from '.
 import { renderPreview } from '../outputs/preview.js';
 import type { Vocabulary } from '../vocab/vocabulary.js';
 import { mergeLabels, type LabelMapShare } from './label-map.js';
+import { answerBox, forEachRowInBox } from './mask-analysis.js';
 import {
   REPORT_SCHEMA_VERSION,
   type DicomSegReport,
@@ -55,8 +56,11 @@ export function answerMasks(result: ParseResult): Array<{ prompt: PromptResult; 
     let name = `${prompt.concept.id}.nii.gz`;
     for (let n = 2; written.has(name); n++) name = `${prompt.concept.id}_${n}.nii.gz`;
     written.add(name);
-    const mask = new Uint8Array(prompt.probability.length);
-    for (let i = 0; i < mask.length; i++) mask[i] = prompt.probability[i] ? 1 : 0;
+    const probability = prompt.probability;
+    const mask = new Uint8Array(probability.length);
+    forEachRowInBox(answerBox(prompt, result.input.dims), result.input.dims, (from, to) => {
+      for (let i = from; i < to; i++) mask[i] = probability[i] ? 1 : 0;
+    });
     masks.push({ prompt, name, mask: volumeLike(result.input, mask) });
   }
   return masks;

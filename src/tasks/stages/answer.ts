@@ -8,7 +8,7 @@ import { voxelVolumeMl, type Dims3, type Volume } from '../../core/volume.js';
 import { boxUnion } from '../../ops/index.js';
 import type { Box } from '../../runtime/preprocess.js';
 import type { Vocabulary } from '../../vocab/index.js';
-import { MIN_INSTANCE_VOXELS, describeMask, forEachRowInBox, splitBySide, withoutSpecks } from '../mask-analysis.js';
+import { MIN_INSTANCE_VOXELS, forEachRowInBox, splitBySide, withoutSpecksDescribed } from '../mask-analysis.js';
 import { settleOverlaps } from '../overlaps.js';
 import type { PresenceDecision } from '../presence.js';
 import type { PromptResult } from '../results.js';
@@ -61,10 +61,10 @@ function answerPrompt(plan: PromptPlan, volume: Volume, answers: QueryAnswers, o
   const { voxels } = answer.evidence;
   // Islands too small to be an object are no part of any answer (raw masks keep them with --keep-islands),
   // and an answer made only of them is absent: a present answer has an instance.
-  const cleaned = withoutSpecks(answer.probability, answer.box, volume);
+  const cleaned = withoutSpecksDescribed(answer.probability, answer.box, volume, { keepSpecks: keepIslands });
   const probability = keepIslands ? answer.probability : cleaned.probability;
   const removed = keepIslands ? 0 : cleaned.removed;
-  const described = describeMask(probability, answer.box, volume);
+  const described = cleaned.description;
   const specksOnly =
     answer.decision.status === 'present' && voxels > 0 && cleaned.removed === voxels
       ? [
