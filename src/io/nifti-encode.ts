@@ -38,21 +38,37 @@ export function niftiVersionFor(dims: readonly number[]): 1 | 2 {
 }
 
 export function encodeNifti(volume: Volume, options: EncodeNiftiOptions = {}): Uint8Array {
+  const header = encodeNiftiHeader(volume, options);
+  const out = new Uint8Array(header.length + volume.data.byteLength);
+  out.set(header);
+  out.set(voxelBytes(volume), header.length);
+  return out;
+}
+
+/**
+ * The bytes of a NIfTI file before its voxels (header, extensions, up to vox_offset): encodeNifti less
+ * the copy of the voxels, for a writer that streams them (write-nifti.ts).
+ */
+export function encodeNiftiHeader(volume: Volume, options: EncodeNiftiOptions = {}): Uint8Array {
   const type = dataTypeOf(volume.data);
   const geometry = geometryToWrite(volume);
   const version = niftiVersionFor(volume.dims);
   const headerEnd = version === 1 ? 348 : 540;
   const extension = options.labelTable ? encodeExtension(JSON.stringify(options.labelTable)) : new Uint8Array(0);
   const voxOffset = headerEnd + 4 + extension.length;
-  const out = new Uint8Array(voxOffset + volume.data.length * bytesPerVoxel(type));
+  const out = new Uint8Array(voxOffset);
   const view = new DataView(out.buffer);
   const description = options.description ?? volume.meta.description ?? '';
   if (version === 1) writeHeader(view, out, volume, type, geometry, voxOffset, description);
   else writeHeader2(view, out, volume, type, geometry, voxOffset, description);
   if (extension.length > 0) out[headerEnd] = 1;
   out.set(extension, headerEnd + 4);
-  out.set(new Uint8Array(volume.data.buffer, volume.data.byteOffset, volume.data.byteLength), voxOffset);
   return out;
+}
+
+/** A volume's voxels as bytes (little-endian, as typed arrays hold them here), without a copy. */
+export function voxelBytes(volume: Volume): Uint8Array {
+  return new Uint8Array(volume.data.buffer, volume.data.byteOffset, volume.data.byteLength);
 }
 
 function geometryToWrite(volume: Volume): NiftiGeometry {

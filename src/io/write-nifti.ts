@@ -1,8 +1,14 @@
-import { gzipSync } from 'node:zlib';
+import { createGzip } from 'node:zlib';
 import { writeFileAtomic } from './atomic-write.js';
 import { documentProblem } from './documents.js';
 import { labelTablePath, writeLabelTable, type LabelTable } from './label-table.js';
-import { COMMENT_EXTENSION_CODE, encodeNifti, type EncodeNiftiOptions } from './nifti-encode.js';
+import {
+  COMMENT_EXTENSION_CODE,
+  encodeNifti,
+  encodeNiftiHeader,
+  voxelBytes,
+  type EncodeNiftiOptions,
+} from './nifti-encode.js';
 import type { Volume } from '../core/volume.js';
 
 export { encodeNifti, NIFTI1_MAX_DIM, niftiVersionFor, type EncodeNiftiOptions } from './nifti-encode.js';
@@ -12,6 +18,11 @@ export interface WriteNiftiOptions extends EncodeNiftiOptions {
   labelTable?: LabelTable;
   /** zlib level for .nii.gz (1 = fastest, 9 = smallest). */
   compressionLevel?: number;
+  /**
+   * Inclusive voxel box outside which every voxel is 0 (a mask's box; null: all are): a .nii.gz then
+   * reads only the box's rows. Memory never written costs a page fault per page even to read.
+   */
+  nonzeroBox?: readonly [number, number, number, number, number, number] | null;
 }
 
 /**
@@ -21,12 +32,58 @@ export interface WriteNiftiOptions extends EncodeNiftiOptions {
  * is bit-for-bit the input's.
  */
 export async function writeNifti(path: string, volume: Volume, options: WriteNiftiOptions = {}): Promise<void> {
-  const bytes = encodeNifti(volume, options);
   const gzip = /\.gz$/i.test(path);
-  await writeFileAtomic(path, gzip ? gzipSync(bytes, { level: options.compressionLevel ?? 6 }) : bytes);
+  // .nii.gz: the header and the voxels go to zlib in pieces (the same bytes as one piece), so the file's
+  // contents are never copied into one buffer
+  const bytes = gzip
+    ? await gzipPieces(niftiPieces(volume, options), options.compressionLevel ?? 6)
+    : encodeNifti(volume, options);
+  await writeFileAtomic(path, bytes);
   if (options.labelTable) {
     await writeLabelTable(labelTablePath(path), options.labelTable);
   }
+}
+
+/**
+ * A NIfTI file as pieces: the header, then the voxels as they are or, with a `nonzeroBox`, a slice at a
+ * time (zeros outside the box, its rows copied in), each piece valid until the next is asked for.
+ */
+function* niftiPieces(volume: Volume, options: WriteNiftiOptions): Generator<Uint8Array> {
+  yield encodeNiftiHeader(volume, options);
+  const voxels = voxelBytes(volume);
+  const box = options.nonzeroBox;
+  if (box === undefined) {
+    yield voxels;
+    return;
+  }
+  const [nx, ny, nz] = volume.dims;
+  const bytes = voxels.length / volume.data.length;
+  const slice = new Uint8Array(nx * ny * bytes);
+  for (let k = 0; k < nz; k++) {
+    slice.fill(0);
+    if (box && k >= box[2] && k <= box[5])
+      for (let j = box[1]; j <= box[4]; j++) {
+        const row = nx * (j + ny * k);
+        slice.set(voxels.subarray((row + box[0]) * bytes, (row + box[3] + 1) * bytes), (nx * j + box[0]) * bytes);
+      }
+    yield slice;
+  }
+}
+
+/** gzip of the pieces' concatenation; each piece is compressed before the next is taken. */
+async function gzipPieces(pieces: Iterable<Uint8Array>, level: number): Promise<Uint8Array> {
+  const gzip = createGzip({ level });
+  const out: Buffer[] = [];
+  gzip.on('data', (chunk: Buffer) => out.push(chunk));
+  const ended = new Promise<void>((resolve, reject) => {
+    gzip.on('end', resolve);
+    gzip.on('error', reject);
+  });
+  for (const piece of pieces)
+    await new Promise<void>((resolve, reject) => gzip.write(piece, (error) => (error ? reject(error) : resolve())));
+  gzip.end();
+  await ended;
+  return Buffer.concat(out);
 }
 
 /** Reads the label table medparse stored in a NIfTI-1 or NIfTI-2 file's extensions, if there is one. */

@@ -2,9 +2,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { writeNifti } from '../io/write-nifti.js';
+import { boxUnion } from '../ops/index.js';
 import { renderPreview } from '../outputs/preview.js';
 import type { Vocabulary } from '../vocab/index.js';
 import { mergeLabels } from './label-map.js';
+import { answerBox } from './mask-analysis.js';
 import type { ParseResult, PromptResult } from './results.js';
 import { readReport, writeReport, type ReportFiles } from './report.js';
 import { answerMasks, buildReport, encodeSegmentation, type ReportOptions } from './result-files.js';
@@ -58,7 +60,11 @@ export async function writeResults(
     const merged = mergeLabels(result, vocabulary);
     const { labels, table, shares } = merged;
     const files: ReportFiles = { labels: 'labels.nii.gz', label_table: 'labels.json' };
-    await writeNifti(join(staging, 'labels.nii.gz'), labels, { labelTable: table, compressionLevel: 4 });
+    await writeNifti(join(staging, 'labels.nii.gz'), labels, {
+      labelTable: table,
+      compressionLevel: 4,
+      nonzeroBox: boxUnion(result.prompts.map((prompt) => answerBox(prompt, labels.dims))),
+    });
     const maskFiles = await writeMasks(staging, result);
     if (options.preview !== false) {
       await writeFileAtomic(join(staging, 'preview.png'), renderPreview(result.input, labels, table));
@@ -98,7 +104,7 @@ export function filesListedInReport(dir: string): string[] {
 async function writeMasks(staging: string, result: ParseResult): Promise<Map<PromptResult, string>> {
   const files = new Map<PromptResult, string>();
   for (const { prompt, name, mask } of answerMasks(result)) {
-    await writeNifti(join(staging, name), mask, { compressionLevel: 4 });
+    await writeNifti(join(staging, name), mask, { compressionLevel: 4, nonzeroBox: answerBox(prompt, mask.dims) });
     files.set(prompt, name);
   }
   return files;

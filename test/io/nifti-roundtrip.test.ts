@@ -36,6 +36,32 @@ describe('NIfTI write -> read round trip', () => {
       }));
   }
 
+  it('writes the same .nii.gz bytes from a nonzero box as from the whole volume (uint8 and uint16)', () =>
+    withTempDir(async (dir) => {
+      const makers: Array<(n: number) => Uint8Array | Uint16Array> = [
+        (n) => new Uint8Array(n),
+        (n) => new Uint16Array(n),
+      ];
+      for (const make of makers) {
+        const volume = indexVolume([9, 7, 6], LPS, make);
+        const box = [2, 1, 1, 6, 4, 3] as const;
+        // zero everything outside the box: the writer must not need to read it
+        const [nx, ny] = volume.dims;
+        volume.data.forEach((_, n) => {
+          const [i, j, k] = [n % nx, Math.floor(n / nx) % ny, Math.floor(n / (nx * ny))];
+          const inside = i >= box[0] && i <= box[3] && j >= box[1] && j <= box[4] && k >= box[2] && k <= box[5];
+          if (!inside) volume.data[n] = 0;
+        });
+        await writeNifti(join(dir, 'whole.nii.gz'), volume);
+        await writeNifti(join(dir, 'box.nii.gz'), volume, { nonzeroBox: box });
+        await writeNifti(join(dir, 'empty.nii.gz'), { ...volume, data: make(volume.data.length) });
+        await writeNifti(join(dir, 'none.nii.gz'), volume, { nonzeroBox: null });
+        assert.deepEqual(readFileSync(join(dir, 'box.nii.gz')), readFileSync(join(dir, 'whole.nii.gz')));
+        assert.deepEqual(readFileSync(join(dir, 'none.nii.gz')), readFileSync(join(dir, 'empty.nii.gz')));
+        assert.deepEqual(gunzipSync(readFileSync(join(dir, 'whole.nii.gz'))), Buffer.from(encodeNifti(volume)));
+      }
+    }));
+
   it('writes a NIfTI input back with its own qform/sform fields untouched', () =>
     withTempDir(async (dir) => {
       const first = join(dir, 'a.nii');
