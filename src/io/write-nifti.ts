@@ -23,6 +23,8 @@ export interface WriteNiftiOptions extends EncodeNiftiOptions {
    * reads only the box's rows. Memory never written costs a page fault per page even to read.
    */
   nonzeroBox?: readonly [number, number, number, number, number, number] | null;
+  /** Write 1 for every nonzero voxel of a uint8 volume (a mask from its probabilities), 0 elsewhere. */
+  asMask?: boolean;
 }
 
 /**
@@ -51,20 +53,26 @@ export async function writeNifti(path: string, volume: Volume, options: WriteNif
 function* niftiPieces(volume: Volume, options: WriteNiftiOptions): Generator<Uint8Array> {
   yield encodeNiftiHeader(volume, options);
   const voxels = voxelBytes(volume);
-  const box = options.nonzeroBox;
+  const [nx, ny, nz] = volume.dims;
+  const whole = [0, 0, 0, nx - 1, ny - 1, nz - 1] as const;
+  if (options.asMask && !(volume.data instanceof Uint8Array))
+    throw new Error('writeNifti: asMask takes a uint8 volume');
+  const box = options.nonzeroBox === undefined && options.asMask ? whole : options.nonzeroBox;
   if (box === undefined) {
     yield voxels;
     return;
   }
-  const [nx, ny, nz] = volume.dims;
   const bytes = voxels.length / volume.data.length;
   const slice = new Uint8Array(nx * ny * bytes);
   for (let k = 0; k < nz; k++) {
     slice.fill(0);
     if (box && k >= box[2] && k <= box[5])
       for (let j = box[1]; j <= box[4]; j++) {
-        const row = nx * (j + ny * k);
-        slice.set(voxels.subarray((row + box[0]) * bytes, (row + box[3] + 1) * bytes), (nx * j + box[0]) * bytes);
+        const from = (nx * (j + ny * k) + box[0]) * bytes;
+        const row = voxels.subarray(from, from + (box[3] - box[0] + 1) * bytes);
+        const at = (nx * j + box[0]) * bytes;
+        if (options.asMask) for (let i = 0; i < row.length; i++) slice[at + i] = row[i] ? 1 : 0;
+        else slice.set(row, at);
       }
     yield slice;
   }

@@ -5,7 +5,7 @@
  * removeSmall never allocate a per-voxel label array.
  */
 import type { Dims3, Volume, VoxelArray } from '../core/volume.js';
-import { checkVolume, invalidArgument } from './grid.js';
+import { checkVolume, invalidArgument, type VoxelBox } from './grid.js';
 
 /** 6: faces; 18: faces and edges; 26: faces, edges and corners. */
 export type Connectivity = 6 | 18 | 26;
@@ -118,9 +118,14 @@ function connectivityOf(options: ComponentOptions): Connectivity {
   return c;
 }
 
-/** Scans every row once and records its foreground runs (arrays grow by doubling). */
-export function findRuns(data: VoxelArray, dims: Dims3, test: ForegroundTest): RunTable {
-  const [nx, ny, nz] = dims;
+/**
+ * Scans every row once and records its foreground runs (arrays grow by doubling). With `box` (inclusive,
+ * on `dims`), only the box is scanned and the runs are those of the box as a volume of its own (a crop,
+ * without copying it).
+ */
+export function findRuns(data: VoxelArray, dims: Dims3, test: ForegroundTest, box?: VoxelBox): RunTable {
+  const region = box ?? [0, 0, 0, dims[0] - 1, dims[1] - 1, dims[2] - 1];
+  const [nx, ny, nz] = [region[3] - region[0] + 1, region[4] - region[1] + 1, region[5] - region[2] + 1];
   const rows = ny * nz;
   const rowStart = new Int32Array(rows + 1);
   let start: Int32Array = new Int32Array(1024);
@@ -129,7 +134,8 @@ export function findRuns(data: VoxelArray, dims: Dims3, test: ForegroundTest): R
   const { target, invert } = test;
   for (let r = 0; r < rows; r++) {
     rowStart[r] = count;
-    const base = r * nx;
+    // the row's first voxel in `data`: row j + ny * k of the region
+    const base = region[0] + dims[0] * (region[1] + (r % ny) + dims[1] * (region[2] + Math.floor(r / ny)));
     let i = 0;
     while (i < nx) {
       while (i < nx && (data[base + i] === target) === invert) i++;
@@ -146,7 +152,7 @@ export function findRuns(data: VoxelArray, dims: Dims3, test: ForegroundTest): R
     }
   }
   rowStart[rows] = count;
-  return { dims, rowStart, start, end, count };
+  return { dims: [nx, ny, nz], rowStart, start, end, count };
 }
 
 function grow(array: Int32Array): Int32Array {

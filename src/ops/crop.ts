@@ -48,12 +48,18 @@ export function cropToBox(volume: Volume, box: VoxelBox, padValue = 0): Volume {
   if (!fullyInside && padValue !== 0) data.fill(padValue);
   const dstStart = overlapStart.map((s, a) => s - start[a]);
   copyBlock(volume.data, volume.dims, overlapStart, data, dims, dstStart, overlapSize);
+  return { ...cropGrid(volume, box), data };
+}
+
+/** The grid (dims, affine, meta) cropToBox gives the crop, without its voxels. */
+export function cropGrid(volume: Omit<Volume, 'data'>, box: VoxelBox): Omit<Volume, 'data'> {
+  checkBox(box);
   const affine = [...volume.affine];
-  const origin = transformPoint(volume.affine, start);
+  const origin = transformPoint(volume.affine, [box[0], box[1], box[2]]);
   affine[3] = origin[0];
   affine[7] = origin[1];
   affine[11] = origin[2];
-  return { dims, affine, data, meta: metaOnNewGrid(volume.meta) };
+  return { dims: boxSize(box), affine, meta: metaOnNewGrid(volume.meta) };
 }
 
 /**

@@ -32,6 +32,11 @@ export interface LabelStatistics {
 export interface StatisticsOptions {
   /** Also report label 0 (default false). */
   includeBackground?: boolean;
+  /**
+   * The labels lie on this box (inclusive) of the intensity volume's grid, as a crop of it would: the
+   * intensities are read in place, not copied. By default both are on one grid.
+   */
+  intensityBox?: VoxelBox;
 }
 
 /** The largest label value accepted (accumulators are arrays indexed by label value). */
@@ -44,12 +49,15 @@ export function labelStatistics(
   options: StatisticsOptions = {},
 ): LabelStatistics[] {
   checkVolume(labels, 'labelStatistics');
+  const box = options.intensityBox ?? [0, 0, 0, labels.dims[0] - 1, labels.dims[1] - 1, labels.dims[2] - 1];
   if (intensity) {
     checkVolume(intensity, 'labelStatistics intensity');
-    checkSameDims(labels, intensity, 'labelStatistics');
+    if (options.intensityBox) checkBoxFits(labels, intensity, options.intensityBox);
+    else checkSameDims(labels, intensity, 'labelStatistics');
   }
   const acc = new Accumulators(largestLabel(labels.data) + 1);
-  accumulate(acc, labels, intensity?.data, options.includeBackground === true);
+  const values = intensity && { data: intensity.data, dims: intensity.dims, box };
+  accumulate(acc, labels, values, options.includeBackground === true);
   return summarizeLabels(acc, labels, intensity !== undefined);
 }
 
@@ -111,7 +119,7 @@ class Accumulators {
 function accumulate(
   acc: Accumulators,
   labels: Volume,
-  values: VoxelArray | undefined,
+  values: { data: VoxelArray; dims: readonly number[]; box: VoxelBox } | undefined,
   includeBackground: boolean,
 ): void {
   const [nx, ny, nz] = labels.dims;
@@ -120,6 +128,10 @@ function accumulate(
   for (let k = 0; k < nz; k++) {
     for (let j = 0; j < ny; j++) {
       const row = nx * (j + ny * k);
+      // the same row of the intensity volume, where the labels' box lies
+      const valueRow = values
+        ? values.box[0] + values.dims[0] * (values.box[1] + j + values.dims[1] * (values.box[2] + k))
+        : 0;
       let i = 0;
       while (i < nx) {
         const label = data[row + i];
@@ -138,7 +150,7 @@ function accumulate(
           if (j > box[b + 4]) box[b + 4] = j;
           if (k < box[b + 2]) box[b + 2] = k;
           box[b + 5] = k; // k never decreases in scan order
-          if (values !== undefined) accumulateIntensities(acc, label, values, row + i, row + end);
+          if (values !== undefined) accumulateIntensities(acc, label, values.data, valueRow + i, valueRow + end);
         }
         i = end;
       }
@@ -171,6 +183,16 @@ function accumulateIntensities(acc: Accumulators, label: number, values: VoxelAr
   acc.sumSquares[label] += squares;
   acc.min[label] = min;
   acc.max[label] = max;
+}
+
+function checkBoxFits(labels: Volume, intensity: Volume, box: VoxelBox): void {
+  const fits = [0, 1, 2].every(
+    (a) => box[a] >= 0 && box[a + 3] < intensity.dims[a] && box[a + 3] - box[a] + 1 === labels.dims[a],
+  );
+  if (!fits)
+    throw invalidArgument(
+      `labelStatistics: labels of ${labels.dims.join('x')} do not fill box [${box.join(', ')}] of the ${intensity.dims.join('x')} intensities`,
+    );
 }
 
 function summarizeLabels(acc: Accumulators, labels: Volume, withIntensity: boolean): LabelStatistics[] {

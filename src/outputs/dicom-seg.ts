@@ -20,6 +20,7 @@ import { flipRasLps, transformPoint } from '../core/affine.js';
 import { MedparseError } from '../core/errors.js';
 import type { Dims3, Volume } from '../core/volume.js';
 import { encodeDicomFile } from '../io/dicom/dcmjs.js';
+import { boxIntersection, type VoxelBox } from '../ops/grid.js';
 import type { WritableDataset } from '../io/dicom/dcmjs.js';
 import type { Code, SegLabelEntry, SegLabelTable } from './seg-codes.js';
 import {
@@ -229,25 +230,34 @@ function slicesWithVoxels(dims: Dims3, mask: SegmentMask): number[] {
   return slices;
 }
 
-/** Whether any voxel lies in two segments. */
+/**
+ * Whether any voxel lies in two segments: each pair is compared only where their boxes meet, and the
+ * first shared voxel settles it.
+ */
 function segmentsOverlap(dims: Dims3, segments: readonly PlannedSegment[]): boolean {
-  if (segments.length < 2) return false;
-  const sliceVoxelCount = dims[0] * dims[1];
-  const claimed = new Uint8Array(sliceVoxelCount);
-  const voxels = new Int32Array(sliceVoxelCount);
-  for (let k = 0; k < dims[2]; k++) {
-    const here = segments.filter((segment) => segment.slices.includes(k));
-    if (here.length < 2) continue;
-    claimed.fill(0);
-    for (const segment of here) {
-      const n = sliceVoxels(dims, segment.mask, k, voxels);
-      for (let v = 0; v < n; v++) {
-        if (claimed[voxels[v]]) return true;
-        claimed[voxels[v]] = 1;
-      }
+  const boxes = segments.map(({ mask }): VoxelBox =>
+    mask.box ? [...mask.box] : [0, 0, 0, dims[0] - 1, dims[1] - 1, dims[2] - 1],
+  );
+  return segments.some((a, n) =>
+    segments.slice(n + 1).some((b, m) => masksMeet(dims, a.mask, b.mask, boxIntersection(boxes[n], boxes[n + 1 + m]))),
+  );
+}
+
+/** Whether a voxel of `box` (null: none) lies in both masks. */
+function masksMeet(dims: Dims3, a: SegmentMask, b: SegmentMask, box: VoxelBox | null): boolean {
+  if (!box) return false;
+  const [nx, ny] = dims;
+  for (let k = box[2]; k <= box[5]; k++)
+    for (let j = box[1]; j <= box[4]; j++) {
+      const row = nx * (j + ny * k);
+      for (let i = row + box[0]; i <= row + box[3]; i++) if (inMask(a, i) && inMask(b, i)) return true;
     }
-  }
   return false;
+}
+
+function inMask(mask: SegmentMask, index: number): boolean {
+  const v = mask.data[index];
+  return mask.value === undefined ? v !== 0 : v === mask.value;
 }
 
 interface Frame {

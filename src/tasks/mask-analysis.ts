@@ -3,6 +3,7 @@ import { axisMapping } from '../core/orientation.js';
 import type { Dims3, Volume } from '../core/volume.js';
 import {
   connectedComponents,
+  cropGrid,
   cropToBox,
   findRuns,
   foregroundTest,
@@ -126,7 +127,7 @@ export interface MaskDescription {
  */
 export function describeMask(probability: Uint8Array, box: Box | null, volume: Volume): MaskDescription {
   if (!box) return NOTHING_DESCRIBED;
-  return describeIslands(islandsInBox(probability, box, volume), volume, () => true);
+  return describeIslands(islandsInBox(probability, box, volume), probability, volume, () => true);
 }
 
 const NOTHING_DESCRIBED: MaskDescription = { statistics: undefined, instances: [], bestSlice: null };
@@ -148,15 +149,19 @@ export function withoutSpecksDescribed(
   const islands = islandsInBox(probability, box, volume);
   const cleaned = dropSpecks(islands, probability, volume);
   const isInstance = (size: number) => size >= MIN_INSTANCE_VOXELS;
-  const description = describeIslands(islands, volume, keepSpecks ? () => true : isInstance);
+  const description = describeIslands(islands, probability, volume, keepSpecks ? () => true : isInstance);
   return { ...cleaned, description };
 }
 
-/** A mask's box (cropped) and its 26-connected islands there, as runs: labelled once, painted as needed. */
+/**
+ * A mask's box and its 26-connected islands there, as runs: labelled once, painted as needed. Nothing
+ * is cropped: the runs are found and the statistics read in place, since fresh memory costs a page
+ * fault per page first touched.
+ */
 interface BoxIslands {
   box: Box;
-  /** The mask's probabilities on the box. */
-  crop: Volume;
+  /** The box as a grid of its own, as cropToBox would give it (for positions and volumes). */
+  grid: Omit<Volume, 'data'>;
   linked: RunComponents;
   /** Island id of each run (1 = largest) and each island's size, by id - 1. */
   idOfRun: Int32Array;
@@ -164,26 +169,31 @@ interface BoxIslands {
 }
 
 function islandsInBox(probability: Uint8Array, box: Box, volume: Volume): BoxIslands {
-  const crop = cropToBox({ ...volume, data: probability }, box);
-  const linked = linkRuns(findRuns(crop.data, crop.dims, foregroundTest({})), 26);
+  const linked = linkRuns(findRuns(probability, volume.dims, foregroundTest({}), box), 26);
   const { idOfRun, sizes } = rankComponents(linked);
-  return { box, crop, linked, idOfRun, sizes };
+  return { box, grid: cropGrid(volume, box), linked, idOfRun, sizes };
 }
 
 /**
- * The islands `keep` accepts (by size), painted on the box: as 0/1, or as their ids when `asIds`.
- * Ids stay those of islandsInBox, so kept islands keep their rank.
+ * The islands `keep` accepts (by size), painted on the box: as 1, or as their ids when `asIds`. Ids
+ * stay those of islandsInBox, so kept islands keep their rank. `over`, a painting of the same islands,
+ * is painted over when it can hold the ids (the same voxels are written, so it needs no clearing).
  */
 function paintIslands(
   islands: BoxIslands,
   keep: (size: number) => boolean,
   asIds: boolean,
+  over?: Uint8Array,
 ): Uint8Array | Uint16Array | Uint32Array {
-  const { crop, linked, idOfRun, sizes } = islands;
+  const { grid, linked, idOfRun, sizes } = islands;
   const count = sizes.length;
-  const voxels = crop.data.length;
+  const voxels = grid.dims[0] * grid.dims[1] * grid.dims[2];
   const out =
-    !asIds || count < 256 ? new Uint8Array(voxels) : count < 65536 ? new Uint16Array(voxels) : new Uint32Array(voxels);
+    !asIds || count < 256
+      ? (over ?? new Uint8Array(voxels))
+      : count < 65536
+        ? new Uint16Array(voxels)
+        : new Uint32Array(voxels);
   const value = idOfRun.map((id) => (keep(sizes[id - 1]) ? (asIds ? id : 1) : 0));
   paintRuns(linked, out, value);
   return out;
@@ -205,7 +215,7 @@ function dropSpecks(
   const out = new Uint8Array(probability.length);
   const { rowStart, start, end } = linked.runs;
   const [nx, ny] = volume.dims;
-  const boxRows = islands.crop.dims[1];
+  const boxRows = islands.grid.dims[1];
   for (let row = 0; row < rowStart.length - 1; row++) {
     // row = j + boxRows * k on the box; its first voxel on the volume's grid
     const base = box[0] + nx * (box[1] + (row % boxRows) + ny * (box[2] + Math.floor(row / boxRows)));
@@ -216,15 +226,22 @@ function dropSpecks(
   return { probability: out, removed };
 }
 
-/** describeMask of the islands `keep` accepts. */
-function describeIslands(islands: BoxIslands, volume: Volume, keep: (size: number) => boolean): MaskDescription {
-  const { box, crop } = islands;
+/** describeMask of the islands `keep` accepts, from `probability` (on `volume`'s grid). */
+function describeIslands(
+  islands: BoxIslands,
+  probability: Uint8Array,
+  volume: Volume,
+  keep: (size: number) => boolean,
+): MaskDescription {
+  const { box, grid } = islands;
   // Everything is computed on the mask's box: the cost follows the object, not the scan.
-  const image = cropToBox(volume, box);
-  const binary = { ...crop, data: paintIslands(islands, keep, false) };
-  const found = labelStatistics(binary, image).find((s) => s.label === 1);
+  const inBox = { intensityBox: box };
+  const binary = { ...grid, data: paintIslands(islands, keep, false) as Uint8Array };
+  const found = labelStatistics(binary, volume, inBox).find((s) => s.label === 1);
   if (!found) return NOTHING_DESCRIBED;
-  const instances = labelStatistics({ ...crop, data: paintIslands(islands, keep, true) }, crop)
+  const slice = bestSlice(binary.data, binary);
+  const ids = { ...grid, data: paintIslands(islands, keep, true, binary.data) };
+  const instances = labelStatistics(ids, { ...volume, data: probability }, inBox)
     .filter((s) => s.voxels >= MIN_INSTANCE_VOXELS)
     .map((s) => ({
       id: 0,
@@ -242,7 +259,6 @@ function describeIslands(islands: BoxIslands, volume: Volume, keep: (size: numbe
     boxVoxels: shiftBox(found.boxVoxels, box),
     centroidVoxel: shiftPoint(found.centroidVoxel, box),
   };
-  const slice = bestSlice(binary.data as Uint8Array, binary);
   return { statistics, instances, bestSlice: { axis: slice.axis, index: slice.index + box[slice.axis] } };
 }
 

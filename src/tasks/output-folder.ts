@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { volumeLike } from '../core/volume.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { writeNifti } from '../io/write-nifti.js';
 import { boxUnion } from '../ops/index.js';
@@ -9,7 +10,7 @@ import { mergeLabels } from './label-map.js';
 import { answerBox } from './mask-analysis.js';
 import type { ParseResult, PromptResult } from './results.js';
 import { readReport, writeReport, type ReportFiles } from './report.js';
-import { answerMasks, buildReport, encodeSegmentation, type ReportOptions } from './result-files.js';
+import { answerMaskFiles, buildReport, encodeSegmentation, type ReportOptions } from './result-files.js';
 
 export { mergeLabels } from './label-map.js';
 import { OutputFolder, RESULT_FILE_NAMES } from './result-folder.js';
@@ -103,8 +104,11 @@ export function filesListedInReport(dir: string): string[] {
 
 async function writeMasks(staging: string, result: ParseResult): Promise<Map<PromptResult, string>> {
   const files = new Map<PromptResult, string>();
-  for (const { prompt, name, mask } of answerMasks(result)) {
-    await writeNifti(join(staging, name), mask, { compressionLevel: 4, nonzeroBox: answerBox(prompt, mask.dims) });
+  for (const { prompt, name } of answerMaskFiles(result)) {
+    // the mask is written from the answer's probabilities, inside its box: no 0/1 copy of the volume
+    const probability = volumeLike(result.input, prompt.probability as Uint8Array);
+    const nonzeroBox = answerBox(prompt, probability.dims);
+    await writeNifti(join(staging, name), probability, { compressionLevel: 4, nonzeroBox, asMask: true });
     files.set(prompt, name);
   }
   return files;

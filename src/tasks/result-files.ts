@@ -47,23 +47,31 @@ export function encodeSegmentation(
   return { bytes, report: describeDicomSeg(result, masks, merged.shares) };
 }
 
-/** Each present answer's own mask (0/1 on the input grid) and its file name: `<concept id>.nii.gz`, `_2` on a repeat. */
-export function answerMasks(result: ParseResult): Array<{ prompt: PromptResult; name: string; mask: Volume }> {
-  const masks: Array<{ prompt: PromptResult; name: string; mask: Volume }> = [];
+/** Each present answer with a mask and its mask file's name: `<concept id>.nii.gz`, `_2` on a repeat. */
+export function answerMaskFiles(result: ParseResult): Array<{ prompt: PromptResult; name: string }> {
+  const files: Array<{ prompt: PromptResult; name: string }> = [];
   const written = new Set<string>();
   for (const prompt of result.prompts) {
     if (prompt.status !== 'present' || !prompt.probability || !prompt.concept) continue;
     let name = `${prompt.concept.id}.nii.gz`;
     for (let n = 2; written.has(name); n++) name = `${prompt.concept.id}_${n}.nii.gz`;
     written.add(name);
-    const probability = prompt.probability;
+    files.push({ prompt, name });
+  }
+  return files;
+}
+
+/** Each present answer's own mask (0/1 on the input grid) and its file name (answerMaskFiles). */
+export function answerMasks(result: ParseResult): Array<{ prompt: PromptResult; name: string; mask: Volume }> {
+  const dims = result.input.dims;
+  return answerMaskFiles(result).map(({ prompt, name }) => {
+    const probability = prompt.probability as Uint8Array;
     const mask = new Uint8Array(probability.length);
-    forEachRowInBox(answerBox(prompt, result.input.dims), result.input.dims, (from, to) => {
+    forEachRowInBox(answerBox(prompt, dims), dims, (from, to) => {
       for (let i = from; i < to; i++) mask[i] = probability[i] ? 1 : 0;
     });
-    masks.push({ prompt, name, mask: volumeLike(result.input, mask) });
-  }
-  return masks;
+    return { prompt, name, mask: volumeLike(result.input, mask) };
+  });
 }
 
 /** labels.json: the table with NiiVue's colormap of the same legend, as writeLabelTable writes it. */

@@ -62,6 +62,17 @@ describe('NIfTI write -> read round trip', () => {
       }
     }));
 
+  it('writes a uint8 volume asMask as the file of its 0/1 copy, with or without a box', () =>
+    withTempDir(async (dir) => {
+      const volume = indexVolume([9, 7, 6], LPS, (n) => new Uint8Array(n));
+      volume.data.forEach((v, n) => (volume.data[n] = n % 3 === 0 || n < 100 ? 0 : v));
+      await writeNifti(join(dir, 'copy.nii.gz'), { ...volume, data: volume.data.map((v) => (v ? 1 : 0)) });
+      await writeNifti(join(dir, 'mask.nii.gz'), volume, { asMask: true });
+      await writeNifti(join(dir, 'boxed.nii.gz'), volume, { asMask: true, nonzeroBox: [0, 0, 0, 8, 6, 5] });
+      assert.deepEqual(readFileSync(join(dir, 'mask.nii.gz')), readFileSync(join(dir, 'copy.nii.gz')));
+      assert.deepEqual(readFileSync(join(dir, 'boxed.nii.gz')), readFileSync(join(dir, 'copy.nii.gz')));
+    }));
+
   it('writes a NIfTI input back with its own qform/sform fields untouched', () =>
     withTempDir(async (dir) => {
       const first = join(dir, 'a.nii');

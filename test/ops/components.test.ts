@@ -3,11 +3,15 @@ import { describe, it } from 'node:test';
 import type { Dims3, Volume } from '../../src/core/volume.js';
 import {
   connectedComponents,
+  findRuns,
+  foregroundTest,
   keepLargest,
   removeMinorComponents,
   removeSmall,
   type Connectivity,
 } from '../../src/ops/components.js';
+import { cropToBox } from '../../src/ops/crop.js';
+import { boxSize, type VoxelBox } from '../../src/ops/grid.js';
 import { countNonzero, diagonalAffine, filled, random, volumeOf } from './fixtures.js';
 
 const affine = diagonalAffine([1, 1, 1]);
@@ -156,6 +160,19 @@ describe('connectedComponents', () => {
     const result = connectedComponents(labels, { label: 2 });
     assert.deepEqual(result.sizes, [2, 1, 1]);
     assert.deepEqual(Array.from(result.labels), [1, 1, 0, 2, 0, 3]);
+  });
+});
+
+describe('findRuns on a box', () => {
+  it('finds the runs of the box as those of its crop', () => {
+    const next = random(3);
+    const mask = filled([11, 8, 6], diagonalAffine([1, 1, 1]), new Uint8Array(528), () => (next() < 0.4 ? 1 : 0));
+    const box: VoxelBox = [2, 1, 1, 8, 6, 4];
+    const test = foregroundTest({});
+    assert.deepEqual(
+      findRuns(mask.data, mask.dims, test, box),
+      findRuns(cropToBox(mask, box).data, boxSize(box), test),
+    );
   });
 });
 

@@ -1,10 +1,24 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { transformPoint } from '../../src/core/affine.js';
+import { cropToBox } from '../../src/ops/crop.js';
 import { labelStatistics } from '../../src/ops/statistics.js';
 import { assertClose, diagonalAffine, filled, obliqueAffine, random } from './fixtures.js';
 
 describe('labelStatistics', () => {
+  it('reads the intensities of a box in place as it reads those of the cropped volume', () => {
+    const next = random(5);
+    const affine = obliqueAffine([0.8, 1.2, 2.5], [0.4, -0.3, 0.2], [-20, 15, 40]);
+    const image = filled([12, 9, 7], affine, new Float32Array(756), () => next() * 1000 - 500);
+    const box = [3, 2, 1, 9, 6, 5] as const;
+    const labels = filled([7, 5, 5], cropToBox(image, [...box]).affine, new Uint8Array(175), () =>
+      Math.floor(next() * 3),
+    );
+    const cropped = labelStatistics(labels, cropToBox(image, [...box]));
+    assert.deepEqual(labelStatistics(labels, image, { intensityBox: [...box] }), cropped);
+    assert.throws(() => labelStatistics(labels, image, { intensityBox: [3, 2, 1, 9, 6, 7] }), /do not fill box/);
+  });
+
   it('reports volume in mL on an anisotropic grid', () => {
     const labels = filled([6, 5, 4], diagonalAffine([0.5, 2, -3], [1, 2, 3]), new Uint8Array(120), (i, j, k) =>
       i < 2 && j < 5 && k === 1 ? 2 : 0,

@@ -10,7 +10,12 @@ import { readDicomSeries } from '../../src/io/dicom/index.js';
 import { makeLabelTable } from '../../src/io/label-table.js';
 import { parseDicomSeg, verifyDicomSeg } from '../../src/outputs/dicom-seg-check.js';
 import type { ParsedSeg } from '../../src/outputs/dicom-seg-check.js';
-import { decimalString, encodeDicomSeg, SEGMENTATION_STORAGE_UID } from '../../src/outputs/dicom-seg.js';
+import {
+  decimalString,
+  encodeDicomSeg,
+  encodeDicomSegMasks,
+  SEGMENTATION_STORAGE_UID,
+} from '../../src/outputs/dicom-seg.js';
 import { writeDicomSeg } from '../../src/outputs/dicom-seg-file.js';
 import type { SegLabelEntry } from '../../src/outputs/seg-codes.js';
 import { LOCAL_CODING_SCHEME, srgbToDicomLab } from '../../src/outputs/seg-codes.js';
@@ -319,6 +324,29 @@ describe('DICOM SEG edge cases', () => {
     assert.equal(seg.numberOfFrames, 1);
     assert.ok(seg.frameMask(0).every((bit) => bit === 0));
     assert.deepEqual(verifyDicomSeg(bytes, image, empty, PHANTOM_TABLE), []);
+  });
+
+  it('says SegmentsOverlap YES only when two masks share a voxel, with or without their boxes', () => {
+    const [nx, ny] = image.dims;
+    const at = (i: number, j: number, k: number) => i + nx * (j + ny * k);
+    const a = new Uint8Array(image.data.length);
+    const b = new Uint8Array(image.data.length);
+    for (let k = 1; k < 4; k++) for (let j = 2; j < 8; j++) for (let i = 2; i < 7; i++) a[at(i, j, k)] = 200;
+    for (let k = 2; k < 5; k++) for (let j = 2; j < 8; j++) for (let i = 7; i < 12; i++) b[at(i, j, k)] = 150;
+    const [first, second] = PHANTOM_TABLE.labels;
+    const overlap = (boxes: boolean) => {
+      const masks = [
+        { entry: first, data: a, ...(boxes ? { box: [2, 2, 1, 6, 7, 3] as const } : {}) },
+        { entry: second, data: b, ...(boxes ? { box: [6, 2, 2, 11, 7, 4] as const } : {}) },
+      ];
+      return parseDicomSeg(encodeDicomSegMasks(image, masks)).dataset.string('SegmentsOverlap');
+    };
+    // side by side (columns 2 to 6 and 7 to 11): the masks touch but share no voxel
+    assert.equal(overlap(true), 'NO');
+    assert.equal(overlap(false), 'NO');
+    b[at(6, 7, 3)] = 90;
+    assert.equal(overlap(true), 'YES');
+    assert.equal(overlap(false), 'YES');
   });
 
   it('refuses an empty label table and a label map on another grid', () => {
