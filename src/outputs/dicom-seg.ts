@@ -19,7 +19,7 @@ import type { Mat4, Vec3 } from '../core/affine.js';
 import { flipRasLps, transformPoint } from '../core/affine.js';
 import { MedparseError } from '../core/errors.js';
 import type { Dims3, Volume } from '../core/volume.js';
-import { encodeDicomFile } from '../io/dicom/dcmjs.js';
+import { encodeDicomFileWithPixels } from '../io/dicom/dcmjs.js';
 import { boxIntersection, type VoxelBox } from '../ops/grid.js';
 import type { WritableDataset } from '../io/dicom/dcmjs.js';
 import type { Code, SegLabelEntry, SegLabelTable } from './seg-codes.js';
@@ -125,10 +125,8 @@ export function encodeDicomSegMasks(
             'Made by medparse from an image file that is not DICOM: it names no patient, study or series, so this ' +
             'SEG starts a study of its own and attaches to no images; match it to them by geometry only.',
         }),
-    PixelData: [packFrames(source.dims, frames).buffer as ArrayBuffer],
-    _vrMap: { PixelData: 'OB' },
   };
-  return encodeDicomFile(dataset);
+  return encodeDicomFileWithPixels(dataset, packFrames(source.dims, frames));
 }
 
 /** What a SEG made from a file without DICOM identifiers says in its description, and the report repeats. */

@@ -6,6 +6,7 @@ import type { Vec3 } from '../../src/core/affine.js';
 import { MedparseError } from '../../src/core/errors.js';
 import { makePhantomCt, phantomLabelAt } from '../../src/core/phantom.js';
 import type { Volume } from '../../src/core/volume.js';
+import { encodeDicomFile, encodeDicomFileWithPixels } from '../../src/io/dicom/dcmjs.js';
 import { readDicomSeries } from '../../src/io/dicom/index.js';
 import { makeLabelTable } from '../../src/io/label-table.js';
 import { parseDicomSeg, verifyDicomSeg } from '../../src/outputs/dicom-seg-check.js';
@@ -347,6 +348,19 @@ describe('DICOM SEG edge cases', () => {
     b[at(6, 7, 3)] = 90;
     assert.equal(overlap(true), 'YES');
     assert.equal(overlap(false), 'YES');
+  });
+
+  it('appends the pixel data as dcmjs writes it, to the byte', () => {
+    const dataset = {
+      SOPClassUID: SEGMENTATION_STORAGE_UID,
+      SOPInstanceUID: '1.2.3.4',
+      Rows: 3,
+      Columns: 4,
+      SegmentLabel: 'x',
+    };
+    const pixels = new Uint8Array([1, 2, 3, 250, 7, 0]);
+    const byDcmjs = encodeDicomFile({ ...dataset, PixelData: [pixels.slice().buffer], _vrMap: { PixelData: 'OB' } });
+    assert.deepEqual(encodeDicomFileWithPixels(dataset, pixels), byDcmjs);
   });
 
   it('refuses an empty label table and a label map on another grid', () => {
