@@ -156,7 +156,7 @@ function labelHolders(
 ): { heldBy: (label: number, i: number) => number; set: (i: number, answer: number) => void } {
   const labels = present.map((prompt) => values.get(prompt) as number);
   if (new Set(labels).size === present.length) {
-    const answerOfLabel = new Int32Array(Math.max(...labels) + 1);
+    const answerOfLabel = new Int32Array(Math.max(0, ...labels) + 1);
     labels.forEach((label, a) => (answerOfLabel[label] = a));
     return { heldBy: (label) => answerOfLabel[label], set: () => undefined };
   }

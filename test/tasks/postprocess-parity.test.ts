@@ -227,6 +227,19 @@ describe('withoutSpecksDescribed matches withoutSpecks then describeMask on whol
 });
 
 describe('mergeLabels and answerMasks match the whole-volume painting', () => {
+  it('makes an empty label map when no answer is present', () => {
+    const volume = image(random(21));
+    const absent: PromptResult = { ...present('liver', blobs(random(22), 1), volume, 0.9), status: 'absent' };
+    delete absent.probability;
+    const merged = mergeLabels(parseResult(volume, [absent]), vocabulary);
+    assert.equal(merged.table.labels.length, 0);
+    assert.equal(
+      merged.labels.data.some((v) => v !== 0),
+      false,
+    );
+    assert.deepEqual(answerMasks(parseResult(volume, [absent])), []);
+  });
+
   for (const seed of [11, 12, 14, 15]) {
     it(`nested, overlapping and repeated answers, seed ${seed}`, () => {
       const next = random(seed);
