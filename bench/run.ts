@@ -3,6 +3,7 @@
  * they assert nothing (wall-clock times vary by machine).
  */
 import { benchBrowser } from './browser.js';
+import { benchCliStartup } from './cli-startup.js';
 import { benchEndToEnd } from './end-to-end.js';
 import { benchEngine } from './engine.js';
 import { benchIo } from './io.js';
@@ -25,6 +26,7 @@ const AREAS: Array<[string, () => Promise<BenchRow[]>]> = [
   ['I/O', benchIo],
   ['volume operations', benchOperations],
   ['vocabulary', benchVocabulary],
+  ['CLI startup (fresh processes, before any command runs)', benchCliStartup],
   ['engine (512x512x300 CT-like volume)', benchEngine],
   ['end to end (issue 16: medparse segment on DICOM series, a fresh process each)', benchEndToEnd],
   ['service (medparse serve against the CLI)', benchService],

@@ -2,8 +2,6 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { MedparseError } from '../../core/errors.js';
-import { readVolume } from '../../io/read.js';
-import { writeNifti } from '../../io/write-nifti.js';
 import { addImageChoiceOptions, type CliContext, type ImageChoiceOptions } from '../context.js';
 import { EXIT } from '../io.js';
 import { parseVolumeIndex, UsageError } from '../usage.js';
@@ -31,6 +29,11 @@ export function defineConvertCommand(program: Command, context: CliContext): voi
         'output already exists; choose another path or pass --force to replace it',
         output,
       );
+    // the readers and writer (DICOM codecs among them) load when converting, not when the CLI starts
+    const [{ readVolume }, { writeNifti }] = await Promise.all([
+      import('../../io/read.js'),
+      import('../../io/write-nifti.js'),
+    ]);
     const volume = await readVolume(input, { volume: parseVolumeIndex(options.volume), series: options.series });
     await writeNifti(output, volume);
     context.io.stdout(`wrote ${output} (${volume.dims.join('x')}, ${volume.meta.sourceFormat} -> NIfTI-1)`);

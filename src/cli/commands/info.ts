@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { makePhantomCt } from '../../core/phantom.js';
-import { readVolume } from '../../io/read.js';
 import { addImageChoiceOptions, type CliContext, type ImageChoiceOptions } from '../context.js';
 import { describeVolume, formatDescription } from '../describe.js';
 import { EXIT } from '../io.js';
@@ -25,6 +24,8 @@ export function defineInfoCommand(program: Command, context: CliContext): void {
   addImageChoiceOptions(command).action(async (image: string | undefined, options: InfoOptions) => {
     if (!options.demo && image === undefined)
       throw new UsageError('info needs exactly one image (a file, a DICOM folder or a .zip)');
+    // the readers (DICOM codecs among them) load when an image is read, not when the CLI starts
+    const { readVolume } = await import('../../io/read.js');
     const volume = options.demo
       ? makePhantomCt()
       : await readVolume(image!, { volume: parseVolumeIndex(options.volume), series: options.series });

@@ -3,13 +3,11 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { makePhantomCt } from '../../core/phantom.js';
 import { DEFAULT_MODEL_DIR, packageVersion } from '../../core/paths.js';
-import { readVolume } from '../../io/read.js';
-import { ParseEngine } from '../../tasks/engine.js';
-import { OutputFolder, writeResults, type TaskName } from '../../tasks/output-folder.js';
+import type { ParseEngine } from '../../tasks/engine.js';
+import type { OutputFolder, TaskName } from '../../tasks/output-folder.js';
 import type { ParseResult, PromptResult } from '../../tasks/results.js';
 import { addImageChoiceOptions, type CliContext, type ImageChoiceOptions } from '../context.js';
 import { EXIT, type CommandIO } from '../io.js';
-import { progressDisplay } from '../progress.js';
 import { collect, parseVolumeIndex, UsageError } from '../usage.js';
 
 interface ParseCommandOptions extends ImageChoiceOptions {
@@ -116,6 +114,7 @@ async function runParse(
   const memoryLimitGb = values.memoryLimitGb === undefined ? undefined : Number(values.memoryLimitGb);
   if (memoryLimitGb !== undefined && !(memoryLimitGb > 0))
     throw new UsageError(`--memory-limit-gb must be a number > 0, got "${values.memoryLimitGb}"`);
+  const { ParseEngine, OutputFolder, writeResults, readVolume, progressDisplay } = await loadParseModules();
   const display = values.quiet ? undefined : progressDisplay(io);
   const progress = display?.report;
   // checked (a writable folder, not the input, nothing of the user's in the way) and locked before any inference
@@ -173,6 +172,21 @@ async function runParse(
     removeSignalHandlers();
     await engine?.dispose();
   }
+}
+
+/**
+ * The engine (onnxruntime-node), the readers and writers (DICOM codecs) and the progress bars, imported
+ * when a parse runs rather than when the CLI starts: --version, --help and the other commands need none
+ * of them. After the usage checks, so that a usage error answers as fast as --help.
+ */
+async function loadParseModules() {
+  const [{ ParseEngine }, { OutputFolder, writeResults }, { readVolume }, { progressDisplay }] = await Promise.all([
+    import('../../tasks/engine.js'),
+    import('../../tasks/output-folder.js'),
+    import('../../io/read.js'),
+    import('../progress.js'),
+  ]);
+  return { ParseEngine, OutputFolder, writeResults, readVolume, progressDisplay };
 }
 
 /**
