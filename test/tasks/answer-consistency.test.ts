@@ -16,6 +16,7 @@ import { checkAnatomy } from '../../src/tasks/sanity.js';
 import type { ParseResult, PromptResult } from '../../src/tasks/results.js';
 import { deltaE } from '../../src/core/colour.js';
 import { MIN_TOUCHING_DELTA_E, loadVocabulary } from '../../src/vocab/index.js';
+import { presentPromptResult } from '../helpers/answers.js';
 import { withTempDir } from '../helpers/volumes.js';
 
 const vocabulary = loadVocabulary();
@@ -50,17 +51,9 @@ function boxMask(from: number[], to: number[], probability: number): Uint8Array 
 
 function answer(id: string, probability: Uint8Array, volume: Volume, score = 0.9): PromptResult {
   const box = tightBox(probability, DIMS);
-  const description = describeMask(probability, box, volume);
   const voxels = probability.reduce((n, v) => n + (v ? 1 : 0), 0);
-  const concept = vocabulary.require(id);
   return {
-    text: concept.name,
-    status: 'present',
-    score,
-    concept: { ...vocabulary.ref(id), category: concept.category },
-    probability,
-    statistics: description.statistics,
-    instances: description.instances,
+    ...presentPromptResult(id, probability, volume, score),
     evidence: {
       voxels,
       volumeMl: voxels * 0.012,
@@ -70,11 +63,9 @@ function answer(id: string, probability: Uint8Array, volume: Volume, score = 0.9
       pValue: null,
       calibrated: true,
       boxVoxels: box,
-      bestSlice: description.bestSlice,
+      bestSlice: describeMask(probability, box, volume).bestSlice,
       reasons: [],
     },
-    suggestions: [],
-    notes: [],
   };
 }
 

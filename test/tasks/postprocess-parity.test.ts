@@ -18,6 +18,7 @@ import { answerMasks } from '../../src/tasks/result-files.js';
 import type { ParseResult, PromptResult } from '../../src/tasks/results.js';
 import { liesWithin } from '../../src/tasks/overlaps.js';
 import { loadVocabulary, type Vocabulary } from '../../src/vocab/index.js';
+import { presentPromptResult } from '../helpers/answers.js';
 import { random } from '../ops/fixtures.js';
 
 const vocabulary = loadVocabulary();
@@ -155,6 +156,7 @@ function referenceLabels(present: PromptResult[], values: Map<PromptResult, numb
 
 // ---------------------------------------------------------------------------------------------
 
+/** A present answer; without statistics, as one whose mask a check changed, for the answer stage to describe again. */
 function present(
   id: string,
   probability: Uint8Array,
@@ -162,19 +164,8 @@ function present(
   score: number,
   withStatistics = true,
 ): PromptResult {
-  const box = tightBox(probability, DIMS);
-  const description = describeMask(probability, box, volume);
-  const concept = vocabulary.require(id);
-  return {
-    text: concept.name,
-    status: 'present',
-    score,
-    concept: { ...vocabulary.ref(id), category: concept.category },
-    probability,
-    ...(withStatistics ? { statistics: description.statistics, instances: description.instances } : {}),
-    suggestions: [],
-    notes: [],
-  };
+  const answer = presentPromptResult(id, probability, volume, score);
+  return withStatistics ? answer : { ...answer, statistics: undefined, instances: undefined };
 }
 
 function parseResult(volume: Volume, prompts: PromptResult[]): ParseResult {
