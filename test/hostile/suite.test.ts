@@ -12,11 +12,18 @@ import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { zipSync } from 'fflate';
-import { encodeDicomFile } from '../../src/io/dicom/dcmjs.js';
 import { encodeNifti } from '../../src/io/write-nifti.js';
-import { writeGzipBomb } from '../helpers/hostile.js';
+import {
+  detachedMetaImageHeader,
+  detachedNrrdHeader,
+  hasMkfifo,
+  nestedSequences,
+  tinyDicomImage,
+  tinyDicomImageWithElements,
+  writeGzipBomb,
+} from '../helpers/hostile.js';
 import { indexVolume, withTempDir } from '../helpers/volumes.js';
-import { newUid, writeSeries } from '../io/dicom/make-series.js';
+import { writeSeries } from '../io/dicom/make-series.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 /** Reports the process's peak resident memory (KiB) on fd 3 when it exits, however it exits. */
@@ -40,64 +47,12 @@ interface Case {
   skip?: string | false;
 }
 
-function hasMkfifo(): boolean {
-  try {
-    execFileSync('mkfifo', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const nifti = (edit: (view: DataView) => void = () => {}) => {
   const bytes = encodeNifti(indexVolume([8, 8, 8], RAS, (n) => new Int16Array(n)));
   edit(new DataView(bytes.buffer));
   return bytes;
 };
-const nhdr = (file: string) =>
-  `NRRD0004\ntype: uint8\ndimension: 3\nsizes: 4 4 2\nencoding: raw\ndata file: ${file}\n\n`;
-const mhd = (file: string) =>
-  `ObjectType = Image\nNDims = 3\nDimSize = 4 4 2\nElementType = MET_UCHAR\nElementDataFile = ${file}\n`;
 const write = (path: string, bytes: Uint8Array | string) => (writeFileSync(path, bytes), path);
-
-function dicomImage(extra: Record<string, unknown>): Uint8Array {
-  return encodeDicomFile({
-    SOPClassUID: '1.2.840.10008.5.1.4.1.1.2.1',
-    SOPInstanceUID: newUid(),
-    StudyInstanceUID: newUid(),
-    SeriesInstanceUID: newUid(),
-    Modality: 'CT',
-    Rows: 4,
-    Columns: 4,
-    SamplesPerPixel: 1,
-    PhotometricInterpretation: 'MONOCHROME2',
-    BitsAllocated: 16,
-    BitsStored: 16,
-    HighBit: 15,
-    PixelRepresentation: 0,
-    ImagePositionPatient: ['0', '0', '0'],
-    ImageOrientationPatient: ['1', '0', '0', '0', '1', '0'],
-    PixelSpacing: ['1', '1'],
-    _vrMap: { PixelData: 'OW' },
-    PixelData: [new Uint8Array(32).buffer],
-    ...extra,
-  });
-}
-
-/** An explicit-VR little-endian file whose header nests `depth` undefined-length sequences. */
-function deeplyNested(depth: number): Uint8Array {
-  const open = Buffer.from([0x40, 0x00, 0x30, 0xa7, 0x53, 0x51, 0, 0, 0xff, 0xff, 0xff, 0xff]);
-  const item = Buffer.from([0xfe, 0xff, 0x00, 0xe0, 0xff, 0xff, 0xff, 0xff]);
-  const itemEnd = Buffer.from([0xfe, 0xff, 0x0d, 0xe0, 0, 0, 0, 0]);
-  const sequenceEnd = Buffer.from([0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]);
-  const nested = Buffer.concat([
-    ...Array.from({ length: depth }, () => Buffer.concat([open, item])),
-    ...Array.from({ length: depth }, () => Buffer.concat([itemEnd, sequenceEnd])),
-  ]);
-  const file = Buffer.from(dicomImage({}));
-  const at = file.lastIndexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00]));
-  return Buffer.concat([file.subarray(0, at), nested, file.subarray(at)]);
-}
 
 async function seriesZip(dir: string, level: 0 | 6 = 0): Promise<Uint8Array> {
   const series = await writeSeries(join(dir, 'series'), { slices: 3 });
@@ -109,14 +64,14 @@ async function seriesZip(dir: string, level: 0 | 6 = 0): Promise<Uint8Array> {
 const CASES: Case[] = [
   {
     name: 'NRRD data file: /etc/passwd',
-    build: (d) => write(join(d, 'a.nhdr'), nhdr('/etc/passwd')),
+    build: (d) => write(join(d, 'a.nhdr'), detachedNrrdHeader('/etc/passwd')),
     exit: 1,
     message: /absolute path/,
     peakMiB: 64,
   },
   {
     name: 'NRRD data file: /proc/self/environ',
-    build: (d) => write(join(d, 'a.nhdr'), nhdr('/proc/self/environ')),
+    build: (d) => write(join(d, 'a.nhdr'), detachedNrrdHeader('/proc/self/environ')),
     exit: 1,
     message: /absolute path/,
     peakMiB: 64,
@@ -126,7 +81,7 @@ const CASES: Case[] = [
     build: (d) => {
       mkdirSync(join(d, 'in'));
       write(join(d, 'other.raw'), Buffer.alloc(32, 1));
-      return write(join(d, 'in', 'a.nhdr'), nhdr('../other.raw'));
+      return write(join(d, 'in', 'a.nhdr'), detachedNrrdHeader('../other.raw'));
     },
     exit: 1,
     message: /leaves the header's folder/,
@@ -138,7 +93,7 @@ const CASES: Case[] = [
       mkdirSync(join(d, 'in'));
       write(join(d, 'other.raw'), Buffer.alloc(32, 1));
       symlinkSync(join(d, 'other.raw'), join(d, 'in', 'data.raw'));
-      return write(join(d, 'in', 'a.nhdr'), nhdr('data.raw'));
+      return write(join(d, 'in', 'a.nhdr'), detachedNrrdHeader('data.raw'));
     },
     exit: 1,
     message: /symbolic link leaving/,
@@ -146,7 +101,7 @@ const CASES: Case[] = [
   },
   {
     name: 'MetaImage ElementDataFile = /dev/zero',
-    build: (d) => write(join(d, 'a.mhd'), mhd('/dev/zero')),
+    build: (d) => write(join(d, 'a.mhd'), detachedMetaImageHeader('/dev/zero')),
     exit: 1,
     message: /absolute path/,
     peakMiB: 64,
@@ -155,7 +110,7 @@ const CASES: Case[] = [
     name: 'MetaImage ElementDataFile naming a FIFO',
     build: (d) => {
       execFileSync('mkfifo', [join(d, 'pipe.raw')]);
-      return write(join(d, 'a.mhd'), mhd('pipe.raw'));
+      return write(join(d, 'a.mhd'), detachedMetaImageHeader('pipe.raw'));
     },
     exit: 1,
     message: /not a regular file/,
@@ -272,14 +227,14 @@ const CASES: Case[] = [
   },
   {
     name: 'DICOM slice declaring 50 million frames',
-    build: (d) => write(join(d, 'f.dcm'), dicomImage({ NumberOfFrames: '50000000' })),
+    build: (d) => write(join(d, 'f.dcm'), tinyDicomImage({ NumberOfFrames: '50000000' })),
     exit: 1,
     message: /NumberOfFrames says 50000000/,
     peakMiB: 96,
   },
   {
     name: 'DICOM with 5,000 nested sequences',
-    build: (d) => write(join(d, 'n.dcm'), deeplyNested(5000)),
+    build: (d) => write(join(d, 'n.dcm'), tinyDicomImageWithElements(nestedSequences(5000, true))),
     exit: 1,
     message: /nested more than 64 deep/,
     peakMiB: 96,

@@ -12,7 +12,14 @@ import { deflateSync, gzipSync } from 'node:zlib';
 import { MedparseError, type MedparseErrorCode } from '../../src/core/errors.js';
 import { readVolume, type VolumeHeader } from '../../src/io/read.js';
 import { encodeNifti } from '../../src/io/write-nifti.js';
-import { baselineMiB, readInChild, writeGzipBomb } from '../helpers/hostile.js';
+import {
+  baselineMiB,
+  detachedMetaImageHeader,
+  detachedNrrdHeader,
+  hasMkfifo,
+  readInChild,
+  writeGzipBomb,
+} from '../helpers/hostile.js';
 import { indexVolume, withTempDir } from '../helpers/volumes.js';
 
 const RAS = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
@@ -27,24 +34,10 @@ async function rejects(path: string, code: MedparseErrorCode, pattern: RegExp, o
   });
 }
 
-const nhdr = (dataFile: string) =>
-  `NRRD0004\ntype: uint8\ndimension: 3\nsizes: 4 4 2\nencoding: raw\ndata file: ${dataFile}\n\n`;
-const mhd = (dataFile: string) =>
-  `ObjectType = Image\nNDims = 3\nDimSize = 4 4 2\nElementType = MET_UCHAR\nElementDataFile = ${dataFile}\n`;
-
-function hasMkfifo(): boolean {
-  try {
-    execFileSync('mkfifo', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe('detached data files stay in the header folder and are regular files', () => {
   for (const [format, header, name, field] of [
-    ['NRRD', nhdr, 'x.nhdr', /data file/],
-    ['MetaImage', mhd, 'x.mhd', /ElementDataFile/],
+    ['NRRD', detachedNrrdHeader, 'x.nhdr', /data file/],
+    ['MetaImage', detachedMetaImageHeader, 'x.mhd', /ElementDataFile/],
   ] as const) {
     it(`${format}: an absolute path (/etc/passwd) is refused`, () =>
       withTempDir(async (dir) => {

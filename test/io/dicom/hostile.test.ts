@@ -9,11 +9,16 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { zipSync } from 'fflate';
 import { MedparseError, type MedparseErrorCode } from '../../../src/core/errors.js';
-import { encodeDicomFile } from '../../../src/io/dicom/dcmjs.js';
 import { readVolume } from '../../../src/io/read.js';
-import { baselineMiB, readInChild } from '../../helpers/hostile.js';
+import {
+  baselineMiB,
+  nestedSequences,
+  readInChild,
+  tinyDicomImage,
+  tinyDicomImageWithElements,
+} from '../../helpers/hostile.js';
 import { withTempDir } from '../../helpers/volumes.js';
-import { newUid, writeSeries } from './make-series.js';
+import { writeSeries } from './make-series.js';
 
 async function rejects(path: string, code: MedparseErrorCode, pattern: RegExp): Promise<void> {
   await assert.rejects(readVolume(path), (error: unknown) => {
@@ -24,99 +29,32 @@ async function rejects(path: string, code: MedparseErrorCode, pattern: RegExp): 
   });
 }
 
-/** A tiny explicit-VR little-endian image dataset with `extra` attributes. */
-function imageDataset(extra: Record<string, unknown>) {
-  return {
-    SOPClassUID: '1.2.840.10008.5.1.4.1.1.2.1',
-    SOPInstanceUID: newUid(),
-    StudyInstanceUID: newUid(),
-    SeriesInstanceUID: newUid(),
-    Modality: 'CT',
-    Rows: 4,
-    Columns: 4,
-    SamplesPerPixel: 1,
-    PhotometricInterpretation: 'MONOCHROME2',
-    BitsAllocated: 16,
-    BitsStored: 16,
-    HighBit: 15,
-    PixelRepresentation: 0,
-    ImagePositionPatient: ['0', '0', '0'],
-    ImageOrientationPatient: ['1', '0', '0', '0', '1', '0'],
-    PixelSpacing: ['1', '1'],
-    _vrMap: { PixelData: 'OW' },
-    PixelData: [new Uint8Array(32).buffer],
-    ...extra,
-  };
-}
-
-/** Explicit VR little endian element bytes. */
-function element(group: number, elementNumber: number, vr: string, value: Uint8Array, undefinedLength = false) {
-  const long = ['OB', 'OW', 'SQ', 'UN', 'UT'].includes(vr);
-  const head = new Uint8Array(long ? 12 : 8);
-  const view = new DataView(head.buffer);
-  view.setUint16(0, group, true);
-  view.setUint16(2, elementNumber, true);
-  head[4] = vr.charCodeAt(0);
-  head[5] = vr.charCodeAt(1);
-  if (long) view.setUint32(8, undefinedLength ? 0xffffffff : value.length, true);
-  else view.setUint16(6, value.length, true);
-  return Buffer.concat([head, value]);
-}
-
-function item(content: Uint8Array, undefinedLength: boolean): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt16LE(0xfffe, 0);
-  head.writeUInt16LE(0xe000, 2);
-  head.writeUInt32LE(undefinedLength ? 0xffffffff : content.length, 4);
-  const parts = [head, Buffer.from(content)];
-  if (undefinedLength) parts.push(Buffer.from([0xfe, 0xff, 0x0d, 0xe0, 0, 0, 0, 0]));
-  return Buffer.concat(parts);
-}
-
-/** ContentSequence items nested `depth` deep, undefined or defined lengths, then nothing else. */
-function nestedSequences(depth: number, undefinedLength: boolean): Buffer {
-  let inner: Buffer = Buffer.alloc(0);
-  for (let level = 0; level < depth; level++) {
-    const sequence = element(0x0040, 0xa730, 'SQ', item(inner, undefinedLength), undefinedLength);
-    inner = undefinedLength ? Buffer.concat([sequence, Buffer.from([0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0])]) : sequence;
-  }
-  return inner;
-}
-
-/** A Part 10 file: a valid image whose header has `inserted` bytes placed before the pixel data. */
-function withInsertedElements(inserted: Uint8Array): Uint8Array {
-  const file = Buffer.from(encodeDicomFile(imageDataset({})));
-  const pixelTag = Buffer.from([0xe0, 0x7f, 0x10, 0x00]);
-  const at = file.lastIndexOf(pixelTag);
-  return Buffer.concat([file.subarray(0, at), inserted, file.subarray(at)]);
-}
-
 describe('hostile DICOM', () => {
   it('a 34 KB file declaring 50 million frames is refused at once, without a record per frame', () =>
     withTempDir(async (dir) => {
       const path = join(dir, 'frames.dcm');
-      writeFileSync(path, encodeDicomFile(imageDataset({ NumberOfFrames: '50000000' })));
+      writeFileSync(path, tinyDicomImage({ NumberOfFrames: '50000000' }));
       await rejects(path, 'CORRUPT_FILE', /NumberOfFrames says 50000000 .* at most 1/);
     }));
 
   it('5,000 nested sequences of undefined length are refused, not a stack overflow', () =>
     withTempDir(async (dir) => {
       const path = join(dir, 'nested.dcm');
-      writeFileSync(path, withInsertedElements(nestedSequences(5000, true)));
+      writeFileSync(path, tinyDicomImageWithElements(nestedSequences(5000, true)));
       await rejects(path, 'CORRUPT_FILE', /nested more than 64 deep/);
     }));
 
   it('5,000 nested sequences of defined length are refused too', () =>
     withTempDir(async (dir) => {
       const path = join(dir, 'nested.dcm');
-      writeFileSync(path, withInsertedElements(nestedSequences(5000, false)));
+      writeFileSync(path, tinyDicomImageWithElements(nestedSequences(5000, false)));
       await rejects(path, 'CORRUPT_FILE', /nested more than 64 deep/);
     }));
 
   it('a few nested sequences still read', () =>
     withTempDir(async (dir) => {
       const path = join(dir, 'ok.dcm');
-      writeFileSync(path, withInsertedElements(nestedSequences(5, true)));
+      writeFileSync(path, tinyDicomImageWithElements(nestedSequences(5, true)));
       const volume = await readVolume(path);
       assert.deepEqual(volume.dims, [4, 4, 1]);
     }));
