@@ -50,17 +50,15 @@ export function encodeNifti(volume: Volume, options: EncodeNiftiOptions = {}): U
  * the copy of the voxels, for a writer that streams them (write-nifti.ts).
  */
 export function encodeNiftiHeader(volume: Volume, options: EncodeNiftiOptions = {}): Uint8Array {
-  const type = dataTypeOf(volume.data);
-  const geometry = geometryToWrite(volume);
   const version = niftiVersionFor(volume.dims);
   const headerEnd = version === 1 ? 348 : 540;
   const extension = options.labelTable ? encodeExtension(JSON.stringify(options.labelTable)) : new Uint8Array(0);
   const voxOffset = headerEnd + 4 + extension.length;
   const out = new Uint8Array(voxOffset);
   const view = new DataView(out.buffer);
-  const description = options.description ?? volume.meta.description ?? '';
-  if (version === 1) writeHeader(view, out, volume, type, geometry, voxOffset, description);
-  else writeHeader2(view, out, volume, type, geometry, voxOffset, description);
+  const fields = headerFields(volume, voxOffset, options.description ?? volume.meta.description ?? '');
+  if (version === 1) writeNifti1Header(view, out, fields);
+  else writeNifti2Header(view, out, fields);
   if (extension.length > 0) out[headerEnd] = 1;
   out.set(extension, headerEnd + 4);
   return out;
@@ -77,28 +75,46 @@ function geometryToWrite(volume: Volume): NiftiGeometry {
   return geometryFromAffine(volume.affine);
 }
 
-function writeHeader(
-  view: DataView,
-  bytes: Uint8Array,
-  volume: Volume,
-  type: DataType,
-  g: NiftiGeometry,
-  voxOffset: number,
-  description: string,
-): void {
+/** What a NIfTI-1 and a NIfTI-2 header both say; each version lays it out in its own field widths. */
+interface HeaderFields {
+  dim: number[];
+  datatype: number;
+  bitpix: number;
+  pixdim: number[];
+  voxOffset: number;
+  /** descrip, at most 79 characters so the 80-byte field keeps its terminating zero. */
+  description: Uint8Array;
+  geometry: NiftiGeometry;
+}
+
+function headerFields(volume: Volume, voxOffset: number, description: string): HeaderFields {
+  const type = dataTypeOf(volume.data);
+  const g = geometryToWrite(volume);
+  return {
+    dim: [3, volume.dims[0], volume.dims[1], volume.dims[2], 1, 1, 1, 1],
+    datatype: DATATYPE_CODES[type],
+    bitpix: bytesPerVoxel(type) * 8,
+    pixdim: [g.qfac, g.pixdim[0], g.pixdim[1], g.pixdim[2], 1, 1, 1, 1],
+    voxOffset,
+    description: new TextEncoder().encode(description.slice(0, 79)),
+    geometry: g,
+  };
+}
+
+/** The NIfTI-1 header (348 bytes, little endian). */
+function writeNifti1Header(view: DataView, bytes: Uint8Array, h: HeaderFields): void {
   const le = true;
+  const g = h.geometry;
   view.setInt32(0, 348, le);
-  const dim = [3, volume.dims[0], volume.dims[1], volume.dims[2], 1, 1, 1, 1];
-  dim.forEach((v, i) => view.setInt16(40 + 2 * i, v, le));
-  view.setInt16(70, DATATYPE_CODES[type], le);
-  view.setInt16(72, bytesPerVoxel(type) * 8, le);
-  const pixdim = [g.qfac, g.pixdim[0], g.pixdim[1], g.pixdim[2], 1, 1, 1, 1];
-  pixdim.forEach((v, i) => view.setFloat32(76 + 4 * i, v, le));
-  view.setFloat32(108, voxOffset, le);
+  h.dim.forEach((v, i) => view.setInt16(40 + 2 * i, v, le));
+  view.setInt16(70, h.datatype, le);
+  view.setInt16(72, h.bitpix, le);
+  h.pixdim.forEach((v, i) => view.setFloat32(76 + 4 * i, v, le));
+  view.setFloat32(108, h.voxOffset, le);
   view.setFloat32(112, 1, le);
   view.setFloat32(116, 0, le);
   bytes[123] = g.xyztUnits || 10;
-  bytes.set(new TextEncoder().encode(description.slice(0, 79)), 148);
+  bytes.set(h.description, 148);
   view.setInt16(252, g.qformCode, le);
   view.setInt16(254, g.sformCode, le);
   g.quatern.forEach((v, i) => view.setFloat32(256 + 4 * i, v, le));
@@ -108,28 +124,19 @@ function writeHeader(
 }
 
 /** The NIfTI-2 header (540 bytes, little endian): the fields of NIfTI-1 widened to 64 bits. */
-function writeHeader2(
-  view: DataView,
-  bytes: Uint8Array,
-  volume: Volume,
-  type: DataType,
-  g: NiftiGeometry,
-  voxOffset: number,
-  description: string,
-): void {
+function writeNifti2Header(view: DataView, bytes: Uint8Array, h: HeaderFields): void {
   const le = true;
+  const g = h.geometry;
   view.setInt32(0, 540, le);
   bytes.set([0x6e, 0x2b, 0x32, 0x00, 0x0d, 0x0a, 0x1a, 0x0a], 4); // "n+2\0\r\n\032\n"
-  view.setInt16(12, DATATYPE_CODES[type], le);
-  view.setInt16(14, bytesPerVoxel(type) * 8, le);
-  const dim = [3, volume.dims[0], volume.dims[1], volume.dims[2], 1, 1, 1, 1];
-  dim.forEach((v, i) => view.setBigInt64(16 + 8 * i, BigInt(v), le));
-  const pixdim = [g.qfac, g.pixdim[0], g.pixdim[1], g.pixdim[2], 1, 1, 1, 1];
-  pixdim.forEach((v, i) => view.setFloat64(104 + 8 * i, v, le));
-  view.setBigInt64(168, BigInt(voxOffset), le);
+  view.setInt16(12, h.datatype, le);
+  view.setInt16(14, h.bitpix, le);
+  h.dim.forEach((v, i) => view.setBigInt64(16 + 8 * i, BigInt(v), le));
+  h.pixdim.forEach((v, i) => view.setFloat64(104 + 8 * i, v, le));
+  view.setBigInt64(168, BigInt(h.voxOffset), le);
   view.setFloat64(176, 1, le);
   view.setFloat64(184, 0, le);
-  bytes.set(new TextEncoder().encode(description.slice(0, 79)), 240);
+  bytes.set(h.description, 240);
   view.setInt32(344, g.qformCode, le);
   view.setInt32(348, g.sformCode, le);
   g.quatern.forEach((v, i) => view.setFloat64(352 + 8 * i, v, le));
