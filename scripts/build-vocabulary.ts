@@ -24,6 +24,7 @@ import type {
   Modality,
   VocabularyFile,
 } from '../src/vocab/types.js';
+import { genericLesionId } from '../src/vocab/types.js';
 import {
   assignColours,
   colourProblems,
@@ -241,16 +242,6 @@ function fromNew(entry: NewConcept): Concept {
   };
 }
 
-const LESION_NAMES: Readonly<Record<LesionKind, string>> = {
-  lesion: 'lesion',
-  tumor: 'tumor',
-  cyst: 'cyst',
-  nodule: 'nodule',
-  metastasis: 'metastasis',
-  hemorrhage: 'hemorrhage',
-  other: 'lesion',
-};
-
 const LESION_SNOMED: Readonly<Record<LesionKind, [string, string]>> = {
   lesion: ['52988006', 'Lesion'],
   tumor: ['108369006', 'Neoplasm'],
@@ -272,15 +263,16 @@ function addOrganLesions(byId: Map<string, Concept>): void {
     const id = `${organId}_${kind}`;
     if (byId.has(id)) continue;
     const organName = organ.name;
-    const adjectiveNames = (PATCHES[organId]?.adjectives ?? organ.adjectives).map((a) => `${a} ${LESION_NAMES[kind]}`);
+    const generic = genericLesionId(kind);
+    const adjectiveNames = (PATCHES[organId]?.adjectives ?? organ.adjectives).map((a) => `${a} ${generic}`);
     byId.set(
       id,
       fromNew({
         id,
-        name: `${organName} ${LESION_NAMES[kind]}`,
+        name: `${organName} ${generic}`,
         category: 'lesion',
-        synonyms: [...new Set([...synonyms, ...adjectiveNames, `${LESION_NAMES[kind]} of ${organName}`])],
-        isA: [kind === 'lesion' ? 'lesion' : kind === 'tumor' ? 'tumor' : kind],
+        synonyms: [...new Set([...synonyms, ...adjectiveNames, `${generic} of ${organName}`])],
+        isA: [generic],
         locatedIn: organId,
         lesionKind: kind,
         modalities: organ.modalities.length > 0 ? organ.modalities : ['CT', 'MR'],

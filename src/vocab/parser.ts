@@ -9,6 +9,7 @@
  */
 import { editDistance, normalizeTokens } from './normalize.js';
 import type { Concept, ConceptRef, Laterality, LesionKind, MatchKind, Modality, ParsedPrompt } from './types.js';
+import { genericLesionId } from './types.js';
 import type { TermEntry, Vocabulary } from './vocabulary.js';
 
 export interface ParseOptions {
@@ -106,17 +107,6 @@ const LESION_WORDS: Readonly<Record<string, LesionKind>> = {
   hemorrhage: 'hemorrhage',
   bleed: 'hemorrhage',
   hematoma: 'hemorrhage',
-};
-
-/** The generic concept for a lesion kind, when the organ has no lesion concept of its own. */
-const GENERIC_LESION: Readonly<Record<LesionKind, string>> = {
-  lesion: 'lesion',
-  tumor: 'tumor',
-  cyst: 'cyst',
-  nodule: 'nodule',
-  metastasis: 'metastasis',
-  hemorrhage: 'hemorrhage',
-  other: 'lesion',
 };
 
 const CONFIDENCE: Readonly<Record<'name' | 'synonym' | 'abbreviation' | 'adjective', number>> = {
@@ -461,7 +451,7 @@ function findLesionConcept(organ: Concept, kind: LesionKind, vocab: Vocabulary):
       (kind === 'lesion' ? lesions.find((l) => l.lesionKind === 'tumor') : undefined);
     if (general) return { id: general.id, generic: false };
   }
-  return { id: GENERIC_LESION[kind], generic: true };
+  return { id: genericLesionId(kind), generic: true };
 }
 
 // ---------------------------------------------------------------- spelling correction

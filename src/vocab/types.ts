@@ -33,6 +33,25 @@ export const LESION_KINDS = ['lesion', 'tumor', 'cyst', 'nodule', 'metastasis', 
 
 export type LesionKind = (typeof LESION_KINDS)[number];
 
+const GENERIC_LESION: Readonly<Record<LesionKind, string>> = {
+  lesion: 'lesion',
+  tumor: 'tumor',
+  cyst: 'cyst',
+  nodule: 'nodule',
+  metastasis: 'metastasis',
+  hemorrhage: 'hemorrhage',
+  other: 'lesion',
+};
+
+/**
+ * The generic concept of a lesion kind ('other' falls under plain 'lesion'): where the parser lands
+ * when an organ has no lesion concept of that kind, and what an organ's own lesion concept is a kind
+ * of. Its id is also its name, the word an organ lesion is named with ("liver cyst").
+ */
+export function genericLesionId(kind: LesionKind): string {
+  return GENERIC_LESION[kind];
+}
+
 export const CATEGORIES = [
   'organ',
   'organ_part',
