@@ -52,29 +52,16 @@ function distance1d(f: Float64Array, n: number, w: number, d: Float64Array, v: I
   let k = -1;
   for (let q = 0; q < n; q++) {
     if (f[q] === Infinity) continue;
-    if (k < 0) {
-      k = 0;
-      v[0] = q;
-      z[0] = -Infinity;
-      z[1] = Infinity;
-      continue;
-    }
-    let s = intersection(f, v[k], q, w);
-    while (s <= z[k]) {
-      k--;
-      if (k < 0) break;
+    // drop the parabolas that q's hides, then q's starts where it crosses the last one kept
+    let s = -Infinity;
+    while (k >= 0) {
       s = intersection(f, v[k], q, w);
-    }
-    if (k < 0) {
-      k = 0;
-      v[0] = q;
-      z[0] = -Infinity;
-      z[1] = Infinity;
-      continue;
+      if (s <= z[k]) k--;
+      else break;
     }
     k++;
     v[k] = q;
-    z[k] = s;
+    z[k] = k === 0 ? -Infinity : s;
     z[k + 1] = Infinity;
   }
   if (k < 0) {
