@@ -36,12 +36,9 @@ export interface PreviewOptions {
   cropToBody?: boolean;
 }
 
-/** Where one plane landed in the preview and which world point each of its pixels shows. */
-export interface PreviewPanel {
+/** The pixel grid of one plane: its size and which world point each of its pixels shows. */
+export interface PlaneGeometry {
   plane: PlaneName;
-  /** Top-left corner in the preview, pixels. */
-  x: number;
-  y: number;
   width: number;
   height: number;
   mmPerPixel: number;
@@ -50,6 +47,13 @@ export interface PreviewPanel {
   /** World step (mm) of one pixel to the right and one pixel down. */
   right: Vec3;
   down: Vec3;
+}
+
+/** Where one plane landed in the preview, and what it shows. */
+export interface PreviewPanel extends PlaneGeometry {
+  /** Top-left corner in the preview, pixels. */
+  x: number;
+  y: number;
   /** Label values with at least one pixel on the panel. */
   labels: number[];
 }
@@ -480,16 +484,6 @@ const PLANE_AXES: Record<PlaneName, { across: number; down: number; fixed: numbe
   sagittal: { across: 1, down: 2, fixed: 0 },
 };
 
-interface PlaneGeometry {
-  plane: PlaneName;
-  width: number;
-  height: number;
-  mmPerPixel: number;
-  origin: Vec3;
-  right: Vec3;
-  down: Vec3;
-}
-
 /** Pixel grid of one plane: square pixels of `mmPerPixel` covering `bounds` on the plane's axes. */
 function planeGeometry(plane: PlaneName, centreWorld: Vec3, bounds: Bounds, mmPerPixel: number): PlaneGeometry {
   const axes = PLANE_AXES[plane];
@@ -688,19 +682,7 @@ function compose(
       scale: TEXT_SCALE,
     });
     drawLetters(image, geometry, x, y);
-    const { plane, mmPerPixel, origin, right, down } = geometry;
-    panels.push({
-      plane,
-      x,
-      y,
-      width: geometry.width,
-      height: geometry.height,
-      mmPerPixel,
-      origin,
-      right,
-      down,
-      labels: shown,
-    });
+    panels.push({ ...geometry, x, y, labels: shown });
     x += geometry.width;
     if (n < rendered.length - 1) {
       fillRect(image, x, y, PANEL_GAP, panelsHeight, [GAP_GREY, GAP_GREY, GAP_GREY]);
