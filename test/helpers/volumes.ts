@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,4 +64,20 @@ export function maxAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): nu
   let max = 0;
   for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
   return max;
+}
+
+/**
+ * Asserts that two reads of one image gave the same volume: grid, geometry, voxel type and values, and
+ * the metadata a reader fills (modality, source format, stored type, DICOM attributes).
+ */
+export function assertSameVolume(actual: Volume, expected: Volume): void {
+  assert.deepEqual(actual.dims, expected.dims);
+  assert.deepEqual(actual.affine, expected.affine);
+  assert.deepEqual(actual.spacing, expected.spacing);
+  assert.equal(actual.data.constructor, expected.data.constructor);
+  assert.deepEqual(actual.data, expected.data);
+  assert.equal(actual.meta.modality, expected.meta.modality);
+  assert.equal(actual.meta.sourceFormat, expected.meta.sourceFormat);
+  assert.equal(actual.meta.storedType, expected.meta.storedType);
+  assert.deepEqual(actual.meta.dicom, expected.meta.dicom);
 }

@@ -11,13 +11,12 @@ import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { zipSync } from 'fflate';
 import type { MedparseError } from '../../../src/core/errors.js';
-import type { Volume } from '../../../src/core/volume.js';
 import { readFileMetaInformation } from '../../../src/io/dicom/element-walker.js';
 import { readDicomSeries } from '../../../src/io/dicom/index.js';
 import { openDicomBytes } from '../../../src/io/read-bytes.js';
 import type { NamedBytes } from '../../../src/io/dicom/sources.js';
 import { REPO_ROOT } from '../../helpers/shared.js';
-import { makeTempDir } from '../../helpers/volumes.js';
+import { assertSameVolume, makeTempDir } from '../../helpers/volumes.js';
 import { writeSeries, type SeriesSpec } from './make-series.js';
 
 let root: { path: string; cleanup: () => void };
@@ -36,16 +35,6 @@ async function filesOf(folder: string): Promise<NamedBytes[]> {
     files.push({ name: relative(join(folder, '..'), path), bytes: new Uint8Array(await readFile(path)) });
   }
   return files;
-}
-
-function assertSameVolume(fromBytes: Volume, fromFiles: Volume): void {
-  assert.deepEqual(fromBytes.dims, fromFiles.dims);
-  assert.deepEqual(fromBytes.affine, fromFiles.affine);
-  assert.equal(fromBytes.data.constructor, fromFiles.data.constructor);
-  assert.deepEqual(fromBytes.data, fromFiles.data);
-  assert.deepEqual(fromBytes.meta.dicom, fromFiles.meta.dicom);
-  assert.equal(fromBytes.meta.modality, fromFiles.meta.modality);
-  assert.equal(fromBytes.meta.storedType, fromFiles.meta.storedType);
 }
 
 async function generated(spec: SeriesSpec): Promise<string> {
