@@ -16,6 +16,22 @@ import { countNonzero, diagonalAffine, filled, random, volumeOf } from './fixtur
 
 const affine = diagonalAffine([1, 1, 1]);
 
+/** On a 10x6x4 grid, three separate components: 5 voxels around (8, 4, 2), 3 in a row and 1 at the origin. */
+const DIMS_5_3_1: Dims3 = [10, 6, 4];
+const VOXELS_5_3_1: Array<[number, number, number]> = [
+  [0, 0, 0],
+  [3, 0, 0],
+  [4, 0, 0],
+  [5, 0, 0],
+  [8, 4, 2],
+  [8, 5, 2],
+  [9, 5, 2],
+  [9, 5, 3],
+  [8, 5, 3],
+];
+/** The index of (8, 4, 2), a voxel of the largest component. */
+const IN_LARGEST_5_3_1 = 8 + 10 * (4 + 6 * 2);
+
 function maskFrom(dims: Dims3, voxels: Array<[number, number, number]>): Volume {
   const data = new Uint8Array(dims[0] * dims[1] * dims[2]);
   for (const [i, j, k] of voxels) data[i + dims[0] * (j + dims[1] * k)] = 1;
@@ -100,27 +116,13 @@ describe('connectedComponents', () => {
   });
 
   it('numbers components by decreasing size and labels every voxel', () => {
-    const mask = maskFrom(
-      [10, 6, 4],
-      [
-        [0, 0, 0],
-        [3, 0, 0],
-        [4, 0, 0],
-        [5, 0, 0],
-        [8, 4, 2],
-        [8, 5, 2],
-        [9, 5, 2],
-        [9, 5, 3],
-        [8, 5, 3],
-        [0, 5, 3],
-        [0, 4, 3],
-      ],
-    );
+    // and a fourth component of 2 voxels
+    const mask = maskFrom(DIMS_5_3_1, [...VOXELS_5_3_1, [0, 5, 3], [0, 4, 3]]);
     const result = connectedComponents(mask, { connectivity: 6 });
     assert.equal(result.count, 4);
     assert.deepEqual(result.sizes, [5, 3, 2, 1]);
     assert.ok(result.labels instanceof Uint8Array);
-    assert.equal(result.labels[8 + 10 * (4 + 6 * 2)], 1);
+    assert.equal(result.labels[IN_LARGEST_5_3_1], 1);
     assert.equal(result.labels[3], 2);
     assert.equal(result.labels[0 + 10 * (5 + 6 * 3)], 3);
     assert.equal(result.labels[0], 4);
@@ -177,26 +179,13 @@ describe('findRuns on a box', () => {
 });
 
 describe('keepLargest and removeSmall', () => {
-  const mask = maskFrom(
-    [10, 6, 4],
-    [
-      [0, 0, 0],
-      [3, 0, 0],
-      [4, 0, 0],
-      [5, 0, 0],
-      [8, 4, 2],
-      [8, 5, 2],
-      [9, 5, 2],
-      [9, 5, 3],
-      [8, 5, 3],
-    ],
-  );
+  const mask = maskFrom(DIMS_5_3_1, VOXELS_5_3_1);
 
   it('keeps the n largest components as a 0/1 mask', () => {
     const largest = keepLargest(mask, 1, { connectivity: 6 });
     assert.ok(largest.data instanceof Uint8Array);
     assert.equal(countNonzero(largest.data), 5);
-    assert.equal(largest.data[8 + 10 * (4 + 6 * 2)], 1);
+    assert.equal(largest.data[IN_LARGEST_5_3_1], 1);
     assert.equal(countNonzero(keepLargest(mask, 2, { connectivity: 6 }).data), 8);
     assert.equal(countNonzero(keepLargest(mask, 10).data), 9);
   });
@@ -214,7 +203,7 @@ describe('keepLargest and removeSmall', () => {
     assert.equal(countNonzero(removeMinorComponents(mask, 0.5, { connectivity: 6 }).data), 8);
     const onlyLargest = removeMinorComponents(mask, 0.7, { connectivity: 6 });
     assert.equal(countNonzero(onlyLargest.data), 5);
-    assert.equal(onlyLargest.data[8 + 10 * (4 + 6 * 2)], 1);
+    assert.equal(onlyLargest.data[IN_LARGEST_5_3_1], 1);
     assert.equal(countNonzero(removeMinorComponents(mask, 0, { connectivity: 6 }).data), 9);
     assert.throws(() => removeMinorComponents(mask, 1.5), /minFraction must be in \[0, 1\]/);
   });
