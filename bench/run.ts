@@ -8,6 +8,7 @@ import { benchEndToEnd } from './end-to-end.js';
 import { benchEngine } from './engine.js';
 import { benchIo } from './io.js';
 import { benchOperations } from './ops.js';
+import { benchPreprocess } from './preprocess.js';
 import { benchService } from './service.js';
 import { benchVocabulary } from './vocab.js';
 
@@ -25,6 +26,7 @@ export class BenchSkipped extends Error {}
 const AREAS: Array<[string, () => Promise<BenchRow[]>]> = [
   ['I/O', benchIo],
   ['volume operations', benchOperations],
+  ["preprocessing (prepareInput: 512x512x134 int16 CT to body-ct's input, a fresh process each)", benchPreprocess],
   ['vocabulary', benchVocabulary],
   ['CLI startup (fresh processes, before any command runs)', benchCliStartup],
   ['engine (512x512x300 CT-like volume)', benchEngine],

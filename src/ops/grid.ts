@@ -29,6 +29,28 @@ export function stridesOf(dims: Dims3): Vec3 {
   return [1, dims[0], dims[0] * dims[1]];
 }
 
+/**
+ * Where a grid's voxels lie in a flat array: index n along axis a contributes starts[a] + n * strides[a],
+ * and voxel (i, j, k) lies at the sum of its three axes' contributions. A volume's own data is
+ * `plainLayout(dims)`; another layout reads a permuted and flipped grid straight from the data of the
+ * volume it was taken from (a negative stride runs an axis backwards from its start), without a copy.
+ */
+export interface DataLayout {
+  dims: Dims3;
+  strides: Vec3;
+  starts: Vec3;
+}
+
+/** The layout of a volume's own data: voxel (i, j, k) at i + dims[0] * (j + dims[1] * k). */
+export function plainLayout(dims: Dims3): DataLayout {
+  return { dims: [dims[0], dims[1], dims[2]], strides: stridesOf(dims), starts: [0, 0, 0] };
+}
+
+export function isPlainLayout(layout: DataLayout): boolean {
+  const plain = stridesOf(layout.dims);
+  return [0, 1, 2].every((a) => layout.starts[a] === 0 && layout.strides[a] === plain[a]);
+}
+
 /** Determinant of the affine's 3x3 part: signed voxel volume in mm^3. */
 export function det3(m: Mat4): number {
   return m[0] * (m[5] * m[10] - m[6] * m[9]) - m[1] * (m[4] * m[10] - m[6] * m[8]) + m[2] * (m[4] * m[9] - m[5] * m[8]);

@@ -12,7 +12,15 @@ import {
   type OrientationCode,
 } from '../core/orientation.js';
 import { allocate, dataTypeOf, type Dims3, type NiftiGeometry, type Volume, type VoxelArray } from '../core/volume.js';
-import { checkDims, checkVolume, invalidArgument, metaOnNewGrid, stridesOf, type Grid } from './grid.js';
+import {
+  checkDims,
+  checkVolume,
+  invalidArgument,
+  metaOnNewGrid,
+  stridesOf,
+  type DataLayout,
+  type Grid,
+} from './grid.js';
 
 export type Axes3<T> = [T, T, T];
 
@@ -77,6 +85,17 @@ export function reorient(volume: Volume, code: OrientationCode, mapping?: AxisMa
   const plan = planReorientation(volume, code, mapping);
   const data = allocate(dataTypeOf(volume.data), volume.data.length);
   permuteAxes(volume.data, volume.dims, data, plan.permutation, plan.flips);
+  return {
+    volume: { dims: plan.dims, affine: plan.affine, data, meta: metaOnNewGrid(volume.meta) },
+    inverse: reorientRecord(volume, code, plan),
+  };
+}
+
+/**
+ * The record `reorient(volume, code)` returns for `plan`, for callers that read the reoriented grid in
+ * place (`reorientedLayout`) instead of copying the data into it.
+ */
+export function reorientRecord(volume: Volume, code: OrientationCode, plan: ReorientPlan): ReorientRecord {
   const inverse: ReorientRecord = {
     fromCode: orientationCode(volume.affine),
     toCode: code.toUpperCase(),
@@ -87,7 +106,23 @@ export function reorient(volume: Volume, code: OrientationCode, mapping?: AxisMa
     reorientedDims: plan.dims,
   };
   if (volume.meta.nifti) inverse.originalNifti = volume.meta.nifti;
-  return { volume: { dims: plan.dims, affine: plan.affine, data, meta: metaOnNewGrid(volume.meta) }, inverse };
+  return inverse;
+}
+
+/**
+ * Where the voxels of the reoriented grid lie in the original data: new axis n steps along original
+ * axis permutation[n], backwards from its far end where flips[n].
+ */
+export function reorientedLayout(originalDims: Dims3, permutation: Axes3<number>, flips: Axes3<boolean>): DataLayout {
+  const originalStrides = stridesOf(originalDims);
+  const layout: DataLayout = { dims: [0, 0, 0], strides: [0, 0, 0], starts: [0, 0, 0] };
+  for (let n = 0; n < 3; n++) {
+    const axis = permutation[n];
+    layout.dims[n] = originalDims[axis];
+    layout.strides[n] = flips[n] ? -originalStrides[axis] : originalStrides[axis];
+    layout.starts[n] = flips[n] ? (originalDims[axis] - 1) * originalStrides[axis] : 0;
+  }
+  return layout;
 }
 
 /**
@@ -152,18 +187,10 @@ export function permuteAxes(
   permutation: Axes3<number>,
   flips: Axes3<boolean>,
 ): void {
-  const srcStrides = stridesOf(srcDims);
-  const n0 = srcDims[permutation[0]];
-  const n1 = srcDims[permutation[1]];
-  const n2 = srcDims[permutation[2]];
-  let base = 0;
-  const step: number[] = [0, 0, 0];
-  for (let n = 0; n < 3; n++) {
-    const stride = srcStrides[permutation[n]];
-    step[n] = flips[n] ? -stride : stride;
-    if (flips[n]) base += (srcDims[permutation[n]] - 1) * stride;
-  }
-  const [step0, step1, step2] = step;
+  const layout = reorientedLayout(srcDims, permutation, flips);
+  const [n0, n1, n2] = layout.dims;
+  const base = layout.starts[0] + layout.starts[1] + layout.starts[2];
+  const [step0, step1, step2] = layout.strides;
   if (step0 === 1 && base === 0 && step1 === n0 && step2 === n0 * n1) {
     dst.set(src); // identity: nothing moves
     return;

@@ -12,6 +12,8 @@
  *   the source data type, so it never invents label values.
  * When the mapping is axis-aligned (any permutation/flip/scale/shift, as between grids sharing
  * direction cosines) per-axis index/weight tables are precomputed; otherwise each voxel is mapped.
+ * The tables can also read a reoriented grid in place (`resampleReorientedToSpacing`), so the
+ * inference preprocessing needs no reoriented copy of the whole input.
  */
 import { invert4, multiply4, voxelSizes, type Mat4, type Vec3 } from '../core/affine.js';
 import { throttledProgress, type ProgressCallback } from '../core/progress.js';
@@ -29,10 +31,13 @@ import {
   checkDims,
   checkVolume,
   invalidArgument,
+  isPlainLayout,
   metaOnNewGrid,
-  stridesOf,
+  plainLayout,
+  type DataLayout,
   type Grid,
 } from './grid.js';
+import { reorientedLayout, type ReorientPlan } from './reorient.js';
 
 export type Interpolation = 'linear' | 'nearest';
 
@@ -91,17 +96,43 @@ export function resampleToSpacing(
   options: ResampleOptions = {},
 ): Volume {
   checkVolume(volume, 'resampleToSpacing');
-  const target = gridForSpacing(volume, spacing);
-  // Mapped analytically (per axis scale about the centre) rather than through a matrix inverse.
-  const current = voxelSizes(volume.affine);
+  const { target, map } = spacingMap(volume, spacing);
+  return resampleWithMap(volume, target, map, mode, options);
+}
+
+/**
+ * `resampleToSpacing(reorient(volume, code).volume, spacing, mode)` to the bit, for the `plan` of that
+ * reorientation, without the reoriented copy of the whole volume: the interpolation tables are made on
+ * the reoriented grid, as there, and their offsets point into `volume`'s own data (`reorientedLayout`).
+ */
+export function resampleReorientedToSpacing(
+  volume: Volume,
+  plan: ReorientPlan,
+  spacing: number | Vec3,
+  mode: Interpolation,
+  options: ResampleOptions = {},
+): Volume {
+  checkVolume(volume, 'resampleReorientedToSpacing');
+  const layout = reorientedLayout(volume.dims, plan.permutation, plan.flips);
+  const { target, map } = spacingMap({ dims: layout.dims, affine: plan.affine }, spacing);
+  return resampleLaidOut(volume.data, layout, metaOnNewGrid(volume.meta), target, map, mode, options);
+}
+
+/**
+ * The grid of a resampling to `spacing` and its target-voxel -> source-voxel map, worked out
+ * analytically (per axis scale about the centre) rather than through a matrix inverse.
+ */
+function spacingMap(grid: Grid, spacing: number | Vec3): { target: { dims: Dims3; affine: number[] }; map: number[] } {
+  const target = gridForSpacing(grid, spacing);
+  const current = voxelSizes(grid.affine);
   const scales = toSpacing(spacing);
   const map = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
   for (let a = 0; a < 3; a++) {
     const scale = scales[a] / current[a];
     map[a * 4 + a] = scale;
-    map[a * 4 + 3] = (volume.dims[a] - 1) / 2 - (scale * (target.dims[a] - 1)) / 2;
+    map[a * 4 + 3] = (grid.dims[a] - 1) / 2 - (scale * (target.dims[a] - 1)) / 2;
   }
-  return resampleWithMap(volume, target, map, mode, options);
+  return { target, map };
 }
 
 /**
@@ -189,28 +220,45 @@ export function resampleWithMap(
   mode: Interpolation,
   options: ResampleOptions = {},
 ): Volume {
+  return resampleLaidOut(source.data, plainLayout(source.dims), source.meta, target, map, mode, options);
+}
+
+/** resampleWithMap from source data lying in `data` as `layout` says; `meta` is the source's. */
+function resampleLaidOut(
+  data: VoxelArray,
+  layout: DataLayout,
+  meta: VolumeMeta,
+  target: TargetGrid,
+  map: VoxelMap,
+  mode: Interpolation,
+  options: ResampleOptions,
+): Volume {
   const count = voxelCount(target.dims);
   const fill = options.fill ?? 0;
   const progress = throttledProgress(
     mode === 'linear' ? 'resample (linear)' : 'resample (nearest)',
     options.onProgress,
   );
-  const out =
-    options.output ?? (mode === 'linear' ? new Float32Array(count) : allocate(dataTypeOf(source.data), count));
+  const out = options.output ?? (mode === 'linear' ? new Float32Array(count) : allocate(dataTypeOf(data), count));
   checkDataLength(out, count, 'resample output buffer');
   const permutation = axisAlignedPermutation(map);
+  // the per-voxel paths address the source by its own strides; only the axis tables know other layouts
+  if (!permutation && !isPlainLayout(layout)) {
+    throw invalidArgument('resample: a reoriented layout can only be resampled along its axes');
+  }
+  const source = { dims: layout.dims, data };
   if (mode === 'linear') {
     if (!(out instanceof Float32Array || out instanceof Float64Array)) {
       throw invalidArgument('resample: linear interpolation needs a Float32Array or Float64Array output buffer');
     }
-    if (permutation) linearAxisAligned(source, target.dims, map, permutation, out, fill, progress);
+    if (permutation) linearAxisAligned(data, layout, target.dims, map, permutation, out, fill, progress);
     else linearGeneral(source, target.dims, map, out, fill, progress);
   } else {
-    if (permutation) nearestAxisAligned(source, target.dims, map, permutation, out, fill, progress);
+    if (permutation) nearestAxisAligned(data, layout, target.dims, map, permutation, out, fill, progress);
     else nearestGeneral(source, target.dims, map, out, fill, progress);
   }
   progress(1);
-  return { dims: [...target.dims], affine: [...target.affine], data: out, meta: targetMeta(source.meta, target) };
+  return { dims: [...target.dims], affine: [...target.affine], data: out, meta: targetMeta(meta, target) };
 }
 
 function targetMeta(meta: VolumeMeta, target: TargetGrid): VolumeMeta {
@@ -249,7 +297,7 @@ function snapped(c: number): number {
 
 /** Linear interpolation along one target axis: per target coordinate, its source neighbours and weight. */
 export interface LinearTable {
-  /** Source offsets (coordinate * stride) of the lower and upper neighbour. */
+  /** Source offsets (start + coordinate * stride, as the source's DataLayout) of the lower and upper neighbour. */
   lower: Int32Array;
   upper: Int32Array;
   /** Weight of the upper neighbour. */
@@ -257,7 +305,14 @@ export interface LinearTable {
   inside: Uint8Array;
 }
 
-function linearTable(count: number, scale: number, offset: number, sourceCount: number, stride: number): LinearTable {
+function linearTable(
+  count: number,
+  scale: number,
+  offset: number,
+  sourceCount: number,
+  stride: number,
+  start: number,
+): LinearTable {
   const table: LinearTable = {
     lower: new Int32Array(count),
     upper: new Int32Array(count),
@@ -270,16 +325,23 @@ function linearTable(count: number, scale: number, offset: number, sourceCount: 
     const clamped = c < 0 ? 0 : c > sourceCount - 1 ? sourceCount - 1 : c;
     const low = Math.floor(clamped);
     const high = low + 1 < sourceCount ? low + 1 : low;
-    table.lower[x] = low * stride;
-    table.upper[x] = high * stride;
+    table.lower[x] = start + low * stride;
+    table.upper[x] = start + high * stride;
     table.weight[x] = clamped - low;
     table.inside[x] = 1;
   }
   return table;
 }
 
-/** Source offsets (coordinate * stride) of the nearest voxel, -1 outside the source. */
-function nearestTable(count: number, scale: number, offset: number, sourceCount: number, stride: number): Int32Array {
+/** Source offsets (start + coordinate * stride) of the nearest voxel, -1 outside the source. */
+function nearestTable(
+  count: number,
+  scale: number,
+  offset: number,
+  sourceCount: number,
+  stride: number,
+  start: number,
+): Int32Array {
   const table = new Int32Array(count);
   for (let x = 0; x < count; x++) {
     const c = snapped(scale * x + offset);
@@ -288,22 +350,21 @@ function nearestTable(count: number, scale: number, offset: number, sourceCount:
       continue;
     }
     const index = Math.floor(c + 0.5);
-    table[x] = (index < 0 ? 0 : index >= sourceCount ? sourceCount - 1 : index) * stride;
+    table[x] = start + (index < 0 ? 0 : index >= sourceCount ? sourceCount - 1 : index) * stride;
   }
   return table;
 }
 
 function axisTables<T>(
-  source: Volume,
+  layout: DataLayout,
   targetDims: Dims3,
   map: VoxelMap,
   permutation: [number, number, number],
-  build: (count: number, scale: number, offset: number, sourceCount: number, stride: number) => T,
+  build: (count: number, scale: number, offset: number, sourceCount: number, stride: number, start: number) => T,
 ): [T, T, T] {
-  const strides = stridesOf(source.dims);
   return [0, 1, 2].map((a) => {
     const s = permutation[a];
-    return build(targetDims[a], map[s * 4 + a], map[s * 4 + 3], source.dims[s], strides[s]);
+    return build(targetDims[a], map[s * 4 + a], map[s * 4 + 3], layout.dims[s], layout.strides[s], layout.starts[s]);
   }) as [T, T, T];
 }
 
@@ -319,7 +380,7 @@ export function linearAxisTables(
   const map = voxelMapBetween(source.affine, target.affine);
   const permutation = axisAlignedPermutation(map);
   if (!permutation) return null;
-  return { tables: axisTables(source, target.dims, map, permutation, linearTable), permutation };
+  return { tables: axisTables(plainLayout(source.dims), target.dims, map, permutation, linearTable), permutation };
 }
 
 /**
@@ -351,7 +412,8 @@ export function interpolateLinearRow(
 }
 
 function linearAxisAligned(
-  source: Volume,
+  src: VoxelArray,
+  layout: DataLayout,
   targetDims: Dims3,
   map: VoxelMap,
   permutation: [number, number, number],
@@ -359,11 +421,11 @@ function linearAxisAligned(
   fill: number,
   progress: (fraction: number) => void,
 ): void {
-  const tables = axisTables(source, targetDims, map, permutation, linearTable);
+  const tables = axisTables(layout, targetDims, map, permutation, linearTable);
   const [nx, ny, nz] = targetDims;
   let o = 0;
   for (let k = 0; k < nz; k++) {
-    for (let j = 0; j < ny; j++, o += nx) interpolateLinearRow(source.data, tables, j, k, out, o, 0, nx, fill);
+    for (let j = 0; j < ny; j++, o += nx) interpolateLinearRow(src, tables, j, k, out, o, 0, nx, fill);
     progress((k + 1) / nz);
   }
 }
@@ -437,7 +499,8 @@ function trilinearRow(
 }
 
 function nearestAxisAligned(
-  source: Volume,
+  src: VoxelArray,
+  layout: DataLayout,
   targetDims: Dims3,
   map: VoxelMap,
   permutation: [number, number, number],
@@ -445,9 +508,8 @@ function nearestAxisAligned(
   fill: number,
   progress: (fraction: number) => void,
 ): void {
-  const [tx, ty, tz] = axisTables(source, targetDims, map, permutation, nearestTable);
+  const [tx, ty, tz] = axisTables(layout, targetDims, map, permutation, nearestTable);
   const [nx, ny, nz] = targetDims;
-  const src = source.data;
   let o = 0;
   for (let k = 0; k < nz; k++) {
     const z = tz[k];
@@ -468,7 +530,7 @@ function nearestAxisAligned(
 }
 
 function linearGeneral(
-  source: Volume,
+  source: Pick<Volume, 'dims' | 'data'>,
   targetDims: Dims3,
   map: VoxelMap,
   out: Float32Array | Float64Array,
@@ -530,7 +592,7 @@ function linearGeneral(
 }
 
 function nearestGeneral(
-  source: Volume,
+  source: Pick<Volume, 'dims' | 'data'>,
   targetDims: Dims3,
   map: VoxelMap,
   out: VoxelArray,

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { transformPoint, voxelSizes } from '../../src/core/affine.js';
-import type { Dims3 } from '../../src/core/volume.js';
+import { voxelCount, type Dims3 } from '../../src/core/volume.js';
+import { planReorientation, reorient } from '../../src/ops/reorient.js';
 import {
   gridForSpacing,
   resampleLabelsSmooth,
   resampleProbabilities,
+  resampleReorientedToSpacing,
   resampleToGrid,
   resampleToSpacing,
   thresholdMask,
@@ -189,5 +191,60 @@ describe('resample', () => {
     const target = { dims: [8, 1, 1] as Dims3, affine: diagonalAffine([1, 1, 1], [-0.5, 0, 0]) };
     const out = resampleToGrid(source, target, 'linear', { fill: NaN });
     assert.deepEqual(Array.from(out.data), [0, 2.5, 7.5, 12.5, 17.5, 22.5, 27.5, 30]);
+  });
+});
+
+describe('resampleReorientedToSpacing', () => {
+  // Grids of every kind prepareInput meets: LPS (DICOM), LIA (FreeSurfer), axes stored out of order, and
+  // oblique with permuted axes; anisotropic voxels and odd sizes, so that every axis has edge cases.
+  const grids: Record<string, number[]> = {
+    LPS: diagonalAffine([-0.7, -0.8, 2.5], [90, 110, -40]),
+    LIA: obliqueAffine([1.1, 0.9, 1.3], [0, 0, 0], [12, -7, 33], [0, 2, 1], [-1, -1, 1]),
+    'stored z, x, y': obliqueAffine([3.1, 0.6, 0.75], [0, 0, 0], [-4, 6, 20], [2, 0, 1], [1, -1, 1]),
+    'oblique, permuted': obliqueAffine([1.2, 0.9, 2.2], [0.3, -0.2, 0.25], [-5, 8, 13], [1, 2, 0], [1, -1, 1]),
+  };
+  const dims: Dims3 = [23, 17, 11];
+  const spacings: Array<[number, number, number]> = [
+    [1.5, 1.7, 2.9],
+    [0.6, 2, 1.1],
+  ];
+
+  it('gives resampleToSpacing of the reoriented copy to the bit, linear and nearest, int16 to float64', () => {
+    const next = random(29);
+    const n = dims[0] * dims[1] * dims[2];
+    for (const [name, affine] of Object.entries(grids)) {
+      for (const data of [new Int16Array(n), new Float32Array(n), new Float64Array(n)]) {
+        const volume = filled(dims, affine, data, () => Math.round((next() - 0.5) * 4000) + next());
+        for (const code of ['RAS', 'LPS']) {
+          const plan = planReorientation(volume, code);
+          const reoriented = reorient(volume, code).volume;
+          for (const spacing of spacings) {
+            const what = `${name} ${data.constructor.name} -> ${code} at ${spacing.join('x')} mm`;
+            // assert/strict compares typed arrays byte for byte: -0 against 0 or one ulp fails
+            for (const mode of ['linear', 'nearest'] as const) {
+              const expected = resampleToSpacing(reoriented, spacing, mode);
+              assert.deepEqual(resampleReorientedToSpacing(volume, plan, spacing, mode), expected, `${what}, ${mode}`);
+            }
+            // float64 out keeps what rounding to float32 would hide: the same neighbours, weights and order of operations
+            const voxels = voxelCount(gridForSpacing(reoriented, spacing).dims);
+            const expected = resampleToSpacing(reoriented, spacing, 'linear', { output: new Float64Array(voxels) });
+            const actual = resampleReorientedToSpacing(volume, plan, spacing, 'linear', {
+              output: new Float64Array(voxels),
+            });
+            assert.deepEqual(actual, expected, `${what}, linear into float64`);
+          }
+        }
+      }
+    }
+  });
+
+  it('reads the original data in place: the source is not copied or changed', () => {
+    const volume = filled(dims, grids.LPS, new Float32Array(dims[0] * dims[1] * dims[2]), (i, j, k) => i + 100 * j + k);
+    const before = volume.data.slice();
+    const out = resampleReorientedToSpacing(volume, planReorientation(volume, 'RAS'), [0.7, 0.8, 2.5], 'nearest');
+    assert.deepEqual(volume.data, before);
+    // same spacing: RAS voxel (0, 0, 0) is LPS voxel (22, 16, 0), the far end of the two flipped axes
+    assert.equal(at(out, 0, 0, 0), 22 + 100 * 16);
+    assert.equal(at(out, 22, 16, 10), 0 + 10);
   });
 });
