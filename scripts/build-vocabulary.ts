@@ -8,6 +8,7 @@
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { parseCsv } from '../src/core/csv.js';
 import { DATA_DIR, PACKAGE_ROOT } from '../src/core/paths.js';
 import { termKey } from '../src/vocab/normalize.js';
 import { resolvePrompt } from '../src/vocab/parser.js';
@@ -547,37 +548,6 @@ function rgbOf(cells: ReadonlyArray<string | number> | undefined): Rgb | undefin
   if (cells.some((cell) => typeof cell === 'string' && cell.trim() === '')) return undefined;
   const rgb = cells.slice(0, 3).map(Number);
   return rgb.every((v) => Number.isInteger(v) && v >= 0 && v <= 255) ? (rgb as Rgb) : undefined;
-}
-
-/** RFC 4180 CSV: quoted fields may hold commas, quotes ("") and line breaks. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let at = 0; at < text.length; at++) {
-    const char = text[at];
-    if (quoted) {
-      if (char === '"' && text[at + 1] === '"') {
-        field += '"';
-        at++;
-      } else if (char === '"') quoted = false;
-      else field += char;
-    } else if (char === '"') quoted = true;
-    else if (char === ',') {
-      row.push(field);
-      field = '';
-    } else if (char === '\n' || char === '\r') {
-      if (char === '\r' && text[at + 1] === '\n') at++;
-      row.push(field);
-      if (row.some((cell) => cell !== '')) rows.push(row);
-      row = [];
-      field = '';
-    } else field += char;
-  }
-  row.push(field);
-  if (row.some((cell) => cell !== '')) rows.push(row);
-  return rows;
 }
 
 /** The established tables' colour for a concept, with the rank of the match; undefined when none has one. */

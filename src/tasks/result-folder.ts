@@ -463,7 +463,8 @@ function isInsideOrSame(path: string, folder: string): boolean {
   return realOrResolved(path) === folder || isInside(realOrResolved(path), folder);
 }
 
-function isInside(path: string, folder: string): boolean {
+/** True when `path` lies strictly inside `folder` (both absolute, resolved the same way). */
+export function isInside(path: string, folder: string): boolean {
   const rel = relative(folder, path);
   return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
 }

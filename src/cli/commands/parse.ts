@@ -1,32 +1,22 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { makePhantomCt } from '../../core/phantom.js';
-import { DEFAULT_MODEL_DIR, packageVersion } from '../../core/paths.js';
 import type { ParseEngine } from '../../tasks/engine.js';
 import type { OutputFolder, TaskName } from '../../tasks/output-folder.js';
-import type { ParseResult, PromptResult } from '../../tasks/results.js';
-import { addImageChoiceOptions, type CliContext, type ImageChoiceOptions } from '../context.js';
+import { checkBatchInputs } from '../batch-cases.js';
+import { addImageChoiceOptions, type CliContext } from '../context.js';
 import { EXIT, type CommandIO } from '../io.js';
-import { collect, parseVolumeIndex, UsageError } from '../usage.js';
-
-interface ParseCommandOptions extends ImageChoiceOptions {
-  prompts?: string[];
-  output?: string;
-  modality?: string;
-  model?: string;
-  threads?: string;
-  device: string;
-  memoryLimitGb?: string;
-  dicomSeg: boolean;
-  preview: boolean;
-  keepIslands: boolean;
-  experimental: boolean;
-  force: boolean;
-  demo: boolean;
-  json: boolean;
-  quiet: boolean;
-}
+import { collect, UsageError } from '../usage.js';
+import {
+  loadEngine,
+  loadParseModules,
+  parseImage,
+  releaseOnSignals,
+  summarize,
+  writeImageResults,
+  type ParseCommandOptions,
+  type ParseRun,
+} from './parse-run.js';
 
 const TASKS: Record<TaskName, { summary: string; description: string; example: string }> = {
   segment: {
@@ -51,6 +41,20 @@ const TASKS: Record<TaskName, { summary: string; description: string; example: s
   },
 };
 
+/** The help on several images, with the task's own example. */
+function severalImagesHelp(task: TaskName): string {
+  const prompts = task === 'recognize' ? '' : ' -p liver';
+  return `Several images: medparse ${task} a.nii.gz b.nii.gz dicom-folder/ c.zip${prompts} -o results
+  loads the model once; each image's results go in results/<case>/ (the same files as for one image),
+  and results/summary.csv and summary.json hold one row per image and prompt (status, score, concept, mL,
+  voxels, mean and std intensity, instances, mask file), or the error of an image that failed. <case> is
+  the file or folder name without its image extension, characters other than letters, digits, '.', '_'
+  and '-' made '_'; a name already taken (ignoring case) gets -2, -3... An image that fails does not stop
+  the others; the exit code is then 1 (70 if it hit an internal error). --volume and --series apply to
+  every image, --force to every case's folder and to the summary files; --json prints an array with
+  one entry per image (its report, or its error).`;
+}
+
 /** segment, detect and recognize share their options and body: they differ in prompts and in what is printed. */
 export function defineParseCommands(program: Command, context: CliContext): void {
   for (const task of ['segment', 'detect', 'recognize'] as const) {
@@ -58,7 +62,8 @@ export function defineParseCommands(program: Command, context: CliContext): void
       .command(task)
       .summary(TASKS[task].summary)
       .description(TASKS[task].description)
-      .argument('[image]', 'an image file, a DICOM folder or a .zip (or --demo)');
+      .argument('[image]', 'an image file, a DICOM folder or a .zip (or --demo)')
+      .argument('[more-images...]', 'more images: the model is loaded once, each image gets its own folder in -o');
     if (task !== 'recognize')
       command.option(
         '-p, --prompts <text>',
@@ -82,30 +87,33 @@ export function defineParseCommands(program: Command, context: CliContext): void
       .option('--experimental', 'also answer concepts the model withholds (measured not to work), with a note')
       .option('--force', "replace an earlier run's results in the folder (only files it wrote, unchanged since)")
       .option('--demo', 'parse the built-in synthetic CT instead of a file')
-      .option('--json', 'print report.json instead of a summary')
+      .option('--json', 'print report.json instead of a summary (several images: an array, one entry per image)')
       .option('--quiet', 'no progress display (the answers are still printed)');
     addImageChoiceOptions(command)
-      .addHelpText('after', `\nExample:\n  ${TASKS[task].example}`)
-      .action(async (image: string | undefined, options: ParseCommandOptions) => {
-        context.code = await runParse(task, image, options, context.io);
+      .addHelpText('after', `\nExample:\n  ${TASKS[task].example}\n\n${severalImagesHelp(task)}`)
+      .action(async (image: string | undefined, moreImages: string[], options: ParseCommandOptions) => {
+        context.code = await runParse(task, image === undefined ? [] : [image, ...moreImages], options, context.io);
       });
   }
 }
 
 async function runParse(
   task: TaskName,
-  image: string | undefined,
+  images: readonly string[],
   values: ParseCommandOptions,
   io: CommandIO,
 ): Promise<number> {
-  if (!values.demo && image === undefined)
-    throw new UsageError(`${task} needs one image (a file, a DICOM folder or a .zip), or --demo`);
+  if (values.demo && images.length > 1)
+    throw new UsageError(`--demo parses the built-in synthetic CT, not ${images.length} images: give images or --demo`);
+  if (!values.demo && images.length === 0)
+    throw new UsageError(`${task} needs one image (a file, a DICOM folder or a .zip) or several, or --demo`);
   const prompts = joinPrompts(values.prompts);
   if (task !== 'recognize' && !prompts) throw new UsageError(`${task} needs prompts: -p "liver, spleen"`);
   if (task === 'recognize' && prompts)
     throw new UsageError('recognize looks for everything the model knows and takes no prompts: use segment -p');
   if (!values.output) throw new UsageError(`${task} needs an output folder: -o <dir>`);
   const output = values.output;
+  if (images.length > 1) checkBatchInputs(images, output);
   const threads = clampThreads(values.threads, io);
   if (values.device !== 'cpu')
     throw new UsageError(
@@ -114,17 +122,24 @@ async function runParse(
   const memoryLimitGb = values.memoryLimitGb === undefined ? undefined : Number(values.memoryLimitGb);
   if (memoryLimitGb !== undefined && !(memoryLimitGb > 0))
     throw new UsageError(`--memory-limit-gb must be a number > 0, got "${values.memoryLimitGb}"`);
-  const { ParseEngine, OutputFolder, writeResults, readVolume, progressDisplay } = await loadParseModules();
-  const display = values.quiet ? undefined : progressDisplay(io);
-  const progress = display?.report;
+  const modules = await loadParseModules();
+  const display = values.quiet ? undefined : modules.progressDisplay(io);
+  const run: ParseRun = { task, prompts, output, values, threads, memoryLimitGb, io, modules, display };
+  if (images.length > 1) return (await import('./parse-batch.js')).runBatch(run, images);
+  return runOneImage(run, values.demo ? undefined : images[0]);
+}
+
+/** One image (or --demo): its results straight in the output folder. */
+async function runOneImage(run: ParseRun, image: string | undefined): Promise<number> {
+  const { values, output, display } = run;
   // checked (a writable folder, not the input, nothing of the user's in the way) and locked before any inference
   // the handlers come first: a signal between taking the lock and installing them would leave the lock
   let folder: OutputFolder | undefined;
-  const removeSignalHandlers = releaseOnSignals(() => folder);
+  const removeSignalHandlers = releaseOnSignals(() => (folder ? [folder] : []));
   try {
-    folder = OutputFolder.open(output, {
+    folder = run.modules.OutputFolder.open(output, {
       force: values.force,
-      inputs: image === undefined || values.demo ? [] : [image],
+      inputs: image === undefined ? [] : [image],
     });
   } catch (error) {
     removeSignalHandlers();
@@ -132,39 +147,13 @@ async function runParse(
   }
   let engine: ParseEngine | undefined;
   try {
-    engine = ParseEngine.load(values.model ?? DEFAULT_MODEL_DIR, {
-      threads,
-      device: 'cpu',
-      memoryLimitGb,
-      keepIslands: values.keepIslands,
-      experimental: values.experimental,
-      onProgress: progress,
-    });
-    progress?.({ stage: 'read', fraction: 0 });
-    const volume =
-      values.demo || image === undefined
-        ? makePhantomCt()
-        : await readVolume(image, {
-            volume: parseVolumeIndex(values.volume),
-            series: values.series,
-            // --memory-limit-gb is checked from the header, before the voxels are read
-            checkHeader: engine.checkHeader,
-            onProgress: progress,
-          });
-    const options = { modality: values.modality };
-    const result =
-      task === 'recognize' ? await engine.recognize(volume, options) : await engine.segment(volume, prompts, options);
-    progress?.({ stage: 'write', fraction: 0 });
-    const written = await writeResults(output, result, engine.vocabulary, {
-      task,
-      dicomSeg: values.dicomSeg,
-      preview: values.preview,
-      force: values.force,
-      medparseVersion: packageVersion(),
-      folder,
-    });
+    engine = loadEngine(run);
+    const result = await parseImage(run, engine, image);
+    const written = await writeImageResults(run, engine, output, result, folder);
     display?.stop();
-    io.stdout(values.json ? readFileSync(`${output}/report.json`, 'utf8') : summarize(result, task, output, written));
+    run.io.stdout(
+      values.json ? readFileSync(`${output}/report.json`, 'utf8') : summarize(result, run.task, output, written),
+    );
     return EXIT.ok;
   } finally {
     display?.stop();
@@ -172,21 +161,6 @@ async function runParse(
     removeSignalHandlers();
     await engine?.dispose();
   }
-}
-
-/**
- * The engine (onnxruntime-node), the readers and writers (DICOM codecs) and the progress bars, imported
- * when a parse runs rather than when the CLI starts: --version, --help and the other commands need none
- * of them. After the usage checks, so that a usage error answers as fast as --help.
- */
-async function loadParseModules() {
-  const [{ ParseEngine }, { OutputFolder, writeResults }, { readVolume }, { progressDisplay }] = await Promise.all([
-    import('../../tasks/engine.js'),
-    import('../../tasks/output-folder.js'),
-    import('../../io/read.js'),
-    import('../progress.js'),
-  ]);
-  return { ParseEngine, OutputFolder, writeResults, readVolume, progressDisplay };
 }
 
 /**
@@ -204,56 +178,10 @@ function clampThreads(given: string | undefined, io: CommandIO): number | undefi
   return cores;
 }
 
-/**
- * Ctrl-C or a kill while results are staged: the staging folder and the lock go, nothing is moved
- * in, and the process ends as a signal would end it (exit 130 or 143).
- */
-function releaseOnSignals(folder: () => OutputFolder | undefined): () => void {
-  const handlers = (['SIGINT', 'SIGTERM'] as const).map((signal) => {
-    const handler = () => {
-      folder()?.release();
-      process.exit(signal === 'SIGINT' ? 130 : 143);
-    };
-    process.once(signal, handler);
-    return [signal, handler] as const;
-  });
-  return () => handlers.forEach(([signal, handler]) => process.removeListener(signal, handler));
-}
-
 /** One prompt list from every -p given; a comma keeps repeated flags as separate prompts. */
 function joinPrompts(given: string[] | undefined): string {
   return (given ?? [])
     .map((text) => text.trim())
     .filter((text) => text.length > 0)
     .join(', ');
-}
-
-function summarize(result: ParseResult, task: TaskName, dir: string, written: string[]): string {
-  const shown = task === 'recognize' ? result.prompts.filter((p) => p.status === 'present') : result.prompts;
-  const lines = shown.map((p) => describePrompt(p, task));
-  lines.unshift(`${result.modality} (${result.modalitySource}), model ${result.model.name} ${result.model.version}`);
-  if (task === 'recognize')
-    lines.push(`${shown.length} of ${result.prompts.length} structures the model knows are present`);
-  lines.push(`wrote ${written.length} files to ${dir}`);
-  return lines.join('\n');
-}
-
-function describePrompt(p: PromptResult, task: TaskName): string {
-  const name = p.concept ? `${p.concept.name} [${p.concept.id}]` : '';
-  const score = p.score === null ? '' : ` score ${p.score.toFixed(2)}`;
-  const head = `"${p.text}": ${p.status}${name ? ` ${name}` : ''}${score}`;
-  if (p.status === 'present' && p.statistics) {
-    const s = p.statistics;
-    const intensity = s.intensity ? `, mean ${s.intensity.mean.toFixed(1)} +- ${s.intensity.std.toFixed(1)}` : '';
-    const instances =
-      task === 'detect'
-        ? `\n${(p.instances ?? []).map((i) => `    #${i.id} ${i.volumeMl.toFixed(2)} mL p=${i.meanProbability.toFixed(2)} centre ${i.centroidWorld.map((v) => v.toFixed(1)).join(',')} mm`).join('\n')}`
-        : '';
-    // A present answer's notes (uncalibrated presence, one side of a mask, what a group left out) qualify it.
-    const notes = p.notes.map((note) => `\n    note: ${note}`).join('');
-    return `  ${head}: ${s.volumeMl.toFixed(2)} mL${intensity}, ${(p.instances ?? []).length} instance(s)${instances}${notes}`;
-  }
-  const why = [...(p.evidence?.reasons ?? []), ...p.notes].join('; ');
-  const suggestions = p.suggestions.length ? ` (did you mean: ${p.suggestions.slice(0, 3).join(', ')}?)` : '';
-  return `  ${head}${why ? ` - ${why}` : ''}${suggestions}`;
 }
