@@ -2,7 +2,9 @@
  * npm run eval: the shipped model through the TypeScript engine on the held-out cases of
  * training/splits.json. Per concept: Dice and HD95 against the reference labels; per case, prompts
  * for concepts certainly absent from it (the trainer's "absent" lists, plus the concepts of the other
- * region-specific networks of the same modality) give the false-accept rate. Real scans that no network
+ * region-specific networks of the same modality) give the false-accept rate.
+ * Each concept's row shows its mean Dice and its lowest case (`0.612 (acdc/patient012)`; --json: `lowestDice`,
+ * `lowestCase`), so a bar on every held-out volume can be read off the table. Real scans that no network
  * trained on are added (NEVER_TRAINED): the FreeSurfer subject (brain structures) and limb CTs
  * (organs that cannot be there).
  *
@@ -25,6 +27,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spacingOf } from '../src/core/volume.js';
 import { dice, hausdorff95 } from '../src/eval/metrics.js';
+import { lowestCell, summarizeDice } from '../src/eval/dice-summary.js';
 import { absentPromptOrder } from '../src/eval/absent-prompts.js';
 import { randomRotation, turned } from '../src/eval/random-rotation.js';
 import { isTrainingScanReason, releaseGate, trainingScanGate, type MeasuredConcept } from '../src/eval/release-gate.js';
@@ -61,6 +64,8 @@ interface ConceptScore {
   modality: ImagingModality;
   /** Data set of each case. */
   datasets: string[];
+  /** Patient (case id within its data set) of each case. */
+  patients: string[];
   /** Kind of scan of each case (crop or whole region): the gate judges each kind on its own. */
   scopes: ScanScope[];
   /** Measured on a scan the network trained on (TRAINED_ON): an upper bound, kept apart from held-out rows. */
@@ -329,10 +334,12 @@ async function evaluateCase(
         conceptId: id,
         modality: modality as ImagingModality,
         datasets: [],
+        patients: [],
         scopes: [],
         trainedOn: options.trainedOn === true,
       };
       score.datasets.push(dataset);
+      score.patients.push(testCase.patient);
       score.scopes.push(scope);
       score.dice.push(dice(predicted, truth));
       caseRecords.push({ ...record, dice: score.dice[score.dice.length - 1], ...evidence });
@@ -390,8 +397,8 @@ function printTables(): void {
       (rotateSeed === undefined ? '' : `, each turned by a random rotation (--rotate ${rotateSeed})`) +
       `, ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
   );
-  console.log('| concept | cases | Dice | HD95 mm | answered |');
-  console.log('|---|---|---|---|---|');
+  console.log('| concept | cases | Dice | lowest (case) | HD95 mm | answered |');
+  console.log('|---|---|---|---|---|---|');
   const rows: Record<string, unknown>[] = [];
   for (const [id, s] of [...scores].sort()) {
     const finite = s.hd95.filter(Number.isFinite);
@@ -399,11 +406,19 @@ function printTables(): void {
       ? mean(finite).toFixed(1) + (finite.length < s.hd95.length ? ` (${s.hd95.length - finite.length} empty)` : '')
       : 'n/a';
     const answered = s.withheld ? 'withheld' : 'yes';
-    console.log(`| ${id} | ${s.dice.length} | ${mean(s.dice).toFixed(3)} | ${hd} | ${answered} |`);
+    const summary = summarizeDice(
+      s.dice.map((value, n) => ({ dice: value, dataset: s.datasets[n], patient: s.patients[n] })),
+    );
+    if (!summary) continue;
+    console.log(
+      `| ${id} | ${summary.cases} | ${summary.meanDice.toFixed(3)} | ${lowestCell(summary)} | ${hd} | ${answered} |`,
+    );
     rows.push({
       concept: id,
-      cases: s.dice.length,
-      dice: mean(s.dice),
+      cases: summary.cases,
+      dice: summary.meanDice,
+      lowestDice: summary.lowestDice,
+      lowestCase: summary.lowestCase,
       hd95: finite.length ? mean(finite) : null,
       withheld: s.withheld,
     });
