@@ -129,16 +129,32 @@ function rounded(key: keyof SummaryRow, value: number | null | undefined): numbe
   return Number(value.toFixed(DECIMALS.get(key) ?? 0));
 }
 
-/** RFC 4180: a header line, then one line per row; a field holding a comma, quote or line break is quoted. */
+/**
+ * RFC 4180: a header line, then one line per row; a field holding a comma, quote or line break is quoted.
+ * A text cell that a spreadsheet would run as a formula gets a leading apostrophe (formulaSafe).
+ */
 export function summaryCsv(rows: readonly SummaryRow[]): string {
   const header = COLUMNS.map(({ key }) => key);
   return formatCsv([header, ...rows.map((row) => COLUMNS.map(({ key, decimals }) => cellText(row[key], decimals)))]);
 }
 
-/** Numbers with their column's decimals (0.500, not 0.5), nothing for null. */
+/** Numbers with their column's decimals (0.500, not 0.5; -850.12 stays a number), nothing for null, text formula-safe. */
 function cellText(value: string | number | null, decimals: number | undefined): string {
   if (value === null) return '';
-  return typeof value === 'number' ? value.toFixed(decimals ?? 0) : value;
+  return typeof value === 'number' ? value.toFixed(decimals ?? 0) : formulaSafe(value);
+}
+
+/** What a spreadsheet program reads as the start of a formula (CSV or formula injection). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * Text from users and file names (`=HYPERLINK(...).nii.gz`, a prompt "@sum") with `'` put first when it
+ * starts like a formula, so a spreadsheet shows it as text. Only summary.csv, the file people open in
+ * one, is escaped; summary.json keeps the raw text.
+ */
+function formulaSafe(text: string): string {
+  // here, not in csvField: csv.ts stays a lossless codec (parseCsv reads the vocabulary's sources back as written)
+  return FORMULA_START.test(text) ? `'${text}` : text;
 }
 
 export function summaryJson(task: TaskName, rows: readonly SummaryRow[]): string {

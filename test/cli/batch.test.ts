@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { batchCases, caseStem } from '../../src/cli/batch-cases.js';
+import { summaryCsv, type SummaryRow } from '../../src/cli/batch-summary.js';
 import { runCli } from '../../src/cli/main.js';
 import { formatCsv, parseCsv } from '../../src/core/csv.js';
 import { makePhantomCt, type PhantomOptions } from '../../src/core/phantom.js';
@@ -192,6 +193,77 @@ describe('medparse segment on several images', () => {
     assert.equal(text, '"a,b","say ""hi""","two\nlines",plain,\r\n');
     assert.deepEqual(parseCsv(text), rows);
   });
+
+  it('starts a text cell that a spreadsheet would run as a formula with an apostrophe, never a number', () => {
+    const row: SummaryRow = {
+      case: '_HYPERLINK_x_',
+      input: '=HYPERLINK("http://evil.example","open").nii.gz',
+      modality: 'CT',
+      prompt: '-2+3',
+      status: 'unknown',
+      score: -0.5,
+      concept_id: null,
+      concept_name: '+liver',
+      snomed: '@SUM(A1)',
+      volume_ml: 0,
+      voxels: 0,
+      mean_intensity: -850.123,
+      std_intensity: 12,
+      instances: 0,
+      mask_file: 'x/liver.nii.gz',
+      error: '\tcmd|calc\r',
+    };
+    const tabbed = { ...row, input: '\r=1+1', prompt: 'a=b', error: "'=already" };
+    const [header, ...rows] = parseCsv(summaryCsv([row, tabbed]));
+    const cells = rows.map((cells) => Object.fromEntries(header.map((key, n) => [key, cells[n]])));
+    assert.equal(cells[0].input, `'${row.input}`);
+    assert.equal(cells[0].prompt, "'-2+3");
+    assert.equal(cells[0].concept_name, "'+liver");
+    assert.equal(cells[0].snomed, "'@SUM(A1)");
+    assert.equal(cells[0].error, "'\tcmd|calc\r");
+    assert.equal(cells[0].case, '_HYPERLINK_x_');
+    assert.equal(cells[0].mask_file, 'x/liver.nii.gz');
+    assert.equal(cells[0].concept_id, '');
+    assert.equal(cells[0].score, '-0.500', 'a negative number stays a number');
+    assert.equal(cells[0].mean_intensity, '-850.12');
+    assert.equal(cells[1].input, "'\r=1+1", 'a carriage return first, quoted and escaped');
+    assert.equal(cells[1].prompt, 'a=b', 'only the first character counts');
+    assert.equal(cells[1].error, "'=already");
+  });
+
+  it('escapes a hostile file name and prompts in summary.csv, and summary.json keeps them raw', () =>
+    withTempDir(async (dir) => {
+      const name = '=HYPERLINK("evil.example","open").nii.gz';
+      await writePhantom(join(dir, name), { dims: [32, 32, 16] });
+      await writePhantom(join(dir, 'plain.nii.gz'), { dims: [32, 32, 16], seed: 2 });
+      const args = [MAIN, 'segment', name, 'plain.nii.gz', '-p', '@kidney, -spine', '-o', 'out', '--model', model];
+      const child = spawn(process.execPath, [...args, '--quiet'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (chunk) => (err += String(chunk)));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      assert.equal(code, 0, err);
+      const rows = readSummary(join(dir, 'out'));
+      const json = JSON.parse(readFileSync(join(dir, 'out', 'summary.json'), 'utf8')) as { rows: SummaryRow[] };
+      assert.deepEqual(
+        rows.map((row) => [row.case, row.input, row.prompt]),
+        [
+          ['_HYPERLINK_evil.example_open_', `'${name}`, "'@kidney"],
+          ['_HYPERLINK_evil.example_open_', `'${name}`, "'-spine"],
+          ['plain', 'plain.nii.gz', "'@kidney"],
+          ['plain', 'plain.nii.gz', "'-spine"],
+        ],
+      );
+      assert.deepEqual(
+        json.rows.map((row) => [row.input, row.prompt]),
+        [
+          [name, '@kidney'],
+          [name, '-spine'],
+          ['plain.nii.gz', '@kidney'],
+          ['plain.nii.gz', '-spine'],
+        ],
+        'summary.json keeps the raw text',
+      );
+    }));
 
   it('refuses an image given twice, -o inside an input folder and --demo with images, before any inference', () =>
     withTempDir(async (dir) => {
