@@ -1,8 +1,12 @@
 /**
  * npm run eval: the shipped model through the TypeScript engine on the held-out cases of
- * training/splits.json. Per concept: Dice and HD95 against the reference labels; per case, prompts
+ * training/splits.json. Per concept: Dice, HD95 and NSD 2mm against the reference labels; per case, prompts
  * for concepts certainly absent from it (the trainer's "absent" lists, plus the concepts of the other
  * region-specific networks of the same modality) give the false-accept rate.
+ * NSD 2mm is the normalised surface Dice at 2 mm: the share of both surfaces' voxels that lie within 2 mm of
+ * the other surface, measured in mm on the scan's own (anisotropic) spacing; 0 for an empty prediction. It
+ * and HD95 are read from one surface-distance pass per case (src/eval/metrics.ts `surfaceMetrics`); the
+ * table shows the mean over cases, --json rows `nsd2mm` (and each case's `nsd2mm`).
  * Each concept's row shows its mean Dice and its lowest case (`0.612 (acdc/patient012)`; --json: `lowestDice`,
  * `lowestCase`), so a bar on every held-out volume can be read off the table. Real scans that no network
  * trained on are added (NEVER_TRAINED): the FreeSurfer subject (brain structures) and limb CTs
@@ -26,7 +30,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spacingOf } from '../src/core/volume.js';
-import { dice, hausdorff95 } from '../src/eval/metrics.js';
+import { dice, surfaceMetrics } from '../src/eval/metrics.js';
 import { lowestCell, summarizeDice } from '../src/eval/dice-summary.js';
 import { absentPromptOrder } from '../src/eval/absent-prompts.js';
 import { randomRotation, turned } from '../src/eval/random-rotation.js';
@@ -58,6 +62,8 @@ interface SplitCase {
 interface ConceptScore {
   dice: number[];
   hd95: number[];
+  /** Normalised surface Dice at NSD_TOLERANCE_MM of each case (0 when the prediction is empty). */
+  nsd2mm: number[];
   /** The model withholds this concept from users (model.json `withheld`); measured with --experimental. */
   withheld: boolean;
   conceptId: string;
@@ -71,6 +77,9 @@ interface ConceptScore {
   /** Measured on a scan the network trained on (TRAINED_ON): an upper bound, kept apart from held-out rows. */
   trainedOn: boolean;
 }
+
+/** Tolerance of the normalised surface Dice column, in mm. */
+const NSD_TOLERANCE_MM = 2;
 
 const USAGE = `usage: npm run eval -- [--max-cases N] [--datasets a,b] [--model DIR] [--json FILE] [--withhold-below DICE]
        [--rotate SEED] [--max-working-voxels N]`;
@@ -330,6 +339,7 @@ async function evaluateCase(
       const score = scores.get(row) ?? {
         dice: [],
         hd95: [],
+        nsd2mm: [],
         withheld: withheldReason(engine.model, id, modality as ImagingModality, scope) !== undefined,
         conceptId: id,
         modality: modality as ImagingModality,
@@ -342,9 +352,16 @@ async function evaluateCase(
       score.patients.push(testCase.patient);
       score.scopes.push(scope);
       score.dice.push(dice(predicted, truth));
-      caseRecords.push({ ...record, dice: score.dice[score.dice.length - 1], ...evidence });
-      const hd = hausdorff95(predicted, truth, image.dims, spacingOf(image));
-      score.hd95.push(Number.isNaN(hd) ? Infinity : hd);
+      // one surface-distance pass for both: an empty prediction has no HD95 (Infinity) and NSD 0
+      const surfaces = surfaceMetrics(predicted, truth, image.dims, spacingOf(image), NSD_TOLERANCE_MM);
+      score.hd95.push(Number.isNaN(surfaces.hd95) ? Infinity : surfaces.hd95);
+      score.nsd2mm.push(surfaces.nsd);
+      caseRecords.push({
+        ...record,
+        dice: score.dice[score.dice.length - 1],
+        nsd2mm: Number.isNaN(surfaces.nsd) ? null : surfaces.nsd,
+        ...evidence,
+      });
       scores.set(row, score);
     } else if (withheldReason(engine.model, id, modality as ImagingModality, scope)) {
       tally(withheldAbsentChecks, id, prompt.status === 'present');
@@ -397,21 +414,24 @@ function printTables(): void {
       (rotateSeed === undefined ? '' : `, each turned by a random rotation (--rotate ${rotateSeed})`) +
       `, ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
   );
-  console.log('| concept | cases | Dice | lowest (case) | HD95 mm | answered |');
-  console.log('|---|---|---|---|---|---|');
+  console.log('| concept | cases | Dice | lowest (case) | HD95 mm | NSD 2mm | answered |');
+  console.log('|---|---|---|---|---|---|---|');
   const rows: Record<string, unknown>[] = [];
   for (const [id, s] of [...scores].sort()) {
     const finite = s.hd95.filter(Number.isFinite);
     const hd = finite.length
       ? mean(finite).toFixed(1) + (finite.length < s.hd95.length ? ` (${s.hd95.length - finite.length} empty)` : '')
       : 'n/a';
+    // NaN only with both masks empty, which eval never scores (a case needs a labelled reference)
+    const nsdCases = s.nsd2mm.filter((v) => !Number.isNaN(v));
+    const nsd = nsdCases.length ? mean(nsdCases) : null;
     const answered = s.withheld ? 'withheld' : 'yes';
     const summary = summarizeDice(
       s.dice.map((value, n) => ({ dice: value, dataset: s.datasets[n], patient: s.patients[n] })),
     );
     if (!summary) continue;
     console.log(
-      `| ${id} | ${summary.cases} | ${summary.meanDice.toFixed(3)} | ${lowestCell(summary)} | ${hd} | ${answered} |`,
+      `| ${id} | ${summary.cases} | ${summary.meanDice.toFixed(3)} | ${lowestCell(summary)} | ${hd} | ${nsd === null ? 'n/a' : nsd.toFixed(3)} | ${answered} |`,
     );
     rows.push({
       concept: id,
@@ -420,6 +440,7 @@ function printTables(): void {
       lowestDice: summary.lowestDice,
       lowestCase: summary.lowestCase,
       hd95: finite.length ? mean(finite) : null,
+      nsd2mm: nsd,
       withheld: s.withheld,
     });
   }
