@@ -155,6 +155,23 @@ export function voxelSizes(m: Mat4): Vec3 {
   return [norm(0), norm(1), norm(2)];
 }
 
+/**
+ * The volume of a voxel over the product of its axis lengths: |det| of the affine's unit column
+ * directions. 1 for an orthogonal grid; cos(tilt) for a stack sheared by a gantry tilt, whose voxels are
+ * parallelepipeds. Within 1e-6 of 1 it is 1: float32 direction cosines of an orthogonal grid (a NIfTI
+ * sform) miss by about 1e-7, which is rounding, not shear.
+ */
+export function shearVolumeFactor(m: Mat4): number {
+  const sizes = voxelSizes(m);
+  const u = (r: number, c: number) => m[r * 4 + c] / (sizes[c] || 1);
+  const det =
+    u(0, 0) * (u(1, 1) * u(2, 2) - u(1, 2) * u(2, 1)) -
+    u(0, 1) * (u(1, 0) * u(2, 2) - u(1, 2) * u(2, 0)) +
+    u(0, 2) * (u(1, 0) * u(2, 1) - u(1, 1) * u(2, 0));
+  const factor = Math.abs(det);
+  return Math.abs(factor - 1) < 1e-6 ? 1 : factor;
+}
+
 export function toNested(m: Mat4): number[][] {
   return [0, 1, 2, 3].map((r) => [m[r * 4], m[r * 4 + 1], m[r * 4 + 2], m[r * 4 + 3]]);
 }

@@ -1,5 +1,5 @@
 import type { Mat4, Vec3 } from './affine.js';
-import { voxelSizes } from './affine.js';
+import { shearVolumeFactor, voxelSizes } from './affine.js';
 import { orientationCode } from './orientation.js';
 
 export type VoxelArray =
@@ -101,10 +101,13 @@ export function statedSpacing(stated: readonly number[]): { spacing?: Vec3 } {
   return usable ? { spacing: [stated[0], stated[1], stated[2]] } : {};
 }
 
-/** Volume of one voxel in mL (1 mL = 1000 mm^3), from the voxel size. */
+/**
+ * Volume of one voxel in mL (1 mL = 1000 mm^3): the voxel size's product, times the shear factor of a
+ * non-orthogonal grid (a gantry-tilted stack), so that it is |det| of the physical affine.
+ */
 export function voxelVolumeMl(volume: Pick<Volume, 'affine' | 'spacing'>): number {
   const [x, y, z] = spacingOf(volume);
-  return (x * y * z) / 1000;
+  return (x * y * z * shearVolumeFactor(volume.affine)) / 1000;
 }
 
 export function orientationOf(volume: Pick<Volume, 'affine'>): string {

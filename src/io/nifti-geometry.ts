@@ -58,7 +58,9 @@ export function bestAffine(geometry: NiftiGeometry, dims: Dims3): number[] {
 
 /**
  * Header geometry describing `affine`: sform always; qform too when the affine is a rotation times
- * positive zooms (otherwise a quaternion cannot represent it and qform_code is 0).
+ * positive zooms. A sheared affine (a gantry-tilted DICOM stack) gets qform_code 0, not the nearest rigid
+ * qform: a reader that prefers the qform would put the voxels on a grid the masks are not on, while
+ * with no qform every reader has only the exact sform to go by.
  */
 export function geometryFromAffine(affine: Mat4, code = 1): NiftiGeometry {
   const columns = [0, 1, 2].map((c) => [affine[c], affine[4 + c], affine[8 + c]]);

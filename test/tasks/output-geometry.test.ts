@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
+import type { Vec3 } from '../../src/core/affine.js';
 import { readDicomSeries } from '../../src/io/dicom/index.js';
 import { readVolume } from '../../src/io/read.js';
 import { parseDicomSeg } from '../../src/outputs/dicom-seg-check.js';
@@ -12,8 +13,8 @@ import { readReport } from '../../src/tasks/report.js';
 import { GEOMETRY_CASES } from '../helpers/geometry-cases.js';
 import { sharedDir, SHARED_MISSING } from '../helpers/shared.js';
 import { writeTestModel } from '../helpers/test-model.js';
-import { withTempDir } from '../helpers/volumes.js';
-import { writeSeriesPerSlice } from '../io/dicom/make-series.js';
+import { maxAbsDifference, withTempDir } from '../helpers/volumes.js';
+import { writeSeries, writeSeriesPerSlice } from '../io/dicom/make-series.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
@@ -100,6 +101,81 @@ describe('results of a cine read a series per slice position', () => {
           seg.referencedSeries.map((s) => s.seriesUid),
           cine.seriesUids,
         );
+      } finally {
+        await engine.dispose();
+      }
+    }));
+});
+
+describe('results of a gantry-tilted series (15 degrees) stay on its acquired slices', () => {
+  const tilt = (15 * Math.PI) / 180;
+  // 24 x 20 pixels of 2.5 x 2 mm, 8 slices 4 mm apart along the table (z): the test network's working
+  // spacing is the grid's own, so the working grid is the input's reoriented and nothing is interpolated
+  const common = { columns: 24, rows: 20, slices: 8, pixelSpacing: [2, 2.5] as [number, number] };
+  const step: Vec3 = [0, 0, 4];
+  const origin: Vec3 = [-30, -20, 50];
+
+  it('masks equal an upright read of the same pixels; NIfTI and DICOM SEG carry the sheared geometry', () =>
+    withTempDir(async (dir) => {
+      const modelDir = writeTestModel(join(dir, 'model'), [2.5, 2, 4]);
+      const tilted = await writeSeries(join(dir, 'tilted'), {
+        ...common,
+        orientation: [1, 0, 0, 0, Math.cos(tilt), Math.sin(tilt)],
+        step,
+        origin,
+      });
+      await writeSeries(join(dir, 'upright'), { ...common, sliceSpacing: 4, origin });
+      const volume = await readDicomSeries(tilted.folder);
+      const upright = await readDicomSeries(join(dir, 'upright'));
+      const engine = ParseEngine.load(modelDir, { threads: 1, keepIslands: true });
+      try {
+        // the generator's pattern crosses the test network's kidney band (110-190 HU)
+        const result = await engine.segment(volume, 'kidney');
+        const reference = await engine.segment(upright, 'kidney');
+        const [answer, expected] = [result.prompts[0], reference.prompts[0]];
+        assert.equal(answer.status, 'present');
+        assert.ok(answer.probability && expected.probability);
+        assert.deepEqual(answer.probability, expected.probability, 'the same voxels, voxel for voxel');
+
+        const out = join(dir, 'out');
+        const written = await writeResults(out, result, engine.vocabulary, {
+          task: 'segment',
+          medparseVersion: 'test',
+          preview: false,
+        });
+        const maskFile = written.find((f) => f.endsWith('.nii.gz') && f !== 'labels.nii.gz') ?? '';
+        const mask = await readVolume(join(out, maskFile));
+        assert.deepEqual(mask.dims, volume.dims);
+        mask.affine.forEach((v, i) =>
+          assert.ok(Math.abs(v - volume.affine[i]) < 1e-5, `affine[${i}] ${v} vs ${volume.affine[i]}`),
+        );
+        // sform holds the shear; a quaternion cannot, so qform_code is 0 rather than a different, rigid grid
+        const header = gunzipSync(readFileSync(join(out, maskFile)));
+        const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
+        assert.equal(view.getInt16(252, true), 0, 'qform_code');
+        assert.equal(view.getInt16(254, true), 1, 'sform_code');
+
+        const report = readReport(out);
+        assert.match(report.input.notes?.join('\n') ?? '', /^gantry tilt 15\.0 degrees: masks are on the acquired/);
+        // |det| of the sheared affine, 3.4 % under the product of its column lengths
+        const voxelMl = (2.5 * 2 * 4 * Math.cos(tilt)) / 1000;
+        const statistics = answer.statistics;
+        assert.ok(statistics && Math.abs(statistics.volumeMl - statistics.voxels * voxelMl) < 1e-9);
+        const evidence = answer.evidence;
+        assert.ok(evidence && Math.abs(evidence.volumeMl - evidence.voxels * voxelMl) < 1e-9, 'evidence volume');
+        assert.ok(Math.abs((report.prompts[0].statistics?.volume_ml ?? 0) - statistics.voxels * voxelMl) <= 5e-4);
+
+        const seg = parseDicomSeg(new Uint8Array(readFileSync(join(out, 'segmentation.dcm'))));
+        assert.ok(seg.frames.length > 0);
+        for (const frame of seg.frames) {
+          const k = (frame.dimensionIndexValues?.[1] ?? 0) - 1;
+          const source = origin.map((o, axis) => o + k * step[axis]); // slice k's ImagePositionPatient
+          assert.ok(
+            frame.position && maxAbsDifference(frame.position, source) < 1e-6,
+            `frame of slice ${k} at ${frame.position?.join('\\')}, the slice is at ${source.join('\\')}`,
+          );
+          assert.equal(frame.sourceInstanceUid, tilted.sopInstanceUids[k]);
+        }
       } finally {
         await engine.dispose();
       }

@@ -2,6 +2,10 @@
  * Slice stacking and the voxel-to-world affine, following ITK, dcm2niix and nibabel: i runs along
  * a row (the row cosine), j down the columns (the column cosine), k along the slice normal
  * row x col with slices sorted by their position projected on that normal.
+ *
+ * A gantry-tilted stack (each slice shifted sideways in proportion to its height) is kept as acquired:
+ * k then steps from slice to slice, off the normal, and the affine is sheared. Nothing is resampled, so
+ * voxel (i, j, k) stays pixel (i, j) of slice k and masks lie on the acquired slices.
  */
 import type { Vec3 } from '../../core/affine.js';
 import { flipRasLps } from '../../core/affine.js';
@@ -20,8 +24,13 @@ export interface StackGeometry {
   order: number[];
   /** Voxel-to-world, RAS+ mm, row-major 4x4. */
   affine: number[];
-  /** Distance between consecutive slices along k, mm. */
+  /**
+   * Distance between consecutive slice planes, along the normal, mm (DICOM's SpacingBetweenSlices). On a
+   * tilted stack the affine's k column is longer: it runs from slice to slice along the tilt.
+   */
   sliceSpacing: number;
+  /** Angle between the k column and the image normal, degrees: the gantry tilt; 0 for a straight stack. */
+  tiltDegrees: number;
 }
 
 /** Cosines may differ by the rounding of their decimal strings, nothing more. */
@@ -31,6 +40,8 @@ const RELATIVE_GAP_TOLERANCE = 0.01;
 export const ABSOLUTE_GAP_TOLERANCE = 1e-3;
 /** Sideways drift of the stack, relative to its length, beyond which slices are sheared (tilt). */
 const SHEAR_TOLERANCE = 1e-3;
+/** Gantries tilt by up to about 30 degrees; a stack further off its normal is not a tilt. */
+export const MAX_TILT_DEGREES = 45;
 
 /**
  * @param pixelSpacing PixelSpacing as stored: [distance between rows, distance between columns].
@@ -58,7 +69,12 @@ export function stackGeometry(
     columnI[2], columnJ[2], step[2], origin[2],
     0, 0, 0, 1,
   ];
-  return { order, affine: flipRasLps(lps), sliceSpacing: Math.hypot(...step) };
+  return {
+    order,
+    affine: flipRasLps(lps),
+    sliceSpacing: Math.abs(dot(step, normal)),
+    tiltDegrees: tiltOf(slices, order, distances, normal),
+  };
 }
 
 /** Each slice's position along the series' normal (mm), its orientations checked to be one. */
@@ -103,7 +119,7 @@ function commonOrientation(slices: readonly PlacedSlice[], seriesPath: string): 
   return { row, column };
 }
 
-/** (P_last - P_first)/(n-1), after checking the stack is evenly spaced and not sheared. */
+/** (P_last - P_first)/(n-1), after checking the slices are evenly spaced and lie on one straight line. */
 function stackStep(
   slices: readonly PlacedSlice[],
   order: number[],
@@ -111,24 +127,82 @@ function stackStep(
   normal: Vec3,
   seriesPath: string,
 ): Vec3 {
-  const n = order.length;
-  const first = slices[order[0]];
-  const last = slices[order[n - 1]];
-  const span = distances[order[n - 1]] - distances[order[0]];
   checkDistinctPositions(slices, order, distances, seriesPath);
   checkEvenGaps(slices, order, distances, seriesPath);
-  const travel = subtract(last.position, first.position);
-  const sideways = Math.hypot(...subtract(travel, scale(normal, dot(travel, normal))));
-  if (sideways > SHEAR_TOLERANCE * span + ABSOLUTE_GAP_TOLERANCE) {
-    const degrees = (Math.atan2(sideways, span) * 180) / Math.PI;
-    throw new MedparseError(
-      'UNSUPPORTED_FORMAT',
-      `the slices are stacked ${degrees.toFixed(2)} degrees off the image normal (gantry tilt or a sheared acquisition), so they do not form a rectilinear grid; ` +
-        'convert with dcm2niix, which corrects gantry tilt, and read the NIfTI',
-      seriesPath,
-    );
-  }
-  return scale(travel, 1 / (n - 1));
+  checkPlausibleTilt(slices, order, distances, normal, seriesPath);
+  checkStraightDrift(slices, order, distances, normal, seriesPath);
+  const travel = subtract(slices[order[order.length - 1]].position, slices[order[0]].position);
+  return scale(travel, 1 / (order.length - 1));
+}
+
+/** The part of `v` that lies in the image plane (perpendicular to the normal). */
+function sideways(v: Vec3, normal: Vec3): Vec3 {
+  return subtract(v, scale(normal, dot(v, normal)));
+}
+
+/**
+ * Angle (degrees) between the stack's direction, first slice to last, and the image normal; 0 when the
+ * sideways drift is within rounding of the positions, so that only a real tilt is reported.
+ */
+function tiltOf(slices: readonly PlacedSlice[], order: number[], distances: number[], normal: Vec3): number {
+  if (order.length < 2) return 0;
+  const span = distances[order[order.length - 1]] - distances[order[0]];
+  const travel = subtract(slices[order[order.length - 1]].position, slices[order[0]].position);
+  const drift = Math.hypot(...sideways(travel, normal));
+  if (drift <= SHEAR_TOLERANCE * span + ABSOLUTE_GAP_TOLERANCE) return 0;
+  return (Math.atan2(drift, span) * 180) / Math.PI;
+}
+
+/** A stack far off its normal is not a gantry tilt but a mislabelled or mixed series. */
+function checkPlausibleTilt(
+  slices: readonly PlacedSlice[],
+  order: number[],
+  distances: number[],
+  normal: Vec3,
+  seriesPath: string,
+): void {
+  const degrees = tiltOf(slices, order, distances, normal);
+  if (degrees <= MAX_TILT_DEGREES) return;
+  throw new MedparseError(
+    'UNSUPPORTED_FORMAT',
+    `the slices are stacked ${degrees.toFixed(1)} degrees off the image normal, more than the ${MAX_TILT_DEGREES} degrees a gantry tilt can be; ` +
+      'the image orientation or positions are probably wrong, or the series mixes acquisitions; check ImageOrientationPatient and ImagePositionPatient',
+    seriesPath,
+  );
+}
+
+/**
+ * A tilted stack is one sheared grid only if its sideways drift grows in proportion to the distance
+ * along the normal: each slice must lie on the line from the first slice to the last, within the gap
+ * tolerance. (The distance along the normal is checkEvenGaps' to judge.)
+ */
+function checkStraightDrift(
+  slices: readonly PlacedSlice[],
+  order: number[],
+  distances: number[],
+  normal: Vec3,
+  seriesPath: string,
+): void {
+  const n = order.length;
+  const first = slices[order[0]].position;
+  const span = distances[order[n - 1]] - distances[order[0]];
+  const drift = sideways(subtract(slices[order[n - 1]].position, first), normal);
+  const tolerance = Math.max((RELATIVE_GAP_TOLERANCE * span) / (n - 1), ABSOLUTE_GAP_TOLERANCE);
+  const offLine = (i: number) => {
+    const expected = scale(drift, (distances[i] - distances[order[0]]) / span);
+    return Math.hypot(...subtract(sideways(subtract(slices[i].position, first), normal), expected));
+  };
+  const off = order.map(offLine);
+  const largest = Math.max(...off);
+  if (largest <= tolerance) return;
+  const worst = order[off.indexOf(largest)];
+  throw new MedparseError(
+    'INVALID_DIMENSIONS',
+    `the slices do not lie on one straight line: ${slices[worst].name} is ${largest.toFixed(4)} mm sideways of the line from ${slices[order[0]].name} to ${slices[order[n - 1]].name} ` +
+      `(at most ${tolerance.toFixed(4)} mm allowed), so the stack drifts non-linearly and is neither a straight nor a uniformly tilted grid; ` +
+      'check that the files are one acquisition, or resample the series to a regular grid',
+    seriesPath,
+  );
 }
 
 function checkDistinctPositions(

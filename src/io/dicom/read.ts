@@ -67,16 +67,25 @@ export async function openDicomSeriesFrom(
     bytesPerVoxel: outputBytesPerVoxel(ordered),
   };
   options.admit?.(header);
+  const notes = [...scanned.notes, ...tiltNotes(geometry.tiltDegrees)];
   const load = async (): Promise<Volume> => {
     const data = await readVoxels(ordered, options.onProgress);
     const meta = {
       ...volumeMeta(ordered, input),
       ...(frame ? { frame } : {}),
-      ...(scanned.notes.length ? { notes: scanned.notes } : {}),
+      ...(notes.length ? { notes } : {}),
     };
     return { dims: [columns, rows, ordered.length], affine: geometry.affine, data, meta };
   };
   return { header, load, spacing: voxelSizes(geometry.affine), modality: modalityOf(ordered[0].series.modality) };
+}
+
+/** What the user is told about a tilted stack: its masks follow the acquired slices, not an upright grid. */
+function tiltNotes(degrees: number): string[] {
+  if (degrees === 0) return [];
+  return [
+    `gantry tilt ${degrees.toFixed(1)} degrees: masks are on the acquired (sheared) slices; the affine carries the shear`,
+  ];
 }
 
 /**

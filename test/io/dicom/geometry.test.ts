@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { join } from 'node:path';
 import type { Vec3 } from '../../../src/core/affine.js';
+import { describeVolume, formatDescription } from '../../../src/cli/describe.js';
 import { MedparseError } from '../../../src/core/errors.js';
-import { orientationOf, spacingOf } from '../../../src/core/volume.js';
+import { orientationOf, spacingOf, voxelVolumeMl } from '../../../src/core/volume.js';
 import { stackGeometry } from '../../../src/io/dicom/geometry.js';
 import type { PlacedSlice } from '../../../src/io/dicom/geometry.js';
 import { readDicomSeries } from '../../../src/io/dicom/index.js';
@@ -93,6 +94,53 @@ describe('DICOM geometry (known answers from the generator parameters)', () => {
   });
 });
 
+describe('a gantry-tilted CT series (15 degrees about x, 0.7 x 0.9 mm pixels, 3 mm table steps)', () => {
+  const tilt = (15 * Math.PI) / 180;
+  // the image plane tilts with the gantry; the table still moves along z
+  const orientation = [1, 0, 0, 0, Math.cos(tilt), Math.sin(tilt)];
+  const spec: SeriesSpec = {
+    orientation,
+    pixelSpacing: [0.9, 0.7],
+    step: [0, 0, 3],
+    slices: 7,
+    origin: [-80.25, -60.5, 12],
+  };
+
+  it('reads the slices as acquired: a sheared affine, exact to 1e-6, and every voxel in place', async () => {
+    const { series, volume } = await readGenerated(spec);
+    // Hand-derived RAS columns: i = -x * 0.7; j = (0, -cos, sin) * 0.9; k = the table step (0, 0, 3).
+    const [c, s] = [Math.cos(tilt), Math.sin(tilt)];
+    // prettier-ignore
+    const expected = [
+      -0.7, 0, 0, 80.25,
+      0, -0.9 * c, 0, 60.5,
+      0, 0.9 * s, 3, 12,
+      0, 0, 0, 1,
+    ];
+    assert.ok(maxAbsDifference(volume.affine, expected) < 1e-6, `affine ${volume.affine.join(', ')}`);
+    assert.ok(maxAbsDifference(volume.affine, series.expectedAffine) < 1e-6);
+    assert.deepEqual(volume.dims, series.dims);
+    assert.equal(maxAbsDifference(volume.data, series.expectedValues), 0);
+  });
+
+  it('tells the user the tilt, and measures voxels by |det|: 0.7 x 0.9 x 3 x cos 15 mm^3', async () => {
+    const { volume } = await readGenerated(spec);
+    assert.deepEqual(volume.meta.notes, [
+      'gantry tilt 15.0 degrees: masks are on the acquired (sheared) slices; the affine carries the shear',
+    ]);
+    const spacing = spacingOf(volume);
+    [0.7, 0.9, 3].forEach((v, axis) => assert.ok(Math.abs(spacing[axis] - v) < 1e-9, `spacing ${spacing}`));
+    assert.ok(Math.abs(voxelVolumeMl(volume) - (0.7 * 0.9 * 3 * Math.cos(tilt)) / 1000) < 1e-12);
+    assert.equal(orientationOf(volume), 'LPS');
+    assert.match(formatDescription(describeVolume(volume)), /^note {9}gantry tilt 15\.0 degrees: masks are on/m);
+  });
+
+  it('an upright series gets no tilt note', async () => {
+    const { volume } = await readGenerated({ orientation: 'oblique' });
+    assert.equal(volume.meta.notes, undefined);
+  });
+});
+
 describe('stackGeometry checks', () => {
   const axial = [1, 0, 0, 0, 1, 0];
   const stack = (zs: number[], orientation = axial, shift: (k: number) => Vec3 = () => [0, 0, 0]): PlacedSlice[] =>
@@ -130,11 +178,46 @@ describe('stackGeometry checks', () => {
     throwsCode(stack([0, 0, 2.5, 2.5]), 'MULTIPLE_VOLUMES', /2 distinct slice positions/);
   });
 
-  it('gantry tilt (positions drifting in-plane) is refused with advice', () => {
+  it('a uniform sideways drift (gantry tilt) is kept as a sheared k column, its angle recorded', () => {
+    const geometry = stackGeometry(
+      stack([0, 2.5, 5, 7.5], axial, (k) => [0, k * 0.5, 0]),
+      [1, 1],
+      1,
+      'x',
+    );
+    // k steps (0, 0.5, 2.5) LPS = (0, -0.5, 2.5) RAS; the planes stay 2.5 mm apart along the normal
+    assert.ok(maxAbsDifference([geometry.affine[2], geometry.affine[6], geometry.affine[10]], [0, -0.5, 2.5]) < 1e-12);
+    assert.equal(geometry.sliceSpacing, 2.5);
+    assert.ok(Math.abs(geometry.tiltDegrees - (Math.atan2(0.5, 2.5) * 180) / Math.PI) < 1e-9);
+  });
+
+  it('a straight stack has no tilt, and drift within rounding of the positions counts as none', () => {
+    assert.equal(stackGeometry(stack([0, 2.5, 5]), [1, 1], 1, 'x').tiltDegrees, 0);
+    const rounded = stack([0, 2.5, 5], axial, (k) => [0, k === 2 ? 0.0005 : 0, 0]);
+    assert.equal(stackGeometry(rounded, [1, 1], 1, 'x').tiltDegrees, 0);
+  });
+
+  it('a sideways drift that is not linear is refused, naming the slice off the line', () => {
     throwsCode(
-      stack([0, 2.5, 5], axial, (k) => [0, k * 0.5, 0]),
+      stack([0, 2.5, 5, 7.5, 10], axial, (k) => [0, 0.3 * k * k, 0]),
+      'INVALID_DIMENSIONS',
+      /do not lie on one straight line: slice2\.dcm is 1\.2000 mm sideways.*drifts non-linearly/,
+    );
+  });
+
+  it('a single slice off the line of an otherwise tilted stack is refused', () => {
+    throwsCode(
+      stack([0, 2.5, 5, 7.5, 10], axial, (k) => [0, 0.5 * k + (k === 3 ? 0.2 : 0), 0]),
+      'INVALID_DIMENSIONS',
+      /slice3\.dcm is 0\.2000 mm sideways/,
+    );
+  });
+
+  it('a stack more than 45 degrees off its normal is refused as implausible for a tilt', () => {
+    throwsCode(
+      stack([0, 2.5, 5], axial, (k) => [0, k * 3, 0]),
       'UNSUPPORTED_FORMAT',
-      /gantry tilt.*dcm2niix/,
+      /50\.2 degrees off the image normal, more than the 45 degrees a gantry tilt can be/,
     );
   });
 

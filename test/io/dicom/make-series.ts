@@ -39,6 +39,11 @@ export interface SeriesSpec {
   /** PixelSpacing: [distance between rows, distance between columns]. */
   pixelSpacing?: [number, number];
   sliceSpacing?: number;
+  /**
+   * Offset from slice to slice (LPS mm) in place of sliceSpacing along the normal: off the normal, it
+   * makes a gantry-tilted stack.
+   */
+  step?: Vec3;
   /** Position of the first slice (lowest along the normal), LPS mm. */
   origin?: Vec3;
   /** Number the instances from the far end of the stack (InstanceNumber 1 = highest slice). */
@@ -111,7 +116,8 @@ export async function writeSeries(folder: string, spec: SeriesSpec = {}): Promis
   const kept = range(s.slices).filter((k) => !s.omit.includes(k));
   const sopInstanceUids = kept.map(() => newUid());
   const names = shuffledNames(kept.length, s.seed, s.extension);
-  const position = (k: number): Vec3 => add(s.origin, scale(normal, k * s.sliceSpacing));
+  const step = s.step ?? scale(normal, s.sliceSpacing);
+  const position = (k: number): Vec3 => add(s.origin, scale(step, k));
   const files: string[] = [];
   if (s.multiFrame) {
     const path = join(target, `enhanced${s.extension ? '.dcm' : ''}`);
@@ -138,12 +144,13 @@ export async function writeSeries(folder: string, spec: SeriesSpec = {}): Promis
     studyUid,
     sopInstanceUids: s.multiFrame ? kept.map(() => sopInstanceUids[0]) : sopInstanceUids,
     dims: [s.columns, s.rows, kept.length],
-    expectedAffine: expectedRasAffine(row, column, normal, s),
+    expectedAffine: expectedRasAffine(row, column, step, s),
     expectedValues: expectedValues(s, kept),
   };
 }
 
-type Resolved = Required<Omit<SeriesSpec, 'orientation' | 'subfolder' | 'bitsStored' | 'voxel'>> & {
+type Resolved = Required<Omit<SeriesSpec, 'orientation' | 'subfolder' | 'bitsStored' | 'voxel' | 'step'>> & {
+  step?: Vec3;
   cosines: number[];
   voxel: (i: number, j: number, k: number) => number;
   bitsStored: number;
@@ -186,11 +193,11 @@ function withDefaults(spec: SeriesSpec): Resolved {
   };
 }
 
-/** LPS columns (row * column spacing, column * row spacing, normal * slice spacing), then to RAS. */
-function expectedRasAffine(row: Vec3, column: Vec3, normal: Vec3, s: Resolved): number[] {
+/** LPS columns (row * column spacing, column * row spacing, the slice-to-slice step), then to RAS. */
+function expectedRasAffine(row: Vec3, column: Vec3, step: Vec3, s: Resolved): number[] {
   const i = scale(row, s.pixelSpacing[1]);
   const j = scale(column, s.pixelSpacing[0]);
-  const k = scale(normal, s.sliceSpacing);
+  const k = step;
   const o = s.origin;
   const ras = (axis: number, sign: number) => [sign * i[axis], sign * j[axis], sign * k[axis], sign * o[axis]];
   return [...ras(0, -1), ...ras(1, -1), ...ras(2, 1), 0, 0, 0, 1];
