@@ -284,7 +284,7 @@ describe('web viewer on the real CT shipped in data/demo, with the shipped model
     rmSync(root, { recursive: true, force: true });
   });
 
-  it('draws the liver in its colour and says why the pancreas is not answered', async () => {
+  it('draws the liver in its colour and says why the left adrenal gland is not answered', async () => {
     assert.ok(session);
     const { page } = session;
     await openScan(page, session.server.url, DEMO_SCAN);
@@ -298,13 +298,16 @@ describe('web viewer on the real CT shipped in data/demo, with the shipped model
     assert.equal(await page.locator('#error').textContent(), '');
     await hideCrosshair(page);
     const before = await page.locator('#gl').screenshot({ path: join(shotFolder(), 'demo-ct.png') });
-    await runPrompts(page, 'liver, pancreas');
+    await runPrompts(page, 'liver, left adrenal gland');
     assert.deepEqual(await listedStatuses(page), [
       ['liver', 'present'],
-      ['pancreas', 'unsupported'],
+      ['left adrenal gland', 'unsupported'],
     ]);
     const answers = page.locator('#answers > li');
-    assert.match((await answers.nth(1).textContent()) ?? '', /withholds pancreas: held-out Dice 0\.\d\d on \d+ scans/);
+    assert.match(
+      (await answers.nth(1).textContent()) ?? '',
+      /withholds left adrenal gland: held-out Dice 0\.\d\d on \d+ scans/,
+    );
     const tableUrl = await page.locator('#downloads a', { hasText: 'labels.json' }).getAttribute('href');
     const table = checkDocument<LabelTable>('labels', await (await fetch(tableUrl ?? '')).json(), tableUrl ?? '');
     const liver = table.labels.find((l) => l.id === 'liver');
