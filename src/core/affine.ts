@@ -172,6 +172,47 @@ export function shearVolumeFactor(m: Mat4): number {
   return Math.abs(factor - 1) < 1e-6 ? 1 : factor;
 }
 
+/** The Gram matrix G = A^T A of the affine's 3x3 part (row-major 3x3): |A d|^2 = d^T G d for a voxel offset d. */
+export function voxelMetric(m: Mat4): number[] {
+  const g = new Array<number>(9);
+  for (let a = 0; a < 3; a++)
+    for (let b = 0; b < 3; b++) g[a * 3 + b] = m[a] * m[b] + m[4 + a] * m[4 + b] + m[8 + a] * m[8 + b];
+  return g;
+}
+
+/**
+ * Whether the voxel axes are not mutually perpendicular (a gantry-tilted stack read as acquired): some
+ * pair of columns has a cosine over 1e-6 (float32 direction cosines of an orthogonal grid miss by ~1e-7).
+ * On such a grid a voxel offset d is |A d| mm long, not sqrt(sum (s_i d_i)^2).
+ */
+export function isSheared(m: Mat4): boolean {
+  const g = voxelMetric(m);
+  const cos = (a: number, b: number) => Math.abs(g[a * 3 + b]) / (Math.sqrt(g[a * 4] * g[b * 4]) || 1);
+  return cos(0, 1) > 1e-6 || cos(0, 2) > 1e-6 || cos(1, 2) > 1e-6;
+}
+
+/** The length in world mm of a voxel offset d: |A d|, exact on any grid, sheared or not. */
+export function offsetLengthMm(m: Mat4, d: readonly number[]): number {
+  return Math.hypot(
+    m[0] * d[0] + m[1] * d[1] + m[2] * d[2],
+    m[4] * d[0] + m[5] * d[1] + m[6] * d[2],
+    m[8] * d[0] + m[9] * d[1] + m[10] * d[2],
+  );
+}
+
+/**
+ * How many whole voxels a ball of `radiusMm` reaches along each axis: the largest |d_a| of an offset with
+ * |A d| <= radiusMm, radiusMm * sqrt((G^-1)_aa). On an orthogonal grid that is radiusMm / s_a; on a
+ * sheared one it is more along the axes the shear tilts (the ball is reached by stepping sideways too).
+ */
+export function ballReach(m: Mat4, radiusMm: number): Vec3 {
+  const g = voxelMetric(m);
+  const det =
+    g[0] * (g[4] * g[8] - g[5] * g[7]) - g[1] * (g[3] * g[8] - g[5] * g[6]) + g[2] * (g[3] * g[7] - g[4] * g[6]);
+  const cofactor = [g[4] * g[8] - g[5] * g[7], g[0] * g[8] - g[2] * g[6], g[0] * g[4] - g[1] * g[3]];
+  return cofactor.map((c) => Math.floor(radiusMm * Math.sqrt(c / det) + 1e-9)) as Vec3;
+}
+
 export function toNested(m: Mat4): number[][] {
   return [0, 1, 2, 3].map((r) => [m[r * 4], m[r * 4 + 1], m[r * 4 + 2], m[r * 4 + 3]]);
 }

@@ -31,7 +31,8 @@ export interface SurfaceDistances {
 /**
  * The surface distances of two masks on one grid, `spacing` in mm per axis (anisotropic grids are measured
  * in mm): one exact distance transform to each surface, each read at the other surface's voxels. With
- * either surface empty no transform runs and both distance lists are empty.
+ * either surface empty no transform runs and both distance lists are empty. Per-axis spacing is exact on
+ * orthogonal grids (every evaluation dataset's); a sheared grid's offsets are |A d| (distance.ts).
  */
 export function surfaceDistances(
   a: ArrayLike<number>,

@@ -4,21 +4,25 @@
  * Structuring elements:
  * - `{ radius, connectivity: 26 }` (default): the (2r+1)^3 cube, i.e. the 26-neighbourhood applied r times;
  * - `{ radius, connectivity: 6 }`: the L1 ball, i.e. the 6-neighbourhood (cross) applied r times;
- * - `{ radiusMm }`: the ellipsoid of voxel offsets within radiusMm in world mm, from the voxel sizes
- *   (distance^2 <= radiusMm^2 * (1 + 1e-5), so exact-boundary offsets are in despite rounding).
+ * - `{ radiusMm }`: the voxel offsets d within radiusMm in world mm, |A d| with the affine's 3x3 part A
+ *   (distance^2 <= radiusMm^2 * (1 + 1e-5), so exact-boundary offsets are in despite rounding): the
+ *   ellipsoid of the voxel sizes on an orthogonal grid; on a sheared grid (a gantry-tilted CT read as
+ *   acquired) the slanted set of offsets that are truly within radiusMm, not the voxel-size ellipsoid,
+ *   whose edge at 20 degrees lies anywhere from 0.81 to 1.16 radiusMm away.
  * Each is computed in O(voxels) whatever the radius: separable 1D passes for the cube, an L1 distance
  * transform for the cross, the exact Euclidean distance transform of distance.ts (Felzenszwalb-
- * Huttenlocher) for the ellipsoid, all inside the mask's bounding box grown by the element's reach.
+ * Huttenlocher) for the ellipsoid (`squaredDistanceWithin` on a sheared grid, exact up to the radius and
+ * about 2 radiusMm / plane spacing + 1 times the cost), all inside the mask's bounding box grown by the element's reach.
  *
  * Voxels outside the volume count as neither foreground nor background: dilation does not come in
  * from outside and erosion does not eat masks that touch the border (as ITK's BinaryErode), so
  * closing never removes and opening never adds voxels.
  */
-import { voxelSizes } from '../core/affine.js';
+import { ballReach, isSheared, voxelSizes, type Mat4 } from '../core/affine.js';
 import type { Dims3, Volume, VoxelArray } from '../core/volume.js';
 import { findRuns, linkRuns, paintRuns, type Connectivity } from './components.js';
 import { copyBlock, tightBox } from './crop.js';
-import { squaredDistanceInPlace } from './distance.js';
+import { squaredDistanceInPlace, squaredDistanceWithin } from './distance.js';
 import { boxSize, checkVolume, invalidArgument, type VoxelBox } from './grid.js';
 
 export type StructuringElement = { radius: number; connectivity?: 6 | 26 } | { radiusMm: number };
@@ -126,7 +130,7 @@ function fillEnclosedBackground(
 function spreadMask(mask: Volume, element: StructuringElement, value: 0 | 1): Volume {
   checkVolume(mask, value === 1 ? 'dilate' : 'erode');
   const spacing = voxelSizes(mask.affine);
-  const reach = elementReach(element, spacing);
+  const reach = elementReach(element, spacing, mask.affine);
   const out = new Uint8Array(mask.data.length);
   const tight = tightBox(mask.data, mask.dims);
   if (!tight) return maskVolume(mask, out);
@@ -138,17 +142,24 @@ function spreadMask(mask: Volume, element: StructuringElement, value: 0 | 1): Vo
   }
   const dims = boxSize(box);
   const work = binaryBlock(mask.data, mask.dims, box);
-  if ('radiusMm' in element) spreadBall(work, dims, value, element.radiusMm, spacing);
-  else if ((element.connectivity ?? 26) === 6) spreadCross(work, dims, value, element.radius);
+  if ('radiusMm' in element) {
+    if (isSheared(mask.affine)) spreadShearedBall(work, dims, value, element.radiusMm, mask.affine);
+    else spreadBall(work, dims, value, element.radiusMm, spacing);
+  } else if ((element.connectivity ?? 26) === 6) spreadCross(work, dims, value, element.radius);
   else spreadCube(work, dims, value, element.radius);
   copyBlock(work, dims, [0, 0, 0], out, mask.dims, box, dims);
   return maskVolume(mask, out);
 }
 
 /** How many voxels the element extends along each axis. */
-function elementReach(element: StructuringElement, spacing: [number, number, number]): [number, number, number] {
+function elementReach(
+  element: StructuringElement,
+  spacing: [number, number, number],
+  affine: Mat4,
+): [number, number, number] {
   if ('radiusMm' in element) {
     if (!(element.radiusMm >= 0)) throw invalidArgument(`morphology: radiusMm ${element.radiusMm} must be >= 0`);
+    if (isSheared(affine)) return ballReach(affine, element.radiusMm * Math.sqrt(1 + BALL_TOLERANCE));
     return spacing.map((s) => Math.floor((element.radiusMm * Math.sqrt(1 + BALL_TOLERANCE)) / s)) as [
       number,
       number,
@@ -261,6 +272,15 @@ function spreadBall(
   for (let i = 0; i < work.length; i++) distance[i] = work[i] === value ? 0 : Infinity;
   squaredDistanceInPlace(distance, dims, spacing);
   const limit = radiusMm * radiusMm * (1 + BALL_TOLERANCE);
+  for (let i = 0; i < work.length; i++) if (distance[i] <= limit) work[i] = value;
+}
+
+/** spreadBall on a sheared grid: distances |A d| in mm, exact up to the radius (distance.ts). */
+function spreadShearedBall(work: Uint8Array, dims: Dims3, value: number, radiusMm: number, affine: Mat4): void {
+  const distance = new Float64Array(work.length);
+  for (let i = 0; i < work.length; i++) distance[i] = work[i] === value ? 0 : Infinity;
+  const limit = radiusMm * radiusMm * (1 + BALL_TOLERANCE);
+  squaredDistanceWithin(distance, dims, affine, Math.sqrt(limit));
   for (let i = 0; i < work.length; i++) if (distance[i] <= limit) work[i] = value;
 }
 

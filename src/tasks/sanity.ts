@@ -6,10 +6,11 @@
  *     body's midline is absent.
  * Each failure is a reason on the answer, so the report says why a confident network was overruled.
  */
-import { transformPoint } from '../core/affine.js';
+import { isSheared, transformPoint } from '../core/affine.js';
 import { spacingOf, voxelVolumeMl, type Volume } from '../core/volume.js';
-import { squaredDistanceTransform } from '../ops/distance.js';
+import { squaredDistanceTransform, squaredDistanceWithin } from '../ops/distance.js';
 import { boxUnion, connectedComponents, cropToBox } from '../ops/index.js';
+import { withPhysicalAffine } from '../runtime/preprocess.js';
 import type { Vocabulary } from '../vocab/index.js';
 import { bodyMidlineX, withNewMask } from './mask-analysis.js';
 import { overruled as overrule, type PromptResult } from './results.js';
@@ -72,7 +73,7 @@ function checkLesionInOrgan(lesion: PromptResult, organ: OrganAnswer, volume: Vo
   const lesionCrop = cropToBox({ ...volume, data: lesion.probability as Uint8Array }, box);
   const organCrop = cropToBox({ ...volume, data: organProbability }, box);
   const isOrgan = Uint8Array.from(organCrop.data as Uint8Array, (v) => (v ? 1 : 0));
-  const distance = squaredDistanceTransform(isOrgan, organCrop.dims, spacingOf(volume));
+  const distance = organDistance(isOrgan, organCrop.dims, volume);
   const binary = Uint8Array.from(lesionCrop.data as Uint8Array, (v) => (v ? 1 : 0));
   const components = connectedComponents({ ...lesionCrop, data: binary }, { connectivity: 26 });
   const size = new Float64Array(components.count + 1);
@@ -106,6 +107,18 @@ function checkLesionInOrgan(lesion: PromptResult, organ: OrganAnswer, volume: Vo
     `${leftOut.toFixed(2)} mL of its mask lay outside the ${organ.name} (islands mostly farther than ` +
     `${LESION_MARGIN_MM} mm from the ${organ.name}'s mask) and was left out`;
   return withNewMask(lesion, probability, volume, [note], note);
+}
+
+/**
+ * Squared mm distance to the organ's mask: per-axis spacing on an orthogonal grid; on a sheared one (a
+ * gantry-tilted CT read as acquired) |A d| through the physical affine, exact within the margin, where a
+ * 20-degree tilt otherwise moves the 10 mm line by up to 1.6 mm out or 1.9 mm in.
+ */
+function organDistance(isOrgan: Uint8Array, dims: [number, number, number], volume: Volume): Float64Array {
+  const physical = withPhysicalAffine(volume).affine;
+  if (!isSheared(physical)) return squaredDistanceTransform(isOrgan, dims, spacingOf(volume));
+  const distance = Float64Array.from(isOrgan, (v) => (v ? 0 : Infinity));
+  return squaredDistanceWithin(distance, dims, physical, LESION_MARGIN_MM);
 }
 
 function checkSide(result: PromptResult, side: 'left' | 'right', volume: Volume): PromptResult {

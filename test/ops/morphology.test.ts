@@ -136,6 +136,60 @@ describe('dilate and erode', () => {
   });
 });
 
+describe('the mm ball on a sheared grid (a gantry tilt of 20 degrees)', () => {
+  const tilt = (20 * Math.PI) / 180;
+  // 1 x 1 mm pixels whose columns rise 20 degrees, slices 3 mm apart along the table
+  const tilted = [1, 0, 0, 0, 0, Math.cos(tilt), 0, 0, 0, Math.sin(tilt), 3, 0, 0, 0, 0, 1];
+  const dims: Dims3 = [9, 13, 7];
+  const centre = [4, 6, 3];
+  const point = filled(dims, tilted, new Uint8Array(9 * 13 * 7), (i, j, k) =>
+    i === centre[0] && j === centre[1] && k === centre[2] ? 1 : 0,
+  );
+  /** |A d| of an offset, by hand: (di, dj cos, dj sin + 3 dk). */
+  const length = (d: number[]) => Math.hypot(d[0], d[1] * Math.cos(tilt), d[1] * Math.sin(tilt) + 3 * d[2]);
+
+  it('holds the offsets truly within the radius, not the voxel-size ellipsoid', () => {
+    const ball = dilate(point, { radiusMm: 3.2 });
+    const has = (d: number[]) => at(ball, centre[0] + d[0], centre[1] + d[1], centre[2] + d[2]) === 1;
+    // (0, -2, 1): (0, -1.88, 2.32), 2.98 mm: in (the voxel sizes said sqrt(4 + 9) = 3.61 mm: out)
+    assert.ok(Math.abs(length([0, -2, 1]) - 2.983) < 1e-3 && has([0, -2, 1]) && has([0, 2, -1]));
+    // (0, 1, 1): (0, 0.94, 3.34), 3.47 mm: out (the voxel sizes said sqrt(1 + 9) = 3.16 mm: in)
+    assert.ok(Math.abs(length([0, 1, 1]) - 3.472) < 1e-3 && !has([0, 1, 1]) && !has([0, -1, -1]));
+    // (0, -1, 1): 2.82 mm and (0, 0, 1): 3 mm in; (0, -3, 1): 3.44 mm out
+    assert.ok(has([0, -1, 1]) && has([0, 0, 1]) && !has([0, -3, 1]));
+    let count = 0;
+    for (let c = -3; c <= 3; c++)
+      for (let b = -6; b <= 6; b++)
+        for (let a = -4; a <= 4; a++) {
+          const inside = length([a, b, c]) <= 3.2;
+          count += inside ? 1 : 0;
+          assert.equal(has([a, b, c]), inside, `offset ${a} ${b} ${c}: ${length([a, b, c])} mm`);
+        }
+    assert.equal(countNonzero(ball.data), count);
+  });
+
+  it('erodes by the same offsets, and keeps the input grid', () => {
+    const rand = random(7);
+    const dense = filled(dims, tilted, new Uint8Array(9 * 13 * 7), () => (rand() < 0.9 ? 1 : 0));
+    const eroded = erode(dense, { radiusMm: 2.5 });
+    assert.deepEqual(eroded.affine, tilted);
+    const [nx, ny, nz] = dims;
+    for (let k = 0; k < nz; k++)
+      for (let j = 0; j < ny; j++)
+        for (let i = 0; i < nx; i++) {
+          let keep = at(dense, i, j, k) === 1;
+          for (let c = -nz; c < nz && keep; c++)
+            for (let b = -ny; b < ny && keep; b++)
+              for (let a = -nx; a < nx && keep; a++) {
+                const [x, y, z] = [i + a, j + b, k + c];
+                if (x < 0 || y < 0 || z < 0 || x >= nx || y >= ny || z >= nz) continue;
+                if (length([a, b, c]) <= 2.5 && at(dense, x, y, z) === 0) keep = false;
+              }
+          assert.equal(at(eroded, i, j, k), keep ? 1 : 0, `voxel ${i} ${j} ${k}`);
+        }
+  });
+});
+
 describe('opening and closing', () => {
   it('opening removes a thin spur, closing bridges a one-voxel gap', () => {
     const spur = cube([16, 16, 16], 3, 8);

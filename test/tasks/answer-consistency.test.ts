@@ -247,6 +247,35 @@ describe('anatomical sanity', () => {
     assert.match(noOrgan.notes.join(' '), /the kidney, which it lies in, is not present in the scan \(presence logit/);
   });
 
+  it('measures the 10 mm margin through the sheared affine of a gantry-tilted scan (20 degrees)', () => {
+    const tilt = (20 * Math.PI) / 180;
+    // 2 x 2 mm pixels whose columns rise 20 degrees, slices 3 mm apart along the table
+    const volume = {
+      ...image(),
+      affine: [2, 0, 0, -24, 0, 2 * Math.cos(tilt), 0, -20, 0, 2 * Math.sin(tilt), 3, -18, 0, 0, 0, 1],
+    };
+    const kidney = answer('kidney', boxMask([2, 2, 4], [9, 9, 7], 200), volume);
+    // one voxel 4 columns on and 3 slices below the kidney's corner (5, 9, 4): offset (0, 4, -3) is
+    // (0, 7.52, 2.74 - 9) = 9.78 mm away, inside the margin (per-axis spacing said sqrt(8^2 + 9^2) = 12.04 mm)
+    const near = boxMask([5, 13, 1], [5, 13, 1], 220);
+    // one voxel 4 columns on and 2 slices above its corner (5, 9, 7): (0, 7.52, 2.74 + 6) = 11.52 mm, outside
+    // (per-axis spacing said sqrt(8^2 + 6^2) = 10.00 mm, on the line and so inside)
+    const far = boxMask([5, 13, 9], [5, 13, 9], 220);
+    const lesion = near.map((v, i) => Math.max(v, far[i]));
+    const [checked] = checkAnatomy(
+      [answer('kidney_tumor', lesion, volume)],
+      organs(volume, kidney),
+      volume,
+      vocabulary,
+    );
+    assert.equal(checked.status, 'present');
+    assert.equal(checked.statistics?.voxels, 1);
+    const kept = checked.probability as Uint8Array;
+    assert.equal(kept[5 + DIMS[0] * (13 + DIMS[1] * 1)], 220, 'the voxel 9.78 mm away is kept');
+    assert.equal(kept[5 + DIMS[0] * (13 + DIMS[1] * 9)], 0, 'the voxel 11.52 mm away is left out');
+    assert.match(checked.notes.join(' '), /mL of its mask lay outside the kidney/);
+  });
+
   it('answers absent a sided structure centred on the other side of the body', () => {
     const volume = image(); // uniform: the midline is the grid's centre, x = -1 mm
     // RAS: +x is the patient's right; i 2..8 is x -20..-8 mm, the patient's left
