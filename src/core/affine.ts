@@ -182,14 +182,21 @@ export function voxelMetric(m: Mat4): number[] {
 
 /**
  * Whether the voxel axes are not mutually perpendicular (a gantry-tilted stack read as acquired): some
- * pair of columns has a cosine over 1e-6 (float32 direction cosines of an orthogonal grid miss by ~1e-7).
- * On such a grid a voxel offset d is |A d| mm long, not sqrt(sum (s_i d_i)^2).
+ * pair of columns has a cosine over SHEAR_COSINE. On such a grid a voxel offset d is |A d| mm long, not
+ * sqrt(sum (s_i d_i)^2), and the networks work on a straightened grid (runtime/preprocess.ts).
  */
 export function isSheared(m: Mat4): boolean {
   const g = voxelMetric(m);
   const cos = (a: number, b: number) => Math.abs(g[a * 3 + b]) / (Math.sqrt(g[a * 4] * g[b * 4]) || 1);
-  return cos(0, 1) > 1e-6 || cos(0, 2) > 1e-6 || cos(1, 2) > 1e-6;
+  return cos(0, 1) > SHEAR_COSINE || cos(0, 2) > SHEAR_COSINE || cos(1, 2) > SHEAR_COSINE;
 }
+
+/**
+ * Column cosine over which a grid is sheared: 0.03 degrees off square. Float32 direction cosines of an
+ * orthogonal grid miss by about 1e-7; the DICOM reader calls a stack tilted only when its drift exceeds 1e-3
+ * of its length, so every tilt it reports is over this; at this cosine a distance is off by 5e-4 at most.
+ */
+export const SHEAR_COSINE = 5e-4;
 
 /** The length in world mm of a voxel offset d: |A d|, exact on any grid, sheared or not. */
 export function offsetLengthMm(m: Mat4, d: readonly number[]): number {

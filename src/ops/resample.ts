@@ -15,7 +15,7 @@
  * The tables can also read a reoriented grid in place (`resampleReorientedToSpacing`), so the
  * inference preprocessing needs no reoriented copy of the whole input.
  */
-import { invert4, multiply4, voxelSizes, type Mat4, type Vec3 } from '../core/affine.js';
+import { SHEAR_COSINE, invert4, multiply4, voxelSizes, type Mat4, type Vec3 } from '../core/affine.js';
 import { throttledProgress, type ProgressCallback } from '../core/progress.js';
 import {
   allocate,
@@ -84,6 +84,76 @@ export function gridForSpacing(grid: Grid, spacing: number | Vec3): { dims: Dims
       offset += (column * (dims[c] - 1)) / 2;
     }
     affine[row * 4 + 3] = centre - offset;
+  }
+  return { dims, affine };
+}
+
+/**
+ * The orthogonal grid at `spacing` that covers a sheared grid (a gantry-tilted stack read as acquired), as
+ * a converter that straightens the tilt keeps it: two voxel axes keep their directions (a tilted stack's
+ * in-plane rows and columns) and the third becomes their normal, on the side of the column it replaces, so
+ * the axis order and signs stay those of `grid`. The replaced axis is `stackAxis` (the slice axis) when the
+ * other two are perpendicular (cosine within SHEAR_COSINE; a tilt about the row axis leaves the rows
+ * perpendicular to the table step too, so this is a choice, not a measurement), else the axis whose other
+ * two are the most nearly perpendicular, those two made perpendicular by Gram-Schmidt. The grid
+ * spans the source voxels' outer edges projected on those axes, dims = max(1, round(span / spacing)),
+ * centred on the span as gridForSpacing centres the extent; voxels outside the parallelepiped are outside the
+ * source. For an orthogonal grid it has gridForSpacing's directions and dims (use that one there).
+ */
+export function straightenedGrid(grid: Grid, spacing: number | Vec3, stackAxis = 2): { dims: Dims3; affine: number[] } {
+  checkDims(grid.dims, 'straightenedGrid');
+  const target = toSpacing(spacing);
+  const a = grid.affine;
+  const unit = [0, 1, 2].map((c) => {
+    const length = Math.hypot(a[c], a[4 + c], a[8 + c]);
+    return [a[c] / length, a[4 + c] / length, a[8 + c] / length];
+  });
+  const dot = (p: number[], q: number[]) => p[0] * q[0] + p[1] * q[1] + p[2] * q[2];
+  const cross = (p: number[], q: number[]) => [
+    p[1] * q[2] - p[2] * q[1],
+    p[2] * q[0] - p[0] * q[2],
+    p[0] * q[1] - p[1] * q[0],
+  ];
+  const otherCosine = (c: number) => {
+    const [p, q] = [0, 1, 2].filter((x) => x !== c);
+    return Math.abs(dot(unit[p], unit[q]));
+  };
+  const replaced =
+    otherCosine(stackAxis) <= SHEAR_COSINE
+      ? stackAxis
+      : [0, 1, 2].reduce((best, c) => (otherCosine(c) < otherCosine(best) ? c : best), stackAxis);
+  const [first, second] = [0, 1, 2].filter((x) => x !== replaced);
+  const axes: number[][] = [[], [], []];
+  axes[first] = unit[first];
+  // Gram-Schmidt, a no-op for a tilted stack, whose rows and columns are perpendicular
+  const along = dot(unit[second], unit[first]);
+  const rest = unit[second].map((v, r) => v - along * unit[first][r]);
+  const restLength = Math.hypot(...rest);
+  axes[second] = rest.map((v) => v / restLength);
+  const normal = cross(axes[first], axes[second]);
+  const side = Math.sign(dot(normal, unit[replaced])) || 1;
+  axes[replaced] = normal.map((v) => v * side);
+  // the span of the source's outer voxel edges along each new axis
+  const low = [Infinity, Infinity, Infinity];
+  const high = [-Infinity, -Infinity, -Infinity];
+  for (let corner = 0; corner < 8; corner++) {
+    const v = [0, 1, 2].map((c) => (corner & (1 << c) ? grid.dims[c] - 0.5 : -0.5));
+    const world = [0, 1, 2].map((r) => a[r * 4] * v[0] + a[r * 4 + 1] * v[1] + a[r * 4 + 2] * v[2] + a[r * 4 + 3]);
+    for (let c = 0; c < 3; c++) {
+      const x = dot(world, axes[c]);
+      low[c] = Math.min(low[c], x);
+      high[c] = Math.max(high[c], x);
+    }
+  }
+  const dims = [0, 1, 2].map((c) => Math.max(1, Math.round((high[c] - low[c]) / target[c]))) as Dims3;
+  const affine = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+  for (let r = 0; r < 3; r++) {
+    let origin = 0;
+    for (let c = 0; c < 3; c++) {
+      affine[r * 4 + c] = axes[c][r] * target[c];
+      origin += axes[c][r] * ((low[c] + high[c]) / 2 - (target[c] * (dims[c] - 1)) / 2);
+    }
+    affine[r * 4 + 3] = origin;
   }
   return { dims, affine };
 }

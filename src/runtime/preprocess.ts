@@ -1,4 +1,4 @@
-import { invert4, multiply4, transformPoint } from '../core/affine.js';
+import { invert4, isSheared, multiply4, transformPoint } from '../core/affine.js';
 import { MedparseError } from '../core/errors.js';
 import { sliceStackMapping } from '../core/orientation.js';
 import type { Volume, VoxelArray } from '../core/volume.js';
@@ -10,6 +10,7 @@ import {
   reorientRecord,
   resampleReorientedToSpacing,
   resampleToGrid,
+  straightenedGrid,
   zScore,
   type Grid,
   type ReorientRecord,
@@ -48,6 +49,7 @@ export function prepareInput(volume: Volume, network: NetworkSpec, modality: Ima
   const physical = withPhysicalAffine(volume);
   const mapping = network.sliceAxis === 'thickest' ? sliceStackMapping(physical.affine) : undefined;
   const plan = planReorientation(physical, network.orientation, mapping);
+  if (isSheared(physical.affine)) return prepareSheared(physical, network, spec, plan);
   // Resampled straight from the input's data through the reorientation's index mapping: a reoriented
   // copy would cost a whole input's worth of memory (70 MB for a 512x512x134 int16 CT) and a pass over it.
   const resampled = resampleReorientedToSpacing(physical, plan, network.spacing, 'linear');
@@ -55,6 +57,47 @@ export function prepareInput(volume: Volume, network: NetworkSpec, modality: Ima
   return {
     image,
     padValue: backgroundValue(spec),
+    mapping: {
+      reorientation: reorientRecord(physical, network.orientation, plan),
+      reorientedGrid: { dims: plan.dims, affine: plan.affine },
+      workingGrid: { dims: image.dims, affine: image.affine },
+    },
+  };
+}
+
+/**
+ * prepareInput for a sheared grid (a gantry-tilted CT read as acquired): the network works on an orthogonal
+ * grid at its spacing, the tilt straightened (`straightenedGrid` of the reoriented grid: the acquired rows and
+ * columns, and their normal), resampled through the full affine, so it sees the anatomy as it is rather than
+ * sheared by the tilt. Voxels of that grid outside the acquired parallelepiped hold `padValue`, as beyond the
+ * image's edge, and take no part in an MR z-score. Results go back onto the acquired (sheared) grid through
+ * the mapping, as for any other grid (probabilityOnOriginalGrid resamples each voxel through the affines).
+ */
+function prepareSheared(
+  physical: Volume,
+  network: NetworkSpec,
+  spec: NormalizationSpec,
+  plan: ReturnType<typeof planReorientation>,
+): PreparedInput {
+  // the slice axis (the input's k) is the one straightened: its column is the table step, off the normal
+  const grid = straightenedGrid({ dims: plan.dims, affine: plan.affine }, network.spacing, plan.permutation.indexOf(2));
+  const resampled = resampleToGrid(physical, grid, 'linear', { fill: NaN });
+  const data = resampled.data as Float32Array;
+  const inside = Uint8Array.from(data, (v) => (v === v ? 1 : 0));
+  const padValue = backgroundValue(spec);
+  const normalized =
+    spec.type === 'ct_clip'
+      ? windowCt(data, spec, data)
+      : (zScore(resampled, {
+          mask: inside,
+          nonzero: spec.nonzeroOnly,
+          clipPercentiles: [spec.lowerPercentile, spec.upperPercentile],
+        }).volume.data as Float32Array);
+  for (let i = 0; i < normalized.length; i++) if (!inside[i]) normalized[i] = padValue;
+  const image: Volume = { ...resampled, data: normalized };
+  return {
+    image,
+    padValue,
     mapping: {
       reorientation: reorientRecord(physical, network.orientation, plan),
       reorientedGrid: { dims: plan.dims, affine: plan.affine },

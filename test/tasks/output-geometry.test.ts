@@ -109,13 +109,20 @@ describe('results of a cine read a series per slice position', () => {
 
 describe('results of a gantry-tilted series (15 degrees) stay on its acquired slices', () => {
   const tilt = (15 * Math.PI) / 180;
-  // 24 x 20 pixels of 2.5 x 2 mm, 8 slices 4 mm apart along the table (z): the test network's working
-  // spacing is the grid's own, so the working grid is the input's reoriented and nothing is interpolated
+  // 24 x 20 pixels of 2.5 x 2 mm, 8 slices 4 mm apart along the table (z), at the test network's working
+  // spacing: the network works on the tilt straightened (rows, columns and their normal), interpolated
   const common = { columns: 24, rows: 20, slices: 8, pixelSpacing: [2, 2.5] as [number, number] };
   const step: Vec3 = [0, 0, 4];
   const origin: Vec3 = [-30, -20, 50];
+  // a 150 HU sphere (the test network's kidney band is 110-190 HU) of radius 9 mm in 40 HU, placed in LPS
+  // world space: voxel (i, j, k) lies at origin + 2.5 i row + 2 j column + k step
+  const centre = [0, -2, 66];
+  const column = [0, Math.cos(tilt), Math.sin(tilt)];
+  const world = (i: number, j: number, k: number) =>
+    [0, 1, 2].map((a) => origin[a] + 2.5 * i * (a === 0 ? 1 : 0) + 2 * j * column[a] + k * step[a]);
+  const fromCentre = (i: number, j: number, k: number) => Math.hypot(...world(i, j, k).map((v, a) => v - centre[a]));
 
-  it('masks equal an upright read of the same pixels; NIfTI and DICOM SEG carry the sheared geometry', () =>
+  it('masks hold the anatomy where it is; NIfTI and DICOM SEG carry the sheared geometry', () =>
     withTempDir(async (dir) => {
       const modelDir = writeTestModel(join(dir, 'model'), [2.5, 2, 4]);
       const tilted = await writeSeries(join(dir, 'tilted'), {
@@ -123,19 +130,27 @@ describe('results of a gantry-tilted series (15 degrees) stay on its acquired sl
         orientation: [1, 0, 0, 0, Math.cos(tilt), Math.sin(tilt)],
         step,
         origin,
+        voxel: (i, j, k) => (fromCentre(i, j, k) <= 9 ? 150 : 40),
       });
-      await writeSeries(join(dir, 'upright'), { ...common, sliceSpacing: 4, origin });
       const volume = await readDicomSeries(tilted.folder);
-      const upright = await readDicomSeries(join(dir, 'upright'));
       const engine = ParseEngine.load(modelDir, { threads: 1, keepIslands: true });
       try {
-        // the generator's pattern crosses the test network's kidney band (110-190 HU)
         const result = await engine.segment(volume, 'kidney');
-        const reference = await engine.segment(upright, 'kidney');
-        const [answer, expected] = [result.prompts[0], reference.prompts[0]];
+        const answer = result.prompts[0];
         assert.equal(answer.status, 'present');
-        assert.ok(answer.probability && expected.probability);
-        assert.deepEqual(answer.probability, expected.probability, 'the same voxels, voxel for voxel');
+        assert.ok(answer.probability);
+        // on the acquired grid, the mask is the sphere's voxels but at its surface
+        let [truth, wrong] = [0, 0];
+        for (let k = 0; k < 8; k++)
+          for (let j = 0; j < 20; j++)
+            for (let i = 0; i < 24; i++) {
+              const d = fromCentre(i, j, k);
+              truth += d <= 9 ? 1 : 0;
+              if (d <= 9 === answer.probability[i + 24 * (j + 20 * k)] > 0) continue;
+              wrong++;
+              assert.ok(Math.abs(d - 9) < 2, `voxel ${i} ${j} ${k}, ${d.toFixed(2)} mm from the centre`);
+            }
+        assert.ok(wrong <= 0.1 * truth, `${wrong} of ${truth} voxels differ`);
 
         const out = join(dir, 'out');
         const written = await writeResults(out, result, engine.vocabulary, {
