@@ -84,7 +84,7 @@ export async function openDicomSeriesFrom(
 function tiltNotes(degrees: number): string[] {
   if (degrees === 0) return [];
   return [
-    `gantry tilt ${degrees.toFixed(1)} degrees: masks are on the acquired (sheared) slices; the affine carries the shear`,
+    `gantry tilt ${degrees.toFixed(1)} degrees: the networks see the scan straightened; masks are on the acquired (sheared) slices and the affine carries the shear`,
   ];
 }
 

@@ -126,13 +126,16 @@ describe('a gantry-tilted CT series (15 degrees about x, 0.7 x 0.9 mm pixels, 3 
   it('tells the user the tilt, and measures voxels by |det|: 0.7 x 0.9 x 3 x cos 15 mm^3', async () => {
     const { volume } = await readGenerated(spec);
     assert.deepEqual(volume.meta.notes, [
-      'gantry tilt 15.0 degrees: masks are on the acquired (sheared) slices; the affine carries the shear',
+      'gantry tilt 15.0 degrees: the networks see the scan straightened; masks are on the acquired (sheared) slices and the affine carries the shear',
     ]);
     const spacing = spacingOf(volume);
     [0.7, 0.9, 3].forEach((v, axis) => assert.ok(Math.abs(spacing[axis] - v) < 1e-9, `spacing ${spacing}`));
     assert.ok(Math.abs(voxelVolumeMl(volume) - (0.7 * 0.9 * 3 * Math.cos(tilt)) / 1000) < 1e-12);
     assert.equal(orientationOf(volume), 'LPS');
-    assert.match(formatDescription(describeVolume(volume)), /^note {9}gantry tilt 15\.0 degrees: masks are on/m);
+    assert.match(
+      formatDescription(describeVolume(volume)),
+      /^note {9}gantry tilt 15\.0 degrees: the networks see the scan straightened; masks are on/m,
+    );
   });
 
   it('an upright series gets no tilt note', async () => {
