@@ -8,8 +8,8 @@ import { describe, it } from 'node:test';
 import type { Dims3 } from '../../src/core/volume.js';
 import { squaredDistanceInPlace, squaredDistanceTransform, squaredDistanceWithin } from '../../src/ops/distance.js';
 
-/** Squared mm distance from every voxel to the nearest seed, by trying them all. */
-function bruteForce(dims: Dims3, spacing: number[], seeds: number[]): number[] {
+/** Squared mm distance from every voxel to the nearest seed through a 4x4 row-major affine, by trying them all. */
+function bruteForce(dims: Dims3, affine: number[], seeds: number[]): number[] {
   const position = (index: number) => [
     index % dims[0],
     Math.floor(index / dims[0]) % dims[1],
@@ -17,8 +17,21 @@ function bruteForce(dims: Dims3, spacing: number[], seeds: number[]): number[] {
   ];
   return Array.from({ length: dims[0] * dims[1] * dims[2] }, (_, index) => {
     const p = position(index);
-    return Math.min(...seeds.map((s) => position(s).reduce((sum, q, a) => sum + ((q - p[a]) * spacing[a]) ** 2, 0)));
+    return Math.min(
+      ...seeds.map((s) => {
+        const d = position(s).map((q, a) => p[a] - q);
+        return [0, 1, 2].reduce(
+          (sum, r) => sum + (affine[r * 4] * d[0] + affine[r * 4 + 1] * d[1] + affine[r * 4 + 2] * d[2]) ** 2,
+          0,
+        );
+      }),
+    );
   });
+}
+
+/** The affine of an orthogonal grid with these voxel sizes. */
+function diagonal(spacing: number[]): number[] {
+  return [spacing[0], 0, 0, 0, 0, spacing[1], 0, 0, 0, 0, spacing[2], 0, 0, 0, 0, 1];
 }
 
 describe('squaredDistanceTransform and squaredDistanceInPlace', () => {
@@ -33,7 +46,7 @@ describe('squaredDistanceTransform and squaredDistanceInPlace', () => {
       const seeds = [0, Math.floor(count / 2), count - 2];
       const target = new Uint8Array(count);
       seeds.forEach((s) => (target[s] = 1));
-      const expected = bruteForce(dims, spacing, seeds);
+      const expected = bruteForce(dims, diagonal(spacing), seeds);
       const edt = squaredDistanceTransform(target, dims, spacing);
       expected.forEach((d, i) => assert.ok(Math.abs(edt[i] - d) < 1e-9, `voxel ${i}: ${edt[i]} vs ${d}`));
       const inPlace = Float32Array.from(target, (t) => (t ? 0 : Infinity));
@@ -55,26 +68,6 @@ describe('squaredDistanceWithin on a sheared grid (a gantry tilt of 20 degrees)'
   const tilted = [0.7, 0, 0, 0, 0, 0.9 * Math.cos(tilt), 0, 0, 0, 0.9 * Math.sin(tilt), 3, 0, 0, 0, 0, 1];
   // every column oblique to every other: the in-plane axes are not perpendicular either
   const skewed = [0.8, 0.3, 0.2, 0, 0.1, 1.1, 0.5, 0, -0.2, 0.15, 2.5, 0, 0, 0, 0, 1];
-
-  function bruteForce(dims: Dims3, affine: number[], seeds: number[]): number[] {
-    const position = (index: number) => [
-      index % dims[0],
-      Math.floor(index / dims[0]) % dims[1],
-      Math.floor(index / (dims[0] * dims[1])),
-    ];
-    return Array.from({ length: dims[0] * dims[1] * dims[2] }, (_, index) => {
-      const p = position(index);
-      return Math.min(
-        ...seeds.map((s) => {
-          const d = position(s).map((q, a) => p[a] - q);
-          return [0, 1, 2].reduce(
-            (sum, r) => sum + (affine[r * 4] * d[0] + affine[r * 4 + 1] * d[1] + affine[r * 4 + 2] * d[2]) ** 2,
-            0,
-          );
-        }),
-      );
-    });
-  }
 
   for (const [name, affine] of [
     ['20-degree tilt', tilted],
