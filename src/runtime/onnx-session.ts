@@ -13,8 +13,8 @@ export async function openNetwork(path: string, options: RuntimeOptions = {}): P
       intraOpNumThreads: options.threads ?? defaultThreads(),
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
-      // Idle threads sleep instead of spinning: on 2 cores, 3 demo-CT runs took 5 to 8 % less CPU time with
-      // no slower wall time (11.8-14.7 s either way), and the 512x512x134 CT bench 8.9-9.7 s against 9.4-11.5 s.
+      // Idle threads sleep instead of spinning: on 2 cores, 3 demo-CT runs took 5 to 8 % less CPU time, wall
+      // times within noise (11.8-14.7 s either way), and the 512x512x134 CT bench 8.9-9.7 s against 9.4-11.5 s.
       // Spinning only burns cores that the service's other workers and a batch's writer could use.
       extra: { session: { intra_op: { allow_spinning: '0' } } },
     });
