@@ -171,7 +171,10 @@ describe('results of a gantry-tilted series (15 degrees) stay on its acquired sl
         assert.equal(view.getInt16(254, true), 1, 'sform_code');
 
         const report = readReport(out);
-        assert.match(report.input.notes?.join('\n') ?? '', /^gantry tilt 15\.0 degrees: masks are on the acquired/);
+        assert.match(
+          report.input.notes?.join('\n') ?? '',
+          /^gantry tilt 15\.0 degrees: the networks see the scan straightened; masks are on the acquired/,
+        );
         // |det| of the sheared affine, 3.4 % under the product of its column lengths
         const voxelMl = (2.5 * 2 * 4 * Math.cos(tilt)) / 1000;
         const statistics = answer.statistics;
