@@ -187,8 +187,14 @@ export function voxelMetric(m: Mat4): number[] {
  */
 export function isSheared(m: Mat4): boolean {
   const g = voxelMetric(m);
-  const cos = (a: number, b: number) => Math.abs(g[a * 3 + b]) / (Math.sqrt(g[a * 4] * g[b * 4]) || 1);
-  return cos(0, 1) > SHEAR_COSINE || cos(0, 2) > SHEAR_COSINE || cos(1, 2) > SHEAR_COSINE;
+  return (
+    columnCosine(g, 0, 1) > SHEAR_COSINE || columnCosine(g, 0, 2) > SHEAR_COSINE || columnCosine(g, 1, 2) > SHEAR_COSINE
+  );
+}
+
+/** |cos| of the angle between voxel axes a and b, from the Gram matrix `voxelMetric` gives. */
+export function columnCosine(g: readonly number[], a: number, b: number): number {
+  return Math.abs(g[a * 3 + b]) / (Math.sqrt(g[a * 4] * g[b * 4]) || 1);
 }
 
 /**

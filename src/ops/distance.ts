@@ -8,7 +8,7 @@
  * tilt makes sqrt(sum (s_i d_i)^2) up to 23 % too long or 14 % too short. `squaredDistanceWithin` takes
  * the affine and is exact on any grid up to a distance limit, which is what thresholded uses need.
  */
-import { isSheared, voxelMetric, voxelSizes, type Mat4 } from '../core/affine.js';
+import { columnCosine, isSheared, voxelMetric, voxelSizes, type Mat4 } from '../core/affine.js';
 import type { Dims3 } from '../core/volume.js';
 
 export function squaredDistanceTransform(isTarget: Uint8Array, dims: Dims3, spacing: readonly number[]): Float64Array {
@@ -76,7 +76,7 @@ export function squaredDistanceWithin(
 ): Float64Array {
   if (!isSheared(affine)) return squaredDistanceInPlace(distance, dims, voxelSizes(affine));
   const g = voxelMetric(affine);
-  const cos = (a: number, b: number) => Math.abs(g[a * 3 + b]) / Math.sqrt(g[a * 4] * g[b * 4]);
+  const cos = (a: number, b: number) => columnCosine(g, a, b);
   // the split axis: the one whose two others are the most nearly perpendicular
   const L = [0, 1, 2].reduce((best, c) => {
     const [a, b] = [0, 1, 2].filter((x) => x !== c);

@@ -142,10 +142,8 @@ function spreadMask(mask: Volume, element: StructuringElement, value: 0 | 1): Vo
   }
   const dims = boxSize(box);
   const work = binaryBlock(mask.data, mask.dims, box);
-  if ('radiusMm' in element) {
-    if (isSheared(mask.affine)) spreadShearedBall(work, dims, value, element.radiusMm, mask.affine);
-    else spreadBall(work, dims, value, element.radiusMm, spacing);
-  } else if ((element.connectivity ?? 26) === 6) spreadCross(work, dims, value, element.radius);
+  if ('radiusMm' in element) spreadBall(work, dims, value, element.radiusMm, mask.affine);
+  else if ((element.connectivity ?? 26) === 6) spreadCross(work, dims, value, element.radius);
   else spreadCube(work, dims, value, element.radius);
   copyBlock(work, dims, [0, 0, 0], out, mask.dims, box, dims);
   return maskVolume(mask, out);
@@ -260,27 +258,17 @@ function relax(distance: Uint16Array, offset: number, previous: number, inner: n
 }
 
 /** Squared Euclidean distance (mm) to the nearest `value` voxel, thresholded at radiusMm^2. */
-function spreadBall(
-  work: Uint8Array,
-  dims: Dims3,
-  value: number,
-  radiusMm: number,
-  spacing: [number, number, number],
-): void {
-  // float32 distances: half the memory, and the radius is compared with a tolerance
-  const distance = new Float32Array(work.length);
-  for (let i = 0; i < work.length; i++) distance[i] = work[i] === value ? 0 : Infinity;
-  squaredDistanceInPlace(distance, dims, spacing);
+function spreadBall(work: Uint8Array, dims: Dims3, value: number, radiusMm: number, affine: Mat4): void {
   const limit = radiusMm * radiusMm * (1 + BALL_TOLERANCE);
-  for (let i = 0; i < work.length; i++) if (distance[i] <= limit) work[i] = value;
-}
-
-/** spreadBall on a sheared grid: distances |A d| in mm, exact up to the radius (distance.ts). */
-function spreadShearedBall(work: Uint8Array, dims: Dims3, value: number, radiusMm: number, affine: Mat4): void {
-  const distance = new Float64Array(work.length);
-  for (let i = 0; i < work.length; i++) distance[i] = work[i] === value ? 0 : Infinity;
-  const limit = radiusMm * radiusMm * (1 + BALL_TOLERANCE);
-  squaredDistanceWithin(distance, dims, affine, Math.sqrt(limit));
+  const seeded = <T extends Float32Array | Float64Array>(distance: T): T => {
+    for (let i = 0; i < work.length; i++) distance[i] = work[i] === value ? 0 : Infinity;
+    return distance;
+  };
+  // float32 on an orthogonal grid (half the memory; the radius is compared with a tolerance); a sheared
+  // grid's distances are |A d| in mm, exact up to the radius (distance.ts)
+  const distance = isSheared(affine)
+    ? squaredDistanceWithin(seeded(new Float64Array(work.length)), dims, affine, Math.sqrt(limit))
+    : squaredDistanceInPlace(seeded(new Float32Array(work.length)), dims, voxelSizes(affine));
   for (let i = 0; i < work.length; i++) if (distance[i] <= limit) work[i] = value;
 }
 
