@@ -19,6 +19,9 @@ for spec in $NETWORKS; do
   name=${spec%%:*}
   rest=${spec#*:}
   workers=${rest%%:*}
+  case $workers in
+    '' | *[!0-9]*) echo "NETWORKS entry '$spec': expected name:workers[:lr], e.g. body_ct:9:0.0008" >&2; exit 2 ;;
+  esac
   lr=""
   [ "$rest" != "$workers" ] && lr="--lr ${rest#*:}"
   init=""

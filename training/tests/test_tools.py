@@ -125,3 +125,30 @@ class HandOverTest(unittest.TestCase):
         with self.assertRaises(SystemExit) as raised:
             hand_over({"networks": [{"id": "body-ct", "concepts": []}]}, "body-ct", "head-neck")
         self.assertIn("no network 'head-neck'", str(raised.exception))
+
+
+class PackSelectionTest(unittest.TestCase):
+    """`pack --train-only` packs no held-out case; by default validation's held-out cases are packed too."""
+
+    def setUp(self):
+        from unittest import mock
+
+        from medparse_train import pack
+
+        cases = {
+            "a": [{"case_id": f"a{i}", "held_out": i % 5 == 0, "image": f"a{i}"} for i in range(10)],
+            "b": [{"case_id": f"b{i}", "held_out": i % 5 == 0, "image": f"b{i}"} for i in range(5)],
+        }
+        patcher = mock.patch.object(pack, "list_cases", lambda name: cases[name])
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        self.pack = pack
+        self.cfg = {"train": {"val_max_cases": 2}, "datasets": [{"name": "a"}, {"name": "b", "pack_max_cases": 3}]}
+
+    def test_train_only_leaves_out_every_held_out_case(self):
+        chosen = [c["case_id"] for _, c in self.pack.selected_cases(self.cfg, train_only=True)]
+        self.assertEqual(chosen, ["a1", "a2", "a3", "a4", "a6", "a7", "a8", "a9", "b1", "b2", "b3"])
+
+    def test_default_adds_the_held_out_cases_validation_reads(self):
+        chosen = [c["case_id"] for _, c in self.pack.selected_cases(self.cfg)]
+        self.assertEqual([c for c in chosen if c in ("a0", "a5", "b0")], ["a0", "a5"])
