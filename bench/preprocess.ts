@@ -35,6 +35,7 @@ const BODY_CT: NetworkSpec = {
   connectedGroups: [],
   sliceAxis: 'nearest',
   flipSearch: [],
+  flipSearchMargin: 0,
 };
 
 type Path = 'prepareInput' | 'copy first';

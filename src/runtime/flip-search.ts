@@ -74,39 +74,52 @@ export interface OrientationSearchResult {
   trials: OrientationTrial[];
 }
 
+export interface FlipSearchOptions {
+  /** A crop of the image (its centre, one window) to try and judge the orientations on. */
+  probe?: Volume;
+  /** With a probe: the region the kept orientation's full pass covers, drawn from the probe's maps. */
+  focus?: (probeMaps: readonly Float32Array[]) => ContentBox | undefined;
+  /** How much higher than the acquired orientation's another's score must be for it to be kept (default 0). */
+  margin?: number;
+}
+
 /**
  * Runs `infer` on `image` flipped along each combination of `axes` (the unflipped one alone when `axes`
  * is empty), flips every result's maps back, and keeps the one `judge` scores highest (the earlier of
- * equals). An orientation-blind network gives the same answer whichever it keeps.
+ * equals), unless it beats the acquired orientation by no more than `margin`: then the acquired one is
+ * kept. An orientation-blind network gives the same answer whichever it keeps.
  *
- * With a `probe` (a crop of the image: its centre, one window), the orientations are tried and judged
- * on the probe and only the kept one runs on the whole image: one full pass instead of one per
- * orientation. `infer` is told the trial (0..of-1) or, for that full pass, `of`. With a `focus` as well,
- * that full pass covers only the region it draws from the kept probe's maps (unflipped image voxels;
- * `infer` gets it in the coordinates of the image it is given).
+ * With a `probe`, the orientations are tried and judged on the probe and only the kept one runs on the
+ * whole image: one full pass instead of one per orientation. `infer` is told the trial (0..of-1) or, for
+ * that full pass, `of`. With a `focus` as well, that full pass covers only the region it draws from the
+ * kept probe's maps (unflipped image voxels; `infer` gets it in the coordinates of the image it is given).
  */
 export async function searchFlips(
   image: Volume,
   axes: readonly WorkingAxis[],
   infer: (image: Volume, trial: number, of: number, region?: ContentBox) => Promise<SlidingWindowResult>,
   judge: (probabilities: readonly Float32Array[]) => number,
-  probe?: Volume,
-  focus?: (probeMaps: readonly Float32Array[]) => ContentBox | undefined,
+  options: FlipSearchOptions = {},
 ): Promise<OrientationSearchResult> {
+  const { probe, focus, margin = 0 } = options;
   const combinations = flipCombinations(axes);
   if (combinations.length === 1) {
     const kept = { flips: combinations[0], confidence: Number.NaN };
     return { inference: await infer(image, 0, 1), kept, trials: [kept] };
   }
   const trials: OrientationTrial[] = [];
+  let acquired: { inference: SlidingWindowResult; trial: OrientationTrial } | undefined;
   let best: { inference: SlidingWindowResult; trial: OrientationTrial } | undefined;
   for (const [n, flips] of combinations.entries()) {
     const inference = await inferFlipped(probe ?? image, flips, (v) => infer(v, n, combinations.length));
     const trial = { flips, confidence: judge(inference.probabilities) };
     trials.push(trial);
+    if (!acquired) acquired = { inference, trial };
     if (!best || trial.confidence > best.trial.confidence) best = { inference, trial };
   }
-  const kept = best as { inference: SlidingWindowResult; trial: OrientationTrial };
+  const leader = best as { inference: SlidingWindowResult; trial: OrientationTrial };
+  const first = acquired as { inference: SlidingWindowResult; trial: OrientationTrial };
+  const kept = leader.trial.confidence > first.trial.confidence + margin ? leader : first;
   const region = probe ? focus?.(kept.inference.probabilities) : undefined;
   const flips = kept.trial.flips;
   const inference = probe

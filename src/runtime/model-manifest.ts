@@ -41,6 +41,7 @@ export interface ManifestInput {
   normalization: Partial<Record<ManifestModality, ManifestNormalization>>;
   slice_axis?: 'nearest' | 'thickest';
   flip_search?: Array<'x' | 'y' | 'z'>;
+  flip_search_margin?: number;
 }
 
 export type ManifestNormalization =

@@ -85,6 +85,12 @@ export interface NetworkSpec {
    * order and handedness but will be given the others (a real scan's order depends on its acquisition).
    */
   flipSearch: WorkingAxis[];
+  /**
+   * How much surer (mean probability inside the masks) another orientation must be than the acquired one
+   * to be kept instead: a network trained on both ACDC and MS-CMRSeg is about as sure of every orientation
+   * (to 0.004 on its training stacks), and a choice among near-ties is noise that costs Dice.
+   */
+  flipSearchMargin: number;
 }
 
 export type SliceAxisRule = 'nearest' | 'thickest';
@@ -165,6 +171,7 @@ function toNetwork(n: ManifestNetwork, at: string, location: PackageLocation, fa
     connectedGroups,
     sliceAxis: n.input.slice_axis ?? 'nearest',
     flipSearch: (n.input.flip_search ?? []).map((name) => WORKING_AXIS_NAMES.indexOf(name) as WorkingAxis),
+    flipSearchMargin: n.input.flip_search_margin ?? 0,
   };
 }
 
@@ -277,6 +284,7 @@ export function modelListing(p: ModelPackage) {
       feature_channels: n.featureChannels,
       slice_axis: n.sliceAxis,
       flip_search: n.flipSearch.map((axis) => WORKING_AXIS_NAMES[axis]),
+      flip_search_margin: n.flipSearchMargin,
       connected_groups: n.connectedGroups,
       concepts: n.concepts.filter((c) => !c.withheld).map((c) => c.id),
       withheld: Object.fromEntries(n.concepts.filter((c) => c.withheld).map((c) => [c.id, c.withheld])),

@@ -73,6 +73,7 @@ function networkOf(c: ParityCase): NetworkSpec {
     concepts: [],
     sliceAxis: 'nearest',
     flipSearch: [],
+    flipSearchMargin: 0,
   };
 }
 
@@ -182,6 +183,7 @@ function syntheticNetwork(
     concepts: [],
     sliceAxis,
     flipSearch: [],
+    flipSearchMargin: 0,
   };
 }
 

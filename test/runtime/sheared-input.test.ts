@@ -47,6 +47,7 @@ function network(normalization: NormalizationSpec, modality: 'CT' | 'MR' = 'CT')
     concepts: [],
     sliceAxis: 'nearest',
     flipSearch: [],
+    flipSearchMargin: 0,
   };
 }
 

@@ -66,7 +66,10 @@ function describeStackHandling(network: NetworkSpec): string | undefined {
   if (network.sliceAxis === 'thickest') parts.push('takes a stack of thick slices with its slices along z');
   if (network.flipSearch.length) {
     const axes = network.flipSearch.map((axis) => WORKING_AXIS_NAMES[axis]).join(', ');
-    parts.push(`runs in ${2 ** network.flipSearch.length} orientations (flipped along ${axes}) and keeps the surest`);
+    const keeps = network.flipSearchMargin
+      ? `keeps the acquired one unless another is surer by more than ${network.flipSearchMargin}`
+      : 'keeps the surest';
+    parts.push(`runs in ${2 ** network.flipSearch.length} orientations (flipped along ${axes}) and ${keeps}`);
   }
   return parts.length ? parts.join('; ') : undefined;
 }

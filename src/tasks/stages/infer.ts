@@ -58,12 +58,21 @@ export async function inferNetwork(
   // orientations are judged on the centre of the stack, one window each: the search costs about one
   // window per orientation instead of one whole pass
   const probe = network.flipSearch.length ? centralProbe(prepared.image, network.patchSize) : undefined;
-  const queries = `${runRows.length} quer${runRows.length === 1 ? 'y' : 'ies'}`;
+  // The probe answers every row of the network, not only the prompted ones: the kept orientation is the
+  // scan's, so a concept's mask does not change with what else was asked (ACDC patient045's right ventricle
+  // was 0.79 Dice asked alone and 0.49 asked with the left ventricle and myocardium, a near-tie tipping).
+  const judgeRows = probe ? rowsToJudge(network, runRows) : runRows;
+  const judgeGroups = groupsToJoin(network, judgeRows, keepIslands);
+  const rowsOf = (trial: number, of: number) => (probe && trial < of ? judgeRows : runRows);
+  const queries = (trial: number, of: number) => {
+    const count = rowsOf(trial, of).length;
+    return `${count} quer${count === 1 ? 'y' : 'ies'}`;
+  };
   const { inference, kept, trials } = await searchFlips(
     prepared.image,
     network.flipSearch,
     (image, trial, of, region) =>
-      slidingWindowInference(image, network.patchSize, session, runRows, {
+      slidingWindowInference(image, network.patchSize, session, rowsOf(trial, of), {
         padValue: prepared.padValue,
         region,
         overlap: options.overlap,
@@ -72,19 +81,22 @@ export async function inferNetwork(
           ? (e) =>
               report({
                 ...e,
-                message: `${network.id}: ${queries}` + orientationStage(trial, of),
+                message: `${network.id}: ${queries(trial, of)}` + orientationStage(trial, of),
               })
           : undefined,
       }),
     // judged as answered: after the connected groups' cut, on copies (the kept maps are cut below)
     (maps) => {
       const copies = maps.map((map) => map.slice());
-      keepGroupPieces(network, groups, runRows, copies, probe ?? prepared.image);
+      keepGroupPieces(network, judgeGroups, judgeRows, copies, probe ?? prepared.image);
       return maskConfidence(copies);
     },
-    probe,
-    // the kept orientation's full pass covers what the probe found, with room around it
-    (maps) => focusRegion(maps, prepared.image.dims, network.patchSize, focusMargin(network.spacing)),
+    {
+      probe,
+      // the kept orientation's full pass covers what the probe found, with room around it
+      focus: (maps) => focusRegion(maps, prepared.image.dims, network.patchSize, focusMargin(network.spacing)),
+      margin: network.flipSearchMargin,
+    },
   );
   const setApart = keepGroupPieces(network, groups, runRows, inference.probabilities, prepared.image);
   return {
@@ -105,6 +117,12 @@ export async function inferNetwork(
       : {}),
     timings: { preprocess, inference: performance.now() - started },
   };
+}
+
+/** The rows an orientation search judges on: the prompted ones first, then every other row the network lists. */
+function rowsToJudge(network: NetworkSpec, runRows: readonly number[]): number[] {
+  const listed = network.concepts.map((concept) => concept.index);
+  return [...new Set([...runRows, ...listed])];
 }
 
 /**
