@@ -381,6 +381,8 @@ describe('orientation search (input.flip_search)', () => {
       }
       setInput({ flip_search: [], slice_axis: 'widest' });
       assert.throws(() => loadModelPackage(dir), /slice_axis is "widest"; expected one of "nearest", "thickest"/);
+      setInput({ slice_axis: 'nearest', flip_search_margin: -0.1 });
+      assert.throws(() => loadModelPackage(dir), /flip_search_margin/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
