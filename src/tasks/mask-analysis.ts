@@ -313,8 +313,16 @@ function bestSlice(mask: Uint8Array, volume: Volume): { axis: number; index: num
 }
 
 /**
- * Keeps the components of a mask whose centroid lies on the patient's `side` of the body's midline.
- * In RAS+ world coordinates +x points to the patient's right.
+ * A component with at least this share of its voxels across the midline is one structure of both sides
+ * (both cerebral hemispheres' white matter, joined by the corpus callosum) and is cut at the midline; one
+ * with less is a structure of one side that the midline estimate grazes, kept or left whole.
+ */
+const STRADDLE_SHARE = 0.1;
+
+/**
+ * Keeps what lies on the patient's `side` of the body's midline: each component whose centroid is on that
+ * side, and the `side` half of any component that straddles the midline. In RAS+ world coordinates +x
+ * points to the patient's right.
  */
 export function splitBySide(
   probability: Uint8Array,
@@ -329,28 +337,39 @@ export function splitBySide(
   const components = connectedComponents({ ...crop, data: binary }, { connectivity: 26 });
   const midline = bodyMidlineX(volume);
   const [nx, ny] = crop.dims;
-  // Per component: voxel count and the sums of i, j, k, for the centroid.
-  const sums = new Float64Array(4 * (components.count + 1));
+  // World x is affine in the voxel indices: its row of the crop's affine.
+  const [ax, ay, az, a0] = crop.affine;
+  const worldX = (i: number, j: number, k: number) => ax * i + ay * j + az * k + a0;
+  // Per component: voxel count, voxels on `side`, and the sums of i, j, k for the centroid.
+  const sums = new Float64Array(5 * (components.count + 1));
   for (let index = 0; index < binary.length; index++) {
     const id = components.labels[index];
     if (!id) continue;
-    sums[4 * id] += 1;
-    sums[4 * id + 1] += index % nx;
-    sums[4 * id + 2] += Math.floor(index / nx) % ny;
-    sums[4 * id + 3] += Math.floor(index / (nx * ny));
-  }
-  const keep = Array.from({ length: components.count + 1 }, (_, id) => {
-    const n = sums[4 * id];
-    if (id === 0 || n === 0) return false;
-    const centroid = transformPoint(crop.affine, [sums[4 * id + 1] / n, sums[4 * id + 2] / n, sums[4 * id + 3] / n]);
-    return isOnSide(centroid[0], midline, side);
-  });
-  const kept: Box = [Infinity, Infinity, Infinity, -Infinity, -Infinity, -Infinity];
-  for (let index = 0; index < binary.length; index++) {
-    if (!keep[components.labels[index]]) continue;
     const i = index % nx;
     const j = Math.floor(index / nx) % ny;
     const k = Math.floor(index / (nx * ny));
+    sums[5 * id] += 1;
+    if (isOnSide(worldX(i, j, k), midline, side)) sums[5 * id + 1] += 1;
+    sums[5 * id + 2] += i;
+    sums[5 * id + 3] += j;
+    sums[5 * id + 4] += k;
+  }
+  const rule = Array.from({ length: components.count + 1 }, (_, id): 'keep' | 'drop' | 'cut' => {
+    const n = sums[5 * id];
+    if (id === 0 || n === 0) return 'drop';
+    const onSide = sums[5 * id + 1];
+    if (Math.min(onSide, n - onSide) >= STRADDLE_SHARE * n) return 'cut';
+    const centroid = transformPoint(crop.affine, [sums[5 * id + 2] / n, sums[5 * id + 3] / n, sums[5 * id + 4] / n]);
+    return isOnSide(centroid[0], midline, side) ? 'keep' : 'drop';
+  });
+  const kept: Box = [Infinity, Infinity, Infinity, -Infinity, -Infinity, -Infinity];
+  for (let index = 0; index < binary.length; index++) {
+    const verdict = rule[components.labels[index]];
+    if (verdict === 'drop') continue;
+    const i = index % nx;
+    const j = Math.floor(index / nx) % ny;
+    const k = Math.floor(index / (nx * ny));
+    if (verdict === 'cut' && !isOnSide(worldX(i, j, k), midline, side)) continue;
     out[box[0] + i + volume.dims[0] * (box[1] + j + volume.dims[1] * (box[2] + k))] = crop.data[index];
     kept[0] = Math.min(kept[0], box[0] + i);
     kept[1] = Math.min(kept[1], box[1] + j);

@@ -6,6 +6,7 @@ import {
   keepLargestGroupPiece,
   describeMask,
   largestUnionPiece,
+  splitBySide,
   withNewMask,
 } from '../../src/tasks/mask-analysis.js';
 import type { PromptResult } from '../../src/tasks/results.js';
@@ -159,5 +160,41 @@ describe('withNewMask', () => {
     assert.equal(gone.statistics, undefined);
     assert.equal(gone.instances, undefined);
     assert.deepEqual(gone.notes, ['found', 'not answered present: nothing left']);
+  });
+});
+
+describe('splitBySide', () => {
+  // Uniform image: the midline is the grid's centre, x = 9.5 mm; i <= 9 is the patient's left (RAS: +x right).
+  const grid = volumeOf(dims, diagonalAffine([1, 1, 1]), new Float32Array(dims[0] * dims[1] * dims[2]));
+  const fill = (mask: Uint8Array, [i0, i1]: [number, number], [j0, j1]: [number, number]) => {
+    for (let k = 2; k < 4; k++) for (let j = j0; j <= j1; j++) for (let i = i0; i <= i1; i++) mask[at(i, j, k)] = 200;
+  };
+  const columns = (mask: Uint8Array, j: number) =>
+    Array.from({ length: dims[0] }, (_, i) => i).filter((i) => mask[at(i, j, 2)] > 0);
+
+  it('cuts a structure of both sides at the midline and keeps one-sided ones whole', () => {
+    const mask = new Uint8Array(dims[0] * dims[1] * dims[2]);
+    fill(mask, [4, 15], [0, 1]); // both hemispheres' white matter, joined: half on each side
+    fill(mask, [0, 10], [4, 5]); // a left structure grazing the midline by one column of eleven
+    fill(mask, [16, 18], [8, 9]); // a right structure, apart
+    const box: [number, number, number, number, number, number] = [0, 0, 2, 18, 9, 3];
+    const left = splitBySide(mask, box, grid, 'left');
+    const right = splitBySide(mask, box, grid, 'right');
+    assert.deepEqual(columns(left.probability, 0), [4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(columns(right.probability, 0), [10, 11, 12, 13, 14, 15]);
+    assert.deepEqual(columns(left.probability, 4), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 'grazing: kept whole');
+    assert.deepEqual(columns(right.probability, 4), []);
+    assert.deepEqual(columns(right.probability, 8), [16, 17, 18]);
+    assert.deepEqual(columns(left.probability, 8), []);
+    assert.deepEqual(left.box, [0, 0, 2, 10, 5, 3]);
+    assert.deepEqual(right.box, [10, 0, 2, 18, 9, 3]);
+  });
+
+  it('returns an empty mask and no box where nothing lies on the side', () => {
+    const mask = new Uint8Array(dims[0] * dims[1] * dims[2]);
+    fill(mask, [16, 18], [8, 9]);
+    const left = splitBySide(mask, [16, 8, 2, 18, 9, 3], grid, 'left');
+    assert.equal(left.box, null);
+    assert.equal(left.probability.reduce((a, b) => a + b, 0), 0);
   });
 });
