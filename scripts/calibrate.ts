@@ -25,7 +25,7 @@
  * evidence as JSON; --from-samples: fit from such a file without running the networks)
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spacingOf, type Volume } from '../src/core/volume.js';
 import { dice } from '../src/eval/metrics.js';
@@ -59,7 +59,13 @@ import {
 } from './training-configs.js';
 import { parseScriptArgs } from './script-args.js';
 
-/** Where a training patient's image and labels are, for the data sets with real images. */
+/** Where synth_cases.py writes its scans (ignored by git: drawn again from ../shared on any machine). */
+const SYNTHETIC_SCANS = join(REPO_ROOT, 'training/runs/synthetic');
+
+/**
+ * Where a training patient's image and labels are, relative to ../shared/data (or absolute), for the data
+ * sets with real images and SynthSeg's drawn ones.
+ */
 const TRAINING_CASES: Record<string, (patient: string) => Array<{ image: string; labels: string }>> = {
   acdc: (p) =>
     readdirSync(join(sharedData(), 'acdc', p))
@@ -76,6 +82,8 @@ const TRAINING_CASES: Record<string, (patient: string) => Array<{ image: string;
   btcv_ct_half: (p) => [{ image: `btcv_ct_half/${p}_img.nii.gz`, labels: `btcv_ct_half/${p}_label.nii.gz` }],
   mscmr_bssfp: (p) => [{ image: `mscmr_bssfp/${p}_img.nii.gz`, labels: `mscmr_bssfp/${p}_label.nii.gz` }],
   chaos_mr: (p) => [{ image: `chaos_mr/${p}_img.nii.gz`, labels: `chaos_mr/${p}_label.nii.gz` }],
+  // No real scan: T1-like images drawn from the training label maps (training/medparse_train/synth_cases.py)
+  synthseg: (p) => [{ image: join(SYNTHETIC_SCANS, 'synthseg', `${p}_t1.nii.gz`), labels: `synthseg/${p}.nii.gz` }],
   totalseg_ct: () => [
     {
       image: 'totalsegmentator/ct/example_ct.nii.gz',
@@ -199,7 +207,12 @@ async function calibrateOn(
   if (!locate || labelledIds.length + absent.length === 0) return;
   const cases = (splits.datasets[dataset]?.train_patients ?? []).flatMap(locate).slice(0, limit);
   for (const c of cases) {
-    const image = asHounsfield(await readVolume(join(sharedData(), c.image)), splits.datasets[dataset]?.image_to_hu);
+    const imagePath = resolve(sharedData(), c.image);
+    if (!existsSync(imagePath))
+      usageError(
+        `${imagePath}: missing; draw the synthetic scans first: cd training && /usr/bin/python3 -m medparse_train.synth_cases`,
+      );
+    const image = asHounsfield(await readVolume(imagePath), splits.datasets[dataset]?.image_to_hu);
     const network = engine.model.networks.find((n) => n.id === networkId);
     const [sx, sy, sz] = spacingOf(image);
     const working = network
@@ -209,7 +222,7 @@ async function calibrateOn(
       console.error(`${networkId} ${c.image}: skipped (${(working / 1e6).toFixed(1)} M working voxels)`);
       continue;
     }
-    const labels = labelledIds.length ? await readVolume(join(sharedData(), c.labels)) : undefined;
+    const labels = labelledIds.length ? await readVolume(resolve(sharedData(), c.labels)) : undefined;
     const ids = [...labelledIds, ...absent.filter((id) => !labelledIds.includes(id))];
     const result = await engine.segmentConcepts(image, ids, { modality });
     // Scored only where the parts are labelled (the Dice needs them); a scan of negatives skips it.

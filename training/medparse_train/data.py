@@ -336,10 +336,11 @@ SYNTH_MR_NORMALIZATION = {"type": "percentile_zscore", "lower_percentile": 0.5, 
                           "nonzero_only": True}
 
 
-def synthesize(lab_t, scfg, kind, rng, spacing_zyx, ct_normalization=None):
+def synthesize(lab_t, scfg, kind, rng, spacing_zyx, ct_normalization=None, normalise=True):
     """Image from a label patch: random intensity per label (Gaussian), blur, bias field, noise, resolution
     loss; normalised like the contract (MR: percentile z-score of nonzero voxels; CT: the network's
-    `ct_normalization`, the ct_clip of its config)."""
+    `ct_normalization`, the ct_clip of its config). `normalise=False` keeps an MR image's raw intensities
+    (a whole synthetic scan for the engine, which normalises it itself)."""
     lab = lab_t.long()
     labels = torch.unique(lab)
     n = int(labels.max()) + 1
@@ -382,6 +383,8 @@ def synthesize(lab_t, scfg, kind, rng, spacing_zyx, ct_normalization=None):
     if zero_bg:
         img = torch.where(torch.isin(lab, torch.as_tensor(zero)), torch.zeros_like(img), img)
     x = img.numpy()
+    if not normalise:
+        return img
     out = pp.normalize(x, SYNTH_MR_NORMALIZATION)
     return torch.from_numpy(out)
 

@@ -7,6 +7,10 @@ the package answers some of those concepts (0.5.0: 0.4.3's body-ct, kept as head
 head-and-neck rows because the soft-tissue window cost the new body-ct the mandible), the re-exported
 network's entries for them are dropped, so that one network answers each concept of a modality. The
 rows stay in the ONNX file; only the manifest stops offering them.
+
+`--with-sides` also drops the source's sided rows of what the target answers unsided (0.6.0: brain-mr's
+"left putamen", once brain-structures-mr answers "putamen"; the engine answers the side from the whole's
+mask split at the midline). The sides are read from the vocabulary (data/vocabulary.json).
 """
 from __future__ import annotations
 
@@ -15,17 +19,31 @@ import json
 import os
 
 
-def hand_over(manifest: dict, source: str, target: str) -> list[str]:
-    """Drops `source`'s entries for the concepts `target` answers; returns the ids dropped."""
+def hand_over(manifest: dict, source: str, target: str, unsided_of: dict[str, str] | None = None) -> list[str]:
+    """Drops `source`'s entries for the concepts `target` answers and, given `unsided_of` (a sided concept's
+    unsided whole), for the sides of those; returns the ids dropped."""
     networks = {n["id"]: n for n in manifest["networks"]}
     for net in (source, target):
         if net not in networks:
             raise SystemExit(f"model.json has no network {net!r} (it has {', '.join(networks)})")
     answered = {c["id"] for c in networks[target]["concepts"]}
-    kept = [c for c in networks[source]["concepts"] if c["id"] not in answered]
-    dropped = [c["id"] for c in networks[source]["concepts"] if c["id"] in answered]
+    sides = unsided_of or {}
+
+    def handed(concept_id: str) -> bool:
+        return concept_id in answered or sides.get(concept_id) in answered
+
+    kept = [c for c in networks[source]["concepts"] if not handed(c["id"])]
+    dropped = [c["id"] for c in networks[source]["concepts"] if handed(c["id"])]
     networks[source]["concepts"] = kept
     return dropped
+
+
+def unsided_lookup() -> dict[str, str]:
+    """Sided concept id -> its unsided whole, from the project's vocabulary."""
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "data", "vocabulary.json")
+    with open(path) as f:
+        concepts = json.load(f)["concepts"]
+    return {c["id"]: c["unsided"] for c in concepts if c.get("unsided")}
 
 
 def main(argv=None):
@@ -33,11 +51,13 @@ def main(argv=None):
     ap.add_argument("--model", required=True, help="model package folder (its model.json is rewritten)")
     ap.add_argument("--from", dest="source", required=True, help="network whose entries are dropped")
     ap.add_argument("--to", dest="target", required=True, help="network that answers those concepts")
+    ap.add_argument("--with-sides", action="store_true",
+                    help="also drop the source's sided rows of concepts the target answers unsided")
     a = ap.parse_args(argv)
     path = os.path.join(a.model, "model.json")
     with open(path) as f:
         manifest = json.load(f)
-    dropped = hand_over(manifest, a.source, a.target)
+    dropped = hand_over(manifest, a.source, a.target, unsided_lookup() if a.with_sides else None)
     with open(path, "w") as f:
         json.dump(manifest, f, indent=1)
     print(json.dumps({"model": path, "from": a.source, "to": a.target, "dropped": dropped}))

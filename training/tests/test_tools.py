@@ -119,6 +119,21 @@ class HandOverTest(unittest.TestCase):
         self.assertEqual(manifest["networks"][0]["concepts"], [{"id": "liver", "index": 1}])
         self.assertEqual(manifest["networks"][1]["concepts"], [{"id": "mandible", "index": 25}])
 
+    def test_with_sides_drops_the_sided_rows_of_what_the_target_answers_unsided(self):
+        from medparse_train.hand_over import hand_over, unsided_lookup
+
+        manifest = {"networks": [
+            {"id": "brain-mr", "concepts": [{"id": "hippocampus", "index": 2}, {"id": "hippocampus_left", "index": 21},
+                                            {"id": "putamen_left", "index": 16}, {"id": "putamen_right", "index": 30},
+                                            {"id": "brainstem", "index": 20}]},
+            {"id": "brain-structures-mr", "concepts": [{"id": "putamen", "index": 7}, {"id": "brainstem", "index": 13}]},
+        ]}
+        sides = unsided_lookup()
+        self.assertEqual(sides["putamen_left"], "putamen")
+        self.assertEqual(hand_over(manifest, "brain-mr", "brain-structures-mr", sides),
+                         ["putamen_left", "putamen_right", "brainstem"])
+        self.assertEqual([c["id"] for c in manifest["networks"][0]["concepts"]], ["hippocampus", "hippocampus_left"])
+
     def test_names_a_missing_network(self):
         from medparse_train.hand_over import hand_over
 
