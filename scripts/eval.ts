@@ -150,7 +150,11 @@ const NEVER_TRAINED: Array<{
     dataset: 'freesurfer',
     labelsLike: 'synthseg',
     // aparc.a2009s+aseg splits each hemisphere's cortex (3, 42 in aseg) into Destrieux parcels
-    ownValues: { cerebral_cortex_left: range(11101, 11175), cerebral_cortex_right: range(12101, 12175) },
+    ownValues: {
+      cerebral_cortex: [...range(11101, 11175), ...range(12101, 12175)],
+      cerebral_cortex_left: range(11101, 11175),
+      cerebral_cortex_right: range(12101, 12175),
+    },
     testCase: { patient: 'subject', image: 'freesurfer/norm.mgz', labels: 'freesurfer/aparc.a2009s+aseg.mgz' },
   },
   // limb CTs (soft-tissue sarcoma crops): none of these organs can be in them

@@ -47,6 +47,16 @@ describe('the parse stages, composed by hand', () => {
     assert.equal(plan.prompts[0].source?.kind, 'side');
   });
 
+  it('answers a side from the whole only on a whole scan: a crop holds no midline', () => {
+    const crop = makePhantomCt({ dims: DIMS, spacing: [1, 1, 1] }); // 64 mm across
+    const plan = planRequest(crop, parsePrompts('left kidney, kidney', vocabulary), { vocabulary, model });
+    assert.deepEqual(
+      plan.prompts.map((p) => p.status),
+      ['unsupported', 'planned'],
+    );
+    assert.match(plan.prompts[0].notes.join(' '), /a crop with no midline to tell the sides apart/);
+  });
+
   it('refuses a request over the memory limit before any network runs, naming the file', () => {
     const prompts = parsePrompts('kidney', vocabulary);
     const plan = planRequest(volume, prompts, { vocabulary, model });

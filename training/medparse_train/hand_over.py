@@ -19,9 +19,10 @@ import json
 import os
 
 
-def hand_over(manifest: dict, source: str, target: str, unsided_of: dict[str, str] | None = None) -> list[str]:
+def hand_over(manifest: dict, source: str, target: str, unsided_of: dict[str, str] | None = None,
+              only: list[str] | None = None) -> list[str]:
     """Drops `source`'s entries for the concepts `target` answers and, given `unsided_of` (a sided concept's
-    unsided whole), for the sides of those; returns the ids dropped."""
+    unsided whole), for the sides of those; `only` limits it to those concept ids. Returns the ids dropped."""
     networks = {n["id"]: n for n in manifest["networks"]}
     for net in (source, target):
         if net not in networks:
@@ -30,6 +31,8 @@ def hand_over(manifest: dict, source: str, target: str, unsided_of: dict[str, st
     sides = unsided_of or {}
 
     def handed(concept_id: str) -> bool:
+        if only is not None and concept_id not in only:
+            return False
         return concept_id in answered or sides.get(concept_id) in answered
 
     kept = [c for c in networks[source]["concepts"] if not handed(c["id"])]
@@ -53,11 +56,13 @@ def main(argv=None):
     ap.add_argument("--to", dest="target", required=True, help="network that answers those concepts")
     ap.add_argument("--with-sides", action="store_true",
                     help="also drop the source's sided rows of concepts the target answers unsided")
+    ap.add_argument("--only", help="comma-separated concept ids: hand over these only")
     a = ap.parse_args(argv)
     path = os.path.join(a.model, "model.json")
     with open(path) as f:
         manifest = json.load(f)
-    dropped = hand_over(manifest, a.source, a.target, unsided_lookup() if a.with_sides else None)
+    dropped = hand_over(manifest, a.source, a.target, unsided_lookup() if a.with_sides else None,
+                        a.only.split(",") if a.only else None)
     with open(path, "w") as f:
         json.dump(manifest, f, indent=1)
     print(json.dumps({"model": path, "from": a.source, "to": a.target, "dropped": dropped}))

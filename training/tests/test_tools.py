@@ -134,6 +134,16 @@ class HandOverTest(unittest.TestCase):
                          ["putamen_left", "putamen_right", "brainstem"])
         self.assertEqual([c["id"] for c in manifest["networks"][0]["concepts"]], ["hippocampus", "hippocampus_left"])
 
+    def test_only_limits_the_hand_over_to_the_named_concepts(self):
+        from medparse_train.hand_over import hand_over
+
+        manifest = {"networks": [
+            {"id": "brain-structures-mr", "concepts": [{"id": "hippocampus", "index": 9}, {"id": "brainstem", "index": 13}]},
+            {"id": "brain-mr", "concepts": [{"id": "hippocampus", "index": 2}, {"id": "brainstem", "index": 20}]},
+        ]}
+        self.assertEqual(hand_over(manifest, "brain-structures-mr", "brain-mr", only=["hippocampus"]), ["hippocampus"])
+        self.assertEqual([c["id"] for c in manifest["networks"][0]["concepts"]], ["brainstem"])
+
     def test_names_a_missing_network(self):
         from medparse_train.hand_over import hand_over
 

@@ -92,6 +92,11 @@ function planPrompt(prompt: ParsedPrompt, context: PlanContext): PromptPlan {
           `among its calibration cases), so it cannot tell whether ${concept.name} is there; --experimental answers ` +
           "it from the network's raw output",
       );
+    else if (withheld.length === 0 && sideOnCrop(concept, context))
+      notes.push(
+        `${concept.name} would be the ${concept.laterality} side of the ${vocabulary.get(concept.unsided as string)?.name ?? concept.unsided} ` +
+          'mask, but this scan is a crop with no midline to tell the sides apart: ask for the structure unsided',
+      );
     else if (withheld.length === 0)
       notes.push(
         elsewhere.length
@@ -119,11 +124,23 @@ function findSource(id: string, context: PlanContext, depth: number): ConceptSou
   const found = parts.filter((p) => p.source).map((p) => p.source as ConceptSource);
   if (found.length)
     return { kind: 'union', conceptId: id, parts: found, missing: parts.filter((p) => !p.source).map((p) => p.part) };
-  if (concept.unsided && (concept.laterality === 'left' || concept.laterality === 'right')) {
+  // A crop (one hippocampus, 40 mm across) holds no midline: its left half is not the patient's left.
+  if (
+    concept.unsided &&
+    (concept.laterality === 'left' || concept.laterality === 'right') &&
+    context.scope === 'whole'
+  ) {
     const whole = findSource(concept.unsided, context, depth + 1);
     if (whole) return { kind: 'side', conceptId: id, side: concept.laterality, of: whole };
   }
   return undefined;
+}
+
+/** A sided concept that the whole's mask would answer on a whole scan, asked of a crop. */
+function sideOnCrop(concept: Concept, context: PlanContext): boolean {
+  if (context.scope !== 'crop' || !concept.unsided) return false;
+  if (concept.laterality !== 'left' && concept.laterality !== 'right') return false;
+  return findSource(concept.unsided, context, 1) !== undefined;
 }
 
 function networkFor(id: string, context: PlanContext): ConceptSource | undefined {
