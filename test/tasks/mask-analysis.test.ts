@@ -195,6 +195,9 @@ describe('splitBySide', () => {
     fill(mask, [16, 18], [8, 9]);
     const left = splitBySide(mask, [16, 8, 2, 18, 9, 3], grid, 'left');
     assert.equal(left.box, null);
-    assert.equal(left.probability.reduce((a, b) => a + b, 0), 0);
+    assert.equal(
+      left.probability.reduce((a, b) => a + b, 0),
+      0,
+    );
   });
 });
