@@ -286,12 +286,17 @@ async function evaluateCase(
   const [sx, sy, sz] = spacingOf(image);
   const scope = scanScope(image);
   // Concepts whose network would run on more working voxels than the budget are left out of this case.
-  const fits = (id: string) =>
-    engine.model.networks
-      .filter((n) => n.concepts.some((c) => c.id === id))
-      .some(
+  // One no network lists ("left putamen", the left side of the putamen row's mask) is asked: the engine
+  // answers it from other rows or says why it cannot.
+  const fits = (id: string) => {
+    const networks = engine.model.networks.filter((n) => n.concepts.some((c) => c.id === id));
+    return (
+      networks.length === 0 ||
+      networks.some(
         (n) => (image.data.length * sx * sy * sz) / (n.spacing[0] * n.spacing[1] * n.spacing[2]) <= maxWorkingVoxels,
-      );
+      )
+    );
+  };
   const labels = turned(await readVolume(join(root, testCase.labels)), turn);
   const mapped = Object.assign({}, ...labelled.map((l) => conceptValues(l.dataset, l.config.concepts))) as Record<
     string,
@@ -334,6 +339,10 @@ async function evaluateCase(
       pValue,
       reasons,
     };
+    // Withheld from users: its own row is, or the rows it is built from are ("left putamen" from "putamen").
+    const withheld =
+      withheldReason(engine.model, id, modality as ImagingModality, scope) !== undefined ||
+      prompt.notes.some((note) => note.startsWith('experimental: the model withholds'));
     if (n < present.length) {
       const truth = labelMask(labels, present[n][1]);
       // Partly labelled sets (OpenKBP contours only some organs per patient): an unlabelled organ is
@@ -344,7 +353,7 @@ async function evaluateCase(
         dice: [],
         hd95: [],
         nsd2mm: [],
-        withheld: withheldReason(engine.model, id, modality as ImagingModality, scope) !== undefined,
+        withheld,
         conceptId: id,
         modality: modality as ImagingModality,
         datasets: [],
@@ -367,7 +376,7 @@ async function evaluateCase(
         ...evidence,
       });
       scores.set(row, score);
-    } else if (withheldReason(engine.model, id, modality as ImagingModality, scope)) {
+    } else if (withheld) {
       tally(withheldAbsentChecks, id, prompt.status === 'present');
       caseRecords.push({ ...record, withheld: true, ...evidence });
     } else {
