@@ -71,6 +71,11 @@ def list_cases(name: str):
                           os.path.join(pdir, "OTMultiClass.nii.gz"), "MR", split == "validation")
                 c["case_id"] = f"{name}/{patient}"
                 out.append(c)
+    elif name == "brats2024_t1c":
+        # one post-treatment glioma (BraTS 2024 GLI 0017, T1c, 8-bit); a single subject: training-only
+        d = os.path.join(root, "brats2024_t1c")
+        out.append(_case(name, "brats_gli_0017", os.path.join(d, "brats_gli_0017_t1c_img.nii.gz"),
+                         os.path.join(d, "brats_gli_0017_t1c_label.nii.gz"), "MR", False))
     elif name == "synthseg":
         for lab in sorted(glob.glob(os.path.join(root, "synthseg", "training_seg_*.nii.gz"))):
             patient = os.path.basename(lab).split(".")[0]
