@@ -172,6 +172,19 @@ export function shearVolumeFactor(m: Mat4): number {
   return Math.abs(factor - 1) < 1e-6 ? 1 : factor;
 }
 
+/**
+ * The affine with each voxel axis rescaled to the given length, its direction kept: a file's stated voxel
+ * size put on its axes (a unit-scaled sform, as ACDC's, holds the directions but not the sizes).
+ */
+export function withColumnLengths(m: Mat4, lengths: Vec3): number[] {
+  const scaled = [...m];
+  for (let c = 0; c < 3; c++) {
+    const length = Math.hypot(m[c], m[4 + c], m[8 + c]) || 1;
+    for (let r = 0; r < 3; r++) scaled[r * 4 + c] = (m[r * 4 + c] / length) * lengths[c];
+  }
+  return scaled;
+}
+
 /** The Gram matrix G = A^T A of the affine's 3x3 part (row-major 3x3): |A d|^2 = d^T G d for a voxel offset d. */
 export function voxelMetric(m: Mat4): number[] {
   const g = new Array<number>(9);

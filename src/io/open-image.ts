@@ -5,7 +5,7 @@
  * (read-bytes.ts) a file's bytes; what differs (streaming, detached files, inflation) is the source's.
  * Nothing here imports Node: browser bundles import it.
  */
-import type { Vec3 } from '../core/affine.js';
+import type { Mat4, Vec3 } from '../core/affine.js';
 import { MedparseError } from '../core/errors.js';
 import { bytesPerVoxel, spacingOf, statedSpacing } from '../core/volume.js';
 import type { OpenedVolume, VolumeHeader } from './admit.js';
@@ -42,6 +42,11 @@ export interface OpenedImage extends OpenedVolume {
   spacing(): Vec3;
   /** CT or MR when the file says so (MetaImage's Modality). */
   modality?: 'CT' | 'MR';
+  /**
+   * The affine the header states, where it may be sheared (NIfTI, NRRD): a memory estimate counts the
+   * straightened grid a tilted scan is worked on. MGH's direction cosines are orthonormal.
+   */
+  affine?(): Mat4;
 }
 
 /**
@@ -109,7 +114,7 @@ function openNifti({ source, fileGzip, head, options, admit }: OpenContext): Ope
       affine: bestAffine(parsed.geometry, extent.dims),
       ...statedSpacing(parsed.geometry.pixdim.map(Math.abs)),
     });
-  return { header, load, spacing };
+  return { header, load, spacing, affine: () => bestAffine(parsed.geometry, extent.dims) };
 }
 
 /** The .img beside a .hdr whose magic says the voxels are there. */
@@ -152,7 +157,7 @@ function openNrrd(image: OpenContext): OpenedImage {
     const payload = await readPayload(image, { ...parsed, dataFile }, compression, nrrdPayloadBytes(parsed));
     return decodeNrrdPayload(parsed, payload, source.name, options);
   };
-  return { header, load, spacing: () => spacingOf({ affine }) };
+  return { header, load, spacing: () => spacingOf({ affine }), affine: () => affine };
 }
 
 function openMetaImage(image: OpenContext): OpenedImage {

@@ -6,7 +6,7 @@
  * Compressed data are inflated with the web platform's DecompressionStream, bounded as readBounded
  * bounds them: never past what the header needs, and a stream that would inflate well past it is refused.
  */
-import type { Vec3 } from '../core/affine.js';
+import type { Mat4, Vec3 } from '../core/affine.js';
 import { MedparseError } from '../core/errors.js';
 import type { Volume } from '../core/volume.js';
 import type { VolumeHeader } from './admit.js';
@@ -23,9 +23,11 @@ export { inflate } from './buffer-source.js';
 export const SINGLE_FILE_INPUTS =
   'NIfTI (.nii, .nii.gz), MGH (.mgh, .mgz), NRRD with attached data (.nrrd) or MetaImage with its data inline (.mha)';
 
-/** A header's facts, and the voxel size and modality a memory estimate plans with. */
+/** A header's facts, and the voxel size, affine and modality a memory estimate plans with. */
 export interface BytesHeader extends VolumeHeader {
   spacing: Vec3;
+  /** The affine the header states, where the format may shear it (NIfTI, NRRD, DICOM series). */
+  affine?: Mat4;
   /** CT or MR when the file says so (MetaImage's Modality); undefined when it does not. */
   modality?: 'CT' | 'MR';
 }
@@ -60,6 +62,7 @@ export async function openVolumeBytes(
     );
   const opened = openImage(format, await probeImage(bufferSource(bytes, name)), options);
   const header: BytesHeader = { ...opened.header, spacing: opened.spacing() };
+  if (opened.affine) header.affine = opened.affine();
   if (opened.modality) header.modality = opened.modality;
   return { header, load: opened.load };
 }
@@ -79,6 +82,7 @@ export async function openDicomBytes(
   const header: BytesHeader = {
     ...opened.header,
     spacing: opened.spacing,
+    affine: opened.affine,
     ...(modality === 'CT' || modality === 'MR' ? { modality } : {}),
   };
   return { header, load: opened.load };

@@ -1,4 +1,4 @@
-import { invert4, isSheared, multiply4, transformPoint } from '../core/affine.js';
+import { invert4, isSheared, multiply4, transformPoint, withColumnLengths } from '../core/affine.js';
 import { MedparseError } from '../core/errors.js';
 import { sliceStackMapping } from '../core/orientation.js';
 import type { Volume, VoxelArray } from '../core/volume.js';
@@ -113,13 +113,7 @@ function prepareSheared(
  */
 export function withPhysicalAffine(volume: Volume): Volume {
   if (!volume.spacing) return volume;
-  const stated = spacingOf(volume);
-  const affine = [...volume.affine];
-  for (let c = 0; c < 3; c++) {
-    const length = Math.hypot(affine[c], affine[4 + c], affine[8 + c]) || 1;
-    for (let r = 0; r < 3; r++) affine[r * 4 + c] = (affine[r * 4 + c] / length) * stated[c];
-  }
-  return { ...volume, affine, spacing: undefined };
+  return { ...volume, affine: withColumnLengths(volume.affine, spacingOf(volume)), spacing: undefined };
 }
 
 /**

@@ -5,15 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { browserEstimate, BROWSER_MEMORY_LIMIT_BYTES, checkBrowserMemory } from '../../src/browser/memory.js';
+import { isSheared } from '../../src/core/affine.js';
 import { PACKAGE_ROOT } from '../../src/core/paths.js';
-import { openVolumeBytes } from '../../src/io/read-bytes.js';
+import { openDicomBytes, openVolumeBytes } from '../../src/io/read-bytes.js';
 import { ParseEngine } from '../../src/tasks/engine.js';
 import { hugeNiftiHeader } from '../helpers/image-files.js';
 import { writeTestModel } from '../helpers/test-model.js';
-import { makeTempDir } from '../helpers/volumes.js';
+import { makeTempDir, withTempDir } from '../helpers/volumes.js';
+import { writeSeries, type SeriesSpec } from '../io/dicom/make-series.js';
 
 describe('the in-browser memory check', () => {
   const model = makeTempDir();
@@ -72,6 +74,35 @@ describe('the in-browser memory check', () => {
     const recognize = engine.estimateMemory(header, { task: 'recognize', prompts: '' });
     assert.ok(recognize.total >= more.total);
   });
+
+  it('counts a gantry-tilted series on the straightened grid it is worked on, from its headers alone', () =>
+    withTempDir(async (dir) => {
+      const tilt = (30 * Math.PI) / 180;
+      const open = async (name: string, spec: SeriesSpec) => {
+        const common = { columns: 64, rows: 64, slices: 20, pixelSpacing: [1, 1] as [number, number], modality: 'CT' };
+        const series = await writeSeries(join(dir, name), { ...common, ...spec });
+        return openDicomBytes(
+          series.files.map((file) => ({ name: basename(file), bytes: new Uint8Array(readFileSync(file)) })),
+          name,
+        );
+      };
+      // the same 1 x 1 x 3 mm voxels, one stack tilted 30 degrees (its table still steps along z)
+      const tilted = await open('tilted', {
+        orientation: [1, 0, 0, 0, Math.cos(tilt), Math.sin(tilt)],
+        step: [0, 0, 3],
+      });
+      const upright = await open('upright', { orientation: 'axial', sliceSpacing: 3 });
+      assert.deepEqual(tilted.header.spacing, upright.header.spacing);
+      assert.ok(tilted.header.affine && isSheared(tilted.header.affine));
+      const request = { task: 'segment', prompts: 'kidneys' } as const;
+      const fromHeaders = engine.estimateMemory(tilted.header, request);
+      assert.ok(fromHeaders.volumes > engine.estimateMemory(upright.header, request).volumes);
+      // what the engine counts once the voxels are read
+      const volume = await tilted.load();
+      const grid = { dims: volume.dims, bytesPerVoxel: tilted.header.bytesPerVoxel, spacing: tilted.header.spacing };
+      const fromVolume = engine.estimateMemory({ ...grid, affine: volume.affine, modality: 'CT' }, request);
+      assert.equal(fromHeaders.volumes, fromVolume.volumes);
+    }));
 
   it('holds the networks windows as the sliding window does: a batch of 2 patches in, the rows out, twice', () => {
     const network = engine.model.networks.find((n) => n.concepts.some((c) => c.id === 'kidney'));

@@ -42,6 +42,9 @@ describe('readVolumeBytes reads what readVolume reads', () => {
         // the header's voxel size (what the memory estimate plans with) is the volume's
         const { header } = await openVolumeBytes(new Uint8Array(readFileSync(join(dir, name))), name);
         assert.deepEqual(header.spacing, spacingOf(onNode));
+        // and its affine, where the format may shear it (a tilted grid is estimated straightened)
+        if (header.affine) assert.deepEqual(header.affine, onNode.affine);
+        assert.equal(header.affine !== undefined, /\.(nii(\.gz)?|nrrd)$/.test(name), `${name}: header affine`);
         // and both are the phantom's voxels
         assert.deepEqual(Array.from(fromBytes.data), Array.from(phantom.data));
       }),
@@ -74,13 +77,15 @@ describe('readVolumeBytes reads what readVolume reads', () => {
 
   it('gives the header before any voxel is decoded', async () => {
     const opened = await openVolumeBytes(encodeImageFile(phantom, 'nrrd'), 'phantom.nrrd');
-    assert.deepEqual(opened.header, {
+    const { affine, ...facts } = opened.header;
+    assert.deepEqual(facts, {
       file: 'phantom.nrrd',
       format: 'nrrd',
       dims: [24, 20, 12],
       bytesPerVoxel: 2,
       spacing: [1.5, 1.25, 3],
     });
+    assert.deepEqual(affine, (await opened.load()).affine);
   });
 });
 

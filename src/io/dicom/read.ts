@@ -3,7 +3,7 @@
  * pixels once, straight into the preallocated volume. Platform-free: the files come as a DicomInput
  * (files on disk on Node, read-files.ts; bytes in memory in a browser, sources.ts).
  */
-import { voxelSizes, type Vec3 } from '../../core/affine.js';
+import { voxelSizes, type Mat4, type Vec3 } from '../../core/affine.js';
 import { MedparseError } from '../../core/errors.js';
 import type { ProgressCallback } from '../../core/progress.js';
 import type { Modality, Volume, VolumeMeta } from '../../core/volume.js';
@@ -33,6 +33,8 @@ export interface DicomSeriesOptions extends FrameOptions {
 /** A series whose headers were read and admitted; its voxel size and modality come with it (for memory plans). */
 export interface OpenedDicomSeries extends OpenedVolume {
   spacing: Vec3;
+  /** The stack's RAS affine, from the headers: sheared for a gantry-tilted series. */
+  affine: Mat4;
   modality: Modality;
 }
 
@@ -77,7 +79,13 @@ export async function openDicomSeriesFrom(
     };
     return { dims: [columns, rows, ordered.length], affine: geometry.affine, data, meta };
   };
-  return { header, load, spacing: voxelSizes(geometry.affine), modality: modalityOf(ordered[0].series.modality) };
+  return {
+    header,
+    load,
+    spacing: voxelSizes(geometry.affine),
+    affine: geometry.affine,
+    modality: modalityOf(ordered[0].series.modality),
+  };
 }
 
 /** What the user is told about a tilted stack: its masks follow the acquired slices, not an upright grid. */

@@ -4,7 +4,7 @@
  * (the model contract) happens in the inference stage, on this volume.
  */
 import { MedparseError } from '../../core/errors.js';
-import { isSheared, type Mat4, type Vec3 } from '../../core/affine.js';
+import { isSheared, withColumnLengths, type Mat4, type Vec3 } from '../../core/affine.js';
 import { spacingOf, type Dims3, type Volume } from '../../core/volume.js';
 import type { VolumeHeader } from '../../io/admit.js';
 import { straightenedGrid } from '../../ops/index.js';
@@ -44,8 +44,9 @@ export interface MemoryGrid {
   bytesPerVoxel: number;
   spacing: Vec3;
   /**
-   * The physical affine, when known: a sheared one (a gantry-tilted CT) is worked on straightened, on a grid
-   * that covers it (a quarter more voxels for a 512 x 512 x 134 CT at 15 degrees), which is counted instead.
+   * The affine, when known (its axes are taken at `spacing`'s lengths): a sheared one (a gantry-tilted CT)
+   * is worked on straightened, on a grid that covers it (a quarter more voxels for a 512 x 512 x 134 CT at
+   * 15 degrees), which is counted instead.
    */
   affine?: Mat4;
 }
@@ -55,7 +56,7 @@ function requestBytes(volume: Volume, plan: RequestPlan, keepIslands: boolean): 
     dims: volume.dims,
     bytesPerVoxel: volume.data.BYTES_PER_ELEMENT,
     spacing: spacingOf(volume),
-    affine: withPhysicalAffine(volume).affine,
+    affine: volume.affine,
   };
   return estimateRequestBytes(grid, plan, keepIslands);
 }
@@ -68,8 +69,8 @@ export function estimateRequestBytes(grid: MemoryGrid, plan: RequestPlan, keepIs
   const inputVoxels = grid.dims[0] * grid.dims[1] * grid.dims[2];
   const [sx, sy, sz] = grid.spacing;
   let bytes = inputBytes(inputVoxels, grid.bytesPerVoxel);
+  const affine = grid.affine && withColumnLengths(grid.affine, grid.spacing);
   for (const [network, rows] of plan.queries) {
-    const { affine } = grid;
     const straightened =
       affine && isSheared(affine) ? straightenedGrid({ dims: grid.dims, affine }, network.spacing).dims : undefined;
     const workingVoxels = straightened
