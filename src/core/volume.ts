@@ -1,5 +1,5 @@
 import type { Mat4, Vec3 } from './affine.js';
-import { shearVolumeFactor, voxelSizes } from './affine.js';
+import { shearVolumeFactor, voxelSizes, withColumnLengths } from './affine.js';
 import { orientationCode } from './orientation.js';
 
 export type VoxelArray =
@@ -88,6 +88,14 @@ export function voxelCount(dims: readonly number[]): number {
 /** Voxel size in mm: the file's stated spacing when it has one, else the affine's column lengths. */
 export function spacingOf(volume: Pick<Volume, 'affine' | 'spacing'>): Vec3 {
   return volume.spacing ? [...volume.spacing] : voxelSizes(volume.affine);
+}
+
+/**
+ * The affine with its axes at the voxel size `spacingOf` gives: what millimetres are measured with. It is the
+ * affine itself unless the file states another size than its affine holds (ACDC's unit-scaled sform).
+ */
+export function physicalAffine(volume: Pick<Volume, 'affine' | 'spacing'>): number[] {
+  return withColumnLengths(volume.affine, spacingOf(volume));
 }
 
 /**

@@ -19,7 +19,7 @@
  * closing never removes and opening never adds voxels.
  */
 import { ballReach, isSheared, voxelSizes, type Mat4 } from '../core/affine.js';
-import type { Dims3, Volume, VoxelArray } from '../core/volume.js';
+import { physicalAffine, type Dims3, type Volume, type VoxelArray } from '../core/volume.js';
 import { findRuns, linkRuns, paintRuns, type Connectivity } from './components.js';
 import { copyBlock, tightBox } from './crop.js';
 import { squaredDistanceInPlace, squaredDistanceWithin } from './distance.js';
@@ -129,8 +129,9 @@ function fillEnclosedBackground(
  */
 function spreadMask(mask: Volume, element: StructuringElement, value: 0 | 1): Volume {
   checkVolume(mask, value === 1 ? 'dilate' : 'erode');
-  const spacing = voxelSizes(mask.affine);
-  const reach = elementReach(element, spacing, mask.affine);
+  // millimetres at the voxel size the file states, as volumes and distances elsewhere are measured
+  const affine = physicalAffine(mask);
+  const reach = elementReach(element, voxelSizes(affine), affine);
   const out = new Uint8Array(mask.data.length);
   const tight = tightBox(mask.data, mask.dims);
   if (!tight) return maskVolume(mask, out);
@@ -142,7 +143,7 @@ function spreadMask(mask: Volume, element: StructuringElement, value: 0 | 1): Vo
   }
   const dims = boxSize(box);
   const work = binaryBlock(mask.data, mask.dims, box);
-  if ('radiusMm' in element) spreadBall(work, dims, value, element.radiusMm, mask.affine);
+  if ('radiusMm' in element) spreadBall(work, dims, value, element.radiusMm, affine);
   else if ((element.connectivity ?? 26) === 6) spreadCross(work, dims, value, element.radius);
   else spreadCube(work, dims, value, element.radius);
   copyBlock(work, dims, [0, 0, 0], out, mask.dims, box, dims);

@@ -1,8 +1,7 @@
-import { invert4, isSheared, multiply4, transformPoint, withColumnLengths } from '../core/affine.js';
+import { invert4, isSheared, multiply4, transformPoint } from '../core/affine.js';
 import { MedparseError } from '../core/errors.js';
 import { sliceStackMapping } from '../core/orientation.js';
-import type { Volume, VoxelArray } from '../core/volume.js';
-import { spacingOf } from '../core/volume.js';
+import { physicalAffine, type Volume, type VoxelArray } from '../core/volume.js';
 import {
   interpolateLinearRow,
   linearAxisTables,
@@ -113,7 +112,7 @@ function prepareSheared(
  */
 export function withPhysicalAffine(volume: Volume): Volume {
   if (!volume.spacing) return volume;
-  return { ...volume, affine: withColumnLengths(volume.affine, spacingOf(volume)), spacing: undefined };
+  return { ...volume, affine: physicalAffine(volume), spacing: undefined };
 }
 
 /**

@@ -77,6 +77,13 @@ describe('dilate and erode', () => {
     assert.equal(countNonzero(dilate(point, { radius: 0 }).data), 1);
   });
 
+  it("measures millimetres at the voxel size the file states, not its affine's (a unit-scaled sform)", () => {
+    // ACDC-like: the affine holds directions only, the header says 1 x 1 x 2 mm
+    const stated = { ...point, spacing: [1, 1, 2] as [number, number, number] };
+    assert.equal(countNonzero(dilate(stated, { radiusMm: 2 }).data), 15);
+    assert.equal(countNonzero(dilate({ ...point, spacing: [2, 2, 2] }, { radiusMm: 2 }).data), 7);
+  });
+
   it('has known voxel counts on a cube', () => {
     const box = cube([15, 15, 15], 5, 9);
     assert.equal(countNonzero(erode(box, { radius: 1 }).data), 27);
