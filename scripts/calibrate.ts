@@ -165,16 +165,27 @@ if (unknownNetworks.length)
   usageError(
     `--networks: ${unknownNetworks.join(', ')} not in the package (${shippedConfigs.map((c) => c.network_id).join(', ')})`,
   );
+/** One data set's training cases run through one network: its labelled concepts and those known absent. */
+interface CalibrationJob {
+  dataset: string;
+  labelled: Record<string, number[]>;
+  absent: string[];
+  limit: number;
+  modality: string;
+  networkId: string;
+}
+
+const jobs: CalibrationJob[] = [];
 for (const config of values['from-samples'] ? [] : shippedConfigs) {
   if (onlyNetworks && !onlyNetworks.includes(config.network_id)) continue;
   const modality = config.modalities[0];
-  const networkConcepts =
-    engine.model.networks.find((n) => n.id === config.network_id)?.concepts.map((c) => c.id) ?? [];
+  const networkId = config.network_id;
+  const networkConcepts = engine.model.networks.find((n) => n.id === networkId)?.concepts.map((c) => c.id) ?? [];
   for (const dataset of config.datasets) {
     const labelled = conceptValues(dataset, networkConcepts);
     const absent = (dataset.absent ?? []).filter((id) => networkConcepts.includes(id));
     const limit = Object.keys(labelled).length ? Number(values.cases) : Number(values.negatives);
-    await calibrateOn(dataset.name, labelled, absent, limit, modality, config.network_id);
+    jobs.push({ dataset: dataset.name, labelled, absent, limit, modality, networkId });
   }
   // Scans of another region-specific network's data certainly lack this network's concepts
   // (no hippocampus in a cardiac stack, no ventricle of the heart in a head).
@@ -187,31 +198,40 @@ for (const config of values['from-samples'] ? [] : shippedConfigs) {
     const labelledSets = other.datasets.filter(
       (d: DatasetConfig) => Object.keys(conceptValues(d, other.concepts)).length,
     );
-    for (const dataset of labelledSets.filter((d) => !own.has(d.name))) {
-      await calibrateOn(dataset.name, {}, networkConcepts, Number(values.negatives), modality, config.network_id);
-    }
+    for (const dataset of labelledSets.filter((d) => !own.has(d.name)))
+      jobs.push({
+        dataset: dataset.name,
+        labelled: {},
+        absent: networkConcepts,
+        limit: Number(values.negatives),
+        modality,
+        networkId,
+      });
   }
 }
+// Every scan is looked for before the first is run: a missing one ends the run now, not after an hour.
+const missing = jobs
+  .flatMap((job) => jobCases(job).map((c) => resolve(sharedData(), c.image)))
+  .filter((p) => !existsSync(p));
+if (missing.length)
+  usageError(
+    `${missing[0]}: missing${missing.length > 1 ? ` (and ${missing.length - 1} more scans)` : ''}; draw the synthetic scans first: cd training && /usr/bin/python3 -m medparse_train.synth_cases`,
+  );
+for (const job of jobs) await calibrateOn(job);
 
-/** Runs the engine on up to `limit` training cases of a data set; `labelled` maps concepts to label values. */
-async function calibrateOn(
-  dataset: string,
-  labelled: Record<string, number[]>,
-  absent: string[],
-  limit: number,
-  modality: string,
-  networkId: string,
-): Promise<void> {
+/** The training cases a job runs on: up to `limit` of its data set's, none when it asks nothing. */
+function jobCases({ dataset, labelled, absent, limit }: CalibrationJob) {
   const locate = TRAINING_CASES[dataset];
+  if (!locate || Object.keys(labelled).length + absent.length === 0) return [];
+  return (splits.datasets[dataset]?.train_patients ?? []).flatMap(locate).slice(0, limit);
+}
+
+/** Runs the engine on a job's cases; `labelled` maps concepts to label values. */
+async function calibrateOn(job: CalibrationJob): Promise<void> {
+  const { dataset, labelled, absent, modality, networkId } = job;
   const labelledIds = Object.keys(labelled);
-  if (!locate || labelledIds.length + absent.length === 0) return;
-  const cases = (splits.datasets[dataset]?.train_patients ?? []).flatMap(locate).slice(0, limit);
-  for (const c of cases) {
+  for (const c of jobCases(job)) {
     const imagePath = resolve(sharedData(), c.image);
-    if (!existsSync(imagePath))
-      usageError(
-        `${imagePath}: missing; draw the synthetic scans first: cd training && /usr/bin/python3 -m medparse_train.synth_cases`,
-      );
     const image = asHounsfield(await readVolume(imagePath), splits.datasets[dataset]?.image_to_hu);
     const network = engine.model.networks.find((n) => n.id === networkId);
     const [sx, sy, sz] = spacingOf(image);
