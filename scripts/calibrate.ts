@@ -213,10 +213,13 @@ for (const config of values['from-samples'] ? [] : shippedConfigs) {
 const missing = jobs
   .flatMap((job) => jobCases(job).map((c) => resolve(sharedData(), c.image)))
   .filter((p) => !existsSync(p));
-if (missing.length)
-  usageError(
-    `${missing[0]}: missing${missing.length > 1 ? ` (and ${missing.length - 1} more scans)` : ''}; draw the synthetic scans first: cd training && /usr/bin/python3 -m medparse_train.synth_cases`,
-  );
+if (missing.length) {
+  const more = missing.length > 1 ? ` (and ${missing.length - 1} more scans)` : '';
+  const remedy = missing[0].startsWith(sharedData())
+    ? `the scan is not in ${sharedData()}: check it against its README`
+    : 'draw the synthetic scans first: cd training && /usr/bin/python3 -m medparse_train.synth_cases';
+  usageError(`${missing[0]}: missing${more}; ${remedy}`);
+}
 for (const job of jobs) await calibrateOn(job);
 
 /** The training cases a job runs on: up to `limit` of its data set's, none when it asks nothing. */

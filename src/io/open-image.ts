@@ -109,12 +109,9 @@ function openNifti({ source, fileGzip, head, options, admit }: OpenContext): Ope
     const bytes = await voxels.read({ fileGzip: gzip, ...voxelBounds(extent, gzip) });
     return decodeNifti(parsed, bytes, parsed.voxOffset, voxels.name, options);
   };
-  const spacing = () =>
-    spacingOf({
-      affine: bestAffine(parsed.geometry, extent.dims),
-      ...statedSpacing(parsed.geometry.pixdim.map(Math.abs)),
-    });
-  return { header, load, spacing, affine: () => bestAffine(parsed.geometry, extent.dims) };
+  const affine = () => bestAffine(parsed.geometry, extent.dims);
+  const spacing = () => spacingOf({ affine: affine(), ...statedSpacing(parsed.geometry.pixdim.map(Math.abs)) });
+  return { header, load, spacing, affine };
 }
 
 /** The .img beside a .hdr whose magic says the voxels are there. */
