@@ -32,7 +32,7 @@ import { parseArgs } from 'node:util';
 import { spacingOf } from '../src/core/volume.js';
 import { dice, surfaceMetrics } from '../src/eval/metrics.js';
 import { lowestCell, summarizeDice } from '../src/eval/dice-summary.js';
-import { absentPromptOrder } from '../src/eval/absent-prompts.js';
+import { absentPromptOrder, withinVoxelBudget } from '../src/eval/absent-prompts.js';
 import { randomRotation, turned } from '../src/eval/random-rotation.js';
 import { isTrainingScanReason, releaseGate, trainingScanGate, type MeasuredConcept } from '../src/eval/release-gate.js';
 import { readVolume } from '../src/io/read.js';
@@ -287,22 +287,10 @@ async function evaluateCase(
   const image = turned(asHounsfield(read, splits.datasets[dataset]?.image_to_hu), turn);
   const [sx, sy, sz] = spacingOf(image);
   const scope = scanScope(image);
-  // Concepts whose network would run on more working voxels than the budget are left out of this case.
-  // One no network lists ("left putamen", the left side of the putamen row's mask) is asked: the engine
-  // answers it from other rows or says why it cannot.
   const modality = options.modality ?? labelled[0].config.modalities[0];
-  // Only a network that reads this modality answers: body-ct's brainstem says nothing of an MR's cost.
-  const fits = (id: string) => {
-    const networks = engine.model.networks.filter(
-      (n) => n.modalities.includes(modality as ImagingModality) && n.concepts.some((c) => c.id === id),
-    );
-    return (
-      networks.length === 0 ||
-      networks.some(
-        (n) => (image.data.length * sx * sy * sz) / (n.spacing[0] * n.spacing[1] * n.spacing[2]) <= maxWorkingVoxels,
-      )
-    );
-  };
+  // Concepts whose network would run on more working voxels than the budget are left out of this case.
+  const fits = (id: string) =>
+    withinVoxelBudget(id, engine.model.networks, modality, image.data.length * sx * sy * sz, maxWorkingVoxels);
   const labels = turned(await readVolume(join(root, testCase.labels)), turn);
   const mapped = Object.assign({}, ...labelled.map((l) => conceptValues(l.dataset, l.config.concepts))) as Record<
     string,
