@@ -33,6 +33,7 @@ const BODY_CT: NetworkSpec = {
   featureChannels: 0,
   concepts: [],
   connectedGroups: [],
+  anchors: [],
   sliceAxis: 'nearest',
   flipSearch: [],
   flipSearchMargin: 0,

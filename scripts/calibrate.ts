@@ -15,12 +15,15 @@
  *   (both hippocampi are "hippocampus") or lesions. Judged on the input grid, applied on the working grid.
  * - drop_minor_islands (lesions only): true when dropping the islands under a tenth of the largest, as the
  *   engine always does for anatomy, passes the same test.
+ * - anchors (per network, only with --anchors N): the N rows whose presence logits separate positives
+ *   from negatives by the widest margin; every answer of the network needs them found (a brain network
+ *   draws a cerebral white matter in a cine stack, but no third ventricle).
  * - connected_groups (per network): parts of one unpaired organ (the heart's ventricles and wall) whose
  *   union is cut to its largest piece, by the same test on the parts' Dice. Samples are taken with the
  *   package's single_component and groups switched off, so both tests see the network's own answers.
  *
  * usage: npm run calibrate -- [--cases N] [--negatives N] [--model DIR] [--networks a,b] [--samples FILE]
- *        [--from-samples FILE] [--dry-run]
+ *        [--from-samples FILE] [--dry-run] [--anchors N]
  * (--networks: calibrate only these networks, the others keep theirs; --samples: write every case's
  * evidence as JSON; --from-samples: fit from such a file without running the networks)
  */
@@ -39,6 +42,7 @@ import {
 } from '../src/runtime/model-manifest.js';
 import { ParseEngine } from '../src/tasks/engine.js';
 import {
+  chooseAnchors,
   canCalibrate,
   candidateGroups,
   connectedGroupHelps,
@@ -93,7 +97,7 @@ const TRAINING_CASES: Record<string, (patient: string) => Array<{ image: string;
 };
 
 const USAGE = `usage: npm run calibrate -- [--cases N] [--negatives N] [--model DIR] [--networks a,b] [--dry-run]
-       [--samples FILE] [--from-samples FILE] [--max-working-voxels N]`;
+       [--samples FILE] [--from-samples FILE] [--max-working-voxels N] [--anchors N]`;
 const { values } = parseScriptArgs('calibrate', USAGE, () =>
   parseArgs({
     options: {
@@ -106,6 +110,8 @@ const { values } = parseScriptArgs('calibrate', USAGE, () =>
       'from-samples': { type: 'string' },
       /** Skip scans whose grid at the network's spacing exceeds this many voxels (a time budget on a CPU). */
       'max-working-voxels': { type: 'string' },
+      /** Choose this many landmark rows for each calibrated network (--networks); without it they are kept. */
+      anchors: { type: 'string' },
     },
   }),
 );
@@ -125,6 +131,8 @@ function usageError(message: string): never {
 }
 
 if (!existsSync(manifestPath)) usageError(`no model package in ${values.model}`);
+if (values.anchors !== undefined && !(Number.isInteger(Number(values.anchors)) && Number(values.anchors) >= 0))
+  usageError(`--anchors: a count of landmark rows (0 for none), got "${values.anchors}"`);
 if (values['from-samples'] && !existsSync(values['from-samples']))
   usageError(`--from-samples: no file ${values['from-samples']} (write one with --samples FILE)`);
 // Withheld concepts are calibrated too: --experimental answers them, and they may earn their way back.
@@ -353,6 +361,13 @@ function writeCalibration(): void {
       connectedGroupHelps(group.map((id) => samplesOf(id, network.modalities).filter((s) => s.positive))),
     );
     console.log(`${network.id}: connected groups ${JSON.stringify(network.connected_groups)}`);
+  }
+  if (values.anchors !== undefined) {
+    for (const network of manifest.networks.filter((n) => !onlyNetworks || onlyNetworks.includes(n.id))) {
+      const bySample = new Map(network.concepts.map((c) => [c.id, samplesOf(c.id, network.modalities)]));
+      network.anchors = chooseAnchors(bySample, Number(values.anchors));
+      console.log(`${network.id}: anchors ${JSON.stringify(network.anchors)}`);
+    }
   }
   if (!values['dry-run']) writeModelManifest(values.model, manifest);
   if (values.samples) writeFileSync(values.samples, JSON.stringify(Object.fromEntries(samples), null, 1));

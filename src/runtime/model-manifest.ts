@@ -30,6 +30,7 @@ export interface ManifestNetwork {
   output?: { feature_channels?: number };
   concepts: ManifestConcept[];
   connected_groups?: string[][];
+  anchors?: string[];
   training?: { checkpoint_step?: number | null; params?: number; note?: string };
 }
 

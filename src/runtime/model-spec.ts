@@ -74,6 +74,12 @@ export interface NetworkSpec {
    */
   connectedGroups: string[][];
   /**
+   * Landmark rows that must all be found for any of the network's answers to stand (calibrate decides,
+   * `anchors`): a region network shown another region (a brain network shown a cine stack) draws
+   * plausible-looking structures there, but not its landmarks, so an absent landmark answers every row absent.
+   */
+  anchors: string[];
+  /**
    * Which voxel axis becomes the working z: 'nearest' (the one nearest the world's S-I axis, as every
    * other axis) or 'thickest' (a stack of thick slices such as cine short axis, whose slice direction is
    * the one thing its affine reliably tells: ACDC's affines carry no true world orientation).
@@ -157,6 +163,9 @@ function toNetwork(n: ManifestNetwork, at: string, location: PackageLocation, fa
       fail(`${at}.connected_groups[${i}]`, `names ${unknown.join(', ')}, not concepts of this network`);
     return ids;
   });
+  const anchors = n.anchors ?? [];
+  const unknownAnchors = anchors.filter((id) => !concepts.some((c) => c.id === id));
+  if (unknownAnchors.length) fail(`${at}.anchors`, `names ${unknownAnchors.join(', ')}, not concepts of this network`);
   return {
     id: n.id,
     file,
@@ -169,6 +178,7 @@ function toNetwork(n: ManifestNetwork, at: string, location: PackageLocation, fa
     featureChannels: n.output?.feature_channels ?? 0,
     concepts,
     connectedGroups,
+    anchors,
     sliceAxis: n.input.slice_axis ?? 'nearest',
     flipSearch: (n.input.flip_search ?? []).map((name) => WORKING_AXIS_NAMES.indexOf(name) as WorkingAxis),
     flipSearchMargin: n.input.flip_search_margin ?? 0,
@@ -286,6 +296,7 @@ export function modelListing(p: ModelPackage) {
       flip_search: n.flipSearch.map((axis) => WORKING_AXIS_NAMES[axis]),
       flip_search_margin: n.flipSearchMargin,
       connected_groups: n.connectedGroups,
+      anchors: n.anchors,
       concepts: n.concepts.filter((c) => !c.withheld).map((c) => c.id),
       withheld: Object.fromEntries(n.concepts.filter((c) => c.withheld).map((c) => [c.id, c.withheld])),
       withheld_on: Object.fromEntries(

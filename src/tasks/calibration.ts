@@ -166,3 +166,28 @@ function plattFit(all: CalibrationSample[]): [number, number] {
   }
   return [a, b];
 }
+
+/**
+ * A network's landmark rows (model.json `anchors`): the `count` concepts whose presence logits separate
+ * the calibration positives from the negatives by the widest margin (weakest positive minus strongest
+ * negative), among those found, non-empty, on every positive case. Chosen only where asked (`calibrate
+ * --anchors N`): a network that reads several regions (body-ct: abdomen and head-and-neck) has no
+ * landmark every scan of its own shows.
+ */
+export function chooseAnchors(
+  samplesByConcept: ReadonlyMap<string, readonly CalibrationSample[]>,
+  count: number,
+): string[] {
+  const margins: Array<{ id: string; margin: number }> = [];
+  for (const [id, samples] of samplesByConcept) {
+    const positives = samples.filter((s) => s.positive);
+    const negatives = samples.filter((s) => !s.positive);
+    if (!positives.length || !negatives.length || positives.some((s) => s.voxels === 0)) continue;
+    const margin = Math.min(...positives.map((s) => s.logit)) - Math.max(...negatives.map((s) => s.logit));
+    if (margin > 0) margins.push({ id, margin });
+  }
+  return margins
+    .sort((a, b) => b.margin - a.margin)
+    .slice(0, count)
+    .map((m) => m.id);
+}

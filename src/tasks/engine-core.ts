@@ -18,7 +18,7 @@ import { resolveModality } from './modality.js';
 import type { OrientationSearchReport, ParseResult } from './results.js';
 import { answerPrompts } from './stages/answer.js';
 import { decodeNetworkOutput } from './stages/decode.js';
-import { answerKey, decideRows, type QueryAnswers } from './stages/decide.js';
+import { anchorRowsToAdd, answerKey, decideRows, gateOnAnchors, type QueryAnswers } from './stages/decide.js';
 import { inferNetwork } from './stages/infer.js';
 import { conceptPrompt, planRequest } from './stages/plan.js';
 import { DEFAULT_BATCH_SIZE } from '../runtime/sliding-window.js';
@@ -205,10 +205,12 @@ export class EngineCore {
     const stageOptions = { vocabulary, keepIslands: this.options.keepIslands };
     const answers: QueryAnswers = new Map();
     for (const [network, rows] of plan.queries) {
+      // the landmarks are run and judged beside the prompted rows; only the prompted rows are answered
+      const runRows = [...rows, ...anchorRowsToAdd(network, rows)];
       const output = await inferNetwork(
         physical,
         network,
-        rows,
+        runRows,
         plan.modality,
         await this.session(network),
         this.options,
@@ -220,7 +222,9 @@ export class EngineCore {
       const decoded = decodeNetworkOutput(output, physical, plan.modality, stageOptions);
       add('decode', performance.now() - started);
       started = performance.now();
-      decideRows(decoded, plan.modality).forEach((answer, q) => answers.set(answerKey(network.id, rows[q]), answer));
+      gateOnAnchors(decideRows(decoded, plan.modality), runRows, network)
+        .slice(0, rows.length)
+        .forEach((answer, q) => answers.set(answerKey(network.id, rows[q]), answer));
       add('decide', performance.now() - started);
     }
     const started = performance.now();

@@ -76,3 +76,21 @@ describe('model package connected groups', () => {
       }
     }));
 });
+
+describe('model package anchors', () => {
+  it('reads them, none when the field is missing, and refuses one that is not a concept of the network', () =>
+    withTempDir(async (dir) => {
+      writeTestModel(dir);
+      editModelManifest(dir, (manifest) => (manifest.networks[0].anchors = ['vertebral_column']));
+      const [bands, bright] = loadModelPackage(dir).networks;
+      assert.deepEqual(bands.anchors, ['vertebral_column']);
+      assert.deepEqual(bright.anchors, []);
+      editModelManifest(dir, (manifest) => (manifest.networks[0].anchors = ['hippocampus']), { unchecked: true });
+      assert.throws(
+        () => loadModelPackage(dir),
+        (error: unknown) =>
+          error instanceof MedparseError &&
+          /anchors names hippocampus, not concepts of this network/.test(error.message),
+      );
+    }));
+});

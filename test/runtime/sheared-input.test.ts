@@ -44,6 +44,7 @@ function network(normalization: NormalizationSpec, modality: 'CT' | 'MR' = 'CT')
     normalization: { [modality]: normalization },
     featureChannels: 0,
     connectedGroups: [],
+    anchors: [],
     concepts: [],
     sliceAxis: 'nearest',
     flipSearch: [],

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   canCalibrate,
   candidateGroups,
+  chooseAnchors,
   connectedGroupHelps,
   fitCalibration,
   MIN_POSITIVES_FOR_BETA,
@@ -104,5 +105,32 @@ describe('connected groups', () => {
     assert.equal(connectedGroupHelps([...helped, [part(0.8, 0.7)]]), false);
     assert.equal(connectedGroupHelps([[part(0.5, 0.8), part(0.5, 0.8)]]), false, 'too few cases');
     assert.equal(connectedGroupHelps([[sample(true, 10, 10, { all: 0.5, largest: 0.5 })]]), false, 'not judged');
+  });
+});
+
+describe('chooseAnchors', () => {
+  // logits as brain-structures-mr gave them: the white matter overlaps its negatives, the ventricle does not
+  const negatives = (logits: number[]) => logits.map((l) => sample(false, l));
+  const samples = new Map<string, CalibrationSample[]>([
+    ['cerebral_white_matter', [...positives([8.7, 9.5]), ...negatives([7.2, 9.0])]],
+    ['third_ventricle', [...positives([9.0, 9.8]), ...negatives([1.3, 5.4])]],
+    ['fourth_ventricle', [...positives([6.9, 8.0]), ...negatives([2.6, 4.6])]],
+    ['lateral_ventricle', [...positives([5.4, 7.0]), ...negatives([4.6, 1.1])]],
+  ]);
+
+  it('takes the rows that separate positives from negatives by the widest margin, widest first', () => {
+    assert.deepEqual(chooseAnchors(samples, 2), ['third_ventricle', 'fourth_ventricle']);
+    assert.deepEqual(chooseAnchors(samples, 9), ['third_ventricle', 'fourth_ventricle', 'lateral_ventricle']);
+    assert.deepEqual(chooseAnchors(samples, 0), []);
+  });
+
+  it('never takes a row missed on a positive case, or one without negatives to separate from', () => {
+    const missed = { ...sample(true, 12), voxels: 0 };
+    const tricky = new Map<string, CalibrationSample[]>([
+      ['third_ventricle', [...positives([9.0]), missed, ...negatives([1.3])]],
+      ['thalamus', positives([9.0, 9.5])],
+      ['putamen', [...positives([6.0]), ...negatives([2.0])]],
+    ]);
+    assert.deepEqual(chooseAnchors(tricky, 2), ['putamen']);
   });
 });

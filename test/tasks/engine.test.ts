@@ -278,6 +278,38 @@ describe('ParseEngine with a known-answer network', () => {
     assert.match(left.notes.join(' '), /left side/);
   });
 
+  describe('anchors (landmark rows every answer of the network needs found)', () => {
+    it("answers every row absent, with the landmark's reason, when a landmark is not found, running it unasked", async () => {
+      // "brain" (2000-3000 HU) is never found in the phantom
+      await withEditedModel(
+        (manifest) => (manifest.networks[0].anchors = ['brain']),
+        async (anchored) => {
+          const [kidneys, spine] = (await anchored.segment(volume, 'kidneys, spine')).prompts;
+          for (const answer of [kidneys, spine]) {
+            assert.equal(answer.status, 'absent');
+            assert.equal(answer.probability, undefined);
+            assert.match(answer.evidence?.reasons.join(' ') ?? '', /body-ct did not find its landmarks \(brain: /);
+          }
+          const [unanchored] = (await engine.segment(volume, 'kidneys')).prompts;
+          assert.equal(unanchored.status, 'present');
+        },
+      );
+    });
+
+    it('changes no answer when the landmarks are found', async () => {
+      await withEditedModel(
+        (manifest) => (manifest.networks[0].anchors = ['vertebral_column']),
+        async (anchored) => {
+          const [kidneys] = (await anchored.segment(volume, 'kidneys')).prompts;
+          const [unanchored] = (await engine.segment(volume, 'kidneys')).prompts;
+          assert.equal(kidneys.status, 'present');
+          assert.equal(kidneys.evidence?.voxels, unanchored.evidence?.voxels);
+          assert.equal(kidneys.score, unanchored.score);
+        },
+      );
+    });
+  });
+
   it('says absent, unsupported and unknown, with no mask', async () => {
     const result = await engine.segment(volume, 'brain, liver, banana');
     const [brain, liver, banana] = result.prompts;
