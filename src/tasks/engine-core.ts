@@ -18,7 +18,8 @@ import { resolveModality } from './modality.js';
 import type { OrientationSearchReport, ParseResult } from './results.js';
 import { answerPrompts } from './stages/answer.js';
 import { decodeNetworkOutput } from './stages/decode.js';
-import { anchorRowsToAdd, answerKey, decideRows, gateOnAnchors, type QueryAnswers } from './stages/decide.js';
+import { answerKey, decideRows, gateOnAnchors, type QueryAnswers } from './stages/decide.js';
+import { withLandmarkRows } from './stages/groups.js';
 import { inferNetwork } from './stages/infer.js';
 import { conceptPrompt, planRequest } from './stages/plan.js';
 import { DEFAULT_BATCH_SIZE } from '../runtime/sliding-window.js';
@@ -206,7 +207,7 @@ export class EngineCore {
     const answers: QueryAnswers = new Map();
     for (const [network, rows] of plan.queries) {
       // the landmarks are run and judged beside the prompted rows; only the prompted rows are answered
-      const runRows = [...rows, ...anchorRowsToAdd(network, rows)];
+      const runRows = withLandmarkRows(network, rows);
       const output = await inferNetwork(
         physical,
         network,

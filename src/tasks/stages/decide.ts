@@ -25,13 +25,6 @@ export function decideRows(rows: DecodedRow[], modality: ImagingModality): Query
   }));
 }
 
-/** The network's landmark rows that `rows` does not already hold: run beside the prompted ones, never answered. */
-export function anchorRowsToAdd(network: NetworkSpec, rows: readonly number[]): number[] {
-  return network.anchors
-    .map((id) => network.concepts.find((c) => c.id === id)?.index)
-    .filter((row): row is number => row !== undefined && !rows.includes(row));
-}
-
 /**
  * Every answer of a network whose landmark rows (`network.anchors`) are not all found becomes absent,
  * with the landmarks' reasons: a brain network shown a cine stack draws a cerebral white matter of

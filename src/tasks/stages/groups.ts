@@ -49,3 +49,15 @@ export function keepGroupPieces(
   }
   return setApart;
 }
+
+/** The network's landmark rows (`anchors`) that `rows` does not already hold. */
+export function anchorRowsToAdd(network: NetworkSpec, rows: readonly number[]): number[] {
+  return network.anchors
+    .map((id) => network.concepts.find((c) => c.id === id)?.index)
+    .filter((row): row is number => row !== undefined && !rows.includes(row));
+}
+
+/** The prompted rows, then the landmark rows run and judged beside them (never answered unasked). */
+export function withLandmarkRows(network: NetworkSpec, rows: readonly number[]): number[] {
+  return [...rows, ...anchorRowsToAdd(network, rows)];
+}

@@ -9,7 +9,7 @@ import { spacingOf, type Dims3, type Volume } from '../../core/volume.js';
 import type { VolumeHeader } from '../../io/admit.js';
 import { straightenedGrid } from '../../ops/index.js';
 import { withPhysicalAffine } from '../../runtime/preprocess.js';
-import { rowsToRun } from './groups.js';
+import { rowsToRun, withLandmarkRows } from './groups.js';
 import type { RequestPlan } from './plan.js';
 
 export interface MemoryOptions {
@@ -77,8 +77,9 @@ export function estimateRequestBytes(grid: MemoryGrid, plan: RequestPlan, keepIs
       ? straightened[0] * straightened[1] * straightened[2]
       : (inputVoxels * sx * sy * sz) / (network.spacing[0] * network.spacing[1] * network.spacing[2]);
     // an orientation search holds the best run's maps, the current run's and the judge's copies
-    const maps = rowsToRun(network, rows, keepIslands).length * (network.flipSearch.length ? 3 : 1);
-    bytes += inputVoxels * rows.length + workingVoxels * 4 * (maps + 3);
+    const decoded = withLandmarkRows(network, rows);
+    const maps = rowsToRun(network, decoded, keepIslands).length * (network.flipSearch.length ? 3 : 1);
+    bytes += inputVoxels * decoded.length + workingVoxels * 4 * (maps + 3);
   }
   return bytes;
 }
@@ -93,7 +94,8 @@ export function windowBytes(plan: RequestPlan, batchSize: number, keepIslands: b
   let most = 0;
   for (const [network, rows] of plan.queries) {
     const patchVoxels = network.patchSize[0] * network.patchSize[1] * network.patchSize[2];
-    const tensors = batchSize * patchVoxels * 4 * (1 + rowsToRun(network, rows, keepIslands).length);
+    const tensors =
+      batchSize * patchVoxels * 4 * (1 + rowsToRun(network, withLandmarkRows(network, rows), keepIslands).length);
     most = Math.max(most, 2 * tensors);
   }
   return most;
