@@ -110,7 +110,7 @@ const { values } = parseScriptArgs('calibrate', USAGE, () =>
       'from-samples': { type: 'string' },
       /** Skip scans whose grid at the network's spacing exceeds this many voxels (a time budget on a CPU). */
       'max-working-voxels': { type: 'string' },
-      /** Choose this many landmark rows for each calibrated network (--networks); without it they are kept. */
+      /** Choose this many landmark rows for each network named in --networks; without it they are kept. */
       anchors: { type: 'string' },
     },
   }),
@@ -133,6 +133,9 @@ function usageError(message: string): never {
 if (!existsSync(manifestPath)) usageError(`no model package in ${values.model}`);
 if (values.anchors !== undefined && !(Number.isInteger(Number(values.anchors)) && Number(values.anchors) >= 0))
   usageError(`--anchors: a count of landmark rows (0 for none), got "${values.anchors}"`);
+// A network reading several regions (body-ct) must never get landmarks by default: name the networks.
+if (values.anchors !== undefined && !values.networks)
+  usageError('--anchors: name the networks that get landmark rows with --networks (e.g. brain-structures-mr)');
 if (values['from-samples'] && !existsSync(values['from-samples']))
   usageError(`--from-samples: no file ${values['from-samples']} (write one with --samples FILE)`);
 // Withheld concepts are calibrated too: --experimental answers them, and they may earn their way back.
@@ -363,8 +366,10 @@ function writeCalibration(): void {
     console.log(`${network.id}: connected groups ${JSON.stringify(network.connected_groups)}`);
   }
   if (values.anchors !== undefined) {
-    for (const network of manifest.networks.filter((n) => !onlyNetworks || onlyNetworks.includes(n.id))) {
+    for (const network of manifest.networks.filter((n) => onlyNetworks?.includes(n.id))) {
       const bySample = new Map(network.concepts.map((c) => [c.id, samplesOf(c.id, network.modalities)]));
+      // a network with no samples here (not run, not in --from-samples) keeps its landmarks
+      if (![...bySample.values()].some((list) => list.length)) continue;
       network.anchors = chooseAnchors(bySample, Number(values.anchors));
       console.log(`${network.id}: anchors ${JSON.stringify(network.anchors)}`);
     }
