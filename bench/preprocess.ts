@@ -15,6 +15,7 @@ import { reorient, resampleToSpacing } from '../src/ops/index.js';
 import type { NetworkSpec, NormalizationSpec } from '../src/runtime/model-package.js';
 import { normalize, prepareInput } from '../src/runtime/preprocess.js';
 import type { BenchRow } from './run.js';
+import { networkSpec } from '../test/helpers/network-spec.js';
 
 const DIMS: [number, number, number] = [512, 512, 134];
 const SPACING: [number, number, number] = [0.7, 0.7, 2.5];
@@ -22,22 +23,12 @@ const TIMED_RUNS = 7;
 
 /** body-ct's input contract (models/medparse-default/model.json), written out so the bench needs no model. */
 const CT_WINDOW: NormalizationSpec = { type: 'ct_clip', lower: -125, upper: 275, mean: 75, std: 200 };
-const BODY_CT: NetworkSpec = {
+const BODY_CT: NetworkSpec = networkSpec({
   id: 'body-ct',
-  file: '',
-  modalities: ['CT'],
-  orientation: 'RAS',
   spacing: [3, 3, 3],
   patchSize: [96, 96, 96],
   normalization: { CT: CT_WINDOW },
-  featureChannels: 0,
-  concepts: [],
-  connectedGroups: [],
-  anchors: [],
-  sliceAxis: 'nearest',
-  flipSearch: [],
-  flipSearchMargin: 0,
-};
+});
 
 type Path = 'prepareInput' | 'copy first';
 

@@ -16,6 +16,7 @@ import {
 } from '../../src/runtime/preprocess.js';
 import { asHounsfield } from '../../scripts/training-configs.js';
 import { REPO_ROOT, sharedDir, SHARED_MISSING } from '../helpers/shared.js';
+import { networkSpec } from '../helpers/network-spec.js';
 import { diagonalAffine, filled, obliqueAffine, random } from '../ops/fixtures.js';
 
 /** What the Python trainer's preprocessing produced for real volumes (training/medparse_train/parity_fixture.py). */
@@ -60,22 +61,14 @@ function networkOf(c: ParityCase): NetworkSpec {
           upperPercentile: Number(raw.upper_percentile),
           nonzeroOnly: raw.nonzero_only === true,
         };
-  return {
+  return networkSpec({
     id: c.network,
-    file: '',
     modalities: [c.modality],
     orientation: c.input.orientation,
     spacing: c.input.spacing,
     patchSize: c.input.patch_size,
     normalization: { [c.modality]: normalization },
-    featureChannels: 0,
-    connectedGroups: [],
-    anchors: [],
-    concepts: [],
-    sliceAxis: 'nearest',
-    flipSearch: [],
-    flipSearchMargin: 0,
-  };
+  });
 }
 
 describe('TypeScript preprocessing matches the Python trainer (parity fixture)', { skip }, () => {
@@ -171,22 +164,13 @@ function syntheticNetwork(
   spacing: [number, number, number],
   sliceAxis: NetworkSpec['sliceAxis'] = 'nearest',
 ): NetworkSpec {
-  return {
+  return networkSpec({
     id: `${modality} ${spec.type}${sliceAxis === 'thickest' ? ', thickest slice axis' : ''} at ${spacing.join('x')} mm`,
-    file: '',
     modalities: [modality],
-    orientation: 'RAS',
     spacing,
-    patchSize: [16, 16, 16],
     normalization: { [modality]: spec },
-    featureChannels: 0,
-    connectedGroups: [],
-    anchors: [],
-    concepts: [],
     sliceAxis,
-    flipSearch: [],
-    flipSearchMargin: 0,
-  };
+  });
 }
 
 /** LPS (DICOM), LIA (FreeSurfer), axes stored out of order, and oblique with permuted axes; all anisotropic. */

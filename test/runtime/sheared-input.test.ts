@@ -12,6 +12,7 @@ import type { NetworkSpec, NormalizationSpec } from '../../src/runtime/model-pac
 import { prepareInput, probabilityOnOriginalGrid } from '../../src/runtime/preprocess.js';
 import type { RequestPlan } from '../../src/tasks/stages/plan.js';
 import { estimateRequestBytes } from '../../src/tasks/stages/prepare.js';
+import { networkSpec } from '../helpers/network-spec.js';
 
 const tilt = (20 * Math.PI) / 180;
 const [c, s] = [Math.cos(tilt), Math.sin(tilt)];
@@ -34,22 +35,7 @@ function phantom(): Volume {
 }
 
 function network(normalization: NormalizationSpec, modality: 'CT' | 'MR' = 'CT'): NetworkSpec {
-  return {
-    id: 'test',
-    file: '',
-    modalities: [modality],
-    orientation: 'RAS',
-    spacing: [1.5, 1.5, 1.5],
-    patchSize: [16, 16, 16],
-    normalization: { [modality]: normalization },
-    featureChannels: 0,
-    connectedGroups: [],
-    anchors: [],
-    concepts: [],
-    sliceAxis: 'nearest',
-    flipSearch: [],
-    flipSearchMargin: 0,
-  };
+  return networkSpec({ modalities: [modality], spacing: [1.5, 1.5, 1.5], normalization: { [modality]: normalization } });
 }
 
 const ct: NormalizationSpec = { type: 'ct_clip', lower: -1000, upper: 1000, mean: 0, std: 300 };

@@ -4,24 +4,16 @@ import type { NetworkSpec } from '../../src/runtime/model-package.js';
 import { withLandmarkRows } from '../../src/tasks/stages/groups.js';
 import type { RequestPlan } from '../../src/tasks/stages/plan.js';
 import { estimateRequestBytes, windowBytes } from '../../src/tasks/stages/prepare.js';
+import { networkSpec } from '../helpers/network-spec.js';
 
 function network(anchors: string[]): NetworkSpec {
-  return {
+  return networkSpec({
     id: 'brain',
-    file: '',
     modalities: ['MR'],
-    orientation: 'RAS',
-    spacing: [1, 1, 1],
     patchSize: [8, 8, 8],
-    normalization: {},
-    featureChannels: 0,
     concepts: ['putamen', 'thalamus', 'third_ventricle'].map((id, index) => ({ id, index, calibration: {} })),
-    connectedGroups: [],
     anchors,
-    sliceAxis: 'nearest',
-    flipSearch: [],
-    flipSearchMargin: 0,
-  };
+  });
 }
 
 describe('landmark rows (anchors)', () => {
