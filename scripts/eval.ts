@@ -13,12 +13,16 @@
  * (organs that cannot be there).
  *
  * usage: npm run eval -- [--max-cases N] [--datasets a,b] [--model DIR] [--json FILE] [--withhold-below DICE]
- *        [--rotate SEED]
+ *        [--rotate SEED] [--thick-slices MM]
  *
  * --rotate turns every case's image and labels by one random rotation of their affine (a seeded draw per
  * case, uniform over all orientations): the same voxels, stored as a scanner might store a stack. It is a
  * fair test for networks that read slice stacks (`slice_axis: "thickest"`, heart-mr: ACDC's affines are
  * not true anyway); for the others it turns the anatomy itself in the patient's frame, which no scan does.
+ *
+ * --thick-slices MM gives every case slices about MM thick along its axis nearest S-I (each run of thin
+ * slices averaged, the labels' most frequent value per voxel; src/eval/thick-slices.ts): how a network that
+ * learnt from thin slices does on a clinical stack, which is what `input.max_slice_mm` is measured with.
  *
  * Withheld concepts (model.json) are measured too. --withhold-below is the release gate: it writes
  * `withheld` for measured concepts whose held-out Dice is below DICE on every kind of scan (crop, whole),
@@ -34,6 +38,7 @@ import { dice, surfaceMetrics } from '../src/eval/metrics.js';
 import { lowestCell, summarizeDice } from '../src/eval/dice-summary.js';
 import { absentPromptOrder, withinVoxelBudget } from '../src/eval/absent-prompts.js';
 import { randomRotation, turned } from '../src/eval/random-rotation.js';
+import { thickenSlices, thickSlicePlan } from '../src/eval/thick-slices.js';
 import { isTrainingScanReason, releaseGate, trainingScanGate, type MeasuredConcept } from '../src/eval/release-gate.js';
 import { readVolume } from '../src/io/read.js';
 import { readModelManifest, writeModelManifest } from '../src/runtime/model-manifest.js';
@@ -82,7 +87,7 @@ interface ConceptScore {
 const NSD_TOLERANCE_MM = 2;
 
 const USAGE = `usage: npm run eval -- [--max-cases N] [--datasets a,b] [--model DIR] [--json FILE] [--withhold-below DICE]
-       [--rotate SEED] [--max-working-voxels N]`;
+       [--rotate SEED] [--thick-slices MM] [--max-working-voxels N]`;
 const { values } = parseScriptArgs('eval', USAGE, () =>
   parseArgs({
     options: {
@@ -95,6 +100,7 @@ const { values } = parseScriptArgs('eval', USAGE, () =>
       /** Release gate: write `withheld` into model.json for measured concepts whose mean Dice is below this. */
       'withhold-below': { type: 'string' },
       rotate: { type: 'string' },
+      'thick-slices': { type: 'string' },
     },
   }),
 );
@@ -105,6 +111,17 @@ if (rotateSeed !== undefined && !Number.isInteger(rotateSeed)) {
 }
 if (rotateSeed !== undefined && values['withhold-below'] !== undefined) {
   console.error('eval: the release gate (--withhold-below) judges cases as scanned, not --rotate');
+  process.exit(2);
+}
+const thickSlicesMm = values['thick-slices'] === undefined ? undefined : Number(values['thick-slices']);
+if (thickSlicesMm !== undefined && !(thickSlicesMm > 0 && thickSlicesMm <= 50)) {
+  console.error(
+    `eval: --thick-slices takes a slice thickness in mm (over 0, at most 50), got "${values['thick-slices']}"`,
+  );
+  process.exit(2);
+}
+if (thickSlicesMm !== undefined && values['withhold-below'] !== undefined) {
+  console.error('eval: the release gate (--withhold-below) judges cases as scanned, not --thick-slices');
   process.exit(2);
 }
 const maxWorkingVoxels = values['max-working-voxels'] === undefined ? Infinity : Number(values['max-working-voxels']);
@@ -284,14 +301,17 @@ async function evaluateCase(
   const root = join(shared as string, 'data');
   const turn = rotateSeed === undefined ? undefined : randomRotation(rotateSeed * 100_003 + caseCount++);
   const read = await readVolume(join(root, testCase.image as string));
-  const image = turned(asHounsfield(read, splits.datasets[dataset]?.image_to_hu), turn);
+  const scanned = turned(asHounsfield(read, splits.datasets[dataset]?.image_to_hu), turn);
+  const thick = thickSlicesMm === undefined ? undefined : thickSlicePlan(scanned, thickSlicesMm);
+  const image = thick ? thickenSlices(scanned, thick.axis, thick.factor, 'mean') : scanned;
   const [sx, sy, sz] = spacingOf(image);
   const scope = scanScope(image);
   const modality = options.modality ?? labelled[0].config.modalities[0];
   // Concepts whose network would run on more working voxels than the budget are left out of this case.
   const fits = (id: string) =>
     withinVoxelBudget(id, engine.model.networks, modality, image.data.length * sx * sy * sz, maxWorkingVoxels);
-  const labels = turned(await readVolume(join(root, testCase.labels)), turn);
+  const scannedLabels = turned(await readVolume(join(root, testCase.labels)), turn);
+  const labels = thick ? thickenSlices(scannedLabels, thick.axis, thick.factor, 'mode') : scannedLabels;
   const mapped = Object.assign({}, ...labelled.map((l) => conceptValues(l.dataset, l.config.concepts))) as Record<
     string,
     number[]
@@ -419,6 +439,7 @@ function printTables(): void {
   console.log(
     `\nmedparse eval: model ${engine.model.name} ${engine.model.version}, up to ${maxCases} held-out cases per dataset` +
       (rotateSeed === undefined ? '' : `, each turned by a random rotation (--rotate ${rotateSeed})`) +
+      (thickSlicesMm === undefined ? '' : `, slices made about ${thickSlicesMm} mm thick (--thick-slices)`) +
       `, ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
   );
   console.log('| concept | cases | Dice | lowest (case) | HD95 mm | NSD 2mm | answered |');
