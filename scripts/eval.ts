@@ -43,7 +43,7 @@ import { isTrainingScanReason, releaseGate, trainingScanGate, type MeasuredConce
 import { readVolume } from '../src/io/read.js';
 import { readModelManifest, writeModelManifest } from '../src/runtime/model-manifest.js';
 import { answeringRow, withheldReason, type ImagingModality } from '../src/runtime/model-package.js';
-import { scanScope, type ScanScope } from '../src/runtime/scan-scope.js';
+import { scanTraits, type ScanScope, type ScanTraits } from '../src/runtime/scan-scope.js';
 import { DEFAULT_MODEL_DIR } from '../src/core/paths.js';
 import { ParseEngine } from '../src/tasks/engine.js';
 import { REPO_ROOT, sharedDir } from '../test/helpers/shared.js';
@@ -305,7 +305,8 @@ async function evaluateCase(
   const thick = thickSlicesMm === undefined ? undefined : thickSlicePlan(scanned, thickSlicesMm);
   const image = thick ? thickenSlices(scanned, thick.axis, thick.factor, 'mean') : scanned;
   const [sx, sy, sz] = spacingOf(image);
-  const scope = scanScope(image);
+  const scan = scanTraits(image);
+  const { scope } = scan;
   const modality = options.modality ?? labelled[0].config.modalities[0];
   // Concepts whose network would run on more working voxels than the budget are left out of this case.
   const fits = (id: string) =>
@@ -323,7 +324,7 @@ async function evaluateCase(
     absentConcepts(
       options.labelsLike ?? dataset,
       labelled.map((l) => l.config),
-      scope,
+      scan,
     );
   const absent = absentCandidates.filter(fits);
   for (const id of absentCandidates.filter((id) => !fits(id))) absentLeftOut.set(id, (absentLeftOut.get(id) ?? 0) + 1);
@@ -355,7 +356,7 @@ async function evaluateCase(
     };
     // Withheld from users: its own row is, or the rows it is built from are ("left putamen" from "putamen").
     const withheld =
-      withheldReason(engine.model, id, modality as ImagingModality, scope) !== undefined ||
+      withheldReason(engine.model, id, modality as ImagingModality, scan) !== undefined ||
       prompt.notes.some((note) => note.startsWith('experimental: the model withholds'));
     if (n < present.length) {
       const truth = labelMask(labels, present[n][1]);
@@ -421,7 +422,7 @@ function tally(counts: Map<string, { asked: number; accepted: number }>, key: st
  * most 8, those answered to users on this kind of scan first (withheld ones are measured too, but are not
  * what the false-accept rate is about).
  */
-function absentConcepts(dataset: string, own: TrainingConfig[], scope: ScanScope): string[] {
+function absentConcepts(dataset: string, own: TrainingConfig[], scan: ScanTraits): string[] {
   const listed = configs.flatMap((c) => c.datasets.filter((d) => d.name === dataset).flatMap((d) => d.absent ?? []));
   const modality = own[0].modalities[0];
   const otherRegions = configs
@@ -429,7 +430,7 @@ function absentConcepts(dataset: string, own: TrainingConfig[], scope: ScanScope
     .filter((c) => !own.some((o) => regionsTouch(o, c)))
     .flatMap((c) => c.datasets.flatMap((d) => Object.keys(conceptValues(d, c.concepts))));
   const shipped = new Set(engine.model.networks.flatMap((n) => n.concepts.map((c) => c.id)));
-  const withheld = (id: string) => withheldReason(engine.model, id, modality as ImagingModality, scope) !== undefined;
+  const withheld = (id: string) => withheldReason(engine.model, id, modality as ImagingModality, scan) !== undefined;
   const candidates = [...listed, ...otherRegions].filter((id) => shipped.has(id) && engine.vocabulary.get(id));
   return absentPromptOrder(candidates, withheld);
 }
@@ -532,7 +533,13 @@ function printTables(): void {
 function applyWithholdGate(floor: number): void {
   const measuredAll = [...scores.values()].flatMap((score): Array<MeasuredConcept & { trainedOn: boolean }> => {
     // the row eval measured: the engine runs experimental, so withheld rows answer too
-    const network = answeringRow(engine.model, score.conceptId, score.modality, score.scopes[0], true)?.network;
+    const network = answeringRow(
+      engine.model,
+      score.conceptId,
+      score.modality,
+      { scope: score.scopes[0], sliceMm: 0 },
+      true,
+    )?.network;
     return network
       ? [
           {

@@ -43,6 +43,7 @@ export interface ManifestInput {
   slice_axis?: 'nearest' | 'thickest';
   flip_search?: Array<'x' | 'y' | 'z'>;
   flip_search_margin?: number;
+  max_slice_mm?: number;
 }
 
 export type ManifestNormalization =

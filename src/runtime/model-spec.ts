@@ -7,7 +7,7 @@ import type {
   ManifestNormalization,
   ModelManifest,
 } from './model-manifest.js';
-import type { ScanScope } from './scan-scope.js';
+import type { ScanScope, ScanTraits } from './scan-scope.js';
 
 /**
  * Typed access to a model package (docs/model-contract.md). model.json is written by the Python
@@ -97,6 +97,11 @@ export interface NetworkSpec {
    * (to 0.004 on its training stacks), and a choice among near-ties is noise that costs Dice.
    */
   flipSearchMargin: number;
+  /**
+   * The thickest slices (largest voxel side, mm) the network was measured to read (eval --thick-slices);
+   * every row is withheld on thicker scans. Absent: no limit.
+   */
+  maxSliceMm?: number;
 }
 
 export type SliceAxisRule = 'nearest' | 'thickest';
@@ -163,6 +168,9 @@ function toNetwork(n: ManifestNetwork, at: string, location: PackageLocation, fa
       fail(`${at}.connected_groups[${i}]`, `names ${unknown.join(', ')}, not concepts of this network`);
     return ids;
   });
+  const maxSliceMm = n.input.max_slice_mm;
+  if (maxSliceMm !== undefined && !(Number.isFinite(maxSliceMm) && maxSliceMm > 0))
+    fail(`${at}.input.max_slice_mm`, `must be a positive number of mm, got ${String(maxSliceMm)}`);
   const anchors = n.anchors ?? [];
   const unknownAnchors = anchors.filter((id) => !concepts.some((c) => c.id === id));
   if (unknownAnchors.length) fail(`${at}.anchors`, `names ${unknownAnchors.join(', ')}, not concepts of this network`);
@@ -182,6 +190,7 @@ function toNetwork(n: ManifestNetwork, at: string, location: PackageLocation, fa
     sliceAxis: n.input.slice_axis ?? 'nearest',
     flipSearch: (n.input.flip_search ?? []).map((name) => WORKING_AXIS_NAMES.indexOf(name) as WorkingAxis),
     flipSearchMargin: n.input.flip_search_margin ?? 0,
+    ...(maxSliceMm !== undefined ? { maxSliceMm } : {}),
   };
 }
 
@@ -229,43 +238,56 @@ export interface ConceptRow {
   entry: NetworkConcept;
 }
 
-/** Why a row is not used on scans of this scope (withheld everywhere, or on this kind of scan), if it is not. */
-export function rowWithheldReason(entry: NetworkConcept, scope: ScanScope): string | undefined {
-  return entry.withheld ?? entry.withheldOn?.[scope];
+/**
+ * Why a row is not used on this scan, if it is not: withheld everywhere, on this kind of scan, or because
+ * the scan's slices are thicker than its network was measured to read.
+ */
+export function rowWithheldReason(network: NetworkSpec, entry: NetworkConcept, scan: ScanTraits): string | undefined {
+  return entry.withheld ?? entry.withheldOn?.[scan.scope] ?? sliceWithheldReason(network, scan);
+}
+
+/** Why none of a network's rows is used on a scan of thicker slices than its `max_slice_mm`, if so. */
+export function sliceWithheldReason(network: NetworkSpec, scan: ScanTraits): string | undefined {
+  if (network.maxSliceMm === undefined || scan.sliceMm <= network.maxSliceMm) return undefined;
+  return (
+    `this scan's slices are ${scan.sliceMm.toFixed(1)} mm thick, and ${network.id} was measured to work on ` +
+    `slices of at most ${network.maxSliceMm} mm (eval --thick-slices)`
+  );
 }
 
 /**
- * The row that answers a concept in images of a modality and scope: the first network for the modality
+ * The row that answers a concept in images of a modality on this scan: the first network for the modality
  * that holds it, passing over withheld rows unless `includeWithheld` (what --experimental asks for).
  */
 export function answeringRow(
   model: ModelPackage,
   conceptId: string,
   modality: ImagingModality,
-  scope: ScanScope,
+  scan: ScanTraits,
   includeWithheld: boolean,
 ): ConceptRow | undefined {
   for (const network of model.networks) {
     if (!network.modalities.includes(modality)) continue;
     const entry = network.concepts.find((c) => c.id === conceptId);
-    if (entry && (includeWithheld || rowWithheldReason(entry, scope) === undefined)) return { network, entry };
+    if (entry && (includeWithheld || rowWithheldReason(network, entry, scan) === undefined)) return { network, entry };
   }
   return undefined;
 }
 
-/** Why the model withholds a concept in images of a modality and scope (its row in a network for it), if it does. */
+/** Why the model withholds a concept in images of a modality on this scan (its row in a network for it), if it does. */
 export function withheldReason(
   model: ModelPackage,
   conceptId: string,
   modality: ImagingModality,
-  scope: ScanScope,
+  scan: ScanTraits,
 ): string | undefined {
-  return model.networks
-    .filter((network) => network.modalities.includes(modality))
-    .flatMap((network) => network.concepts)
-    .filter((entry) => entry.id === conceptId)
-    .map((entry) => rowWithheldReason(entry, scope))
-    .find((reason) => reason !== undefined);
+  for (const network of model.networks) {
+    if (!network.modalities.includes(modality)) continue;
+    const entry = network.concepts.find((c) => c.id === conceptId);
+    const reason = entry && rowWithheldReason(network, entry, scan);
+    if (reason) return reason;
+  }
+  return undefined;
 }
 
 /**
@@ -295,6 +317,7 @@ export function modelListing(p: ModelPackage) {
       slice_axis: n.sliceAxis,
       flip_search: n.flipSearch.map((axis) => WORKING_AXIS_NAMES[axis]),
       flip_search_margin: n.flipSearchMargin,
+      ...(n.maxSliceMm !== undefined ? { max_slice_mm: n.maxSliceMm } : {}),
       connected_groups: n.connectedGroups,
       anchors: n.anchors,
       concepts: n.concepts.filter((c) => !c.withheld).map((c) => c.id),

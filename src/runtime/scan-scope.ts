@@ -33,3 +33,17 @@ export function describeScope(scope: ScanScope): string {
     ? `crops (scans under ${CROP_EXTENT_MM} mm across)`
     : `whole scans (${CROP_EXTENT_MM} mm or more across)`;
 }
+
+/**
+ * What the model's answers depend on besides the modality: the field of view's kind and the scan's thickest
+ * voxel side (a network measured on thin slices is not trusted on a thick stack, model.json `max_slice_mm`).
+ */
+export interface ScanTraits {
+  scope: ScanScope;
+  /** The largest voxel spacing, in mm: the slice thickness of a stack of slices. */
+  sliceMm: number;
+}
+
+export function scanTraits(volume: Pick<Volume, 'dims' | 'affine' | 'spacing'>): ScanTraits {
+  return { scope: scanScope(volume), sliceMm: Math.max(...spacingOf(volume)) };
+}

@@ -10,7 +10,7 @@ import type { Volume } from '../core/volume.js';
 import type { VolumeHeader } from '../io/admit.js';
 import { rowWithheldReason, type ModelPackage, type NetworkSpec } from '../runtime/model-spec.js';
 import type { NetworkOpener, NetworkSession, RuntimeOptions } from '../runtime/network-session.js';
-import { scanScope } from '../runtime/scan-scope.js';
+import { scanTraits, type ScanTraits } from '../runtime/scan-scope.js';
 import { parsePrompts } from '../vocab/parser.js';
 import type { ParsedPrompt } from '../vocab/types.js';
 import type { Vocabulary } from '../vocab/vocabulary.js';
@@ -129,15 +129,15 @@ export class EngineCore {
   /** Runs every concept the model knows for the image's modality and reports all of them. */
   async recognize(volume: Volume, options: ParseOptions = {}): Promise<ParseResult> {
     const { modality } = resolveModality(volume, options.modality);
-    return this.segmentConcepts(volume, this.recognizedIds(modality, scanScope(volume)), options);
+    return this.segmentConcepts(volume, this.recognizedIds(modality, scanTraits(volume)), options);
   }
 
-  /** The concepts recognize answers for a modality and scope. */
-  private recognizedIds(modality: ImagingModality, scope: ReturnType<typeof scanScope>): string[] {
+  /** The concepts recognize answers for a modality on this scan. */
+  private recognizedIds(modality: ImagingModality, scan: ScanTraits): string[] {
     const ids = this.model.networks
       .filter((n) => n.modalities.includes(modality))
       .flatMap((n) =>
-        n.concepts.filter((c) => this.options.experimental || !rowWithheldReason(c, scope)).map((c) => c.id),
+        n.concepts.filter((c) => this.options.experimental || !rowWithheldReason(n, c, scan)).map((c) => c.id),
       );
     return [...new Set(ids)];
   }
@@ -156,7 +156,7 @@ export class EngineCore {
     const estimates = (grid.modality ? [grid.modality] : (['CT', 'MR'] as const)).map((modality) => {
       const prompts =
         request.task === 'recognize'
-          ? this.recognizedIds(modality, scanScope(volume)).map((id) => conceptPrompt(this.vocabulary, id))
+          ? this.recognizedIds(modality, scanTraits(volume)).map((id) => conceptPrompt(this.vocabulary, id))
           : parsePrompts(request.prompts, this.vocabulary);
       const plan = planRequest(volume, prompts, {
         vocabulary: this.vocabulary,

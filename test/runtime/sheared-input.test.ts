@@ -35,7 +35,11 @@ function phantom(): Volume {
 }
 
 function network(normalization: NormalizationSpec, modality: 'CT' | 'MR' = 'CT'): NetworkSpec {
-  return networkSpec({ modalities: [modality], spacing: [1.5, 1.5, 1.5], normalization: { [modality]: normalization } });
+  return networkSpec({
+    modalities: [modality],
+    spacing: [1.5, 1.5, 1.5],
+    normalization: { [modality]: normalization },
+  });
 }
 
 const ct: NormalizationSpec = { type: 'ct_clip', lower: -1000, upper: 1000, mean: 0, std: 300 };

@@ -6,13 +6,15 @@ import { after, before, describe, it } from 'node:test';
 import { runCli } from '../../src/cli/main.js';
 import { MedparseError } from '../../src/core/errors.js';
 import { makePhantomCt } from '../../src/core/phantom.js';
-import { answeringRow, loadModelPackage } from '../../src/runtime/model-package.js';
+import { answeringRow, loadModelPackage, modelListing } from '../../src/runtime/model-package.js';
 import { ParseEngine } from '../../src/tasks/engine.js';
 import type { PromptResult } from '../../src/tasks/results.js';
 import { editModelManifest, writeTestModel } from '../helpers/test-model.js';
 import { withTempDir } from '../helpers/volumes.js';
 
 const REASON = 'held-out Dice 0.10 on 3 test scans';
+/** A whole scan of thin slices: only scope-wide marks withhold a row on it. */
+const WHOLE = { scope: 'whole', sliceMm: 1 } as const;
 
 /** The test model with these model.json fields on its CT network's first concept (kidney). */
 function withKidneyFields(dir: string, fields: Record<string, unknown>): string {
@@ -112,13 +114,13 @@ describe('withheld concepts', () => {
         });
       });
       const loaded = loadModelPackage(dir);
-      assert.equal(answeringRow(loaded, 'kidney', 'CT', 'whole', false)?.network.id, 'body-ct-2');
+      assert.equal(answeringRow(loaded, 'kidney', 'CT', WHOLE, false)?.network.id, 'body-ct-2');
       assert.equal(
-        answeringRow(loaded, 'kidney', 'CT', 'whole', true)?.network.id,
+        answeringRow(loaded, 'kidney', 'CT', WHOLE, true)?.network.id,
         'body-ct',
         'experimental: the first row',
       );
-      assert.equal(answeringRow(loaded, 'kidney', 'MR', 'whole', true), undefined, 'no MR network holds it');
+      assert.equal(answeringRow(loaded, 'kidney', 'MR', WHOLE, true), undefined, 'no MR network holds it');
       const engine = ParseEngine.load(dir);
       try {
         const answer = byText((await engine.segment(volume, 'kidneys')).prompts).kidneys;
@@ -292,5 +294,86 @@ describe('concepts withheld on one kind of scan', () => {
       const [listed] = JSON.parse(await run(['--json'])) as Array<{ networks: Array<Record<string, unknown>> }>;
       assert.deepEqual(listed.networks[0].concepts, ['kidney', 'vertebral_column', 'brain']);
       assert.deepEqual(listed.networks[0].withheld_on, { kidney: { whole: WHOLE_REASON } });
+    }));
+});
+
+/** The test model with `input.max_slice_mm` on its CT network (the phantom's slices are 4 mm). */
+function withMaxSliceMm(dir: string, maxSliceMm: unknown): string {
+  writeTestModel(dir);
+  editModelManifest(dir, (manifest) => Object.assign(manifest.networks[0].input, { max_slice_mm: maxSliceMm }), {
+    unchecked: true,
+  });
+  return dir;
+}
+
+describe('a network measured on thinner slices than the scan has (input.max_slice_mm)', () => {
+  const volume = makePhantomCt({ dims: [64, 64, 32] });
+  const THICK_NOTE =
+    "this scan's slices are 4.0 mm thick, and body-ct was measured to work on slices of at most 3 mm (eval --thick-slices)";
+
+  it('withholds every row of the network on thicker slices, saying how thick both are, and none on thinner', () =>
+    withTempDir(async (dir) => {
+      for (const [limit, expected] of [
+        [3, 'unsupported'],
+        [4, 'present'],
+      ] as const) {
+        const engine = ParseEngine.load(withMaxSliceMm(dir, limit));
+        try {
+          const answers = byText((await engine.segment(volume, 'kidneys, spine')).prompts);
+          for (const text of ['kidneys', 'spine']) {
+            assert.equal(answers[text].status, expected, `limit ${limit} mm: ${text}`);
+            assert.equal(
+              answers[text].notes.some((note) => note.includes(THICK_NOTE)),
+              expected === 'unsupported',
+              answers[text].notes.join(' | '),
+            );
+          }
+        } finally {
+          await engine.dispose();
+        }
+      }
+    }));
+
+  it('runs none of its rows in recognition unless experimental rows are asked for, which answer with the note', () =>
+    withTempDir(async (dir) => {
+      withMaxSliceMm(dir, 3);
+      for (const experimental of [false, true]) {
+        const engine = ParseEngine.load(dir, { experimental });
+        try {
+          const result = await engine.recognize(volume, { modality: 'CT' });
+          const ids = result.prompts.map((p) => p.concept?.id);
+          assert.equal(ids.includes('vertebral_column'), experimental, ids.join(', '));
+          assert.deepEqual(result.model.networks, experimental ? ['body-ct'] : []);
+        } finally {
+          await engine.dispose();
+        }
+      }
+      const engine = ParseEngine.load(dir, { experimental: true });
+      try {
+        const spine = (await engine.segment(volume, 'spine')).prompts[0];
+        assert.equal(spine.status, 'present');
+        assert.ok(
+          spine.notes.some((note) => note.includes(THICK_NOTE)),
+          spine.notes.join(' | '),
+        );
+      } finally {
+        await engine.dispose();
+      }
+    }));
+
+  it('is read from model.json and refused when it is not a positive number of mm', () =>
+    withTempDir(async (dir) => {
+      const loaded = loadModelPackage(withMaxSliceMm(dir, 3));
+      assert.equal(loaded.networks[0].maxSliceMm, 3);
+      assert.equal(modelListing(loaded).networks[0].max_slice_mm, 3);
+      assert.equal(loaded.networks[1].maxSliceMm, undefined, 'no limit unless measured');
+      for (const bad of [0, -2, '3']) {
+        withMaxSliceMm(dir, bad);
+        assert.throws(
+          () => loadModelPackage(dir),
+          (error: unknown) => error instanceof MedparseError && /max_slice_mm/.test(error.message),
+          String(bad),
+        );
+      }
     }));
 });

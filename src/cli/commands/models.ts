@@ -55,6 +55,8 @@ function listModels(values: { dir?: string; json: boolean }, io: CommandIO): num
         const onScope = n.concepts.filter((c) => !c.withheld && c.withheldOn?.[scope]).map((c) => c.id);
         if (onScope.length) io.stdout(`    withheld on ${describeScope(scope)}: ${onScope.join(', ')}`);
       }
+      if (n.maxSliceMm !== undefined)
+        io.stdout(`    every concept withheld on slices thicker than ${n.maxSliceMm} mm (--experimental answers them)`);
     }
   }
   return EXIT.ok;

@@ -1,7 +1,7 @@
 /**
  * Stage 1 of a parse, planning: which concepts the prompts name, how the model answers each (a network
  * row, a union of parts, one side of a whole) or why it cannot, and the network queries that needs.
- * Nothing here touches voxels but the modality guess and the scan's scope.
+ * Nothing here touches voxels but the modality guess and the scan's traits (scope, slice thickness).
  */
 import type { Volume } from '../../core/volume.js';
 import type { Concept, ParsedPrompt, Vocabulary } from '../../vocab/index.js';
@@ -14,7 +14,7 @@ import {
   type NetworkConcept,
   type NetworkSpec,
 } from '../../runtime/model-spec.js';
-import { scanScope, type ScanScope } from '../../runtime/scan-scope.js';
+import { scanTraits, type ScanScope, type ScanTraits } from '../../runtime/scan-scope.js';
 import { resolveModality, type ModalitySource } from '../modality.js';
 
 /**
@@ -40,8 +40,8 @@ export interface PromptPlan {
 const MAX_DEPTH = 3;
 
 export interface PlanOptions {
-  /** The kind of scan asked about: rows may be withheld on crops or on whole scans only. */
-  scope: ScanScope;
+  /** The scan asked about: rows may be withheld on crops or on whole scans only, or on thick slices. */
+  scan: ScanTraits;
   /** Also answer from rows the model withholds (measured not to work on held-out scans), with a note. */
   experimental?: boolean;
 }
@@ -51,7 +51,7 @@ interface PlanContext {
   vocabulary: Vocabulary;
   model: ModelPackage;
   modality: ImagingModality;
-  scope: ScanScope;
+  scan: ScanTraits;
   experimental: boolean;
 }
 
@@ -62,7 +62,7 @@ export function planPrompts(
   modality: ImagingModality,
   options: PlanOptions,
 ): PromptPlan[] {
-  const context = { vocabulary, model, modality, scope: options.scope, experimental: options.experimental === true };
+  const context = { vocabulary, model, modality, scan: options.scan, experimental: options.experimental === true };
   return prompts.map((prompt) => planPrompt(prompt, context));
 }
 
@@ -128,7 +128,7 @@ function findSource(id: string, context: PlanContext, depth: number): ConceptSou
   if (
     concept.unsided &&
     (concept.laterality === 'left' || concept.laterality === 'right') &&
-    context.scope === 'whole'
+    context.scan.scope === 'whole'
   ) {
     const whole = findSource(concept.unsided, context, depth + 1);
     if (whole) return { kind: 'side', conceptId: id, side: concept.laterality, of: whole };
@@ -138,13 +138,13 @@ function findSource(id: string, context: PlanContext, depth: number): ConceptSou
 
 /** A sided concept that the whole's mask would answer on a whole scan, asked of a crop. */
 function sideOnCrop(concept: Concept, context: PlanContext): boolean {
-  if (context.scope !== 'crop' || !concept.unsided) return false;
+  if (context.scan.scope !== 'crop' || !concept.unsided) return false;
   if (concept.laterality !== 'left' && concept.laterality !== 'right') return false;
   return findSource(concept.unsided, context, 1) !== undefined;
 }
 
 function networkFor(id: string, context: PlanContext): ConceptSource | undefined {
-  const found = answeringRow(context.model, id, context.modality, context.scope, context.experimental);
+  const found = answeringRow(context.model, id, context.modality, context.scan, context.experimental);
   // Without a presence calibration the raw network says "present" to any positive logit (a 546 mL
   // "kidney tumour" on bladder, spleen and kidney): such a row answers only experimentally.
   if (!found || (!context.experimental && !hasPresenceCalibration(found.entry, context.modality))) return undefined;
@@ -164,7 +164,7 @@ export function hasPresenceCalibration(entry: NetworkConcept, modality: ImagingM
 
 /** The concept's row in a network for this modality that is not withheld but has no presence calibration. */
 function uncalibratedRow(id: string, context: PlanContext): NetworkConcept | undefined {
-  const found = answeringRow(context.model, id, context.modality, context.scope, false);
+  const found = answeringRow(context.model, id, context.modality, context.scan, false);
   return found && !hasPresenceCalibration(found.entry, context.modality) ? found.entry : undefined;
 }
 
@@ -175,12 +175,12 @@ function uncalibratedRow(id: string, context: PlanContext): NetworkConcept | und
 function withheldNotes(id: string, source: ConceptSource | undefined, context: PlanContext): string[] {
   const name = (conceptId: string) => context.vocabulary.get(conceptId)?.name ?? conceptId;
   if (context.experimental) {
-    return networkRows(source).flatMap((entry) => {
-      const reason = rowWithheldReason(entry, context.scope);
+    return networkRows(source).flatMap(({ network, entry }) => {
+      const reason = rowWithheldReason(network, entry, context.scan);
       return reason ? [`experimental: the model withholds ${name(entry.id)} from normal answers (${reason})`] : [];
     });
   }
-  const reasonFor = (conceptId: string) => withheldReason(context.model, conceptId, context.modality, context.scope);
+  const reasonFor = (conceptId: string) => withheldReason(context.model, conceptId, context.modality, context.scan);
   const note = (conceptId: string, reason: string) =>
     `the model withholds ${name(conceptId)}: ${reason}; --experimental answers it anyway`;
   // A row of the concept in another network of this modality may still answer it: then nothing was skipped.
@@ -238,10 +238,13 @@ function relatedIds(id: string, vocabulary: Vocabulary): string[] {
   return [...(concept.unsided ? [concept.unsided] : []), ...partIdsOf(concept, vocabulary)];
 }
 
-/** The model entries of the network rows a source reads. */
-function networkRows(source: ConceptSource | undefined): NetworkConcept[] {
+/** The network rows a source reads, with their networks. */
+function networkRows(source: ConceptSource | undefined): Array<{ network: NetworkSpec; entry: NetworkConcept }> {
   if (!source) return [];
-  if (source.kind === 'network') return source.network.concepts.filter((c) => c.index === source.row);
+  if (source.kind === 'network')
+    return source.network.concepts
+      .filter((c) => c.index === source.row)
+      .map((entry) => ({ network: source.network, entry }));
   return source.kind === 'union' ? source.parts.flatMap(networkRows) : networkRows(source.of);
 }
 
@@ -287,8 +290,9 @@ export interface RequestContext {
 
 export function planRequest(volume: Volume, prompts: ParsedPrompt[], context: RequestContext): RequestPlan {
   const { modality, source: modalitySource } = resolveModality(volume, context.modality);
-  const scope = scanScope(volume);
-  const options = { scope, experimental: context.experimental };
+  const scan = scanTraits(volume);
+  const { scope } = scan;
+  const options = { scan, experimental: context.experimental };
   const plans = planPrompts(prompts, context.vocabulary, context.model, modality, options);
   const organs = organPlans(plans, context, modality, options);
   const queries = networkQueries([...plans, ...organs.values()]);
