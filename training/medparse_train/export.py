@@ -22,9 +22,10 @@ import torch
 from .model import build_model, count_params
 
 REPO = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
-# the contract's input block (docs/model-contract.md); slice_axis and flip_search(_margin) only where a config has them
+# the contract's input block (docs/model-contract.md); slice_axis, flip_search(_margin) and max_slice_mm only where
+# a config has them
 INPUT_KEYS = ("orientation", "spacing", "patch_size", "channels", "normalization", "slice_axis", "flip_search",
-              "flip_search_margin")
+              "flip_search_margin", "max_slice_mm")
 
 
 def load_weights(path):
