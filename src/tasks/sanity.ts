@@ -25,6 +25,11 @@ const INSIDE_SHARE = 0.5;
 export interface OrganAnswer {
   name: string;
   result: PromptResult;
+  /**
+   * Why the organ's network judged the scan outside its region (its landmarks not found), when that alone
+   * made the organ absent: then it cannot say where the organ is, and a lesion is not checked against it.
+   */
+  outOfRegion?: string;
 }
 
 /**
@@ -44,15 +49,10 @@ export function checkAnatomy(
     const concept = vocabulary.require(result.concept.id);
     if (concept.category === 'lesion' && concept.locatedIn) {
       const organ = organs.get(concept.locatedIn);
-      if (organ) return checkLesionInOrgan(result, organ, volume);
+      if (organ && !organ.outOfRegion) return checkLesionInOrgan(result, organ, volume);
       const name = vocabulary.require(concept.locatedIn).name;
-      return {
-        ...result,
-        notes: [
-          ...result.notes,
-          `not checked against the ${name}: the model does not answer the ${name} for this scan`,
-        ],
-      };
+      const why = organ?.outOfRegion ?? `the model does not answer the ${name} for this scan`;
+      return { ...result, notes: [...result.notes, `not checked against the ${name}: ${why}`] };
     }
     const sides = typeof checkSides === 'boolean' ? checkSides : checkSides[index] === true;
     if (sides && (concept.laterality === 'left' || concept.laterality === 'right') && concept.unsided)

@@ -296,6 +296,32 @@ describe('ParseEngine with a known-answer network', () => {
       );
     });
 
+    it("leaves a lesion found by another network unchecked, not absent, when its organ's landmarks are not found", async () => {
+      // a second CT network answers "kidney tumour" from the kidney's band; the first, gated by its missing
+      // "brain" landmark, answers the kidney the tumour is checked against
+      await withEditedModel(
+        (manifest) => {
+          const first = manifest.networks[0];
+          first.anchors = ['brain'];
+          manifest.networks.push({
+            ...first,
+            id: 'lesion-ct',
+            anchors: [],
+            concepts: [{ ...first.concepts[0], id: 'kidney_tumor' }],
+          });
+        },
+        async (anchored) => {
+          const [tumour, kidney] = (await anchored.segment(volume, 'kidney tumour, kidney')).prompts;
+          assert.equal(kidney.status, 'absent');
+          assert.equal(tumour.status, 'present', tumour.evidence?.reasons.join(' | '));
+          assert.match(
+            tumour.notes.join(' | '),
+            /not checked against the kidney: body-ct did not find its landmarks \(brain: /,
+          );
+        },
+      );
+    });
+
     it('changes no answer when the landmarks are found', async () => {
       await withEditedModel(
         (manifest) => (manifest.networks[0].anchors = ['vertebral_column']),

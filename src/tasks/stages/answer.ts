@@ -34,11 +34,15 @@ export function answerPrompts(
 ): PromptResult[] {
   const answered = plan.prompts.map((prompt) => answerPrompt(prompt, volume, answers, options));
   const organs = new Map<string, OrganAnswer>();
-  for (const [organId, organPlan] of plan.organs)
+  for (const [organId, organPlan] of plan.organs) {
+    const result = answerPrompt(organPlan, volume, answers, options);
+    const unknownWhy = result.status === 'present' ? undefined : outOfRegion(organPlan.source, answers);
     organs.set(organId, {
       name: options.vocabulary.ref(organId).name,
-      result: answerPrompt(organPlan, volume, answers, options),
+      result,
+      ...(unknownWhy ? { outOfRegion: unknownWhy } : {}),
     });
+  }
   const checked = checkAnatomy(answered, organs, volume, options.vocabulary, {
     // A crop shows one side of the body or none, so its centre says nothing of left and right; a network
     // that searches orientations (cardiac stacks whose files carry none) leaves left and right unknown.
@@ -122,6 +126,18 @@ function readsFlipSearch(source: ConceptSource | undefined): boolean {
   if (!source) return false;
   if (source.kind === 'network') return source.network.flipSearch.length > 0;
   return source.kind === 'union' ? source.parts.some(readsFlipSearch) : readsFlipSearch(source.of);
+}
+
+/**
+ * Why a source's answer is absent only because its networks judged the scan outside their region (their
+ * landmarks not found), if that is all: every row it reads was gated so, and none is present.
+ */
+function outOfRegion(source: ConceptSource | undefined, answers: QueryAnswers): string | undefined {
+  if (!source) return undefined;
+  if (source.kind === 'side') return outOfRegion(source.of, answers);
+  if (source.kind === 'network') return answers.get(answerKey(source.network.id, source.row))?.outOfRegion;
+  const reasons = source.parts.map((part) => outOfRegion(part, answers));
+  return reasons.every((reason) => reason !== undefined) ? reasons[0] : undefined;
 }
 
 /** Builds a prompt's answer from network answers: a row as is, a union of parts, or one side. */

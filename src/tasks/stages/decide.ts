@@ -9,6 +9,11 @@ import type { DecodedRow } from './decode.js';
 /** A network row's answer on the input grid: its mask, evidence and presence decision. */
 export interface QueryAnswer extends Omit<DecodedRow, 'concept'> {
   decision: PresenceDecision;
+  /**
+   * Set when the answer is absent because its network's landmarks were not found (`gateOnAnchors`): the
+   * network judged the scan outside its region, which says nothing of where the concept is if it is there.
+   */
+  outOfRegion?: string;
 }
 
 /** Network answers keyed by `answerKey(network id, row)`. */
@@ -43,6 +48,7 @@ export function gateOnAnchors(answers: QueryAnswer[], rows: readonly number[], n
     'the region it reads';
   return answers.map((answer) => ({
     ...answer,
+    outOfRegion: reason,
     decision: {
       ...answer.decision,
       status: 'absent',
